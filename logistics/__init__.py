@@ -1,0 +1,1 @@
+"""Logistics partners, coverage, routing and tracking on the Suichang model (built in its own issue)."""

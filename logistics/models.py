@@ -1,0 +1,1 @@
+"""Logistics models arrive with the logistics issue; the region tree they route on is places.Region."""

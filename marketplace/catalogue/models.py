@@ -1,0 +1,151 @@
+"""Oscar's catalogue with what produce needs: bilingual names, the shop that lists it, origin,
+season, pack, storage, cold chain and certifications."""
+
+import datetime
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from oscar.apps.catalogue.abstract_models import AbstractCategory, AbstractProduct
+from oscar.apps.catalogue.managers import ProductQuerySet as OscarProductQuerySet
+
+from marketplace.i18n import pick
+
+MONTH_VALIDATORS = [MinValueValidator(1), MaxValueValidator(12)]
+
+
+class Certification(models.Model):
+    """A claim a listing may carry, such as 地理标志 (GI), 绿色食品 or 有机."""
+
+    code = models.SlugField(_("代码 Code"), max_length=32, unique=True)
+    name = models.CharField(_("名称 Name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64, blank=True)
+
+    class Meta:
+        app_label = "catalogue"
+        ordering = ["code"]
+        verbose_name = _("认证 Certification")
+        verbose_name_plural = _("认证 Certifications")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return pick(self.name, self.name_en)
+
+
+class Category(AbstractCategory):
+    name_en = models.CharField(_("English name"), max_length=255, blank=True)
+
+    @property
+    def display_name(self) -> str:
+        return pick(self.name, self.name_en)
+
+
+class ProductQuerySet(OscarProductQuerySet):
+    def in_season(self, month: int) -> "ProductQuerySet":
+        """Products whose harvest window includes ``month``; a window may wrap the year (Nov → Feb)."""
+        plain = models.Q(harvest_start_month__lte=models.F("harvest_end_month")) & models.Q(
+            harvest_start_month__lte=month, harvest_end_month__gte=month
+        )
+        wrapping = models.Q(harvest_start_month__gt=models.F("harvest_end_month")) & (
+            models.Q(harvest_start_month__lte=month) | models.Q(harvest_end_month__gte=month)
+        )
+        return self.filter(plain | wrapping)
+
+    def storefront(self) -> "ProductQuerySet":
+        """What buyers may see: public, stand-alone or parent products of open shops."""
+        return self.filter(is_public=True, parent__isnull=True, shop__status="approved")
+
+
+class Product(AbstractProduct):
+    class Storage(models.TextChoices):
+        AMBIENT = "ambient", _("常温 Ambient")
+        CHILLED = "chilled", _("冷藏 Chilled")
+        FROZEN = "frozen", _("冷冻 Frozen")
+
+    class Grade(models.TextChoices):
+        PREMIUM = "premium", _("特级 Premium")
+        FIRST = "first", _("一级 First grade")
+        SECOND = "second", _("二级 Second grade")
+
+    title_en = models.CharField(_("English title"), max_length=255, blank=True)
+    description_en = models.TextField(_("English description"), blank=True)
+    shop = models.ForeignKey(
+        "partner.Partner",
+        verbose_name=_("店铺 Shop"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="products",
+    )
+    variety = models.CharField(_("品种 Variety"), max_length=64, blank=True)
+    variety_en = models.CharField(_("Variety (English)"), max_length=64, blank=True)
+    origin_village = models.ForeignKey(
+        "places.Region",
+        verbose_name=_("产地 Origin"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    harvest_start_month = models.PositiveSmallIntegerField(
+        _("采摘期起 Harvest from (month)"), null=True, blank=True, validators=MONTH_VALIDATORS
+    )
+    harvest_end_month = models.PositiveSmallIntegerField(
+        _("采摘期止 Harvest to (month)"), null=True, blank=True, validators=MONTH_VALIDATORS
+    )
+    net_weight_g = models.PositiveIntegerField(_("净含量(克) Net weight (g)"), null=True, blank=True)
+    pack_size = models.CharField(_("规格 Pack"), max_length=64, blank=True)
+    pack_size_en = models.CharField(_("Pack (English)"), max_length=64, blank=True)
+    grade = models.CharField(_("等级 Grade"), max_length=16, choices=Grade.choices, blank=True)
+    shelf_life_days = models.PositiveSmallIntegerField(_("保质期(天) Shelf life (days)"), null=True, blank=True)
+    storage = models.CharField(
+        _("储存 Storage"), max_length=16, choices=Storage.choices, default=Storage.AMBIENT
+    )
+    perishable = models.BooleanField(
+        _("生鲜(需冷链) Perishable, needs cold chain"), default=False, db_index=True
+    )
+    certifications = models.ManyToManyField(
+        Certification, verbose_name=_("认证 Certifications"), blank=True, related_name="products"
+    )
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta(AbstractProduct.Meta):
+        indexes = [models.Index(fields=["harvest_start_month", "harvest_end_month"])]
+
+    def get_title(self) -> str:
+        if self.parent_id and not self.title:
+            return self.parent.get_title()
+        return pick(self.title, self.title_en)
+
+    @property
+    def display_description(self) -> str:
+        return pick(self.description, self.description_en)
+
+    @property
+    def display_variety(self) -> str:
+        return pick(self.variety, self.variety_en)
+
+    @property
+    def display_pack(self) -> str:
+        return pick(self.pack_size, self.pack_size_en)
+
+    @property
+    def harvest_months(self) -> tuple[int, int] | None:
+        if self.harvest_start_month and self.harvest_end_month:
+            return self.harvest_start_month, self.harvest_end_month
+        return None
+
+    def is_in_season(self, on: datetime.date | None = None) -> bool:
+        window = self.harvest_months
+        if window is None:
+            return False
+        month = (on or datetime.date.today()).month
+        start, end = window
+        return start <= month <= end if start <= end else (month >= start or month <= end)
+
+
+from oscar.apps.catalogue.models import *  # noqa: E402,F403

@@ -1,0 +1,70 @@
+"""Oscar's Partner is the marketplace's village shop: it carries the shop's public record."""
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from oscar.apps.partner.abstract_models import AbstractPartner
+
+from marketplace.i18n import pick
+
+
+class Partner(AbstractPartner):
+    class Status(models.TextChoices):
+        APPLIED = "applied", _("申请中 Applied")
+        APPROVED = "approved", _("已开店 Approved")
+        SUSPENDED = "suspended", _("已暂停 Suspended")
+
+    name_en = models.CharField(_("English name"), max_length=128, blank=True)
+    status = models.CharField(
+        _("状态 Status"), max_length=16, choices=Status.choices, default=Status.APPLIED, db_index=True
+    )
+    story = models.TextField(_("店铺故事 Story"), blank=True)
+    story_en = models.TextField(_("Story (English)"), blank=True)
+    cover = models.ImageField(_("封面照片 Cover photo"), upload_to="shops/covers/", blank=True)
+    phone = models.CharField(_("联系电话 Contact phone"), max_length=20, blank=True)
+    province = models.ForeignKey(
+        "places.Region", verbose_name=_("省 Province"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    city = models.ForeignKey(
+        "places.Region", verbose_name=_("市 City"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    county = models.ForeignKey(
+        "places.Region", verbose_name=_("县/区 County"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    town = models.ForeignKey(
+        "places.Region", verbose_name=_("镇/乡 Town"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    village = models.ForeignKey(
+        "places.Region", verbose_name=_("村 Village"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )
+    joined_on = models.DateField(_("加入日期 Join date"), null=True, blank=True)
+
+    class Meta(AbstractPartner.Meta):
+        pass
+
+    @property
+    def display_name(self) -> str:
+        return pick(self.name, self.name_en) or self.code
+
+    @property
+    def display_story(self) -> str:
+        return pick(self.story, self.story_en)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.APPROVED
+
+    def get_absolute_url(self) -> str:
+        return reverse("storefront:shop", kwargs={"code": self.code})
+
+    def place_names(self) -> list[str]:
+        """County → town → village, for 'where it comes from' lines."""
+        return [r.display_name for r in (self.county, self.town, self.village) if r is not None]
+
+
+from oscar.apps.partner.models import *  # noqa: E402,F403

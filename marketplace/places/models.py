@@ -1,0 +1,52 @@
+"""The region tree of China's administrative divisions: province → city → county → town → village."""
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.i18n import pick
+
+
+class Region(models.Model):
+    class Level(models.IntegerChoices):
+        PROVINCE = 1, _("省 Province")
+        CITY = 2, _("市 City")
+        COUNTY = 3, _("县/区 County")
+        TOWN = 4, _("镇/乡 Town")
+        VILLAGE = 5, _("村 Village")
+
+    # GB/T 2260 six-digit codes for province, city and county; the statistics bureau's 9- and
+    # 12-digit codes for towns and villages where known (blank otherwise).
+    code = models.CharField(_("区划代码 Region code"), max_length=12, blank=True)
+    name = models.CharField(_("名称 Name"), max_length=64)
+    name_en = models.CharField(_("English name"), max_length=64, blank=True)
+    level = models.PositiveSmallIntegerField(_("级别 Level"), choices=Level.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        ordering = ["level", "code", "name"]
+        verbose_name = _("行政区划 Region")
+        verbose_name_plural = _("行政区划 Regions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=~models.Q(code=""), name="region_code_unique"
+            ),
+            models.UniqueConstraint(fields=["parent", "name"], name="region_name_unique_in_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return pick(self.name, self.name_en)
+
+    def get_absolute_url(self) -> str:
+        return reverse("storefront:place", kwargs={"pk": self.pk})
+
+    @property
+    def shop_field(self) -> str:
+        """The Partner field that holds a region of this level (used to list a place's shops)."""
+        return {1: "province", 2: "city", 3: "county", 4: "town", 5: "village"}[self.level]

@@ -1,0 +1,9 @@
+import oscar.apps.search.apps as apps
+
+
+class SearchConfig(apps.SearchConfig):
+    name = "marketplace.search"
+
+    def ready(self) -> None:
+        super().ready()
+        from marketplace.search import receivers  # noqa: F401

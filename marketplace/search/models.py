@@ -1,0 +1,29 @@
+"""The storefront's own search index: one token row per (product, token).
+
+Chinese has no spaces and buyers type one- or two-character queries (茶, 笋干), which trigram indexes
+cannot serve. We store CJK unigrams and overlapping bigrams plus Latin word prefixes as plain rows, so a
+B-tree index answers any query on SQLite and PostgreSQL alike (docs/architecture.md says why).
+"""
+
+from django.db import models
+
+
+class ProductSearchDocument(models.Model):
+    """The normalised text a product is found by, kept to confirm CJK phrase matches exactly."""
+
+    product = models.OneToOneField(
+        "catalogue.Product", primary_key=True, on_delete=models.CASCADE, related_name="search_document"
+    )
+    text = models.TextField()
+    indexed_at = models.DateTimeField(auto_now=True)
+
+
+class SearchToken(models.Model):
+    product = models.ForeignKey("catalogue.Product", on_delete=models.CASCADE, related_name="+")
+    token = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "product"], name="searchtoken_token_product")
+        ]
+        indexes = [models.Index(fields=["product"], name="searchtoken_product")]

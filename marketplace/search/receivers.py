@@ -1,0 +1,37 @@
+"""Keep the search index current when products (or the shop and place names they are found by) change.
+
+Index upkeep is bookkeeping, not a business flow, and Oscar's dashboard saves products without our
+services, so it is the one thing we hang on model signals; the work itself runs in a Celery task
+after commit.
+"""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+from oscar.core.loading import get_model
+
+from marketplace.search.tasks import product_index_enqueue
+
+Product = get_model("catalogue", "Product")
+Partner = get_model("partner", "Partner")
+
+SHOP_FIELDS_SEARCHED = {"name", "name_en", "county", "town", "village"}
+
+
+@receiver(post_save, sender=Product, dispatch_uid="search_product_saved")
+@receiver(post_delete, sender=Product, dispatch_uid="search_product_deleted")
+def product_changed(sender, instance, **kwargs) -> None:
+    product_index_enqueue(instance.pk)
+
+
+@receiver(m2m_changed, sender=Product.categories.through, dispatch_uid="search_product_categories")
+def product_categories_changed(sender, instance, action, **kwargs) -> None:
+    if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Product):
+        product_index_enqueue(instance.pk)
+
+
+@receiver(post_save, sender=Partner, dispatch_uid="search_shop_saved")
+def shop_changed(sender, instance, created, update_fields=None, **kwargs) -> None:
+    if created or (update_fields is not None and not SHOP_FIELDS_SEARCHED & set(update_fields)):
+        return
+    for product_id in instance.products.values_list("pk", flat=True):
+        product_index_enqueue(product_id)

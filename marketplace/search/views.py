@@ -1,0 +1,83 @@
+"""Catalogue, category and search pages as plain database queries (Oscar's versions go through
+Haystack, whose simple engine leaves them empty and whose Whoosh setup is slow and cannot split Chinese)."""
+
+from urllib.parse import unquote
+
+from django.http import Http404, HttpResponsePermanentRedirect
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import ListView
+from oscar.core.loading import get_model
+
+from marketplace.search.forms import SearchForm
+from marketplace.search.selectors import product_search
+from marketplace.search.tokens import parse_query
+from marketplace.storefront import selectors
+from marketplace.storefront.views import ProductListMixin
+
+Category = get_model("catalogue", "Category")
+
+
+class CatalogueView(ProductListMixin, ListView):
+    template_name = "oscar/catalogue/browse.html"
+
+    def get_queryset(self):
+        return selectors.product_cards(selectors.storefront_products().order_by("-date_created", "pk"))
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["summary"] = _("全部商品 All produce")
+        ctx["categories"] = list(selectors.top_categories())
+        return ctx
+
+
+class ProductCategoryView(ProductListMixin, ListView):
+    template_name = "oscar/catalogue/category.html"
+
+    def get(self, request, *args, **kwargs):
+        self.category = get_object_or_404(Category, pk=kwargs["pk"])
+        if not (self.category.is_public or request.user.is_staff):
+            raise Http404
+        expected = self.category.get_absolute_url()
+        if unquote(expected) != unquote(request.path):
+            return HttpResponsePermanentRedirect(expected)
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.category_products(category=self.category)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["category"] = self.category
+        ctx["subcategories"] = list(self.category.get_children().filter(is_public=True))
+        return ctx
+
+
+class FacetedSearchView(ProductListMixin, ListView):
+    """The search page (named as Oscar's so its URL config picks it up)."""
+
+    template_name = "oscar/search/results.html"
+
+    def get(self, request, *args, **kwargs):
+        self.form = SearchForm(request.GET)
+        raw = self.form.cleaned_data["q"] if self.form.is_valid() else request.GET.get("q", "")[:2000]
+        self.query = parse_query(raw)
+        self.raw_query = raw
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        return selectors.product_cards(
+            product_search(query=self.query, products=selectors.storefront_products())
+        )
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(
+            {
+                "query": self.raw_query,
+                "parsed_query": self.query,
+                "search_form": self.form,
+                "categories": list(selectors.top_categories()),
+            }
+        )
+        return ctx

@@ -1,0 +1,103 @@
+"""Reads that shape the storefront's pages: each owns its joins and prefetches, so a page's query
+count is fixed whatever the number of products it shows."""
+
+import datetime
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+from oscar.core.loading import get_model
+
+Product = get_model("catalogue", "Product")
+ProductImage = get_model("catalogue", "ProductImage")
+Category = get_model("catalogue", "Category")
+Partner = get_model("partner", "Partner")
+Region = get_model("places", "Region")
+
+CARD_RELATED = ("shop", "shop__county", "shop__town", "shop__village", "origin_village")
+
+
+def product_cards(products: QuerySet) -> QuerySet:
+    """What a product card shows: shop and place, price and stock, main photo, certifications."""
+    return products.select_related(*CARD_RELATED).prefetch_related(
+        "stockrecords",
+        Prefetch("images", queryset=ProductImage.objects.order_by("display_order", "pk")),
+        "certifications",
+    )
+
+
+def storefront_products() -> QuerySet:
+    return Product.objects.storefront()
+
+
+def products_in_season(*, on: datetime.date | None = None, limit: int = 12) -> list:
+    month = (on or timezone.localdate()).month
+    queryset = storefront_products().in_season(month).order_by("-date_created", "pk")
+    return list(product_cards(queryset)[:limit])
+
+
+def open_shops(*, limit: int | None = None) -> QuerySet:
+    queryset = (
+        Partner.objects.filter(status=Partner.Status.APPROVED)
+        .select_related("county", "town", "village")
+        .annotate(product_count=Count("products", filter=Q(products__is_public=True)))
+        .order_by("joined_on", "pk")
+    )
+    return queryset[:limit] if limit else queryset
+
+
+def shop_for_page(*, code: str) -> "Partner | None":
+    return (
+        Partner.objects.filter(code=code)
+        .exclude(status=Partner.Status.APPLIED)
+        .select_related("province", "city", "county", "town", "village")
+        .first()
+    )
+
+
+def shop_products(*, shop: "Partner") -> QuerySet:
+    return product_cards(storefront_products().filter(shop=shop).order_by("-date_created", "pk"))
+
+
+def top_categories() -> QuerySet:
+    return Category.get_root_nodes().filter(is_public=True)
+
+
+def category_products(*, category) -> QuerySet:
+    categories = category.get_descendants_and_self()
+    return product_cards(
+        storefront_products().filter(categories__in=categories).distinct().order_by("-date_created", "pk")
+    )
+
+
+def places_with_shops() -> list:
+    """Counties and towns where open shops are, each with its number of shops, for 'browse by place'."""
+    shops = Partner.objects.filter(status=Partner.Status.APPROVED)
+    counties = dict(shops.values_list("county").annotate(n=Count("pk")).values_list("county", "n"))
+    towns = dict(shops.values_list("town").annotate(n=Count("pk")).values_list("town", "n"))
+    regions = Region.objects.filter(pk__in=[*counties, *towns]).select_related("parent")
+    by_county: dict = {}
+    for region in regions:
+        if region.level == Region.Level.COUNTY:
+            region.shop_count = counties.get(region.pk, 0)
+            by_county.setdefault(region.pk, {"county": region, "towns": []})["county"] = region
+    for region in regions:
+        if region.level == Region.Level.TOWN:
+            region.shop_count = towns.get(region.pk, 0)
+            by_county.setdefault(region.parent_id, {"county": region.parent, "towns": []})["towns"].append(
+                region
+            )
+    return sorted(by_county.values(), key=lambda entry: entry["county"].code or entry["county"].name)
+
+
+def place_for_page(*, pk: int) -> "Region | None":
+    return Region.objects.select_related("parent", "parent__parent").filter(pk=pk).first()
+
+
+def place_products(*, place: "Region") -> QuerySet:
+    return product_cards(
+        storefront_products().filter(**{f"shop__{place.shop_field}": place}).order_by("-date_created", "pk")
+    )
+
+
+def place_shops(*, place: "Region") -> QuerySet:
+    return open_shops().filter(**{place.shop_field: place})

@@ -1,0 +1,26 @@
+"""Village shops' records beyond Oscar's Partner: the history of every status change."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ShopStatusEvent(models.Model):
+    """One move of a shop's status (applied → approved → suspended …): who, when, why."""
+
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="status_events")
+    from_status = models.CharField(_("原状态 From"), max_length=16, blank=True)
+    to_status = models.CharField(_("新状态 To"), max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.TextField(_("原因 Reason"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("店铺状态记录 Shop status event")
+        verbose_name_plural = _("店铺状态记录 Shop status events")
+
+    def __str__(self) -> str:
+        return f"{self.shop_id}: {self.from_status or '-'} → {self.to_status}"

@@ -172,7 +172,7 @@ THUMBNAIL_FORMAT = "JPEG"
 THUMBNAIL_QUALITY = 82
 
 # --- Oscar ------------------------------------------------------------------------------------
-OSCAR_SHOP_NAME = _("乡味集市")
+OSCAR_SHOP_NAME = _("Xiangwei Market")
 OSCAR_SHOP_TAGLINE = _("Village produce, straight from the farm")
 OSCAR_HOMEPAGE = "/"
 OSCAR_DEFAULT_CURRENCY = "CNY"

@@ -9,18 +9,18 @@ class ShopStatusEvent(models.Model):
     """One move of a shop's status (applied → approved → suspended …): who, when, why."""
 
     shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="status_events")
-    from_status = models.CharField(_("原状态 From"), max_length=16, blank=True)
-    to_status = models.CharField(_("新状态 To"), max_length=16)
+    from_status = models.CharField(_("From"), max_length=16, blank=True)
+    to_status = models.CharField(_("To"), max_length=16)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    reason = models.TextField(_("原因 Reason"), blank=True)
+    reason = models.TextField(_("Reason"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
-        verbose_name = _("店铺状态记录 Shop status event")
-        verbose_name_plural = _("店铺状态记录 Shop status events")
+        verbose_name = _("Shop status event")
+        verbose_name_plural = _("Shop status events")
 
     def __str__(self) -> str:
         return f"{self.shop_id}: {self.from_status or '-'} → {self.to_status}"

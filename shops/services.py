@@ -30,7 +30,7 @@ def shop_status_change(
     shop = Partner.objects.select_for_update().get(pk=shop_id)
     if to_status not in ALLOWED_TRANSITIONS.get(shop.status, set()):
         raise ShopStatusError(
-            _("店铺不能从“%(from)s”改为“%(to)s”。")
+            _("A shop cannot move from “%(from)s” to “%(to)s”.")
             % {"from": shop.get_status_display(), "to": Status(to_status).label}
         )
     event = ShopStatusEvent.objects.create(

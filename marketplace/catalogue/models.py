@@ -17,15 +17,15 @@ MONTH_VALIDATORS = [MinValueValidator(1), MaxValueValidator(12)]
 class Certification(models.Model):
     """A claim a listing may carry, such as 地理标志 (GI), 绿色食品 or 有机."""
 
-    code = models.SlugField(_("代码 Code"), max_length=32, unique=True)
-    name = models.CharField(_("名称 Name"), max_length=64)
+    code = models.SlugField(_("Code"), max_length=32, unique=True)
+    name = models.CharField(_("Name"), max_length=64)
     name_en = models.CharField(_("English name"), max_length=64, blank=True)
 
     class Meta:
         app_label = "catalogue"
         ordering = ["code"]
-        verbose_name = _("认证 Certification")
-        verbose_name_plural = _("认证 Certifications")
+        verbose_name = _("Certification")
+        verbose_name_plural = _("Certifications")
 
     def __str__(self) -> str:
         return self.name
@@ -61,54 +61,54 @@ class ProductQuerySet(OscarProductQuerySet):
 
 class Product(AbstractProduct):
     class Storage(models.TextChoices):
-        AMBIENT = "ambient", _("常温 Ambient")
-        CHILLED = "chilled", _("冷藏 Chilled")
-        FROZEN = "frozen", _("冷冻 Frozen")
+        AMBIENT = "ambient", _("Ambient")
+        CHILLED = "chilled", _("Chilled")
+        FROZEN = "frozen", _("Frozen")
 
     class Grade(models.TextChoices):
-        PREMIUM = "premium", _("特级 Premium")
-        FIRST = "first", _("一级 First grade")
-        SECOND = "second", _("二级 Second grade")
+        PREMIUM = "premium", _("Premium")
+        FIRST = "first", _("First grade")
+        SECOND = "second", _("Second grade")
 
     title_en = models.CharField(_("English title"), max_length=255, blank=True)
     description_en = models.TextField(_("English description"), blank=True)
     shop = models.ForeignKey(
         "partner.Partner",
-        verbose_name=_("店铺 Shop"),
+        verbose_name=_("Shop"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="products",
     )
-    variety = models.CharField(_("品种 Variety"), max_length=64, blank=True)
+    variety = models.CharField(_("Variety"), max_length=64, blank=True)
     variety_en = models.CharField(_("Variety (English)"), max_length=64, blank=True)
     origin_village = models.ForeignKey(
         "places.Region",
-        verbose_name=_("产地 Origin"),
+        verbose_name=_("Origin"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
     harvest_start_month = models.PositiveSmallIntegerField(
-        _("采摘期起 Harvest from (month)"), null=True, blank=True, validators=MONTH_VALIDATORS
+        _("Harvest from (month)"), null=True, blank=True, validators=MONTH_VALIDATORS
     )
     harvest_end_month = models.PositiveSmallIntegerField(
-        _("采摘期止 Harvest to (month)"), null=True, blank=True, validators=MONTH_VALIDATORS
+        _("Harvest to (month)"), null=True, blank=True, validators=MONTH_VALIDATORS
     )
-    net_weight_g = models.PositiveIntegerField(_("净含量(克) Net weight (g)"), null=True, blank=True)
-    pack_size = models.CharField(_("规格 Pack"), max_length=64, blank=True)
+    net_weight_g = models.PositiveIntegerField(_("Net weight (g)"), null=True, blank=True)
+    pack_size = models.CharField(_("Pack"), max_length=64, blank=True)
     pack_size_en = models.CharField(_("Pack (English)"), max_length=64, blank=True)
-    grade = models.CharField(_("等级 Grade"), max_length=16, choices=Grade.choices, blank=True)
-    shelf_life_days = models.PositiveSmallIntegerField(_("保质期(天) Shelf life (days)"), null=True, blank=True)
+    grade = models.CharField(_("Grade"), max_length=16, choices=Grade.choices, blank=True)
+    shelf_life_days = models.PositiveSmallIntegerField(_("Shelf life (days)"), null=True, blank=True)
     storage = models.CharField(
-        _("储存 Storage"), max_length=16, choices=Storage.choices, default=Storage.AMBIENT
+        _("Storage"), max_length=16, choices=Storage.choices, default=Storage.AMBIENT
     )
     perishable = models.BooleanField(
-        _("生鲜(需冷链) Perishable, needs cold chain"), default=False, db_index=True
+        _("Perishable, needs cold chain"), default=False, db_index=True
     )
     certifications = models.ManyToManyField(
-        Certification, verbose_name=_("认证 Certifications"), blank=True, related_name="products"
+        Certification, verbose_name=_("Certifications"), blank=True, related_name="products"
     )
 
     objects = ProductQuerySet.as_manager()

@@ -10,39 +10,39 @@ from marketplace.i18n import pick
 
 class Partner(AbstractPartner):
     class Status(models.TextChoices):
-        APPLIED = "applied", _("申请中 Applied")
-        APPROVED = "approved", _("已开店 Approved")
-        SUSPENDED = "suspended", _("已暂停 Suspended")
+        APPLIED = "applied", _("Applied")
+        APPROVED = "approved", _("Approved")
+        SUSPENDED = "suspended", _("Suspended")
 
     name_en = models.CharField(_("English name"), max_length=128, blank=True)
     status = models.CharField(
-        _("状态 Status"), max_length=16, choices=Status.choices, default=Status.APPLIED, db_index=True
+        _("Status"), max_length=16, choices=Status.choices, default=Status.APPLIED, db_index=True
     )
-    story = models.TextField(_("店铺故事 Story"), blank=True)
+    story = models.TextField(_("Story"), blank=True)
     story_en = models.TextField(_("Story (English)"), blank=True)
-    cover = models.ImageField(_("封面照片 Cover photo"), upload_to="shops/covers/", blank=True)
-    phone = models.CharField(_("联系电话 Contact phone"), max_length=20, blank=True)
+    cover = models.ImageField(_("Cover photo"), upload_to="shops/covers/", blank=True)
+    phone = models.CharField(_("Contact phone"), max_length=20, blank=True)
     province = models.ForeignKey(
-        "places.Region", verbose_name=_("省 Province"), null=True, blank=True,
+        "places.Region", verbose_name=_("Province"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
     )
     city = models.ForeignKey(
-        "places.Region", verbose_name=_("市 City"), null=True, blank=True,
+        "places.Region", verbose_name=_("City"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
     )
     county = models.ForeignKey(
-        "places.Region", verbose_name=_("县/区 County"), null=True, blank=True,
+        "places.Region", verbose_name=_("County"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
     )
     town = models.ForeignKey(
-        "places.Region", verbose_name=_("镇/乡 Town"), null=True, blank=True,
+        "places.Region", verbose_name=_("Town"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
     )
     village = models.ForeignKey(
-        "places.Region", verbose_name=_("村 Village"), null=True, blank=True,
+        "places.Region", verbose_name=_("Village"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",
     )
-    joined_on = models.DateField(_("加入日期 Join date"), null=True, blank=True)
+    joined_on = models.DateField(_("Join date"), null=True, blank=True)
 
     class Meta(AbstractPartner.Meta):
         pass

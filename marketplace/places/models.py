@@ -9,26 +9,26 @@ from marketplace.i18n import pick
 
 class Region(models.Model):
     class Level(models.IntegerChoices):
-        PROVINCE = 1, _("省 Province")
-        CITY = 2, _("市 City")
-        COUNTY = 3, _("县/区 County")
-        TOWN = 4, _("镇/乡 Town")
-        VILLAGE = 5, _("村 Village")
+        PROVINCE = 1, _("Province")
+        CITY = 2, _("City")
+        COUNTY = 3, _("County")
+        TOWN = 4, _("Town")
+        VILLAGE = 5, _("Village")
 
     # GB/T 2260 six-digit codes for province, city and county; the statistics bureau's 9- and
     # 12-digit codes for towns and villages where known (blank otherwise).
-    code = models.CharField(_("区划代码 Region code"), max_length=12, blank=True)
-    name = models.CharField(_("名称 Name"), max_length=64)
+    code = models.CharField(_("Region code"), max_length=12, blank=True)
+    name = models.CharField(_("Name"), max_length=64)
     name_en = models.CharField(_("English name"), max_length=64, blank=True)
-    level = models.PositiveSmallIntegerField(_("级别 Level"), choices=Level.choices)
+    level = models.PositiveSmallIntegerField(_("Level"), choices=Level.choices)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
 
     class Meta:
         ordering = ["level", "code", "name"]
-        verbose_name = _("行政区划 Region")
-        verbose_name_plural = _("行政区划 Regions")
+        verbose_name = _("Region")
+        verbose_name_plural = _("Regions")
         constraints = [
             models.UniqueConstraint(
                 fields=["code"], condition=~models.Q(code=""), name="region_code_unique"

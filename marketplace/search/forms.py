@@ -7,11 +7,11 @@ from django.utils.translation import gettext_lazy as _
 class SearchForm(forms.Form):
     q = forms.CharField(
         required=False,
-        label=_("搜索 Search"),
+        label=_("Search"),
         # The box accepts a long paste; the search itself reads the first 64 characters.
         max_length=2000,
         widget=forms.TextInput(
-            attrs={"placeholder": _("搜索 桃、茶、笋干… / peach, tea"), "type": "search", "autocomplete": "off"}
+            attrs={"placeholder": _("Search peaches, tea, bamboo shoots…"), "type": "search", "autocomplete": "off"}
         ),
     )
 

@@ -26,7 +26,7 @@ class CatalogueView(ProductListMixin, ListView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["summary"] = _("全部商品 All produce")
+        ctx["summary"] = _("All produce")
         ctx["categories"] = list(selectors.top_categories())
         return ctx
 

@@ -1,0 +1,54 @@
+# 乡味集市 — the two commands are `make demo` and `make test`; see README.md.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: venv demo demo-data serve test test-e2e test-all lint format bench clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+demo-data: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo_load
+
+demo: demo-data
+	@$(PY) manage.py demo_accounts
+	@echo "乡味集市 serving on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+serve: venv
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The suite on the embedded default (SQLite, eager Celery). Browser tests and the real-worker test
+# need Chromium and Redis: `make test-e2e` and .ci/run run them.
+test: venv
+	$(PY) -m pytest -m "not e2e and not celery_worker" $(PYTEST_ARGS)
+
+test-e2e: venv
+	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Storefront benchmark: `make bench` (2,000 products) or `make bench PRODUCTS=100000`.
+PRODUCTS ?= 2000
+bench: venv
+	$(PY) bench/storefront.py --products $(PRODUCTS)
+
+clean:
+	rm -rf var/db.sqlite3* var/media var/static var/screenshots

@@ -5,6 +5,7 @@ import datetime
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oscar.apps.catalogue.abstract_models import AbstractCategory, AbstractProduct
 from oscar.apps.catalogue.managers import ProductQuerySet as OscarProductQuerySet
@@ -101,12 +102,8 @@ class Product(AbstractProduct):
     pack_size_en = models.CharField(_("Pack (English)"), max_length=64, blank=True)
     grade = models.CharField(_("Grade"), max_length=16, choices=Grade.choices, blank=True)
     shelf_life_days = models.PositiveSmallIntegerField(_("Shelf life (days)"), null=True, blank=True)
-    storage = models.CharField(
-        _("Storage"), max_length=16, choices=Storage.choices, default=Storage.AMBIENT
-    )
-    perishable = models.BooleanField(
-        _("Perishable, needs cold chain"), default=False, db_index=True
-    )
+    storage = models.CharField(_("Storage"), max_length=16, choices=Storage.choices, default=Storage.AMBIENT)
+    perishable = models.BooleanField(_("Perishable, needs cold chain"), default=False, db_index=True)
     certifications = models.ManyToManyField(
         Certification, verbose_name=_("Certifications"), blank=True, related_name="products"
     )
@@ -143,7 +140,7 @@ class Product(AbstractProduct):
         window = self.harvest_months
         if window is None:
             return False
-        month = (on or datetime.date.today()).month
+        month = (on or timezone.localdate()).month
         start, end = window
         return start <= month <= end if start <= end else (month >= start or month <= end)
 

@@ -13,14 +13,16 @@ ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
 
 class ProductDetailView(OscarProductDetailView):
     def get_queryset(self):
-        return product_cards(Product.objects.all()).select_related(
-            "product_class", "shop__province", "shop__city"
-        ).prefetch_related(
-            "categories",
-            Prefetch(
-                "attribute_values",
-                queryset=ProductAttributeValue.objects.select_related("attribute", "value_option"),
-            ),
+        return (
+            product_cards(Product.objects.all())
+            .select_related("product_class", "shop__province", "shop__city")
+            .prefetch_related(
+                "categories",
+                Prefetch(
+                    "attribute_values",
+                    queryset=ProductAttributeValue.objects.select_related("attribute", "value_option"),
+                ),
+            )
         )
 
     def is_viewable(self, product, request):

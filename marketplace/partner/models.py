@@ -23,24 +23,44 @@ class Partner(AbstractPartner):
     cover = models.ImageField(_("Cover photo"), upload_to="shops/covers/", blank=True)
     phone = models.CharField(_("Contact phone"), max_length=20, blank=True)
     province = models.ForeignKey(
-        "places.Region", verbose_name=_("Province"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "places.Region",
+        verbose_name=_("Province"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     city = models.ForeignKey(
-        "places.Region", verbose_name=_("City"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "places.Region",
+        verbose_name=_("City"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     county = models.ForeignKey(
-        "places.Region", verbose_name=_("County"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "places.Region",
+        verbose_name=_("County"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     town = models.ForeignKey(
-        "places.Region", verbose_name=_("Town"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "places.Region",
+        verbose_name=_("Town"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     village = models.ForeignKey(
-        "places.Region", verbose_name=_("Village"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "places.Region",
+        verbose_name=_("Village"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     joined_on = models.DateField(_("Join date"), null=True, blank=True)
 

@@ -30,9 +30,7 @@ class Region(models.Model):
         verbose_name = _("Region")
         verbose_name_plural = _("Regions")
         constraints = [
-            models.UniqueConstraint(
-                fields=["code"], condition=~models.Q(code=""), name="region_code_unique"
-            ),
+            models.UniqueConstraint(fields=["code"], condition=~models.Q(code=""), name="region_code_unique"),
             models.UniqueConstraint(fields=["parent", "name"], name="region_name_unique_in_parent"),
         ]
 

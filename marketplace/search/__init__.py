@@ -1,1 +1,1 @@
-default_app_config = 'marketplace.search.apps.SearchConfig'
+default_app_config = "marketplace.search.apps.SearchConfig"

@@ -11,7 +11,11 @@ class SearchForm(forms.Form):
         # The box accepts a long paste; the search itself reads the first 64 characters.
         max_length=2000,
         widget=forms.TextInput(
-            attrs={"placeholder": _("Search peaches, tea, bamboo shoots…"), "type": "search", "autocomplete": "off"}
+            attrs={
+                "placeholder": _("Search peaches, tea, bamboo shoots…"),
+                "type": "search",
+                "autocomplete": "off",
+            }
         ),
     )
 

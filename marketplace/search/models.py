@@ -17,13 +17,17 @@ class ProductSearchDocument(models.Model):
     text = models.TextField()
     indexed_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.text[:40]}"
+
 
 class SearchToken(models.Model):
     product = models.ForeignKey("catalogue.Product", on_delete=models.CASCADE, related_name="+")
     token = models.CharField(max_length=32)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["token", "product"], name="searchtoken_token_product")
-        ]
+        constraints = [models.UniqueConstraint(fields=["token", "product"], name="searchtoken_token_product")]
         indexes = [models.Index(fields=["product"], name="searchtoken_product")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.token}"

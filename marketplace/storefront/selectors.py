@@ -59,7 +59,7 @@ def shop_products(*, shop: "Partner") -> QuerySet:
 
 
 def top_categories() -> QuerySet:
-    return Category.get_root_nodes().filter(is_public=True)
+    return Category.objects.get_root_nodes().filter(is_public=True)
 
 
 def category_products(*, category) -> QuerySet:

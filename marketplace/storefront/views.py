@@ -11,8 +11,10 @@ from marketplace.storefront import selectors
 class ProductListMixin:
     """A paginated list of product cards; a page number out of range is a 404, never a 500."""
 
-    paginate_by = settings.OSCAR_PRODUCTS_PER_PAGE
     context_object_name = "products"
+
+    def get_paginate_by(self, queryset):
+        return settings.OSCAR_PRODUCTS_PER_PAGE
 
 
 class HomeView(TemplateView):

@@ -1,0 +1,87 @@
+import pytest
+from oscar.core.loading import get_model
+
+from marketplace.search.indexing import product_index, products_index
+from marketplace.search.models import SearchToken
+from marketplace.search.selectors import product_search
+from marketplace.search.tokens import parse_query
+from tests.factories import ProductFactory, ShopFactory, region_chain
+
+Product = get_model("catalogue", "Product")
+Partner = get_model("partner", "Partner")
+
+pytestmark = pytest.mark.django_db
+
+
+def search(raw: str) -> list[str]:
+    found = product_search(query=parse_query(raw), products=Product.objects.storefront())
+    return [p.title for p in found]
+
+
+@pytest.fixture
+def catalogue():
+    peach_shop = ShopFactory(name="桃源果园", name_en="Taoyuan Orchard")
+    tea_shop = ShopFactory(name="龙谷茶舍", name_en="Longgu Tea House", **region_chain())
+    ProductFactory(
+        title="阳山水蜜桃 湖景蜜露 12只装", title_en="Yangshan honey peach, 12 fruit", shop=peach_shop
+    )
+    ProductFactory(title="白凤水蜜桃", title_en="Baifeng white peaches", shop=peach_shop)
+    ProductFactory(title="遂昌笋干 500克", title_en="Suichang dried bamboo shoots", shop=tea_shop)
+    ProductFactory(title="龙谷丽人茶 明前", title_en="Longgu Liren green tea", shop=tea_shop)
+    # A product whose bigrams 水蜜 and 蜜桃 both occur but never as 水蜜桃.
+    ProductFactory(title="水蜜饯与蜜桃干", title_en="Candied fruit", shop=tea_shop)
+    products_index()
+
+
+def test_chinese_substring_finds_the_phrase_inside_a_longer_name(catalogue):
+    assert sorted(search("水蜜桃")) == ["白凤水蜜桃", "阳山水蜜桃 湖景蜜露 12只装"]
+
+
+def test_single_character_query_finds_every_name_containing_it(catalogue):
+    assert search("笋") == ["遂昌笋干 500克"]
+    assert set(search("桃")) == {"阳山水蜜桃 湖景蜜露 12只装", "白凤水蜜桃", "水蜜饯与蜜桃干"}
+
+
+def test_english_word_finds_by_prefix_and_plural(catalogue):
+    assert set(search("peach")) == {"阳山水蜜桃 湖景蜜露 12只装", "白凤水蜜桃"}
+    assert search("bamboo shoot") == ["遂昌笋干 500克"]
+
+
+def test_shop_and_place_names_are_searchable(catalogue):
+    assert set(search("遂昌")) == {"遂昌笋干 500克", "龙谷丽人茶 明前", "水蜜饯与蜜桃干"}
+    assert set(search("taoyuan")) == {"阳山水蜜桃 湖景蜜露 12只装", "白凤水蜜桃"}
+
+
+def test_title_matches_rank_before_other_matches(catalogue):
+    # 遂昌 is in the title of the bamboo shoots and only in the shop's place for the others.
+    assert search("遂昌")[0] == "遂昌笋干 500克"
+
+
+def test_products_of_closed_shops_are_not_found(catalogue):
+    Partner.objects.filter(name="桃源果园").update(status=Partner.Status.SUSPENDED)
+    assert search("水蜜桃") == []
+
+
+def test_index_follows_a_rename_through_the_signal_and_task(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        product = ProductFactory(title="高山土蜂蜜", title_en="Mountain honey")
+    assert search("蜂蜜") == ["高山土蜂蜜"]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        product.title = "高山百花蜜"
+        product.save()
+    assert callbacks, "the reindex runs after commit, not inside the transaction"
+    assert search("蜂蜜") == []
+    assert search("百花") == ["高山百花蜜"]
+
+
+def test_reindexing_is_idempotent_and_deleting_clears_tokens(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        product = ProductFactory(title="番薯干")
+    before = SearchToken.objects.filter(product=product).count()
+    assert product_index(product_id=product.pk)
+    assert SearchToken.objects.filter(product=product).count() == before > 0
+    product_id = product.pk
+    product.stockrecords.all().delete()
+    product.delete()
+    assert not SearchToken.objects.filter(product_id=product_id).exists()
+    assert product_index(product_id=product_id) is False

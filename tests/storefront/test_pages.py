@@ -1,0 +1,134 @@
+"""The storefront's pages as a buyer meets them: they list the right produce and never 500."""
+
+import pytest
+from django.urls import reverse
+from oscar.core.loading import get_model
+
+from marketplace.search.indexing import products_index
+from tests.factories import ProductFactory, ShopFactory, category, region_chain
+
+Partner = get_model("partner", "Partner")
+ProductCategory = get_model("catalogue", "ProductCategory")
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def market():
+    places = region_chain()
+    shop = ShopFactory(name="黄沙腰笋干铺", name_en="Huangshayao Shoots", code="hsy-shoots", **places)
+    closed = ShopFactory(name="停业小店", code="closed-shop", status=Partner.Status.SUSPENDED, **places)
+    dried = category("山货干货", "Dried mountain goods")
+    shoots = ProductFactory(
+        title="遂昌笋干",
+        title_en="Suichang dried bamboo shoots",
+        shop=shop,
+        harvest_start_month=1,
+        harvest_end_month=12,
+        perishable=False,
+    )
+    ProductCategory.objects.create(product=shoots, category=dried)
+    hidden = ProductFactory(title="停业笋干", title_en="Closed shop shoots", shop=closed)
+    ProductCategory.objects.create(product=hidden, category=dried)
+    products_index()
+    return {"shop": shop, "closed": closed, "category": dried, "product": shoots, "hidden": hidden, **places}
+
+
+def test_home_shows_produce_in_season_and_open_shops(client, market):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.context["in_season"] == [market["product"]]
+    assert list(response.context["shops"]) == [market["shop"]]
+    assert "遂昌笋干" in response.content.decode()
+    assert "停业笋干" not in response.content.decode()
+
+
+def test_category_page_lists_only_open_shops_products(client, market):
+    response = client.get(market["category"].get_absolute_url())
+    assert response.status_code == 200
+    assert list(response.context["products"]) == [market["product"]]
+
+
+def test_shop_page_has_story_and_produce(client, market):
+    response = client.get(reverse("storefront:shop", kwargs={"code": "hsy-shoots"}))
+    assert response.status_code == 200
+    assert list(response.context["products"]) == [market["product"]]
+    assert "我们家三代种茶" in response.content.decode()
+
+
+def test_suspended_shop_page_shows_no_products_and_applied_shop_is_not_found(client, market):
+    response = client.get(reverse("storefront:shop", kwargs={"code": "closed-shop"}))
+    assert response.status_code == 200
+    assert list(response.context["products"]) == []
+    ShopFactory(code="just-applied", status=Partner.Status.APPLIED)
+    assert client.get(reverse("storefront:shop", kwargs={"code": "just-applied"})).status_code == 404
+
+
+@pytest.mark.parametrize("level", ["county", "town", "village"])
+def test_place_pages_list_produce_from_that_place(client, market, level):
+    response = client.get(market[level].get_absolute_url())
+    assert response.status_code == 200
+    assert list(response.context["products"]) == [market["product"]]
+    assert list(response.context["shops"]) == [market["shop"]]
+
+
+def test_place_list_groups_towns_under_counties(client, market):
+    response = client.get(reverse("storefront:place-list"))
+    assert response.status_code == 200
+    [entry] = response.context["places"]
+    assert entry["county"] == market["county"]
+    assert entry["towns"] == [market["town"]]
+
+
+def test_product_page_shows_shop_village_variety_season_and_storage(client, market):
+    product = market["product"]
+    product.variety = "冬笋"
+    product.save()
+    response = client.get(product.get_absolute_url())
+    assert response.status_code == 200
+    page = response.content.decode()
+    for expected in ("黄沙腰笋干铺", "黄沙腰村", "冬笋", "¥168.00"):
+        assert expected in page, expected
+
+
+def test_product_of_a_closed_shop_is_not_found(client, market):
+    assert client.get(market["hidden"].get_absolute_url()).status_code == 404
+
+
+def test_search_finds_by_chinese_and_english(client, market):
+    for query in ("笋", "笋干", "bamboo", "遂昌"):
+        response = client.get(reverse("search:search"), {"q": query})
+        assert response.status_code == 200
+        assert list(response.context["products"]) == [market["product"]], query
+
+
+def test_english_switch_shows_english_names(client, market):
+    response = client.post(reverse("set_language"), {"language": "en", "next": "/"}, follow=True)
+    assert response.status_code == 200
+    assert "Suichang dried bamboo shoots" in response.content.decode()
+    assert response.context["LANGUAGE_CODE"] == "en"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "   ", "'; DROP TABLE catalogue_product; --", "桃" * 2000, "x" * 2000, "🍑🥭🍵", "%", "\x00"],
+)
+def test_bad_search_input_gets_a_proper_page(client, market, query):
+    response = client.get(reverse("search:search"), {"q": query})
+    assert response.status_code == 200
+    assert list(response.context["products"]) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/catalogue/no-such-thing_999999/",
+        "/shops/no-such-shop/",
+        "/places/999999/",
+        "/catalogue/category/nothing_999999/",
+        "/search/?q=%E6%A1%83&page=999",
+        "/catalogue/?page=abc",
+    ],
+)
+def test_missing_things_are_404_not_500(client, market, url):
+    assert client.get(url).status_code == 404

@@ -1,0 +1,92 @@
+"""Query budgets: every storefront page runs a fixed number of SQL queries, whether it shows one
+product or fifty. The budgets are written in docs/performance.md."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from oscar.core.loading import get_model
+
+from marketplace.search.indexing import products_index
+from tests.factories import ProductFactory, ShopFactory, category, region_chain
+
+ProductCategory = get_model("catalogue", "ProductCategory")
+ProductImage = get_model("catalogue", "ProductImage")
+Certification = get_model("catalogue", "Certification")
+
+pytestmark = pytest.mark.django_db
+
+# Page → the most queries it may run (docs/performance.md keeps the same table).
+BUDGETS = {"home": 8, "category": 8, "product": 12, "shop": 6, "search": 7, "place": 7}
+
+
+def build_market(n_products: int, tiny_jpeg) -> dict:
+    places = region_chain()
+    shops = [ShopFactory(**places) for _ in range(3)]
+    fruit = category("鲜果", "Fresh fruit")
+    gi = Certification.objects.create(code="gi", name="地理标志", name_en="GI")
+    products = []
+    for i in range(n_products):
+        product = ProductFactory(
+            title=f"阳山水蜜桃{i}号", shop=shops[i % 3], harvest_start_month=1, harvest_end_month=12
+        )
+        ProductCategory.objects.create(product=product, category=fruit)
+        product.certifications.add(gi)
+        ProductImage.objects.create(product=product, original=tiny_jpeg, display_order=0)
+        products.append(product)
+    products_index()
+    return {"shop": shops[0], "category": fruit, "product": products[0], "county": places["county"]}
+
+
+@pytest.fixture
+def tiny_jpeg(settings):
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (32, 32), (240, 150, 160)).save(buffer, "JPEG")
+    return SimpleUploadedFile("peach.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+def page_urls(market: dict) -> dict[str, str]:
+    return {
+        "home": "/",
+        "category": market["category"].get_absolute_url(),
+        "product": market["product"].get_absolute_url(),
+        "shop": market["shop"].get_absolute_url(),
+        "search": reverse("search:search") + "?q=水蜜桃",
+        "place": market["county"].get_absolute_url(),
+    }
+
+
+def queries_for(client, url: str) -> int:
+    client.get(url)  # warm: thumbnails are made once and then served from sorl's cache
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def shown(response, page: str) -> int:
+    if page == "product":
+        return 1
+    return len(response.context["in_season" if page == "home" else "products"])
+
+
+@pytest.mark.parametrize("page", list(BUDGETS))
+def test_page_query_count_is_fixed_and_within_budget(client, settings, tiny_jpeg, page):
+    settings.OSCAR_PRODUCTS_PER_PAGE = 60
+    market = build_market(50, tiny_jpeg)
+    url = page_urls(market)[page]
+    many = queries_for(client, url)
+    assert shown(client.get(url), page) == (12 if page == "home" else 1 if page == "product" else 50)
+
+    Product = ProductFactory._meta.model
+    Product.objects.exclude(pk=market["product"].pk).update(is_public=False)
+    one = queries_for(client, url)
+    assert shown(client.get(url), page) == 1
+
+    assert many == one, f"{page}: {one} queries with 1 product shown, {many} with many"
+    assert many <= BUDGETS[page], f"{page}: {many} queries, budget {BUDGETS[page]}"

@@ -130,9 +130,11 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://marketpla
 # --- Celery -----------------------------------------------------------------------------------
 # No broker configured → tasks run eagerly in-process (the embedded default); set
 # CELERY_BROKER_URL=redis://127.0.0.1:6379/0 to run them on workers.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# Eager tasks never touch the broker; the in-memory transport keeps kombu from looking for one.
+CELERY_BROKER_URL = _BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not _BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -176,7 +178,8 @@ OSCAR_SHOP_NAME = _("Xiangwei Market")
 OSCAR_SHOP_TAGLINE = _("Village produce, straight from the farm")
 OSCAR_HOMEPAGE = "/"
 OSCAR_DEFAULT_CURRENCY = "CNY"
-OSCAR_CURRENCY_FORMAT = {"CNY": {"format": "¤#,##0.00", "currency_digits": True}}
+# "¥" written out: Babel's English symbol for CNY is "CN¥", and buyers read ¥ in both languages.
+OSCAR_CURRENCY_FORMAT = {"CNY": {"format": "¥#,##0.00", "currency_digits": True}}
 OSCAR_PRODUCTS_PER_PAGE = 24
 OSCAR_ALLOW_ANON_CHECKOUT = True
 OSCAR_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@xiangwei.example")

@@ -92,6 +92,7 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 
 def category(name: str, name_en: str = "", parent=None):
+    fields = {"name": name, "name_en": name_en}
     if parent is None:
-        return Category.objects.add_root(name=name, name_en=name_en)
-    return parent.add_child(name=name, name_en=name_en)
+        return Category.objects.add_root(create_kwargs=fields)
+    return Category.objects.add_child(parent, create_kwargs=fields)

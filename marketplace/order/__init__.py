@@ -1,1 +1,1 @@
-default_app_config = 'marketplace.order.apps.OrderConfig'
+default_app_config = "marketplace.order.apps.OrderConfig"

@@ -5,6 +5,10 @@ services, so it is the one thing we hang on model signals; the work itself runs 
 after commit.
 """
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from oscar.core.loading import get_model
@@ -16,22 +20,42 @@ Partner = get_model("partner", "Partner")
 
 SHOP_FIELDS_SEARCHED = {"name", "name_en", "county", "town", "village"}
 
+_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("search_index_deferred", default=False)
+
+
+@contextlib.contextmanager
+def search_index_deferred() -> Iterator[None]:
+    """For bulk loads that rebuild the index themselves at the end (``products_index``): saves made
+    inside enqueue no per-product reindex."""
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+def _enqueue(product_id: int) -> None:
+    if not _deferred.get():
+        product_index_enqueue(product_id)
+
 
 @receiver(post_save, sender=Product, dispatch_uid="search_product_saved")
 @receiver(post_delete, sender=Product, dispatch_uid="search_product_deleted")
 def product_changed(sender, instance, **kwargs) -> None:
-    product_index_enqueue(instance.pk)
+    _enqueue(instance.pk)
 
 
 @receiver(m2m_changed, sender=Product.categories.through, dispatch_uid="search_product_categories")
 def product_categories_changed(sender, instance, action, **kwargs) -> None:
     if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Product):
-        product_index_enqueue(instance.pk)
+        _enqueue(instance.pk)
 
 
 @receiver(post_save, sender=Partner, dispatch_uid="search_shop_saved")
 def shop_changed(sender, instance, created, update_fields=None, **kwargs) -> None:
     if created or (update_fields is not None and not SHOP_FIELDS_SEARCHED & set(update_fields)):
+        return
+    if _deferred.get():
         return
     for product_id in instance.products.values_list("pk", flat=True):
         product_index_enqueue(product_id)

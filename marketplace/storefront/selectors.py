@@ -13,7 +13,7 @@ Category = get_model("catalogue", "Category")
 Partner = get_model("partner", "Partner")
 Region = get_model("places", "Region")
 
-CARD_RELATED = ("shop", "shop__county", "shop__town", "shop__village", "origin_village")
+CARD_RELATED = ("shop", "shop__county", "shop__town", "shop__village", "origin_village", "product_class")
 
 
 def product_cards(products: QuerySet) -> QuerySet:

@@ -33,7 +33,7 @@ def database_url() -> str:
 
 @pytest.fixture
 def worker():
-    if not settings.CELERY_BROKER_URL or settings.CELERY_TASK_ALWAYS_EAGER:
+    if settings.CELERY_BROKER_URL.startswith("memory:") or settings.CELERY_TASK_ALWAYS_EAGER:
         message = "needs CELERY_BROKER_URL (a real broker) and non-eager tasks"
         if os.environ.get("REQUIRE_CELERY_WORKER") == "1":
             pytest.fail(message)

@@ -1,0 +1,77 @@
+"""Small presentation helpers for the storefront's templates: harvest months, weights, page links
+and the product page's 'recently viewed' strip (read through the storefront selectors, so it costs a
+fixed number of queries)."""
+
+from django import template
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+from oscar.core.loading import get_class
+
+from marketplace.storefront import selectors
+
+register = template.Library()
+
+CustomerHistoryManager = get_class("customer.history", "CustomerHistoryManager")
+
+MONTHS = {
+    1: pgettext_lazy("harvest month", "Jan"),
+    2: pgettext_lazy("harvest month", "Feb"),
+    3: pgettext_lazy("harvest month", "Mar"),
+    4: pgettext_lazy("harvest month", "Apr"),
+    5: pgettext_lazy("harvest month", "May"),
+    6: pgettext_lazy("harvest month", "Jun"),
+    7: pgettext_lazy("harvest month", "Jul"),
+    8: pgettext_lazy("harvest month", "Aug"),
+    9: pgettext_lazy("harvest month", "Sep"),
+    10: pgettext_lazy("harvest month", "Oct"),
+    11: pgettext_lazy("harvest month", "Nov"),
+    12: pgettext_lazy("harvest month", "Dec"),
+}
+
+
+@register.filter
+def harvest_window(product) -> str:
+    """'6月–8月' / 'Jun–Aug'; empty when the product has no harvest window."""
+    window = getattr(product, "harvest_months", None)
+    if not window:
+        return ""
+    start, end = window
+    if start == end:
+        return str(MONTHS[start])
+    return f"{MONTHS[start]}–{MONTHS[end]}"
+
+
+@register.filter
+def net_weight(grams) -> str:
+    """5000 → '5 kg', 2500 → '2.5 kg', 400 → '400 g' (in the active language's units)."""
+    if not grams:
+        return ""
+    grams = int(grams)
+    if grams >= 1000:
+        kg = f"{grams / 1000:.2f}".rstrip("0").rstrip(".")
+        return _("%(kg)s kg") % {"kg": kg}
+    return _("%(g)s g") % {"g": grams}
+
+
+@register.simple_tag
+def page_window(page_obj):
+    """Page numbers around the current page, with Paginator.ELLIPSIS for the gaps."""
+    paginator = page_obj.paginator
+    return list(paginator.get_elided_page_range(page_obj.number, on_each_side=2, on_ends=1))
+
+
+@register.simple_tag(takes_context=True)
+def recently_viewed_cards(context, current_product=None, limit=4):
+    """The buyer's recently viewed products (from Oscar's history cookie) as card-ready products."""
+    request = context.get("request")
+    if request is None:
+        return []
+    ids = [pk for pk in reversed(CustomerHistoryManager.extract(request)) if isinstance(pk, int)]
+    if current_product is not None:
+        ids = [pk for pk in ids if pk != current_product.pk]
+    ids = ids[:limit]
+    if not ids:
+        return []
+    products = selectors.product_cards(selectors.storefront_products().filter(pk__in=ids))
+    by_id = {product.pk: product for product in products}
+    return [by_id[pk] for pk in ids if pk in by_id]

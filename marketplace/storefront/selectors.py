@@ -3,7 +3,7 @@ count is fixed whatever the number of products it shows."""
 
 import datetime
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Case, Count, F, Prefetch, Q, QuerySet, When
 from django.utils import timezone
 from oscar.core.loading import get_model
 
@@ -30,8 +30,17 @@ def storefront_products() -> QuerySet:
 
 
 def products_in_season(*, on: datetime.date | None = None, limit: int = 12) -> list:
+    """What is being harvested this month, the most seasonal first: a peach picked for six weeks comes
+    before pork sold all year round."""
     month = (on or timezone.localdate()).month
-    queryset = storefront_products().in_season(month).order_by("-date_created", "pk")
+    start, end = F("harvest_start_month"), F("harvest_end_month")
+    window_months = Case(When(harvest_start_month__lte=end, then=end - start), default=end - start + 12)
+    queryset = (
+        storefront_products()
+        .in_season(month)
+        .annotate(window_months=window_months)
+        .order_by("window_months", "-date_created", "pk")
+    )
     return list(product_cards(queryset)[:limit])
 
 

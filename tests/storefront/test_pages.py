@@ -1,10 +1,13 @@
 """The storefront's pages as a buyer meets them: they list the right produce and never 500."""
 
+import datetime
+
 import pytest
 from django.urls import reverse
 from oscar.core.loading import get_model
 
 from marketplace.search.indexing import products_index
+from marketplace.storefront.selectors import products_in_season
 from tests.factories import ProductFactory, ShopFactory, category, region_chain
 
 Partner = get_model("partner", "Partner")
@@ -132,3 +135,18 @@ def test_bad_search_input_gets_a_proper_page(client, market, query):
 )
 def test_missing_things_are_404_not_500(client, market, url):
     assert client.get(url).status_code == 404
+
+
+def test_chinese_is_the_default_whatever_the_browser_asks(client, market):
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert response.context["LANGUAGE_CODE"] == "zh-hans"
+    assert "遂昌笋干" in response.content.decode()
+
+
+def test_home_lists_the_most_seasonal_produce_first(client, market):
+    shop = market["shop"]
+    year_round = ProductFactory(title="黑猪肉", shop=shop, harvest_start_month=1, harvest_end_month=12)
+    winter = ProductFactory(title="冬笋", shop=shop, harvest_start_month=11, harvest_end_month=2)
+    in_november = products_in_season(on=datetime.date(2026, 11, 22))
+    assert in_november.index(winter) < in_november.index(year_round)
+    assert winter not in products_in_season(on=datetime.date(2026, 6, 1))

@@ -1,1 +1,9 @@
+from django.contrib import admin
 from oscar.apps.catalogue.admin import *
+
+from marketplace.catalogue.models import Certification
+
+
+@admin.register(Certification)
+class CertificationAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "name_en"]

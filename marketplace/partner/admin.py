@@ -1,1 +1,20 @@
+from django.contrib import admin
 from oscar.apps.partner.admin import *
+from oscar.core.loading import get_model
+
+Partner = get_model("partner", "Partner")
+
+admin.site.unregister(Partner)
+
+
+@admin.register(Partner)
+class ShopAdmin(admin.ModelAdmin):
+    """Shops in Django's admin. Status is read-only here: it moves only through
+    shops.services.shop_status_change, which records who and why."""
+
+    list_display = ["name", "name_en", "code", "status", "county", "town", "village", "joined_on"]
+    list_filter = ["status", "county"]
+    search_fields = ["name", "name_en", "code", "phone"]
+    readonly_fields = ["status", "joined_on"]
+    raw_id_fields = ["province", "city", "county", "town", "village"]
+    filter_horizontal = ["users"]

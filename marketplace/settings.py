@@ -87,6 +87,7 @@ TEMPLATES = [
                 "oscar.apps.checkout.context_processors.checkout",
                 "oscar.apps.communication.notifications.context_processors.notifications",
                 "oscar.core.context_processors.metadata",
+                "marketplace.storefront.context_processors.storefront_cache",
             ],
         },
     },
@@ -126,6 +127,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://marketplace")}
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # Room for every product's thumbnail entry and the storefront's fragments (default is 300).
+    CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 50_000
+# How long a rendered storefront fragment may live; any catalogue change invalidates it sooner.
+STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=300)
 
 # --- Celery -----------------------------------------------------------------------------------
 # No broker configured → tasks run eagerly in-process (the embedded default); set

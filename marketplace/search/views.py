@@ -6,32 +6,32 @@ from urllib.parse import unquote
 from django.http import Http404, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from django.views.generic import ListView
 from oscar.core.loading import get_model
 
 from marketplace.search.forms import SearchForm
 from marketplace.search.selectors import product_search
 from marketplace.search.tokens import parse_query
 from marketplace.storefront import selectors
-from marketplace.storefront.views import ProductListMixin
+from marketplace.storefront.listing import lazy_list
+from marketplace.storefront.views import ProductListPage
 
 Category = get_model("catalogue", "Category")
 
 
-class CatalogueView(ProductListMixin, ListView):
+class CatalogueView(ProductListPage):
     template_name = "oscar/catalogue/browse.html"
 
-    def get_queryset(self):
+    def product_queryset(self):
         return selectors.product_cards(selectors.storefront_products().order_by("-date_created", "pk"))
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx["summary"] = _("All produce")
-        ctx["categories"] = list(selectors.top_categories())
+        ctx["categories"] = lazy_list(lambda: selectors.top_categories())
         return ctx
 
 
-class ProductCategoryView(ProductListMixin, ListView):
+class ProductCategoryView(ProductListPage):
     template_name = "oscar/catalogue/category.html"
 
     def get(self, request, *args, **kwargs):
@@ -43,17 +43,17 @@ class ProductCategoryView(ProductListMixin, ListView):
             return HttpResponsePermanentRedirect(expected)
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def product_queryset(self):
         return selectors.category_products(category=self.category)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx["category"] = self.category
-        ctx["subcategories"] = list(self.category.get_children().filter(is_public=True))
+        ctx["subcategories"] = lazy_list(lambda: self.category.get_children().filter(is_public=True))
         return ctx
 
 
-class FacetedSearchView(ProductListMixin, ListView):
+class FacetedSearchView(ProductListPage):
     """The search page (named as Oscar's so its URL config picks it up)."""
 
     template_name = "oscar/search/results.html"
@@ -65,7 +65,7 @@ class FacetedSearchView(ProductListMixin, ListView):
         self.raw_query = raw
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def product_queryset(self):
         return selectors.product_cards(
             product_search(query=self.query, products=selectors.storefront_products())
         )
@@ -77,7 +77,7 @@ class FacetedSearchView(ProductListMixin, ListView):
                 "query": self.raw_query,
                 "parsed_query": self.query,
                 "search_form": self.form,
-                "categories": list(selectors.top_categories()),
+                "categories": lazy_list(selectors.top_categories),
             }
         )
         return ctx

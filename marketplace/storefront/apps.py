@@ -6,3 +6,8 @@ class StorefrontConfig(AppConfig):
     name = "marketplace.storefront"
     label = "storefront"
     verbose_name = _("Storefront")
+
+    def ready(self) -> None:
+        from marketplace.storefront import receivers
+
+        receivers.connect()

@@ -1,20 +1,32 @@
 """The storefront's own pages: home, shops and places. Catalogue, category and search pages live in
-the forked search app; product and basket pages are Oscar's with our templates."""
+the forked search app; product and basket pages are Oscar's with our templates.
+
+Catalogue data reaches templates lazily (``LazyProductPage``, callables), so a page whose fragments
+come from the cache (``marketplace/storefront/caching.py``) runs no catalogue query."""
 
 from django.conf import settings
 from django.http import Http404
 from django.views.generic import ListView, TemplateView
 
 from marketplace.storefront import selectors
+from marketplace.storefront.listing import LazyProductPage, lazy_list
 
 
-class ProductListMixin:
-    """A paginated list of product cards; a page number out of range is a 404, never a 500."""
+class ProductListPage(TemplateView):
+    """A page with a paginated grid of product cards (read lazily)."""
 
-    context_object_name = "products"
+    def product_queryset(self):
+        raise NotImplementedError
 
-    def get_paginate_by(self, queryset):
-        return settings.OSCAR_PRODUCTS_PER_PAGE
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        listing = LazyProductPage(
+            self.product_queryset,
+            page=self.request.GET.get("page"),
+            per_page=settings.OSCAR_PRODUCTS_PER_PAGE,
+        )
+        ctx.update(listing.context())
+        return ctx
 
 
 class HomeView(TemplateView):
@@ -22,10 +34,11 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
-        ctx["in_season"] = selectors.products_in_season(limit=12)
-        ctx["shops"] = list(selectors.open_shops(limit=12))
-        ctx["categories"] = list(selectors.top_categories())
-        ctx["places"] = selectors.places_with_shops()
+        # Read on first use: a cached home page reads none of them.
+        ctx["in_season"] = lazy_list(lambda: selectors.products_in_season(limit=12))
+        ctx["shops"] = lazy_list(lambda: selectors.open_shops(limit=12))
+        ctx["categories"] = lazy_list(lambda: selectors.top_categories())
+        ctx["places"] = lazy_list(selectors.places_with_shops)
         return ctx
 
 
@@ -38,7 +51,7 @@ class ShopListView(ListView):
         return selectors.open_shops()
 
 
-class ShopDetailView(ProductListMixin, ListView):
+class ShopDetailView(ProductListPage):
     template_name = "storefront/shop_detail.html"
 
     def get(self, request, *args, **kwargs):
@@ -47,7 +60,7 @@ class ShopDetailView(ProductListMixin, ListView):
             raise Http404
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def product_queryset(self):
         return selectors.shop_products(shop=self.shop)
 
     def get_context_data(self, **kwargs):
@@ -65,7 +78,7 @@ class PlaceListView(TemplateView):
         return ctx
 
 
-class PlaceDetailView(ProductListMixin, ListView):
+class PlaceDetailView(ProductListPage):
     template_name = "storefront/place_detail.html"
 
     def get(self, request, *args, **kwargs):
@@ -74,11 +87,11 @@ class PlaceDetailView(ProductListMixin, ListView):
             raise Http404
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def product_queryset(self):
         return selectors.place_products(place=self.place)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx["place"] = self.place
-        ctx["shops"] = list(selectors.place_shops(place=self.place))
+        ctx["shops"] = lazy_list(lambda: selectors.place_shops(place=self.place))
         return ctx

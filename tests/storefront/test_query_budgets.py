@@ -8,6 +8,7 @@ from django.urls import reverse
 from oscar.core.loading import get_model
 
 from marketplace.search.indexing import products_index
+from marketplace.storefront.caching import catalogue_version_bump
 from tests.factories import ProductFactory, ShopFactory, category, region_chain
 
 ProductCategory = get_model("catalogue", "ProductCategory")
@@ -16,8 +17,10 @@ Certification = get_model("catalogue", "Certification")
 
 pytestmark = pytest.mark.django_db
 
-# Page → the most queries it may run (docs/performance.md keeps the same table).
+# Page → the most queries it may run, rendered from scratch (docs/performance.md keeps the same table).
 BUDGETS = {"home": 9, "category": 6, "product": 9, "shop": 6, "search": 6, "place": 7}
+# … and with its catalogue fragments served from the cache.
+CACHED_BUDGETS = {"home": 0, "category": 1, "product": 6, "shop": 1, "search": 0, "place": 1}
 # The product page's "recently viewed" strip, when the buyer has a browsing history.
 PRODUCT_WITH_HISTORY_BUDGET = 13
 
@@ -63,12 +66,26 @@ def page_urls(market: dict) -> dict[str, str]:
     }
 
 
-def queries_for(client, url: str) -> int:
-    client.get(url)  # warm: thumbnails are made once and then served from sorl's cache
+def count_queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200, url
     return len(ctx.captured_queries)
+
+
+def queries_for(client, url: str) -> int:
+    """Queries of a page rendered from scratch: thumbnails already made (they are made once), but
+    every cached storefront fragment invalidated, as after a catalogue change."""
+    catalogue_version_bump()
+    client.get(url)
+    catalogue_version_bump()
+    return count_queries(client, url)
+
+
+def cached_queries_for(client, url: str) -> int:
+    """Queries of a page whose fragments come from the cache (the usual case)."""
+    client.get(url)
+    return count_queries(client, url)
 
 
 def shown(response, page: str) -> int:
@@ -92,6 +109,13 @@ def test_page_query_count_is_fixed_and_within_budget(client, settings, tiny_jpeg
 
     assert many == one, f"{page}: {one} queries with 1 product shown, {many} with many"
     assert many <= BUDGETS[page], f"{page}: {many} queries, budget {BUDGETS[page]}"
+
+
+@pytest.mark.parametrize("page", list(CACHED_BUDGETS))
+def test_cached_page_runs_no_catalogue_query(client, tiny_jpeg, page):
+    url = page_urls(build_market(30, tiny_jpeg))[page]
+    cached = cached_queries_for(client, url)
+    assert cached <= CACHED_BUDGETS[page], f"{page}: {cached} queries when cached"
 
 
 def test_recently_viewed_strip_costs_the_same_for_one_or_many_viewed_products(client, tiny_jpeg):

@@ -1,0 +1,49 @@
+"""The storefront's rendered-fragment cache and the catalogue version that invalidates it.
+
+Storefront pages cache the HTML of their catalogue parts (product grids, a product's photos and facts,
+the home page's sections) under a key that includes the *catalogue version*. Any change to products,
+prices, stock, photos, categories or shops bumps the version after commit, so the next request
+renders fresh; fragments also expire after ``STOREFRONT_CACHE_SECONDS``. Per-visitor parts (basket,
+sign-in, forms with CSRF tokens, recently viewed) are never cached.
+
+Several processes share the version only through a shared cache: production sets CACHE_URL to Redis.
+"""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+VERSION_KEY = "storefront:catalogue-version"
+
+
+def _new_version_line() -> int:
+    # If the version key is lost (cache restarted, key evicted) while old fragments survive, a fresh
+    # line must not meet their keys again: start from the clock, which only moves forward.
+    return time.time_ns() // 1_000_000
+
+
+def catalogue_version() -> int:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        cache.add(VERSION_KEY, _new_version_line(), timeout=None)
+        version = cache.get(VERSION_KEY)
+    return version
+
+
+def catalogue_version_bump() -> None:
+    """Invalidate every cached storefront fragment now."""
+    try:
+        cache.incr(VERSION_KEY)
+    except ValueError:  # no version yet: start a line no fragment has used
+        cache.add(VERSION_KEY, _new_version_line(), timeout=None)
+
+
+def catalogue_changed() -> None:
+    """Invalidate every cached storefront fragment once the current transaction commits."""
+    transaction.on_commit(catalogue_version_bump)
+
+
+def fragment_seconds() -> int:
+    return settings.STOREFRONT_CACHE_SECONDS

@@ -1,0 +1,43 @@
+"""Product lists that touch the database only when a template reads them.
+
+A page whose grid comes from the fragment cache never evaluates its queryset, so a cached page runs
+no catalogue query at all. A page number out of range raises Http404 when the list is first read.
+"""
+
+from collections.abc import Callable
+
+from django.core.paginator import InvalidPage, Paginator
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.functional import SimpleLazyObject, cached_property
+
+
+class LazyProductPage:
+    def __init__(self, queryset: Callable[[], QuerySet], *, page: str | int | None, per_page: int):
+        self._queryset = queryset
+        self._page = page or 1
+        self._per_page = per_page
+
+    @cached_property
+    def page_obj(self):
+        paginator = Paginator(self._queryset(), self._per_page)
+        try:
+            page = paginator.page(self._page)
+        except InvalidPage as error:
+            raise Http404(str(error)) from error
+        page.object_list = list(page.object_list)
+        return page
+
+    def context(self) -> dict:
+        """The names Django's ListView gives templates, each evaluated on first use."""
+        return {
+            "page_obj": SimpleLazyObject(lambda: self.page_obj),
+            "paginator": SimpleLazyObject(lambda: self.page_obj.paginator),
+            "products": SimpleLazyObject(lambda: self.page_obj.object_list),
+            "is_paginated": SimpleLazyObject(lambda: self.page_obj.paginator.num_pages > 1),
+        }
+
+
+def lazy_list(read: Callable[[], object]) -> SimpleLazyObject:
+    """A list read from the database once, on first use in a template (never if the fragment is cached)."""
+    return SimpleLazyObject(lambda: list(read()))

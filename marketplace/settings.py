@@ -132,6 +132,9 @@ if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 50_000
 # How long a rendered storefront fragment may live; any catalogue change invalidates it sooner.
 STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=300)
+# Anonymous product views are counted in memory and written in batches (marketplace/storefront/analytics.py).
+ANALYTICS_VIEW_BATCH = env.int("ANALYTICS_VIEW_BATCH", default=200)
+ANALYTICS_VIEW_SECONDS = env.int("ANALYTICS_VIEW_SECONDS", default=60)
 
 # --- Celery -----------------------------------------------------------------------------------
 # No broker configured → tasks run eagerly in-process (the embedded default); set

@@ -4,7 +4,6 @@ Haystack, whose simple engine leaves them empty and whose Whoosh setup is slow a
 from urllib.parse import unquote
 
 from django.http import Http404, HttpResponsePermanentRedirect
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -12,6 +11,7 @@ from marketplace.search.forms import SearchForm
 from marketplace.search.selectors import product_search
 from marketplace.search.tokens import parse_query
 from marketplace.storefront import selectors
+from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.views import ProductListPage
 
@@ -35,7 +35,11 @@ class ProductCategoryView(ProductListPage):
     template_name = "oscar/catalogue/category.html"
 
     def get(self, request, *args, **kwargs):
-        self.category = get_object_or_404(Category, pk=kwargs["pk"])
+        self.category = cached_by_version(
+            "category", kwargs["pk"], lambda: Category.objects.filter(pk=kwargs["pk"]).first()
+        )
+        if self.category is None:
+            raise Http404
         if not (self.category.is_public or request.user.is_staff):
             raise Http404
         expected = self.category.get_absolute_url()

@@ -8,6 +8,7 @@ class StorefrontConfig(AppConfig):
     verbose_name = _("Storefront")
 
     def ready(self) -> None:
-        from marketplace.storefront import receivers
+        from marketplace.storefront import analytics, receivers
 
         receivers.connect()
+        analytics.connect()

@@ -10,12 +10,16 @@ Several processes share the version only through a shared cache: production sets
 """
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
 VERSION_KEY = "storefront:catalogue-version"
+
+T = TypeVar("T")
 
 
 def _new_version_line() -> int:
@@ -47,3 +51,15 @@ def catalogue_changed() -> None:
 
 def fragment_seconds() -> int:
     return settings.STOREFRONT_CACHE_SECONDS
+
+
+def cached_by_version(kind: str, key: object, load: Callable[[], T | None]) -> T | None:
+    """An object a page is built around (a product, a shop, a place, a category), kept in the cache
+    until the catalogue changes; ``None`` (not found) is not cached."""
+    cache_key = f"storefront:{kind}:{catalogue_version()}:{key}"
+    found = cache.get(cache_key)
+    if found is None:
+        found = load()
+        if found is not None:
+            cache.set(cache_key, found, fragment_seconds())
+    return found

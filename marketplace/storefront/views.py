@@ -9,6 +9,7 @@ from django.http import Http404
 from django.views.generic import ListView, TemplateView
 
 from marketplace.storefront import selectors
+from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.listing import LazyProductPage, lazy_list
 
 
@@ -55,7 +56,9 @@ class ShopDetailView(ProductListPage):
     template_name = "storefront/shop_detail.html"
 
     def get(self, request, *args, **kwargs):
-        self.shop = selectors.shop_for_page(code=kwargs["code"])
+        self.shop = cached_by_version(
+            "shop", kwargs["code"], lambda: selectors.shop_for_page(code=kwargs["code"])
+        )
         if self.shop is None:
             raise Http404
         return super().get(request, *args, **kwargs)
@@ -82,7 +85,9 @@ class PlaceDetailView(ProductListPage):
     template_name = "storefront/place_detail.html"
 
     def get(self, request, *args, **kwargs):
-        self.place = selectors.place_for_page(pk=kwargs["pk"])
+        self.place = cached_by_version(
+            "place", kwargs["pk"], lambda: selectors.place_for_page(pk=kwargs["pk"])
+        )
         if self.place is None:
             raise Http404
         return super().get(request, *args, **kwargs)

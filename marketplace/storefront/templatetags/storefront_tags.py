@@ -75,3 +75,13 @@ def recently_viewed_cards(context, current_product=None, limit=4):
     products = selectors.product_cards(selectors.storefront_products().filter(pk__in=ids))
     by_id = {product.pk: product for product in products}
     return [by_id[pk] for pk in ids if pk in by_id]
+
+
+@register.simple_tag
+def basket_item_count(request) -> int:
+    """Items in the visitor's basket. A first-time visitor's basket is unsaved (no id) and empty;
+    asking Oscar to count its lines would still build a query, so we don't."""
+    basket = getattr(request, "basket", None)
+    if basket is None or basket.id is None:
+        return 0
+    return basket.num_items

@@ -1,0 +1,79 @@
+"""Product views counted off the request path.
+
+Oscar's analytics app writes ``UPDATE analytics_productrecord`` on every product page view. On a busy
+page that is a write per read, and on SQLite the workers queue behind each other for it. We count
+anonymous views in the worker's memory and hand them to a Celery task in batches (every
+``ANALYTICS_VIEW_BATCH`` views or ``ANALYTICS_VIEW_SECONDS`` seconds); a signed-in buyer's view is
+still recorded at once through Oscar's own receiver, since it feeds that buyer's history.
+A worker that dies loses at most one unsent batch of view counts, never anything else.
+"""
+
+import threading
+import time
+from collections import Counter
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from oscar.apps.analytics import receivers as oscar_receivers
+from oscar.apps.catalogue.signals import product_viewed
+from oscar.core.loading import get_model
+
+ProductRecord = get_model("analytics", "ProductRecord")
+
+
+class ViewBuffer:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[int] = Counter()
+        self._since = time.monotonic()
+
+    def add(self, product_id: int) -> dict[int, int] | None:
+        """Count one view; return the batch to send when it is due."""
+        with self._lock:
+            self._counts[product_id] += 1
+            due = (
+                sum(self._counts.values()) >= settings.ANALYTICS_VIEW_BATCH
+                or time.monotonic() - self._since >= settings.ANALYTICS_VIEW_SECONDS
+            )
+            if not due:
+                return None
+            batch, self._counts, self._since = dict(self._counts), Counter(), time.monotonic()
+            return batch
+
+
+buffer = ViewBuffer()
+
+
+def product_views_add(*, counts: dict[int, int]) -> None:
+    """Add view counts to Oscar's ProductRecord rows (one conditional UPDATE per product)."""
+    for product_id, views in sorted(counts.items()):
+        with transaction.atomic():
+            updated = ProductRecord.objects.filter(product_id=product_id).update(
+                num_views=F("num_views") + views
+            )
+            if not updated:
+                try:
+                    with transaction.atomic():
+                        ProductRecord.objects.create(product_id=product_id, num_views=views)
+                except IntegrityError:  # created meanwhile by another batch
+                    ProductRecord.objects.filter(product_id=product_id).update(
+                        num_views=F("num_views") + views
+                    )
+
+
+def receive_product_view(sender, product, user, **kwargs) -> None:
+    if user is not None and user.is_authenticated:
+        oscar_receivers.receive_product_view(sender, product=product, user=user, **kwargs)
+        return
+    batch = buffer.add(product.pk)
+    if batch:
+        from marketplace.storefront.tasks import product_views_add_task
+
+        # JSON keys are strings: the task turns them back into ids.
+        product_views_add_task.delay_on_commit({str(k): v for k, v in batch.items()})
+
+
+def connect() -> None:
+    product_viewed.disconnect(oscar_receivers.receive_product_view)
+    product_viewed.connect(receive_product_view, dispatch_uid="storefront_product_viewed")

@@ -1,0 +1,406 @@
+"""The storefront benchmark (`make bench`): serve a generated catalogue with gunicorn and load its pages
+with wrk, each as a ratio to a bare-Django ceiling view measured in the same run (around every page).
+
+    .venv/bin/python bench/storefront.py                      # 2,000 products over 20 shops
+    .venv/bin/python bench/storefront.py --products 100000    # the large catalogue
+
+Everything lives in var/bench/<N>-products/ (its own SQLite database, media, gunicorn log and results),
+reused by the next run of the same size; the demo database is never touched.
+Exits non-zero when a page does not answer 200 or wrk counts errors; missing the target is printed, not an
+error. bench/profile_page.py shows where one page's time goes.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_DIR = Path(__file__).resolve().parent
+TARGET_RATIO = 0.10
+SEARCH_ZH = "水蜜桃"
+SEARCH_EN = "peach"
+
+
+def environment(args) -> dict:
+    """The environment for catalogue generation and gunicorn alike: production-like (no debug, cached
+    templates), everything under var/bench, and nothing inherited that could point at another database."""
+    var_dir = Path(args.var_dir or REPO / "var" / "bench" / f"{args.products}-products").resolve()
+    return {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DJANGO_ENV": "development",
+        "DJANGO_DEBUG": "false",
+        "VAR_DIR": str(var_dir),
+        "DATABASE_URL": f"sqlite:///{var_dir / 'db.sqlite3'}",
+        "MEDIA_ROOT": str(var_dir / "media"),
+        "STATIC_ROOT": str(var_dir / "static"),
+        "CACHE_URL": args.cache_url,
+        # --cold: every catalogue fragment rendered on every request, as right after a catalogue change.
+        "STOREFRONT_CACHE_SECONDS": "0" if args.cold else "300",
+        "CELERY_BROKER_URL": "",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+@dataclass
+class Page:
+    name: str
+    path: str
+    requests_per_s: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    p99_ms: float = 0.0
+    requests: int = 0
+    errors: str = ""
+    ratio: float = 0.0
+
+
+def pages_to_load() -> list[Page]:
+    """The URLs measured, read from the benchmark database (Django is set up by then)."""
+    from django.db.models import Count
+    from django.urls import reverse
+    from django.utils.encoding import iri_to_uri
+    from oscar.core.loading import get_model
+
+    Category = get_model("catalogue", "Category")
+    Product = get_model("catalogue", "Product")
+    Partner = get_model("partner", "Partner")
+
+    # The root category with the most products below it, page 1.
+    def products_below(category) -> int:
+        return (
+            Product.objects.storefront()
+            .filter(categories__in=category.get_descendants_and_self())
+            .distinct()
+            .count()
+        )
+
+    category = max(Category.get_root_nodes(), key=products_below)
+    shop = (
+        Partner.objects.filter(status=Partner.Status.APPROVED)
+        .annotate(n=Count("products"))
+        .order_by("-n", "pk")
+        .first()
+    )
+    storefront = Product.objects.storefront().order_by("pk")
+    product = storefront[storefront.count() // 2]
+    return [
+        Page("home", "/"),
+        Page("category", iri_to_uri(category.get_absolute_url())),
+        Page("product", iri_to_uri(product.get_absolute_url())),
+        Page("shop", iri_to_uri(shop.get_absolute_url())),
+        Page("search (zh)", f"{reverse('search:search')}?q={quote(SEARCH_ZH)}"),
+        Page("search (en)", f"{reverse('search:search')}?q={quote(SEARCH_EN)}"),
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(url: str, timeout: float = 120) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310  (our own server)
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+class Server:
+    """gunicorn serving bench.settings; its log goes to var/bench/gunicorn.log."""
+
+    def __init__(self, args, env: dict):
+        self.args = args
+        self.env = env
+        self.port = args.port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(env["VAR_DIR"]) / "gunicorn.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "gunicorn", "marketplace.wsgi:application",
+            "--workers", str(self.args.workers),
+            "--worker-class", self.args.worker_class,
+            "--bind", f"127.0.0.1:{self.port}",
+            "--timeout", "120",
+            "--chdir", str(REPO),
+        ]  # fmt: skip
+        if self.args.worker_class == "gthread":
+            command += ["--threads", str(self.args.threads)]
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env={**os.environ, **self.env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited ({self.process.returncode}):\n{self.log_tail()}")
+            try:
+                if fetch(self.base + "/bench/ceiling/", timeout=5)[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"gunicorn did not answer within 60 s:\n{self.log_tail()}")
+
+    def settle(self, *, fast_s: float = 0.05, in_a_row: int = 5, timeout_s: float = 180) -> None:
+        """Wait until both workers are idle again: a slow page leaves requests queued in the listen
+        backlog after wrk stops, and the next run must not inherit them."""
+        deadline = time.monotonic() + timeout_s
+        fast = 0
+        while fast < in_a_row and time.monotonic() < deadline:
+            started = time.monotonic()
+            fetch(self.base + "/bench/ceiling/")
+            fast = fast + 1 if time.monotonic() - started < fast_s else 0
+
+    def worker_pids(self) -> list[int]:
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+    def worker_peak_rss_mb(self) -> dict[int, float]:
+        peaks = {}
+        for pid in self.worker_pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+            if match:
+                peaks[pid] = int(match.group(1)) / 1024
+        return peaks
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+def wrk(url: str, args) -> dict:
+    command = [
+        "wrk", f"-t{args.threads_wrk}", f"-c{args.connections}", f"-d{args.duration}s",
+        "--timeout", "60s", "--latency", "-s", str(BENCH_DIR / "latency.lua"), url,
+    ]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    match = re.search(r"^BENCH (.*)$", output, re.MULTILINE)
+    if match is None:
+        raise SystemExit(f"could not read wrk's output:\n{output}")
+    figures = {key: int(value) for key, value in (pair.split("=") for pair in match.group(1).split())}
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    figures["non_2xx"] = int(non_2xx.group(1)) if non_2xx else 0
+    return figures
+
+
+def measure(page: Page, server: Server, args) -> Page:
+    server.settle()
+    figures = wrk(server.base + page.path, args)
+    page.requests = figures["requests"]
+    page.requests_per_s = figures["requests"] / (figures["duration_us"] / 1e6)
+    page.p50_ms = figures["p50_us"] / 1000
+    page.p95_ms = figures["p95_us"] / 1000
+    page.p99_ms = figures["p99_us"] / 1000
+    errors = {k[len("errors_") :]: v for k, v in figures.items() if k.startswith("errors_") and v}
+    if figures["non_2xx"]:
+        errors["non-2xx"] = figures["non_2xx"]
+    page.errors = ", ".join(f"{k} {v}" for k, v in errors.items())
+    return page
+
+
+def table(pages: list[Page], ceiling: Page) -> str:
+    lines = [
+        "| page | req/s | p50 ms | p95 ms | % of ceiling | ≥ 10 % |",
+        "|---|---:|---:|---:|---:|---|",
+        f"| ceiling | {ceiling.requests_per_s:,.0f} | {ceiling.p50_ms:.1f} | {ceiling.p95_ms:.1f} | 100 | |",
+    ]
+    for page in pages:
+        met = "yes" if page.ratio >= TARGET_RATIO else "**no**"
+        lines.append(
+            f"| {page.name} | {page.requests_per_s:,.1f} | {page.p50_ms:.1f} | {page.p95_ms:.1f} "
+            f"| {page.ratio * 100:.1f} | {met}{' (errors: ' + page.errors + ')' if page.errors else ''} |"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--products", type=int, default=2000)
+    parser.add_argument("--shops", type=int, default=20)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page (default 10)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
+    parser.add_argument("--threads-wrk", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the catalogue even if it exists")
+    parser.add_argument("--generate-only", action="store_true", help="make the catalogue, measure nothing")
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--warmup", type=int, default=10, help="requests per page before measuring")
+    parser.add_argument(
+        "--cache-url", default="locmemcache://marketplace", help="default: per-process memory"
+    )
+    parser.add_argument(
+        "--var-dir", help="database, media and logs (default: var/bench/<N>-products, kept between runs)"
+    )
+    parser.add_argument("--only", nargs="*", help="measure only these pages (by name prefix)")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no storefront fragment cache: every page rendered from the database (worst case)",
+    )
+    return parser.parse_args(argv)
+
+
+def mean_page(name: str, runs: list[Page]) -> Page:
+    return Page(
+        name,
+        runs[0].path,
+        requests_per_s=sum(r.requests_per_s for r in runs) / len(runs),
+        p50_ms=sum(r.p50_ms for r in runs) / len(runs),
+        p95_ms=sum(r.p95_ms for r in runs) / len(runs),
+        p99_ms=sum(r.p99_ms for r in runs) / len(runs),
+        requests=sum(r.requests for r in runs),
+    )
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    env = environment(args)
+    os.environ.update(env)
+    Path(env["STATIC_ROOT"]).mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
+    sys.path.insert(0, str(REPO))
+    warnings.filterwarnings("ignore", message=r"Using Category\.get_")  # treebeard 8 deprecations in Oscar
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from bench.catalogue import catalogue_ensure, db_path
+
+    catalogue_ensure(products=args.products, shops=args.shops, regenerate=args.regenerate)
+    if args.generate_only:
+        return 0
+    pages = pages_to_load()
+    if args.only:
+        pages = [p for p in pages if any(p.name.startswith(name) for name in args.only)]
+    connection.close()
+
+    server = Server(args, env)
+    ceiling_args = argparse.Namespace(**{**vars(args), "duration": max(3, args.duration // 2)})
+    print(
+        f"gunicorn: {args.workers} {args.worker_class} workers on {server.base}, cache {args.cache_url}"
+        + (", storefront fragment cache OFF (--cold)" if args.cold else "")
+    )
+    print(f"load average before: {load_average()}")
+    ceilings: list[Page] = []
+    try:
+        server.start()
+        for page in pages:
+            status, body = fetch(server.base + page.path)
+            if status != 200:
+                print(
+                    f"FAIL {page.name} {page.path} answered {status}\n{body[:2000].decode(errors='replace')}"
+                )
+                print(f"--- gunicorn log ---\n{server.log_tail()}")
+                return 1
+            for _ in range(args.warmup):
+                fetch(server.base + page.path)
+        # The ceiling is measured before, between and after the pages, and each page is compared with the
+        # ceiling runs on either side of it, so a change in the machine's load during the run (other
+        # processes, CPU frequency) moves page and ceiling together instead of skewing the ratio.
+        ceilings.append(measure(Page("ceiling", "/bench/ceiling/"), server, ceiling_args))
+        for page in pages:
+            measure(page, server, args)
+            ceilings.append(measure(Page("ceiling", "/bench/ceiling/"), server, ceiling_args))
+            around = (ceilings[-2].requests_per_s + ceilings[-1].requests_per_s) / 2
+            page.ratio = page.requests_per_s / around if around else 0.0
+            print(
+                f"  {page.name:12} {page.requests_per_s:8.1f} req/s  p50 {page.p50_ms:7.1f} ms"
+                f"  ceiling {ceilings[-1].requests_per_s:7.0f} req/s  {page.ratio * 100:5.1f} %",
+                flush=True,
+            )
+        peaks = server.worker_peak_rss_mb()
+    finally:
+        server.stop()
+
+    ceiling = mean_page("ceiling", ceilings)
+    rates = [c.requests_per_s for c in ceilings]
+    print()
+    print(
+        f"{args.products:,} products, {args.shops} shops; gunicorn {args.workers} {args.worker_class} workers"
+    )
+    print(
+        f"wrk -t{args.threads_wrk} -c{args.connections} -d{args.duration}s per page, "
+        f"{ceiling_args.duration}s per ceiling run; "
+        f"ceiling {min(rates):,.0f}–{max(rates):,.0f} req/s over the run"
+    )
+    print(f"load average after: {load_average()}")
+    print(table(pages, ceiling))
+    print()
+    print("worker peak RSS (VmHWM): " + ", ".join(f"pid {pid}: {mb:.0f} MB" for pid, mb in peaks.items()))
+    size_mb = db_path().stat().st_size / 2**20
+    print(f"database: {db_path()} ({size_mb:,.0f} MB)")
+    missed = [p.name for p in pages if p.ratio < TARGET_RATIO]
+    print(
+        "target (every page ≥ 10 % of the ceiling): "
+        + ("met" if not missed else f"MISSED by {', '.join(missed)}")
+    )
+    results = {
+        "products": args.products,
+        "shops": args.shops,
+        "workers": args.workers,
+        "worker_class": args.worker_class,
+        "duration_s": args.duration,
+        "connections": args.connections,
+        "cache_url": args.cache_url,
+        "cold": args.cold,
+        "ceiling": asdict(ceiling),
+        "ceiling_runs": [asdict(c) for c in ceilings],
+        "pages": [asdict(p) for p in pages],
+        "worker_peak_rss_mb": peaks,
+        "database_mb": size_mb,
+    }
+    out = Path(env["VAR_DIR"]) / "results.json"
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(f"results: {out}")
+    errors = [p for p in [*pages, *ceilings] if p.errors]
+    if errors:
+        print("ERRORS during the load: " + "; ".join(f"{p.name}: {p.errors}" for p in errors))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

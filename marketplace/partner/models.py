@@ -8,6 +8,13 @@ from oscar.apps.partner.abstract_models import AbstractPartner
 from marketplace.i18n import pick
 
 
+def _region_field(label) -> models.ForeignKey:
+    """One level of the shop's address in the region tree (province … village)."""
+    return models.ForeignKey(
+        "places.Region", verbose_name=label, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+
 class Partner(AbstractPartner):
     class Status(models.TextChoices):
         APPLIED = "applied", _("Applied")
@@ -22,46 +29,11 @@ class Partner(AbstractPartner):
     story_en = models.TextField(_("Story (English)"), blank=True)
     cover = models.ImageField(_("Cover photo"), upload_to="shops/covers/", blank=True)
     phone = models.CharField(_("Contact phone"), max_length=20, blank=True)
-    province = models.ForeignKey(
-        "places.Region",
-        verbose_name=_("Province"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    city = models.ForeignKey(
-        "places.Region",
-        verbose_name=_("City"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    county = models.ForeignKey(
-        "places.Region",
-        verbose_name=_("County"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    town = models.ForeignKey(
-        "places.Region",
-        verbose_name=_("Town"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    village = models.ForeignKey(
-        "places.Region",
-        verbose_name=_("Village"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    province = _region_field(_("Province"))
+    city = _region_field(_("City"))
+    county = _region_field(_("County"))
+    town = _region_field(_("Town"))
+    village = _region_field(_("Village"))
     joined_on = models.DateField(_("Join date"), null=True, blank=True)
 
     class Meta(AbstractPartner.Meta):

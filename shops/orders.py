@@ -1,0 +1,105 @@
+"""Shop orders: splitting a buyer's order by shop, and the one function that moves a shop order's
+status (an allowed-transitions table, a row lock, an event per move)."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from shops.models import ShippingRule, ShopOrder, ShopOrderEvent
+from shops.shipping import ParcelLine, shipping_quote
+
+S = ShopOrder.Status
+
+ALLOWED_TRANSITIONS: dict[str, set[str]] = {
+    S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
+    S.PAID: {S.ACCEPTED, S.CANCELLED},
+    S.ACCEPTED: {S.PACKED, S.CANCELLED},
+    S.PACKED: {S.HANDED_OVER, S.CANCELLED},
+    S.HANDED_OVER: {S.IN_TRANSIT, S.DELIVERED},
+    S.IN_TRANSIT: {S.DELIVERED},
+    S.DELIVERED: {S.REFUNDED},
+    S.CANCELLED: {S.REFUNDED},
+    S.REFUNDED: set(),
+}
+
+# How far along each status is, for the buyer's order status derived from its shop orders.
+PROGRESS = [S.PENDING_PAYMENT, S.PAID, S.ACCEPTED, S.PACKED, S.HANDED_OVER, S.IN_TRANSIT, S.DELIVERED]
+
+
+class ShopOrderTransitionError(ValueError):
+    pass
+
+
+@transaction.atomic
+def shop_order_transition(
+    *, shop_order_id: int, to_status: str, actor: AbstractBaseUser | None = None, reason: str = ""
+) -> ShopOrderEvent:
+    shop_order = ShopOrder.objects.select_for_update().get(pk=shop_order_id)
+    if to_status not in ALLOWED_TRANSITIONS[shop_order.status]:
+        raise ShopOrderTransitionError(
+            _("A shop order cannot move from “%(from)s” to “%(to)s”.")
+            % {"from": shop_order.get_status_display(), "to": S(to_status).label}
+        )
+    if to_status == S.CANCELLED and not reason.strip():
+        raise ShopOrderTransitionError(_("Say why the shop order is cancelled."))
+    event = ShopOrderEvent.objects.create(
+        shop_order=shop_order, from_status=shop_order.status, to_status=to_status, actor=actor, reason=reason
+    )
+    shop_order.status = to_status
+    shop_order.save(update_fields=["status"])
+    return event
+
+
+def order_status_derived(statuses: Iterable[str]) -> str:
+    """The buyer's order status from its shop orders: the least advanced live part decides; an order
+    whose parts are all cancelled (or refunded) is cancelled (or refunded)."""
+    statuses = list(statuses)
+    if not statuses:
+        return S.PENDING_PAYMENT
+    live = [s for s in statuses if s not in (S.CANCELLED, S.REFUNDED)]
+    if live:
+        return min(live, key=PROGRESS.index)
+    return S.REFUNDED if all(s == S.REFUNDED for s in statuses) else S.CANCELLED
+
+
+@transaction.atomic
+def shop_orders_create(*, order) -> list[ShopOrder]:
+    """One shop order per shop in ``order`` (Oscar order lines grouped by partner), each with its
+    lines' total and the shop's shipping charge. Idempotent: an order already split is returned as is."""
+    existing = list(ShopOrder.objects.filter(order=order))
+    if existing:
+        return existing
+    by_shop: dict[int, list] = defaultdict(list)
+    for line in order.lines.select_related("product", "partner").order_by("partner_id", "pk"):
+        if line.partner_id is None:
+            raise ValueError(f"order {order.number} line {line.pk} has no shop")
+        by_shop[line.partner_id].append(line)
+    rules = {rule.shop_id: rule for rule in ShippingRule.objects.filter(shop_id__in=by_shop)}
+    shop_orders = []
+    for index, (shop_id, lines) in enumerate(sorted(by_shop.items()), start=1):
+        parcel = [
+            ParcelLine(
+                unit_price=line.unit_price_incl_tax or Decimal("0"),
+                quantity=line.quantity,
+                net_weight_g=getattr(line.product, "net_weight_g", None),
+                perishable=bool(getattr(line.product, "perishable", False)),
+            )
+            for line in lines
+        ]
+        quote = shipping_quote(rule=rules.get(shop_id), lines=parcel)
+        shop_order = ShopOrder.objects.create(
+            order=order,
+            shop_id=shop_id,
+            number=f"{order.number}-{index:02d}",
+            lines_total=sum((line.line_price_incl_tax for line in lines), Decimal("0")),
+            shipping_charge=quote.charge,
+            currency=order.currency,
+            needs_cold_chain=quote.cold_chain,
+        )
+        ShopOrderEvent.objects.create(shop_order=shop_order, to_status=shop_order.status, reason="placed")
+        shop_orders.append(shop_order)
+    return shop_orders

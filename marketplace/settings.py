@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     *[_OSCAR_FORKS.get(app, app) for app in _OSCAR_APPS],
     "sorl.thumbnail",
     "marketplace.places",
+    "marketplace.payments",
     "shops",
     "logistics",
 ]
@@ -218,6 +219,8 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="pk_test_loca
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_localstripe")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="http://127.0.0.1:8420/js.stripe.com/v3/")
+# WeChat Pay (supports CNY) is offered beside cards when switched on.
+STRIPE_WECHAT_PAY = env.bool("STRIPE_WECHAT_PAY", default=False)
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

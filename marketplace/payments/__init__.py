@@ -1,0 +1,1 @@
+"""Stripe payments: PaymentIntents per order, the signed webhook, refunds per shop order."""

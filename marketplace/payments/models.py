@@ -1,0 +1,69 @@
+"""What we know of Stripe's side: one PaymentIntent per order, every webhook event once, refunds."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Payment(models.Model):
+    """One attempt to pay a buyer's order (all its shop orders): a PaymentIntent with the payment
+    method the buyer's browser made with Stripe.js. A declined card leaves a failed attempt; the buyer
+    may try again with another card."""
+
+    class Status(models.TextChoices):
+        REQUIRES_PAYMENT = "requires_payment", _("Awaiting payment")
+        REQUIRES_ACTION = "requires_action", _("Awaiting card authentication")
+        PROCESSING = "processing", _("Processing")
+        SUCCEEDED = "succeeded", _("Paid")
+        FAILED = "failed", _("Payment failed")
+        CANCELED = "canceled", _("Payment cancelled")
+
+    order = models.ForeignKey("order.Order", on_delete=models.PROTECT, related_name="stripe_payments")
+    intent_id = models.CharField(max_length=255, unique=True)
+    payment_method = models.CharField(max_length=255, blank=True)
+    client_secret = models.CharField(max_length=255)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.REQUIRES_PAYMENT)
+    failure_message = models.TextField(blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.intent_id} ({self.status})"
+
+
+class StripeEvent(models.Model):
+    """A webhook event, recorded once by its id: a replay or a duplicate finds it and changes nothing."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=128)
+    object_id = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"
+
+
+class Refund(models.Model):
+    """Money given back for (part of) one shop order."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Refund pending")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Refund failed")
+
+    shop_order = models.ForeignKey("shops.ShopOrder", on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.TextField(blank=True)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.shop_order_id}: {self.amount} ({self.status})"

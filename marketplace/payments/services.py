@@ -1,0 +1,151 @@
+"""Talking to Stripe. Every POST carries an idempotency key made of our own ids; an order is paid only
+when Stripe says so, whichever of the buyer's return or the webhook tells us first."""
+
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from marketplace.payments.models import Payment, Refund
+from shops.models import ShopOrder
+from shops.orders import shop_order_transition
+
+MINOR_UNITS = Decimal("100")  # CNY: fen
+
+
+class RefundError(ValueError):
+    pass
+
+
+def stripe_client() -> stripe.StripeClient:
+    return stripe.StripeClient(
+        settings.STRIPE_SECRET_KEY,
+        base_addresses={"api": settings.STRIPE_API_BASE},
+        max_network_retries=2,
+    )
+
+
+def to_minor(amount: Decimal) -> int:
+    return int((amount * MINOR_UNITS).to_integral_value())
+
+
+def payment_methods() -> list[str]:
+    return ["card", "wechat_pay"] if settings.STRIPE_WECHAT_PAY else ["card"]
+
+
+def payment_attempt(*, order, payment_method: str) -> Payment:
+    """Pay ``order`` with a payment method made by Stripe.js in the buyer's browser (the card number
+    never reaches us): create the PaymentIntent for the order's total, confirm it, and record what Stripe
+    answered. Retrying the same call (a double click, a replayed POST) reuses the same intent."""
+    paid = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
+    if paid is not None:
+        return paid  # never charge an order twice
+    earlier = Payment.objects.filter(order=order, payment_method=payment_method).first()
+    if earlier is not None:
+        return payment_sync(intent_id=earlier.intent_id)
+    client = stripe_client()
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": to_minor(order.total_incl_tax),
+            "currency": order.currency.lower(),
+            "payment_method_types": payment_methods(),
+            "payment_method": payment_method,
+            "metadata": {"order_number": str(order.number)},
+        },
+        options={"idempotency_key": f"order-{order.number}-{payment_method}"},
+    )
+    payment, _created = Payment.objects.get_or_create(
+        intent_id=intent.id,
+        defaults={
+            "order": order,
+            "payment_method": payment_method,
+            "client_secret": intent.client_secret,
+            "amount": order.total_incl_tax,
+            "currency": order.currency,
+        },
+    )
+    if intent.status == "requires_confirmation":
+        try:
+            client.v1.payment_intents.confirm(intent.id, options={"idempotency_key": f"confirm-{intent.id}"})
+        except stripe.CardError as error:
+            Payment.objects.filter(pk=payment.pk).update(
+                status=Payment.Status.FAILED, failure_message=error.user_message or str(error)
+            )
+    return payment_sync(intent_id=intent.id)
+
+
+@transaction.atomic
+def payment_sync(*, intent_id: str) -> Payment:
+    """Ask Stripe for the intent's state and bring ours in line. Safe to call any number of times,
+    in any order: only Stripe's current answer counts, and paying happens once."""
+    payment = Payment.objects.select_for_update().get(intent_id=intent_id)
+    intent = stripe_client().v1.payment_intents.retrieve(intent_id)
+    if intent.amount != to_minor(payment.amount) or intent.currency != payment.currency.lower():
+        raise ValueError(f"intent {intent_id} does not match order {payment.order_id}")
+    if payment.status == Payment.Status.SUCCEEDED:
+        return payment
+    if intent.status == "succeeded":
+        payment.status = Payment.Status.SUCCEEDED
+        payment.paid_at = timezone.now()
+        payment.failure_message = ""
+        payment.save(update_fields=["status", "paid_at", "failure_message"])
+        for shop_order in ShopOrder.objects.filter(
+            order_id=payment.order_id, status=ShopOrder.Status.PENDING_PAYMENT
+        ):
+            shop_order_transition(
+                shop_order_id=shop_order.pk, to_status=ShopOrder.Status.PAID, reason="stripe"
+            )
+    elif intent.status == "canceled":
+        payment.status = Payment.Status.CANCELED
+        payment.save(update_fields=["status"])
+    elif intent.status in ("processing", "requires_action"):
+        payment.status = (
+            Payment.Status.PROCESSING if intent.status == "processing" else Payment.Status.REQUIRES_ACTION
+        )
+        payment.save(update_fields=["status"])
+    elif intent.last_payment_error:
+        payment.status = Payment.Status.FAILED
+        payment.failure_message = getattr(intent.last_payment_error, "message", "") or ""
+        payment.save(update_fields=["status", "failure_message"])
+    return payment
+
+
+def shop_order_refund(
+    *, shop_order_id: int, amount: Decimal | None = None, actor=None, reason: str = ""
+) -> Refund:
+    """Refund ``amount`` (default: all that is left) of one shop order through Stripe."""
+    with transaction.atomic():
+        shop_order = ShopOrder.objects.select_for_update().get(pk=shop_order_id)
+        payment = Payment.objects.filter(
+            order_id=shop_order.order_id, status=Payment.Status.SUCCEEDED
+        ).first()
+        if payment is None:
+            raise RefundError(_("This order was never paid: there is nothing to refund."))
+        refunded = shop_order.refunds.exclude(status=Refund.Status.FAILED).aggregate(s=Sum("amount"))["s"]
+        left = shop_order.total - (refunded or Decimal("0"))
+        amount = left if amount is None else amount
+        if amount <= 0 or amount > left:
+            raise RefundError(_("A refund must be more than ¥0 and at most ¥%(left)s.") % {"left": left})
+        refund = Refund.objects.create(
+            shop_order=shop_order, payment=payment, amount=amount, reason=reason, created_by=actor
+        )
+    try:
+        stripe_refund = stripe_client().v1.refunds.create(
+            params={"payment_intent": payment.intent_id, "amount": to_minor(amount)},
+            options={"idempotency_key": f"refund-{refund.pk}"},
+        )
+    except stripe.StripeError as error:
+        refund.status = Refund.Status.FAILED
+        refund.reason = f"{reason}\n{error.user_message or error}".strip()
+        refund.save(update_fields=["status", "reason"])
+        raise RefundError(
+            _("Stripe refused the refund: %(error)s") % {"error": error.user_message or error}
+        ) from error
+    refund.stripe_refund_id = stripe_refund.id
+    refund.status = Refund.Status.SUCCEEDED if stripe_refund.status == "succeeded" else Refund.Status.PENDING
+    refund.save(update_fields=["stripe_refund_id", "status"])
+    return refund

@@ -1,0 +1,97 @@
+import socket
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+from oscar.apps.partner.strategy import Default
+from oscar.core.loading import get_model
+from oscar.test.factories import create_order
+
+from shops.orders import shop_orders_create
+from tests.factories import ProductFactory, ShopFactory
+
+ROOT = Path(__file__).resolve().parents[2]
+Basket = get_model("basket", "Basket")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory):
+    """A real localstripe (the fake Stripe server) in its own process, on loopback, with its own data."""
+    port = free_port()
+    data = tmp_path_factory.mktemp("localstripe") / "store.pickle"
+    process = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            str(ROOT / "devtools" / "localstripe_server.py"),
+            "--port",
+            str(port),
+            "--data",
+            str(data),
+            "--from-scratch",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(f"{base}/v1/payment_intents", auth=("sk_test_x", ""), timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("localstripe did not start")
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def stripe_settings(settings, localstripe):
+    settings.STRIPE_API_BASE = localstripe
+    settings.STRIPE_SECRET_KEY = "sk_test_marketplace"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_test_marketplace"
+    return settings
+
+
+@pytest.fixture
+def placed_order(db):
+    """A buyer's order of peaches from one shop and tea from another, split into two shop orders."""
+    peaches = ProductFactory(shop=ShopFactory(name="桃源果园"), stock=(Decimal("168.00"), 10))
+    tea = ProductFactory(title="龙谷丽人茶", shop=ShopFactory(name="龙谷茶舍"), stock=(Decimal("98.00"), 10))
+    basket = Basket.objects.create()
+    basket.strategy = Default()
+    basket.add_product(peaches, 1)
+    basket.add_product(tea, 2)
+    order = create_order(basket=basket)
+    shop_orders_create(order=order)
+    return order
+
+
+def card_from_browser(localstripe: str, number: str) -> str:
+    """What Stripe.js does in the buyer's browser with the publishable key: turn the card into a token
+    (the card number goes to Stripe, never to us) and hand its card id to our server."""
+    token = requests.post(
+        f"{localstripe}/v1/tokens",
+        data={
+            "key": "pk_test_marketplace",
+            "card[number]": number,
+            "card[exp_month]": "12",
+            "card[exp_year]": "2030",
+            "card[cvc]": "123",
+        },
+        timeout=10,
+    )
+    assert token.ok, token.text
+    return token.json()["card"]["id"]

@@ -41,6 +41,7 @@ _OSCAR_FORKS = {
     "oscar.apps.partner.apps.PartnerConfig": "marketplace.partner.apps.PartnerConfig",
     "oscar.apps.search.apps.SearchConfig": "marketplace.search.apps.SearchConfig",
     "oscar.apps.order.apps.OrderConfig": "marketplace.order.apps.OrderConfig",
+    "oscar.apps.checkout.apps.CheckoutConfig": "marketplace.checkout.apps.CheckoutConfig",
 }
 from oscar import INSTALLED_APPS as _OSCAR_APPS  # noqa: E402
 

@@ -1,0 +1,57 @@
+"""The basket as the buyer sees it at checkout: grouped by shop, each group with its shipping charge."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from shops.models import ShippingRule
+from shops.shipping import ParcelLine, ShippingQuote, shipping_quote
+
+
+@dataclass(frozen=True)
+class ShopGroup:
+    shop: object
+    lines: list
+    goods_total: Decimal
+    shipping: ShippingQuote
+
+    @property
+    def total(self) -> Decimal:
+        return self.goods_total + self.shipping.charge
+
+
+def basket_shop_groups(basket) -> list[ShopGroup]:
+    """One group per shop in the basket, in shop order, with the shop's own shipping charge."""
+    lines = (
+        list(
+            basket.all_lines().select_related(
+                "product", "product__shop", "stockrecord", "stockrecord__partner"
+            )
+        )
+        if basket.id
+        else []
+    )
+    by_shop: dict[int, list] = {}
+    for line in lines:
+        by_shop.setdefault(line.stockrecord.partner_id, []).append(line)
+    rules = {rule.shop_id: rule for rule in ShippingRule.objects.filter(shop_id__in=by_shop)}
+    groups = []
+    for shop_id in sorted(by_shop):
+        shop_lines = by_shop[shop_id]
+        parcel = [
+            ParcelLine(
+                unit_price=line.unit_price_incl_tax or Decimal("0"),
+                quantity=line.quantity,
+                net_weight_g=line.product.net_weight_g,
+                perishable=line.product.perishable,
+            )
+            for line in shop_lines
+        ]
+        groups.append(
+            ShopGroup(
+                shop=shop_lines[0].stockrecord.partner,
+                lines=shop_lines,
+                goods_total=sum((p.total for p in parcel), Decimal("0")),
+                shipping=shipping_quote(rule=rules.get(shop_id), lines=parcel),
+            )
+        )
+    return groups

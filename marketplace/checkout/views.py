@@ -1,0 +1,151 @@
+"""The checkout page, the pay-again page and the confirmation."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.generic import FormView, TemplateView
+from oscar.core.loading import get_model
+
+from marketplace.checkout.forms import CheckoutForm
+from marketplace.checkout.selectors import basket_shop_groups
+from marketplace.checkout.services import CheckoutError, DeliveryAddress, checkout_place
+from marketplace.partner.stock import SoldOut
+from marketplace.payments.models import Payment
+from marketplace.payments.services import payment_attempt
+
+Order = get_model("order", "Order")
+StockRecord = get_model("partner", "StockRecord")
+
+ORDER_SESSION_KEY = "checkout_order_numbers"
+
+
+def _remember(request, order) -> None:
+    numbers = request.session.get(ORDER_SESSION_KEY, [])
+    request.session[ORDER_SESSION_KEY] = [*numbers[-19:], str(order.number)]
+
+
+def _buyer_order(request, number: str):
+    """The order only its buyer may open: a signed-in owner, or the guest session that placed it."""
+    order = Order.objects.filter(number=number).first()
+    if order is None:
+        raise Http404
+    if order.user_id and request.user.is_authenticated and order.user_id == request.user.pk:
+        return order
+    if number in request.session.get(ORDER_SESSION_KEY, []):
+        return order
+    raise Http404
+
+
+class StripeContextMixin:
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["stripe_publishable_key"] = settings.STRIPE_PUBLISHABLE_KEY
+        ctx["stripe_js_url"] = settings.STRIPE_JS_URL
+        return ctx
+
+
+class CheckoutView(StripeContextMixin, FormView):
+    template_name = "checkout/checkout.html"
+    form_class = CheckoutForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.basket.is_empty:
+            messages.info(request, _("Your basket is empty."))
+            return redirect("basket:summary")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "guest": not self.request.user.is_authenticated}
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        groups = basket_shop_groups(self.request.basket)
+        ctx["groups"] = groups
+        ctx["shipping_total"] = sum(g.shipping.charge for g in groups)
+        ctx["order_total"] = sum(g.total for g in groups)
+        return ctx
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        address = DeliveryAddress(
+            recipient=data["recipient"],
+            phone=data["phone"],
+            province=data["province"],
+            city=data["city"],
+            county=data["county"],
+            street=data["street"],
+        )
+        try:
+            order = checkout_place(
+                basket=self.request.basket,
+                user=self.request.user,
+                email=data["email"],
+                address=address,
+                request=self.request,
+            )
+        except SoldOut as sold_out:
+            titles = StockRecord.objects.filter(pk__in=sold_out.stockrecord_ids).values_list(
+                "product__title", flat=True
+            )
+            form.add_error(
+                None,
+                _("Sold out, nothing was charged: %(items)s. Change the quantity or remove it.")
+                % {"items": "、".join(titles)},
+            )
+            return self.form_invalid(form)
+        except CheckoutError:
+            return redirect("basket:summary")
+        _remember(self.request, order)
+        return self.pay(order, data["payment_method"])
+
+    def pay(self, order, payment_method: str):
+        payment = payment_attempt(order=order, payment_method=payment_method)
+        if payment.status == Payment.Status.SUCCEEDED:
+            return redirect("checkout:thank-you", number=order.number)
+        messages.error(self.request, payment.failure_message or _("The payment did not go through."))
+        return redirect("checkout:pay", number=order.number)
+
+
+class PayView(StripeContextMixin, TemplateView):
+    """An unpaid order: try another card."""
+
+    template_name = "checkout/pay.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.order = _buyer_order(request, kwargs["number"])
+        if Payment.objects.filter(order=self.order, status=Payment.Status.SUCCEEDED).exists():
+            return redirect("checkout:thank-you", number=self.order.number)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["order"] = self.order
+        ctx["shop_orders"] = self.order.shop_orders.select_related("shop")
+        return ctx
+
+    def post(self, request, *args, **kwargs):
+        method = request.POST.get("payment_method", "")
+        if not method:
+            messages.error(request, _("Enter your card first."))
+            return redirect("checkout:pay", number=self.order.number)
+        payment = payment_attempt(order=self.order, payment_method=method)
+        if payment.status == Payment.Status.SUCCEEDED:
+            return redirect("checkout:thank-you", number=self.order.number)
+        messages.error(request, payment.failure_message or _("The payment did not go through."))
+        return redirect("checkout:pay", number=self.order.number)
+
+
+class ThankYouView(TemplateView):
+    template_name = "checkout/thank_you.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        order = _buyer_order(self.request, kwargs["number"])
+        ctx["order"] = order
+        ctx["shop_orders"] = order.shop_orders.select_related("shop").prefetch_related("order__lines")
+        ctx["paid"] = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()
+        ctx["checkout_url"] = reverse("checkout:index")
+        return ctx

@@ -1,0 +1,154 @@
+"""The checkout page end to end with the Django client and a real localstripe (Stripe.js's part is
+done by the test: it asks localstripe for a card token with the publishable key, as the browser does)."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from oscar.core.loading import get_model
+
+from marketplace.payments.models import Payment
+from shops.models import ShopOrder
+from tests.factories import ProductFactory, ShopFactory
+from tests.payments.conftest import card_from_browser
+
+Order = get_model("order", "Order")
+StockRecord = get_model("partner", "StockRecord")
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = {
+    "email": "buyer@example.cn",
+    "recipient": "王小明",
+    "phone": "138 0013 8000",
+    "province": "上海市",
+    "city": "上海市",
+    "county": "浦东新区",
+    "street": "世纪大道 100 号",
+}
+
+
+@pytest.fixture
+def basket_from_two_shops(client):
+    peaches = ProductFactory(
+        title="阳山水蜜桃", shop=ShopFactory(name="桃源果园"), perishable=True, stock=(Decimal("168.00"), 5)
+    )
+    tea = ProductFactory(
+        title="龙谷丽人茶", shop=ShopFactory(name="龙谷茶舍"), perishable=False, stock=(Decimal("98.00"), 5)
+    )
+    for product, quantity in ((peaches, 1), (tea, 2)):
+        response = client.post(reverse("basket:add", kwargs={"pk": product.pk}), {"quantity": quantity})
+        assert response.status_code == 302
+    return peaches, tea
+
+
+def test_checkout_shows_the_basket_grouped_by_shop_with_its_own_shipping(client, basket_from_two_shops):
+    response = client.get(reverse("checkout:index"))
+    assert response.status_code == 200
+    groups = response.context["groups"]
+    assert [g.shop.name for g in groups] == ["桃源果园", "龙谷茶舍"]
+    assert [g.shipping.charge for g in groups] == [Decimal("30.00"), Decimal("12.00")]  # cold chain + default
+    assert response.context["order_total"] == Decimal("168.00") + Decimal("196.00") + Decimal("42.00")
+
+
+def test_a_good_card_places_one_paid_order_split_into_two_shop_orders(
+    client, stripe_settings, localstripe, basket_from_two_shops
+):
+    peaches, tea = basket_from_two_shops
+    card = card_from_browser(localstripe, "4242424242424242")
+
+    response = client.post(reverse("checkout:index"), {**ADDRESS, "payment_method": card})
+
+    order = Order.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("checkout:thank-you", kwargs={"number": order.number})
+    assert order.total_incl_tax == Decimal("406.00")
+    assert order.guest_email == "buyer@example.cn"
+    assert str(order.shipping_address.phone_number) == "+8613800138000"
+    assert Payment.objects.get(order=order).status == Payment.Status.SUCCEEDED
+    assert sorted(order.shop_orders.values_list("shop__name", "status")) == [
+        ("桃源果园", ShopOrder.Status.PAID),
+        ("龙谷茶舍", ShopOrder.Status.PAID),
+    ]
+    assert StockRecord.objects.get(product=tea).num_allocated == 2
+    page = client.get(response.url)
+    assert page.status_code == 200
+    assert len(page.context["shop_orders"]) == 2
+    assert page.context["paid"]
+
+
+def test_a_declined_card_leaves_an_unpaid_order_and_a_clear_message(
+    client, stripe_settings, localstripe, basket_from_two_shops
+):
+    card = card_from_browser(localstripe, "4000000000000341")
+    response = client.post(reverse("checkout:index"), {**ADDRESS, "payment_method": card}, follow=True)
+
+    order = Order.objects.get()
+    assert response.request["PATH_INFO"] == reverse("checkout:pay", kwargs={"number": order.number})
+    assert "declined" in response.content.decode()
+    assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PENDING_PAYMENT}
+
+    second = client.post(
+        reverse("checkout:pay", kwargs={"number": order.number}),
+        {"payment_method": card_from_browser(localstripe, "4242424242424242")},
+    )
+    assert second.url == reverse("checkout:thank-you", kwargs={"number": order.number})
+    assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PAID}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("phone", "12345"),
+        ("phone", "0571-8888888"),
+        ("recipient", ""),
+        ("email", "not-an-email"),
+        ("street", ""),
+    ],
+)
+def test_a_bad_address_gets_a_clear_error_and_creates_nothing(client, basket_from_two_shops, field, value):
+    response = client.post(reverse("checkout:index"), {**ADDRESS, field: value, "payment_method": "card_x1"})
+    assert response.status_code == 200
+    assert response.context["form"].errors[field]
+    assert not Order.objects.exists()
+
+
+def test_a_tampered_payment_method_is_refused(client, basket_from_two_shops):
+    response = client.post(reverse("checkout:index"), {**ADDRESS, "payment_method": "'; DROP TABLE"})
+    assert response.context["form"].errors["payment_method"]
+    assert not Order.objects.exists()
+
+
+def test_the_last_box_gone_meanwhile_means_sold_out_and_nothing_created(
+    client, stripe_settings, localstripe, basket_from_two_shops
+):
+    peaches, _tea = basket_from_two_shops
+    StockRecord.objects.filter(product=peaches).update(num_allocated=5)  # another buyer took them
+    response = client.post(
+        reverse("checkout:index"),
+        {**ADDRESS, "payment_method": card_from_browser(localstripe, "4242424242424242")},
+    )
+    assert response.status_code == 200
+    assert "阳山水蜜桃" in str(response.context["form"].non_field_errors())
+    assert not Order.objects.exists()
+    assert not Payment.objects.exists()
+    assert StockRecord.objects.get(product=_tea).num_allocated in (None, 0)
+
+
+def test_someone_elses_order_is_not_found(client, stripe_settings, localstripe, basket_from_two_shops):
+    client.post(
+        reverse("checkout:index"),
+        {**ADDRESS, "payment_method": card_from_browser(localstripe, "4000000000000341")},
+    )
+    order = Order.objects.get()
+    from django.test import Client
+
+    stranger = Client()
+    assert stranger.get(reverse("checkout:pay", kwargs={"number": order.number})).status_code == 404
+    assert stranger.get(reverse("checkout:thank-you", kwargs={"number": order.number})).status_code == 404
+
+
+def test_an_empty_basket_goes_back_to_the_basket(client):
+    response = client.get(reverse("checkout:index"))
+    assert response.status_code == 302
+    assert response.url == reverse("basket:summary")

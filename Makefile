@@ -20,9 +20,15 @@ demo-data: venv
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_load
 
+# The demo pays through localstripe (a fake Stripe, a dev tool run as its own process on 127.0.0.1).
+STRIPE_PORT ?= 8420
 demo: demo-data
 	@$(PY) manage.py demo_accounts
-	@echo "乡味集市 serving on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it)"
+	@echo "乡味集市 serving on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it); test card 4242 4242 4242 4242"
+	@var="$${VAR_DIR:-var}"; mkdir -p "$$var"; \
+	$(PY) devtools/localstripe_server.py --port $(STRIPE_PORT) --data "$$var/localstripe.pickle" \
+	  > "$$var/localstripe.log" 2>&1 & stripe_pid=$$!; \
+	trap 'kill $$stripe_pid 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
 serve: venv

@@ -1,0 +1,117 @@
+"""A buyer fills one basket from two shops and pays with a card in (localstripe's) Stripe.js."""
+
+import time
+
+import pytest
+import requests
+from oscar.core.loading import get_model
+
+from marketplace.payments.models import Payment, StripeEvent
+from shops.models import ShopOrder
+from tests.e2e.conftest import Visit
+from tests.payments.conftest import localstripe  # noqa: F401  (the fake Stripe server fixture)
+
+Order = get_model("order", "Order")
+Product = get_model("catalogue", "Product")
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def shop_with_stripe(demo_server, localstripe, settings):  # noqa: F811
+    settings.STRIPE_API_BASE = localstripe
+    settings.STRIPE_JS_URL = f"{localstripe}/js.stripe.com/v3/"
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_e2e"
+    # localstripe delivers signed events to our webhook, as Stripe would.
+    requests.post(
+        f"{localstripe}/_config/webhooks/e2e",
+        data={"url": f"{demo_server}/payments/stripe/webhook/", "secret": "whsec_e2e"},
+        timeout=10,
+    ).raise_for_status()
+    return demo_server
+
+
+def add_to_basket(visit: Visit, base: str, product) -> None:
+    assert visit.page.goto(f"{base}{product.get_absolute_url()}").status == 200
+    with visit.page.expect_navigation():
+        visit.page.locator("#add_to_basket_form button[type=submit]").click()
+
+
+def fill_checkout(visit: Visit, card_number: str) -> None:
+    page = visit.page
+    for field, value in {
+        "email": "buyer@example.cn",
+        "recipient": "王小明",
+        "phone": "13800138000",
+        "province": "上海市",
+        "city": "上海市",
+        "county": "浦东新区",
+        "street": "世纪大道 100 号",
+    }.items():
+        page.fill(f"#id_{field}", value)
+    card = {"number": card_number, "exp_month": "12", "exp_year": "30", "cvc": "123", "postal_code": "200000"}
+    inputs = page.locator("#card-element input")
+    inputs.first.wait_for()
+    for index in range(inputs.count()):
+        field = inputs.nth(index).get_attribute("placeholder")
+        inputs.nth(index).fill(card.get(field, ""))
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_one_basket_two_shops_one_card_two_shop_orders(shop_with_stripe, open_visit, viewport):
+    base = shop_with_stripe
+    visit = open_visit(viewport, f"checkout-{viewport}")
+    peaches = Product.objects.storefront().filter(shop__town__name="阳山镇", perishable=True).first()
+    tea = Product.objects.storefront().filter(shop__county__name="遂昌县", title__contains="茶").first()
+    add_to_basket(visit, base, peaches)
+    add_to_basket(visit, base, tea)
+
+    assert visit.page.goto(f"{base}/checkout/").status == 200
+    assert visit.page.locator("[data-testid=shop-group]").count() == 2
+    fill_checkout(visit, "4242424242424242")
+    visit.screenshot("checkout")
+    with visit.page.expect_navigation(timeout=30_000):
+        visit.page.locator("[data-testid=place-order]").click()
+    visit.screenshot("thank-you")
+    visit.assert_no_server_error()
+    if viewport == "phone":
+        visit.assert_no_horizontal_scroll()
+
+    assert "/thank-you/" in visit.page.url
+    assert visit.page.locator("[data-testid=shop-order]").count() == 2
+    assert visit.page.locator("[data-testid=shop-order-shipping]").count() == 2
+    order = Order.objects.get()
+    assert Payment.objects.get(order=order).status == Payment.Status.SUCCEEDED
+    assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PAID}
+    assert {so.shop for so in order.shop_orders.all()} == {peaches.shop, tea.shop}
+
+    # The webhook arrived, its signature checked, and it changed nothing more.
+    deadline = time.monotonic() + 15
+    while (
+        not StripeEvent.objects.filter(type="payment_intent.succeeded").exists()
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    assert StripeEvent.objects.filter(type="payment_intent.succeeded").count() == 1
+    assert (
+        order.shop_orders.get(shop=peaches.shop).events.filter(to_status=ShopOrder.Status.PAID).count() == 1
+    )
+
+
+def test_a_declined_card_leaves_an_unpaid_order_and_says_so(shop_with_stripe, open_visit):
+    base = shop_with_stripe
+    visit = open_visit("phone", "checkout-declined")
+    tea = Product.objects.storefront().filter(title__contains="茶").first()
+    add_to_basket(visit, base, tea)
+    assert visit.page.goto(f"{base}/checkout/").status == 200
+    fill_checkout(visit, "4000000000000341")
+    with visit.page.expect_navigation(timeout=30_000):
+        visit.page.locator("[data-testid=place-order]").click()
+    visit.screenshot("declined")
+    visit.assert_no_server_error()
+
+    assert "/pay/" in visit.page.url
+    assert "declined" in visit.page.content()
+    order = Order.objects.get()
+    assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PENDING_PAYMENT}
+    assert not Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()

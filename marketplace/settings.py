@@ -151,6 +151,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="marketplace")
 CELERY_TIMEZONE = "Asia/Shanghai"
+# Stock held for an order that is never paid goes back on sale after this long (run by Celery beat).
+CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=30)
+CELERY_BEAT_SCHEDULE = {
+    "release-unpaid-orders": {"task": "checkout.orders_unpaid_release", "schedule": 300.0},
+}
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -1,1 +1,31 @@
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import ProductFactory, ShopFactory
 from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (shared fixtures)
+
+ADDRESS = {
+    "email": "buyer@example.cn",
+    "recipient": "王小明",
+    "phone": "138 0013 8000",
+    "province": "上海市",
+    "city": "上海市",
+    "county": "浦东新区",
+    "street": "世纪大道 100 号",
+}
+
+
+@pytest.fixture
+def basket_from_two_shops(client):
+    peaches = ProductFactory(
+        title="阳山水蜜桃", shop=ShopFactory(name="桃源果园"), perishable=True, stock=(Decimal("168.00"), 5)
+    )
+    tea = ProductFactory(
+        title="龙谷丽人茶", shop=ShopFactory(name="龙谷茶舍"), perishable=False, stock=(Decimal("98.00"), 5)
+    )
+    for product, quantity in ((peaches, 1), (tea, 2)):
+        response = client.post(reverse("basket:add", kwargs={"pk": product.pk}), {"quantity": quantity})
+        assert response.status_code == 302
+    return peaches, tea

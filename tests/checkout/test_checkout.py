@@ -9,37 +9,13 @@ from oscar.core.loading import get_model
 
 from marketplace.payments.models import Payment
 from shops.models import ShopOrder
-from tests.factories import ProductFactory, ShopFactory
+from tests.checkout.conftest import ADDRESS
 from tests.payments.conftest import card_from_browser
 
 Order = get_model("order", "Order")
 StockRecord = get_model("partner", "StockRecord")
 
 pytestmark = pytest.mark.django_db
-
-ADDRESS = {
-    "email": "buyer@example.cn",
-    "recipient": "王小明",
-    "phone": "138 0013 8000",
-    "province": "上海市",
-    "city": "上海市",
-    "county": "浦东新区",
-    "street": "世纪大道 100 号",
-}
-
-
-@pytest.fixture
-def basket_from_two_shops(client):
-    peaches = ProductFactory(
-        title="阳山水蜜桃", shop=ShopFactory(name="桃源果园"), perishable=True, stock=(Decimal("168.00"), 5)
-    )
-    tea = ProductFactory(
-        title="龙谷丽人茶", shop=ShopFactory(name="龙谷茶舍"), perishable=False, stock=(Decimal("98.00"), 5)
-    )
-    for product, quantity in ((peaches, 1), (tea, 2)):
-        response = client.post(reverse("basket:add", kwargs={"pk": product.pk}), {"quantity": quantity})
-        assert response.status_code == 302
-    return peaches, tea
 
 
 def test_checkout_shows_the_basket_grouped_by_shop_with_its_own_shipping(client, basket_from_two_shops):

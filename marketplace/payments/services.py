@@ -72,9 +72,8 @@ def payment_attempt(*, order, payment_method: str) -> Payment:
         try:
             client.v1.payment_intents.confirm(intent.id, options={"idempotency_key": f"confirm-{intent.id}"})
         except stripe.CardError as error:
-            Payment.objects.filter(pk=payment.pk).update(
-                status=Payment.Status.FAILED, failure_message=error.user_message or str(error)
-            )
+            # The status follows from the intent (payment_sync below); keep Stripe's words for the buyer.
+            Payment.objects.filter(pk=payment.pk).update(failure_message=error.user_message or str(error))
     return payment_sync(intent_id=intent.id)
 
 
@@ -88,6 +87,9 @@ def payment_sync(*, intent_id: str) -> Payment:
         raise ValueError(f"intent {intent_id} does not match order {payment.order_id}")
     if payment.status == Payment.Status.SUCCEEDED:
         return payment
+    from marketplace.checkout import tasks as checkout_tasks  # the checkout's notices; imported late (cycle)
+
+    previous = payment.status
     if intent.status == "succeeded":
         payment.status = Payment.Status.SUCCEEDED
         payment.paid_at = timezone.now()
@@ -99,6 +101,7 @@ def payment_sync(*, intent_id: str) -> Payment:
             shop_order_transition(
                 shop_order_id=shop_order.pk, to_status=ShopOrder.Status.PAID, reason="stripe"
             )
+        checkout_tasks.order_paid_notify_task.delay_on_commit(payment.order_id)
     elif intent.status == "canceled":
         payment.status = Payment.Status.CANCELED
         payment.save(update_fields=["status"])
@@ -109,8 +112,10 @@ def payment_sync(*, intent_id: str) -> Payment:
         payment.save(update_fields=["status"])
     elif intent.last_payment_error:
         payment.status = Payment.Status.FAILED
-        payment.failure_message = getattr(intent.last_payment_error, "message", "") or ""
+        payment.failure_message = getattr(intent.last_payment_error, "message", "") or payment.failure_message
         payment.save(update_fields=["status", "failure_message"])
+        if previous != Payment.Status.FAILED:
+            checkout_tasks.payment_failed_notify_task.delay_on_commit(payment.pk)
     return payment
 
 
@@ -148,4 +153,7 @@ def shop_order_refund(
     refund.stripe_refund_id = stripe_refund.id
     refund.status = Refund.Status.SUCCEEDED if stripe_refund.status == "succeeded" else Refund.Status.PENDING
     refund.save(update_fields=["stripe_refund_id", "status"])
+    from marketplace.checkout.tasks import refund_notify_task  # imported late (cycle)
+
+    refund_notify_task.delay_on_commit(refund.pk)
     return refund

@@ -1,0 +1,83 @@
+"""Emails about orders: confirmation to the buyer (grouped by shop), a new-order notice to each shop's
+farmers, payment failed, refund. Each notice is sent once (a ``SentNotification`` row claims it in the
+same transaction); they are Celery tasks enqueued on commit, so a rolled-back order sends nothing."""
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+from oscar.core.loading import get_model
+
+from marketplace.checkout.models import SentNotification
+from marketplace.payments.models import Payment, Refund
+from shops.models import ShopOrder
+
+Order = get_model("order", "Order")
+
+
+def _buyer_email(order) -> str:
+    return order.user.email if order.user_id else order.guest_email
+
+
+def _send_once(*, kind: str, key: str, recipients: list[str], template: str, context: dict) -> bool:
+    recipients = sorted({r for r in recipients if r})
+    if not recipients:
+        return False
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+        body = render_to_string(f"emails/{template}.txt", context)
+    try:
+        with transaction.atomic():
+            SentNotification.objects.create(kind=kind, key=key, recipients=", ".join(recipients))
+            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+    except IntegrityError:
+        return False  # already sent
+    return True
+
+
+def order_paid_notify(*, order_id: int) -> None:
+    order = Order.objects.select_related("user").get(pk=order_id)
+    shop_orders = list(
+        ShopOrder.objects.filter(order=order).select_related("shop").prefetch_related("shop__users")
+    )
+    lines = list(order.lines.all())
+    groups = [(so, [line for line in lines if line.partner_id == so.shop_id]) for so in shop_orders]
+    _send_once(
+        kind="order-confirmation",
+        key=str(order.number),
+        recipients=[_buyer_email(order)],
+        template="order_confirmation",
+        context={"order": order, "groups": groups},
+    )
+    for shop_order, shop_lines in groups:
+        _send_once(
+            kind="shop-new-order",
+            key=shop_order.number,
+            recipients=[user.email for user in shop_order.shop.users.all()],
+            template="shop_new_order",
+            context={"shop_order": shop_order, "lines": shop_lines, "order": order},
+        )
+
+
+def payment_failed_notify(*, payment_id: int) -> None:
+    payment = Payment.objects.select_related("order", "order__user").get(pk=payment_id)
+    _send_once(
+        kind="payment-failed",
+        key=payment.intent_id,
+        recipients=[_buyer_email(payment.order)],
+        template="payment_failed",
+        context={"payment": payment, "order": payment.order},
+    )
+
+
+def refund_notify(*, refund_id: int) -> None:
+    refund = Refund.objects.select_related("shop_order__order__user", "shop_order__shop").get(pk=refund_id)
+    order = refund.shop_order.order
+    _send_once(
+        kind="refund",
+        key=str(refund.pk),
+        recipients=[_buyer_email(order)],
+        template="refund",
+        context={"refund": refund, "order": order},
+    )

@@ -42,6 +42,7 @@ _OSCAR_FORKS = {
     "oscar.apps.search.apps.SearchConfig": "marketplace.search.apps.SearchConfig",
     "oscar.apps.order.apps.OrderConfig": "marketplace.order.apps.OrderConfig",
     "oscar.apps.checkout.apps.CheckoutConfig": "marketplace.checkout.apps.CheckoutConfig",
+    "oscar.apps.basket.apps.BasketConfig": "marketplace.basket.apps.BasketConfig",
 }
 from oscar import INSTALLED_APPS as _OSCAR_APPS  # noqa: E402
 

@@ -1,0 +1,75 @@
+"""Twenty buyers press "place order" at once for the last five boxes (real transactions on PostgreSQL)."""
+
+import os
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from oscar.apps.partner.strategy import Default
+from oscar.core.loading import get_model
+
+from marketplace.checkout.services import DeliveryAddress, checkout_place
+from marketplace.partner.stock import SoldOut
+from marketplace.payments.models import Payment
+from shops.models import ShopOrder
+from tests.factories import ProductFactory
+
+Basket = get_model("basket", "Basket")
+Order = get_model("order", "Order")
+StockRecord = get_model("partner", "StockRecord")
+
+ADDRESS = DeliveryAddress(
+    recipient="王小明",
+    phone="+8613800138000",
+    province="上海市",
+    city="上海市",
+    county="浦东新区",
+    street="世纪大道 1 号",
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_checkouts_for_five_boxes_place_exactly_five_orders():
+    if connection.vendor != "postgresql":
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("this race test must run on PostgreSQL")
+        pytest.skip("real concurrent transactions need PostgreSQL")
+    peaches = ProductFactory(stock=(Decimal("168.00"), 5))
+    baskets = []
+    for _ in range(20):
+        basket = Basket.objects.create()
+        basket.strategy = Default()
+        basket.add_product(peaches, 1)
+        baskets.append(basket)
+    start = threading.Barrier(20)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def buyer(basket) -> None:
+        try:
+            basket.strategy = Default()
+            start.wait()
+            checkout_place(basket=basket, user=None, email="buyer@example.cn", address=ADDRESS)
+            result = "placed"
+        except SoldOut:
+            result = "sold out"
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=buyer, args=(basket,)) for basket in baskets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    record = StockRecord.objects.get(product=peaches)
+    assert outcomes.count("placed") == 5
+    assert outcomes.count("sold out") == 15
+    assert Order.objects.count() == 5
+    assert ShopOrder.objects.count() == 5
+    assert record.num_allocated == 5
+    assert record.net_stock_level == 0
+    assert not Payment.objects.exists()  # losers never reach Stripe: no intent to capture or cancel

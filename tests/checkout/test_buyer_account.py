@@ -1,0 +1,50 @@
+"""A signed-in buyer sees each shop's part of an order with its status and refunds."""
+
+import pytest
+from django.urls import reverse
+from oscar.core.loading import get_model
+
+from marketplace.checkout.cancellation import shop_order_cancel
+from tests.checkout.conftest import ADDRESS
+from tests.payments.conftest import card_from_browser
+
+Order = get_model("order", "Order")
+
+pytestmark = pytest.mark.django_db
+
+
+def test_order_history_shows_each_shop_order_and_its_refund(
+    client, django_user_model, stripe_settings, localstripe, basket_from_two_shops
+):
+    buyer = django_user_model.objects.create_user("buyer", "buyer@example.cn", "pw")
+    client.force_login(buyer)
+    peaches, tea = basket_from_two_shops
+    # The basket was filled before signing in; Oscar merges it into the buyer's basket.
+    client.post(
+        reverse("checkout:index"),
+        {**ADDRESS, "email": "", "payment_method": card_from_browser(localstripe, "4242424242424242")},
+    )
+    order = Order.objects.get(user=buyer)
+    shop_order_cancel(shop_order_id=order.shop_orders.get(shop=tea.shop).pk, reason="茶叶受潮")
+
+    page = client.get(reverse("customer:order", kwargs={"order_number": order.number}))
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('data-testid="buyer-shop-order"') == 2
+    assert "已付款" in html  # the peaches' part: paid
+    assert "已退款" in html  # the tea's part: refunded
+    assert "茶叶受潮" in html
+
+
+def test_another_buyers_order_is_not_shown(
+    client, django_user_model, stripe_settings, localstripe, basket_from_two_shops
+):
+    client.post(
+        reverse("checkout:index"),
+        {**ADDRESS, "payment_method": card_from_browser(localstripe, "4242424242424242")},
+    )
+    order = Order.objects.get()
+    stranger = django_user_model.objects.create_user("someone", "someone@example.cn", "pw")
+    client.force_login(stranger)
+    assert client.get(reverse("customer:order", kwargs={"order_number": order.number})).status_code == 404

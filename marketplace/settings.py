@@ -215,7 +215,7 @@ EMAIL_BACKEND = env.str(
     if not PRODUCTION
     else "django.core.mail.backends.smtp.EmailBackend",
 )
-EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_FILE_PATH = Path(env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail")))
 if PRODUCTION:
     vars().update(env.email_url("EMAIL_URL", default="smtp://localhost:25"))
 DEFAULT_FROM_EMAIL = OSCAR_FROM_EMAIL

@@ -8,17 +8,26 @@ skipping, so CI cannot pass without having run it.
 import os
 import subprocess
 import sys
+import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from oscar.apps.partner.strategy import Default
+from oscar.core.loading import get_model
+from oscar.test.factories import create_order
 
+from marketplace.checkout.tasks import order_paid_notify_task
 from marketplace.search.models import SearchToken
-from tests.factories import ProductFactory
+from shops.orders import shop_orders_create
+from tests.factories import ProductFactory, ShopFactory
 
 ROOT = Path(__file__).resolve().parents[2]
+Basket = get_model("basket", "Basket")
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +41,14 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def worker():
+def mail_dir(tmp_path):
+    path = tmp_path / "mail"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def worker(mail_dir):
     if settings.CELERY_BROKER_URL.startswith("memory:") or settings.CELERY_TASK_ALWAYS_EAGER:
         message = "needs CELERY_BROKER_URL (a real broker) and non-eager tasks"
         if os.environ.get("REQUIRE_CELERY_WORKER") == "1":
@@ -43,6 +59,8 @@ def worker():
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(mail_dir),
     }
     process = subprocess.Popen(  # noqa: S603
         [
@@ -68,6 +86,13 @@ def worker():
         stderr=subprocess.STDOUT,
         text=True,
     )
+    # Read the worker's log as it comes: an unread pipe fills up and blocks the worker mid-task.
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
+    if not wait_for(lambda: any(" ready." in line for line in output), timeout=60):
+        process.kill()
+        pytest.fail("the Celery worker did not start:\n" + "".join(output))
+    process.output = output
     yield process
     process.terminate()
     try:
@@ -93,9 +118,42 @@ def test_worker_indexes_a_new_product_and_follows_a_rename(worker):
 
     indexed = wait_for(lambda: has("蜂蜜"))
     if not indexed:
-        worker.terminate()
-        pytest.fail("the worker did not index the product:\n" + worker.communicate(timeout=20)[0])
+        pytest.fail("the worker did not index the product:\n" + "".join(worker.output))
 
     product.title = "高山百花蜜"
     product.save()
     assert wait_for(lambda: has("百花") and not has("蜂蜜")), "the rename was not reindexed"
+
+
+def test_order_notices_are_sent_once_after_commit_and_never_for_a_rolled_back_order(worker, mail_dir):
+    shop = ShopFactory(name="桃源果园")
+    shop.users.add(get_user_model().objects.create_user("farmer", "farmer@example.cn", "pw"))
+    basket = Basket.objects.create()
+    basket.strategy = Default()
+    basket.add_product(ProductFactory(title="阳山水蜜桃", shop=shop, stock=(Decimal("168.00"), 5)), 1)
+    order = create_order(basket=basket, guest_email="buyer@example.cn")
+    shop_orders_create(order=order)
+
+    class RolledBack(Exception):
+        pass
+
+    def enqueue_then_fail() -> None:
+        with transaction.atomic():
+            order_paid_notify_task.delay_on_commit(order.pk)
+            raise RolledBack
+
+    with pytest.raises(RolledBack):
+        enqueue_then_fail()
+    for _ in range(3):  # the buyer's return, the webhook, a retry
+        with transaction.atomic():
+            order_paid_notify_task.delay_on_commit(order.pk)
+
+    def sent() -> list[str]:
+        return [p.read_text() for p in mail_dir.iterdir()]
+
+    assert wait_for(lambda: len(sent()) >= 2), "the worker sent no mail:\n" + "".join(worker.output)
+    time.sleep(3)  # give duplicates every chance to arrive
+    mails = sent()
+    assert len(mails) == 2, mails
+    assert sum("To: buyer@example.cn" in m for m in mails) == 1
+    assert sum("To: farmer@example.cn" in m for m in mails) == 1

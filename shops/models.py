@@ -51,6 +51,8 @@ class ShopOrder(models.Model):
     shipping_charge = models.DecimalField(_("Shipping charge"), max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, default="CNY")
     needs_cold_chain = models.BooleanField(_("Needs cold chain"), default=False)
+    # The day the parcel can leave: today for goods in stock, the latest ship-from date of its pre-sale lines.
+    ships_on = models.DateField(_("Ships on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shops.models import ShippingRule, ShopOrder, ShopOrderEvent
@@ -91,6 +92,11 @@ def shop_orders_create(*, order) -> list[ShopOrder]:
             for line in lines
         ]
         quote = shipping_quote(rule=rules.get(shop_id), lines=parcel)
+        presale_dates = [
+            line.product.presale_ship_from
+            for line in lines
+            if getattr(line.product, "presale_ship_from", None) and line.product.is_presale()
+        ]
         shop_order = ShopOrder.objects.create(
             order=order,
             shop_id=shop_id,
@@ -99,6 +105,7 @@ def shop_orders_create(*, order) -> list[ShopOrder]:
             shipping_charge=quote.charge,
             currency=order.currency,
             needs_cold_chain=quote.cold_chain,
+            ships_on=max(presale_dates) if presale_dates else timezone.localdate(),
         )
         ShopOrderEvent.objects.create(shop_order=shop_order, to_status=shop_order.status, reason="placed")
         shop_orders.append(shop_order)

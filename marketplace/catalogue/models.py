@@ -104,6 +104,9 @@ class Product(AbstractProduct):
     shelf_life_days = models.PositiveSmallIntegerField(_("Shelf life (days)"), null=True, blank=True)
     storage = models.CharField(_("Storage"), max_length=16, choices=Storage.choices, default=Storage.AMBIENT)
     perishable = models.BooleanField(_("Perishable, needs cold chain"), default=False, db_index=True)
+    # Pre-sale (预售): sold before harvest. Its stock record's stock is the pre-sale quota; parcels leave
+    # on the ship-from date, not the day the order is paid.
+    presale_ship_from = models.DateField(_("Pre-sale: ships from"), null=True, blank=True)
     certifications = models.ManyToManyField(
         Certification, verbose_name=_("Certifications"), blank=True, related_name="products"
     )
@@ -135,6 +138,9 @@ class Product(AbstractProduct):
         if self.harvest_start_month and self.harvest_end_month:
             return self.harvest_start_month, self.harvest_end_month
         return None
+
+    def is_presale(self, on: datetime.date | None = None) -> bool:
+        return self.presale_ship_from is not None and self.presale_ship_from > (on or timezone.localdate())
 
     def is_in_season(self, on: datetime.date | None = None) -> bool:
         window = self.harvest_months

@@ -15,6 +15,7 @@ from shops.orders import shop_orders_create
 OrderCreator = get_class("order.utils", "OrderCreator")
 OrderTotalCalculator = get_class("checkout.calculators", "OrderTotalCalculator")
 ShippingAddress = get_model("order", "ShippingAddress")
+UserAddress = get_model("address", "UserAddress")
 Country = get_model("address", "Country")
 FixedPrice = get_class("shipping.methods", "FixedPrice")
 
@@ -85,3 +86,43 @@ def checkout_place(*, basket, user, email: str, address: DeliveryAddress, reques
         shop_orders_create(order=order)
         basket.submit()
     return order
+
+
+ADDRESS_FIELDS = {
+    "first_name": "recipient",
+    "phone_number": "phone",
+    "state": "province",
+    "line4": "city",
+    "line2": "county",
+    "line1": "street",
+}
+
+
+def address_book_latest(*, user) -> DeliveryAddress | None:
+    """The signed-in buyer's default delivery address (the one used last), to fill the form with."""
+    saved = (
+        UserAddress.objects.filter(user=user).order_by("-is_default_for_shipping", "-date_created").first()
+    )
+    if saved is None:
+        return None
+    return DeliveryAddress(
+        **{ours: str(getattr(saved, theirs) or "") for theirs, ours in ADDRESS_FIELDS.items()}
+    )
+
+
+def address_book_save(*, user, address: DeliveryAddress) -> None:
+    """Keep the address a signed-in buyer just used, as their default (no duplicates: Oscar hashes it)."""
+    saved = UserAddress(
+        user=user,
+        country=_china(),
+        is_default_for_shipping=True,
+        **{theirs: getattr(address, ours) for theirs, ours in ADDRESS_FIELDS.items()},
+    )
+    existing = UserAddress.objects.filter(user=user, hash=saved.generate_hash()).first()
+    if existing is not None:
+        existing.is_default_for_shipping = True
+        existing.num_orders_as_shipping_address += 1
+        existing.save()
+    else:
+        saved.num_orders_as_shipping_address = 1
+        saved.save()

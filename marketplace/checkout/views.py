@@ -11,7 +11,13 @@ from oscar.core.loading import get_model
 
 from marketplace.checkout.forms import CheckoutForm
 from marketplace.checkout.selectors import basket_shop_groups
-from marketplace.checkout.services import CheckoutError, DeliveryAddress, checkout_place
+from marketplace.checkout.services import (
+    CheckoutError,
+    DeliveryAddress,
+    address_book_latest,
+    address_book_save,
+    checkout_place,
+)
 from marketplace.partner.stock import SoldOut
 from marketplace.payments.models import Payment
 from marketplace.payments.services import payment_attempt
@@ -60,6 +66,16 @@ class CheckoutView(StripeContextMixin, FormView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "guest": not self.request.user.is_authenticated}
 
+    def get_initial(self):
+        if not self.request.user.is_authenticated:
+            return {}
+        saved = address_book_latest(user=self.request.user)
+        initial = {"email": self.request.user.email}
+        if saved is not None:
+            initial.update(vars(saved))
+            initial["phone"] = initial["phone"].removeprefix("+86")
+        return initial
+
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         groups = basket_shop_groups(self.request.basket)
@@ -99,6 +115,8 @@ class CheckoutView(StripeContextMixin, FormView):
         except CheckoutError:
             return redirect("basket:summary")
         _remember(self.request, order)
+        if self.request.user.is_authenticated:
+            address_book_save(user=self.request.user, address=address)
         return self.pay(order, data["payment_method"])
 
     def pay(self, order, payment_method: str):

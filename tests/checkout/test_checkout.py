@@ -128,3 +128,22 @@ def test_an_empty_basket_goes_back_to_the_basket(client):
     response = client.get(reverse("checkout:index"))
     assert response.status_code == 302
     assert response.url == reverse("basket:summary")
+
+
+def test_a_signed_in_buyers_address_is_kept_and_offered_next_time(
+    client, django_user_model, stripe_settings, localstripe, basket_from_two_shops
+):
+    buyer = django_user_model.objects.create_user("buyer", "buyer@example.cn", "pw")
+    client.force_login(buyer)
+    first = client.post(
+        reverse("checkout:index"),
+        {**ADDRESS, "email": "", "payment_method": card_from_browser(localstripe, "4242424242424242")},
+    )
+    assert first.status_code == 302
+
+    peaches, _tea = basket_from_two_shops
+    client.post(reverse("basket:add", kwargs={"pk": peaches.pk}), {"quantity": 1})
+    form = client.get(reverse("checkout:index")).context["form"]
+    assert form.initial["street"] == ADDRESS["street"]
+    assert form.initial["phone"] == "13800138000"
+    assert buyer.addresses.count() == 1

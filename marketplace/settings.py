@@ -43,6 +43,7 @@ _OSCAR_FORKS = {
     "oscar.apps.order.apps.OrderConfig": "marketplace.order.apps.OrderConfig",
     "oscar.apps.checkout.apps.CheckoutConfig": "marketplace.checkout.apps.CheckoutConfig",
     "oscar.apps.basket.apps.BasketConfig": "marketplace.basket.apps.BasketConfig",
+    "oscar.apps.shipping.apps.ShippingConfig": "marketplace.shipping.apps.ShippingConfig",
 }
 from oscar import INSTALLED_APPS as _OSCAR_APPS  # noqa: E402
 

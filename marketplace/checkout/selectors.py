@@ -21,15 +21,12 @@ class ShopGroup:
 
 def basket_shop_groups(basket) -> list[ShopGroup]:
     """One group per shop in the basket, in shop order, with the shop's own shipping charge."""
-    lines = (
-        list(
-            basket.all_lines().select_related(
-                "product", "product__shop", "stockrecord", "stockrecord__partner"
-            )
-        )
-        if basket.id
-        else []
-    )
+    lines = list(basket.all_lines())  # Oscar's basket (forked) loads product, shop and stock with them
+    # Oscar asks for the shipping charge several times per page: compute once per state of the basket.
+    state = tuple((line.pk, line.quantity, line.stockrecord_id) for line in lines)
+    memo = getattr(basket, "_shop_groups_memo", None)
+    if memo is not None and memo[0] == state:
+        return memo[1]
     by_shop: dict[int, list] = {}
     for line in lines:
         by_shop.setdefault(line.stockrecord.partner_id, []).append(line)
@@ -54,4 +51,5 @@ def basket_shop_groups(basket) -> list[ShopGroup]:
                 shipping=shipping_quote(rule=rules.get(shop_id), lines=parcel),
             )
         )
+    basket._shop_groups_memo = (state, groups)
     return groups

@@ -2,10 +2,8 @@
 one transaction, so a sold-out line leaves nothing half-created. Paying comes after, through Stripe."""
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db import transaction
-from oscar.core import prices
 from oscar.core.loading import get_class, get_model
 
 from marketplace.checkout.selectors import basket_shop_groups
@@ -17,7 +15,7 @@ OrderTotalCalculator = get_class("checkout.calculators", "OrderTotalCalculator")
 ShippingAddress = get_model("order", "ShippingAddress")
 UserAddress = get_model("address", "UserAddress")
 Country = get_model("address", "Country")
-FixedPrice = get_class("shipping.methods", "FixedPrice")
+ShopByShop = get_class("shipping.methods", "ShopByShop")
 
 
 @dataclass(frozen=True)
@@ -54,10 +52,8 @@ def checkout_place(*, basket, user, email: str, address: DeliveryAddress, reques
     if basket.is_empty:
         raise CheckoutError("empty basket")
     groups = basket_shop_groups(basket)
-    shipping_total = sum((group.shipping.charge for group in groups), Decimal("0.00"))
-    shipping_charge = prices.Price(currency=basket.currency, excl_tax=shipping_total, tax=Decimal("0.00"))
-    method = FixedPrice(charge_excl_tax=shipping_total, charge_incl_tax=shipping_total)
-    method.code, method.name = "shop-shipping", "Shipping by shop"
+    method = ShopByShop()
+    shipping_charge = method.calculate(basket)
     with transaction.atomic():
         stock_allocate(
             requests=[

@@ -147,3 +147,10 @@ def test_a_signed_in_buyers_address_is_kept_and_offered_next_time(
     assert form.initial["street"] == ADDRESS["street"]
     assert form.initial["phone"] == "13800138000"
     assert buyer.addresses.count() == 1
+
+
+def test_the_basket_page_shows_each_shops_shipping_and_their_sum(client, basket_from_two_shops):
+    page = client.get(reverse("basket:summary")).content.decode()
+    assert page.count('data-testid="basket-shop-shipping"') == 2
+    assert "¥30.00" in page  # the peaches' cold-chain parcel
+    assert "¥42.00" in page  # both parcels: the same shipping the checkout will charge

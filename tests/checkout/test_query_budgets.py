@@ -11,7 +11,7 @@ from tests.factories import ProductFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
 
-BUDGETS = {"basket:summary": 10, "checkout:index": 14}
+BUDGETS = {"basket:summary": 11, "checkout:index": 14}
 
 
 def basket_with(client, lines: int) -> None:

@@ -2,6 +2,7 @@
 and on a phone; and the switch to English."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from oscar.core.loading import get_model
@@ -75,14 +76,16 @@ def test_buyer_searches_peaches_and_sees_the_basket_total_in_yuan(demo_server, o
     expect(page.locator("[data-testid=basket-count]")).to_have_text("1")
     check_page(visit, "added", phone=phone)
 
-    # Then the basket shows the peach and a total in ¥ of one times its price
+    # Then the basket shows the peach and a total in ¥: one times its price plus its shop's delivery
     response = page.goto(f"{demo_server}/basket/")
     assert response.status == 200
     check_page(visit, "basket", phone=phone)
     expect(page.locator("#content_inner")).to_contain_text(title)
+    [shop_shipping] = page.locator("[data-testid=basket-shop-shipping] td:last-child").all_inner_texts()
+    shipping = price_in(shipping_text) if "¥" in (shipping_text := shop_shipping) else Decimal("0")
     total = page.locator("[data-testid=basket-total]")
     expect(total).to_contain_text("¥")
-    assert price_in(total.inner_text()) == price * 1
+    assert price_in(total.inner_text()) == price * 1 + shipping
 
 
 def test_english_switch_shows_the_storefront_in_english(demo_server, open_visit):

@@ -85,3 +85,11 @@ def basket_item_count(request) -> int:
     if basket is None or basket.id is None:
         return 0
     return basket.num_items
+
+
+@register.simple_tag
+def basket_shop_groups(basket):
+    """The basket's lines grouped by shop with each shop's shipping (computed once per basket state)."""
+    from marketplace.checkout.selectors import basket_shop_groups as groups_of
+
+    return groups_of(basket)

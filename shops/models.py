@@ -53,6 +53,9 @@ class ShopOrder(models.Model):
     needs_cold_chain = models.BooleanField(_("Needs cold chain"), default=False)
     # The day the parcel can leave: today for goods in stock, the latest ship-from date of its pre-sale lines.
     ships_on = models.DateField(_("Ships on"), null=True, blank=True)
+    # Whether this part's stock is allocated to it now: from placing until a payment fails, and again
+    # while the buyer pays with another card.
+    stock_held = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

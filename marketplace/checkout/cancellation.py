@@ -18,6 +18,8 @@ S = ShopOrder.Status
 
 
 def _release_stock(shop_order: ShopOrder) -> None:
+    if not shop_order.stock_held:
+        return  # an unpaid part whose payment failed gave its stock back already
     stock_release(
         requests=[
             StockRequest(line.stockrecord_id, line.quantity)
@@ -25,6 +27,7 @@ def _release_stock(shop_order: ShopOrder) -> None:
             if line.stockrecord_id is not None
         ]
     )
+    ShopOrder.objects.filter(pk=shop_order.pk).update(stock_held=False)
 
 
 def shop_order_cancel(*, shop_order_id: int, actor=None, reason: str) -> ShopOrder:

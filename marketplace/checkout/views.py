@@ -18,6 +18,7 @@ from marketplace.checkout.services import (
     address_book_save,
     checkout_place,
 )
+from marketplace.checkout.stock_holds import order_stock_hold, order_stock_release
 from marketplace.partner.stock import SoldOut
 from marketplace.payments.models import Payment
 from marketplace.payments.services import payment_attempt
@@ -43,6 +44,17 @@ def _buyer_order(request, number: str):
     if number in request.session.get(ORDER_SESSION_KEY, []):
         return order
     raise Http404
+
+
+def pay_or_explain(request, order, payment_method: str):
+    """Charge the order; when the card is declined, say why and put the stock back on sale."""
+    payment = payment_attempt(order=order, payment_method=payment_method)
+    if payment.status == Payment.Status.SUCCEEDED:
+        return redirect("checkout:thank-you", number=order.number)
+    if payment.status == Payment.Status.FAILED:
+        order_stock_release(order_id=order.pk)
+    messages.error(request, payment.failure_message or _("The payment did not go through."))
+    return redirect("checkout:pay", number=order.number)
 
 
 class StripeContextMixin:
@@ -120,11 +132,7 @@ class CheckoutView(StripeContextMixin, FormView):
         return self.pay(order, data["payment_method"])
 
     def pay(self, order, payment_method: str):
-        payment = payment_attempt(order=order, payment_method=payment_method)
-        if payment.status == Payment.Status.SUCCEEDED:
-            return redirect("checkout:thank-you", number=order.number)
-        messages.error(self.request, payment.failure_message or _("The payment did not go through."))
-        return redirect("checkout:pay", number=order.number)
+        return pay_or_explain(self.request, order, payment_method)
 
 
 class PayView(StripeContextMixin, TemplateView):
@@ -149,11 +157,12 @@ class PayView(StripeContextMixin, TemplateView):
         if not method:
             messages.error(request, _("Enter your card first."))
             return redirect("checkout:pay", number=self.order.number)
-        payment = payment_attempt(order=self.order, payment_method=method)
-        if payment.status == Payment.Status.SUCCEEDED:
-            return redirect("checkout:thank-you", number=self.order.number)
-        messages.error(request, payment.failure_message or _("The payment did not go through."))
-        return redirect("checkout:pay", number=self.order.number)
+        try:
+            order_stock_hold(order_id=self.order.pk)
+        except SoldOut:
+            messages.error(request, _("Sorry, this produce sold out meanwhile; nothing was charged."))
+            return redirect("checkout:pay", number=self.order.number)
+        return pay_or_explain(request, self.order, method)
 
 
 class ThankYouView(TemplateView):

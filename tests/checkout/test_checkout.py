@@ -154,3 +154,43 @@ def test_the_basket_page_shows_each_shops_shipping_and_their_sum(client, basket_
     assert page.count('data-testid="basket-shop-shipping"') == 2
     assert "¥30.00" in page  # the peaches' cold-chain parcel
     assert "¥42.00" in page  # both parcels: the same shipping the checkout will charge
+
+
+def test_a_declined_card_leaves_the_stock_untouched_and_a_new_card_takes_it_again(
+    client, stripe_settings, localstripe, basket_from_two_shops
+):
+    peaches, tea = basket_from_two_shops
+    client.post(
+        reverse("checkout:index"),
+        {**ADDRESS, "payment_method": card_from_browser(localstripe, "4000000000000341")},
+    )
+    order = Order.objects.get()
+    assert [StockRecord.objects.get(product=p).num_allocated or 0 for p in (peaches, tea)] == [0, 0]
+
+    client.post(
+        reverse("checkout:pay", kwargs={"number": order.number}),
+        {"payment_method": card_from_browser(localstripe, "4242424242424242")},
+    )
+    assert [StockRecord.objects.get(product=p).num_allocated for p in (peaches, tea)] == [1, 2]
+    assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PAID}
+
+
+def test_paying_again_after_the_last_boxes_went_charges_nothing(
+    client, stripe_settings, localstripe, basket_from_two_shops
+):
+    peaches, _tea = basket_from_two_shops
+    client.post(
+        reverse("checkout:index"),
+        {**ADDRESS, "payment_method": card_from_browser(localstripe, "4000000000000341")},
+    )
+    order = Order.objects.get()
+    StockRecord.objects.filter(product=peaches).update(num_allocated=5)  # sold to someone else meanwhile
+
+    response = client.post(
+        reverse("checkout:pay", kwargs={"number": order.number}),
+        {"payment_method": card_from_browser(localstripe, "4242424242424242")},
+        follow=True,
+    )
+    assert "sold out" in response.content.decode().lower() or "售罄" in response.content.decode()
+    assert not Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()
+    assert StockRecord.objects.get(product=peaches).num_allocated == 5

@@ -13,6 +13,7 @@ from tests.payments.conftest import localstripe  # noqa: F401  (the fake Stripe 
 
 Order = get_model("order", "Order")
 Product = get_model("catalogue", "Product")
+StockRecord = get_model("partner", "StockRecord")
 
 pytestmark = pytest.mark.e2e
 
@@ -115,3 +116,4 @@ def test_a_declined_card_leaves_an_unpaid_order_and_says_so(shop_with_stripe, op
     order = Order.objects.get()
     assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PENDING_PAYMENT}
     assert not Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()
+    assert (StockRecord.objects.get(product=tea).num_allocated or 0) == 0  # the stock is untouched

@@ -67,3 +67,15 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shop_order_id}: {self.amount} ({self.status})"
+
+
+class RefundLine(models.Model):
+    """Which order line, and how many of it, a refund pays back (a partial refund per line)."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey("order.Line", on_delete=models.PROTECT, related_name="refund_lines")
+    quantity = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.refund_id}: line {self.line_id} × {self.quantity}"

@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace.payments.models import Payment, Refund
+from marketplace.payments.models import Payment, Refund, RefundLine
 from shops.models import ShopOrder
 from shops.orders import shop_order_transition
 
@@ -119,12 +119,46 @@ def payment_sync(*, intent_id: str) -> Payment:
     return payment
 
 
+def _lines_amount(shop_order: ShopOrder, lines: dict[int, int]) -> list[tuple[object, int, Decimal]]:
+    """Check a per-line refund (order line id → quantity) and price it at what the buyer paid."""
+    own = {line.pk: line for line in shop_order.lines()}
+    already = dict(
+        RefundLine.objects.filter(
+            line_id__in=own, refund__status__in=[Refund.Status.SUCCEEDED, Refund.Status.PENDING]
+        )
+        .values_list("line_id")
+        .annotate(q=Sum("quantity"))
+        .values_list("line_id", "q")
+    )
+    priced = []
+    for line_id, quantity in sorted(lines.items()):
+        line = own.get(line_id)
+        if line is None:
+            raise RefundError(_("That line is not part of this shop's order."))
+        if quantity <= 0 or quantity > line.quantity - already.get(line_id, 0):
+            raise RefundError(
+                _("At most %(n)s of “%(title)s” can still be refunded.")
+                % {"n": line.quantity - already.get(line_id, 0), "title": line.title}
+            )
+        priced.append((line, quantity, (line.unit_price_incl_tax * quantity).quantize(Decimal("0.01"))))
+    return priced
+
+
 def shop_order_refund(
-    *, shop_order_id: int, amount: Decimal | None = None, actor=None, reason: str = ""
+    *,
+    shop_order_id: int,
+    amount: Decimal | None = None,
+    lines: dict[int, int] | None = None,
+    actor=None,
+    reason: str = "",
 ) -> Refund:
-    """Refund ``amount`` (default: all that is left) of one shop order through Stripe."""
+    """Refund part of one shop order through Stripe: given ``lines`` (order line id → quantity) at the
+    price paid for them, else ``amount``, else all that is left."""
     with transaction.atomic():
         shop_order = ShopOrder.objects.select_for_update().get(pk=shop_order_id)
+        priced = _lines_amount(shop_order, lines) if lines else []
+        if priced:
+            amount = sum((line_amount for _line, _q, line_amount in priced), Decimal("0"))
         payment = Payment.objects.filter(
             order_id=shop_order.order_id, status=Payment.Status.SUCCEEDED
         ).first()
@@ -137,6 +171,9 @@ def shop_order_refund(
             raise RefundError(_("A refund must be more than ¥0 and at most ¥%(left)s.") % {"left": left})
         refund = Refund.objects.create(
             shop_order=shop_order, payment=payment, amount=amount, reason=reason, created_by=actor
+        )
+        RefundLine.objects.bulk_create(
+            [RefundLine(refund=refund, line=line, quantity=q, amount=a) for line, q, a in priced]
         )
     try:
         stripe_refund = stripe_client().v1.refunds.create(

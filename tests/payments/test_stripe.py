@@ -169,3 +169,29 @@ def test_an_unpaid_order_cannot_be_refunded(stripe_settings, placed_order):
     )
     with pytest.raises(RefundError):
         shop_order_refund(shop_order_id=placed_order.shop_orders.first().pk)
+
+
+def test_a_partial_refund_per_line_pays_back_what_those_boxes_cost(
+    stripe_settings, localstripe, placed_order
+):
+    payment_attempt(order=placed_order, payment_method=card_from_browser(localstripe, "4242424242424242"))
+    tea_part = placed_order.shop_orders.get(shop__name="龙谷茶舍")
+    [tea_line] = list(tea_part.lines())  # 2 boxes at ¥98.00
+
+    refund = shop_order_refund(shop_order_id=tea_part.pk, lines={tea_line.pk: 1}, reason="一盒破损")
+
+    assert refund.amount == Decimal("98.00")
+    assert [(rl.line, rl.quantity) for rl in refund.lines.all()] == [(tea_line, 1)]
+    shop_order_refund(shop_order_id=tea_part.pk, lines={tea_line.pk: 1})
+    with pytest.raises(RefundError):  # both boxes refunded already
+        shop_order_refund(shop_order_id=tea_part.pk, lines={tea_line.pk: 1})
+
+
+def test_a_line_of_another_shop_cannot_be_refunded_here(stripe_settings, localstripe, placed_order):
+    payment_attempt(order=placed_order, payment_method=card_from_browser(localstripe, "4242424242424242"))
+    tea_part = placed_order.shop_orders.get(shop__name="龙谷茶舍")
+    peach_part = placed_order.shop_orders.get(shop__name="桃源果园")
+    [peach_line] = list(peach_part.lines())
+    with pytest.raises(RefundError):
+        shop_order_refund(shop_order_id=tea_part.pk, lines={peach_line.pk: 1})
+    assert not Refund.objects.exists()

@@ -24,6 +24,7 @@ from marketplace.payments.models import Payment
 from marketplace.payments.services import payment_attempt
 
 Order = get_model("order", "Order")
+Region = get_model("places", "Region")
 StockRecord = get_model("partner", "StockRecord")
 
 ORDER_SESSION_KEY = "checkout_order_numbers"
@@ -92,6 +93,7 @@ class CheckoutView(StripeContextMixin, FormView):
         ctx = super().get_context_data(**kwargs)
         groups = basket_shop_groups(self.request.basket)
         ctx["groups"] = groups
+        ctx["provinces"] = Region.objects.filter(level=Region.Level.PROVINCE).values_list("name", flat=True)
         ctx["shipping_total"] = sum(g.shipping.charge for g in groups)
         ctx["order_total"] = sum(g.total for g in groups)
         return ctx

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from oscar.core.loading import get_model
 
 from tests.factories import ProductFactory, ShopFactory
 from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (shared fixtures)
@@ -15,6 +16,18 @@ ADDRESS = {
     "county": "浦东新区",
     "street": "世纪大道 100 号",
 }
+
+
+@pytest.fixture(autouse=True)
+def provinces(db):
+    Region = get_model("places", "Region")
+    for code, name in (
+        ("310000", "上海市"),
+        ("320000", "江苏省"),
+        ("330000", "浙江省"),
+        ("650000", "新疆维吾尔自治区"),
+    ):
+        Region.objects.get_or_create(code=code, defaults={"name": name, "level": Region.Level.PROVINCE})
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from oscar.core.loading import get_model
 
+from marketplace.checkout.forms import CheckoutForm
 from marketplace.payments.models import Payment
 from shops.models import ShopOrder
 from tests.checkout.conftest import ADDRESS
@@ -194,3 +195,21 @@ def test_paying_again_after_the_last_boxes_went_charges_nothing(
     assert "sold out" in response.content.decode().lower() or "售罄" in response.content.decode()
     assert not Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()
     assert StockRecord.objects.get(product=peaches).num_allocated == 5
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"), [("上海市", "上海市"), ("新疆", "新疆维吾尔自治区"), ("浙江", "浙江省")]
+)
+def test_the_province_is_one_of_chinas(client, basket_from_two_shops, typed, kept):
+    form = CheckoutForm({**ADDRESS, "province": typed, "payment_method": "card_x1"}, guest=True)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["province"] == kept
+
+
+@pytest.mark.parametrize("typed", ["Atlantis", "火星省", "上"])
+def test_an_unknown_province_is_refused(client, basket_from_two_shops, typed):
+    response = client.post(
+        reverse("checkout:index"), {**ADDRESS, "province": typed, "payment_method": "card_x1"}
+    )
+    assert response.context["form"].errors["province"]
+    assert not Order.objects.exists()

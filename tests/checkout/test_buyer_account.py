@@ -35,6 +35,8 @@ def test_order_history_shows_each_shop_order_and_its_refund(
     assert "已付款" in html  # the peaches' part: paid
     assert "已退款" in html  # the tea's part: refunded
     assert "茶叶受潮" in html
+    assert 'data-testid="buyer-order-status"' in html  # one part paid, one refunded: the order is "paid"
+    assert "订单状态: <strong>已付款</strong>" in html.replace("：", ": ")
 
 
 def test_another_buyers_order_is_not_shown(

@@ -7,7 +7,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from oscar.core.loading import get_class
 
+from marketplace.checkout.selectors import basket_shop_groups as groups_of
 from marketplace.storefront import selectors
+from shops.models import ShopOrder
+from shops.orders import order_status_derived
 
 register = template.Library()
 
@@ -90,6 +93,11 @@ def basket_item_count(request) -> int:
 @register.simple_tag
 def basket_shop_groups(basket):
     """The basket's lines grouped by shop with each shop's shipping (computed once per basket state)."""
-    from marketplace.checkout.selectors import basket_shop_groups as groups_of
-
     return groups_of(basket)
+
+
+@register.simple_tag
+def order_status_label(order) -> str:
+    """The buyer's order status, derived from its shop orders (shops.orders.order_status_derived)."""
+    statuses = [shop_order.status for shop_order in order.shop_orders.all()]
+    return ShopOrder.Status(order_status_derived(statuses)).label

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shops.models import ShippingRule, ShopOrder, ShopOrderEvent
-from shops.shipping import ParcelLine, shipping_quote
+from shops.shipping import parcel_line, shipping_quote
 
 S = ShopOrder.Status
 
@@ -82,15 +82,7 @@ def shop_orders_create(*, order) -> list[ShopOrder]:
     rules = {rule.shop_id: rule for rule in ShippingRule.objects.filter(shop_id__in=by_shop)}
     shop_orders = []
     for index, (shop_id, lines) in enumerate(sorted(by_shop.items()), start=1):
-        parcel = [
-            ParcelLine(
-                unit_price=line.unit_price_incl_tax or Decimal("0"),
-                quantity=line.quantity,
-                net_weight_g=getattr(line.product, "net_weight_g", None),
-                perishable=bool(getattr(line.product, "perishable", False)),
-            )
-            for line in lines
-        ]
+        parcel = [parcel_line(line) for line in lines]
         quote = shipping_quote(rule=rules.get(shop_id), lines=parcel)
         presale_dates = [
             line.product.presale_ship_from

@@ -28,6 +28,17 @@ class ParcelLine:
         return self.unit_price * self.quantity
 
 
+def parcel_line(line) -> ParcelLine:
+    """A basket line or an order line as the shipping rule sees it (both carry product, quantity and
+    the unit price paid)."""
+    return ParcelLine(
+        unit_price=line.unit_price_incl_tax or Decimal("0"),
+        quantity=line.quantity,
+        net_weight_g=getattr(line.product, "net_weight_g", None),
+        perishable=bool(getattr(line.product, "perishable", False)),
+    )
+
+
 @dataclass(frozen=True)
 class ShippingQuote:
     charge: Decimal

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace.partner.stock import StockRequest, stock_release
+from marketplace.checkout.stock_holds import shop_orders_stock_requests
+from marketplace.partner.stock import stock_release
 from marketplace.payments.models import Payment
 from marketplace.payments.services import payment_sync, shop_order_refund, stripe_client
 from shops.models import ShopOrder
@@ -20,13 +21,7 @@ S = ShopOrder.Status
 def _release_stock(shop_order: ShopOrder) -> None:
     if not shop_order.stock_held:
         return  # an unpaid part whose payment failed gave its stock back already
-    stock_release(
-        requests=[
-            StockRequest(line.stockrecord_id, line.quantity)
-            for line in shop_order.lines()
-            if line.stockrecord_id is not None
-        ]
-    )
+    stock_release(requests=shop_orders_stock_requests([shop_order]))
     ShopOrder.objects.filter(pk=shop_order.pk).update(stock_held=False)
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from shops.models import ShippingRule
-from shops.shipping import ParcelLine, ShippingQuote, shipping_quote
+from shops.shipping import ShippingQuote, parcel_line, shipping_quote
 
 
 @dataclass(frozen=True)
@@ -34,15 +34,7 @@ def basket_shop_groups(basket) -> list[ShopGroup]:
     groups = []
     for shop_id in sorted(by_shop):
         shop_lines = by_shop[shop_id]
-        parcel = [
-            ParcelLine(
-                unit_price=line.unit_price_incl_tax or Decimal("0"),
-                quantity=line.quantity,
-                net_weight_g=line.product.net_weight_g,
-                perishable=line.product.perishable,
-            )
-            for line in shop_lines
-        ]
+        parcel = [parcel_line(line) for line in shop_lines]
         groups.append(
             ShopGroup(
                 shop=shop_lines[0].stockrecord.partner,

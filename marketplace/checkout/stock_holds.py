@@ -7,7 +7,8 @@ from marketplace.partner.stock import StockRequest, stock_allocate, stock_releas
 from shops.models import ShopOrder
 
 
-def _requests(shop_orders) -> list[StockRequest]:
+def shop_orders_stock_requests(shop_orders) -> list[StockRequest]:
+    """The stock a set of shop orders holds: one request per order line with a stock record."""
     return [
         StockRequest(line.stockrecord_id, line.quantity)
         for shop_order in shop_orders
@@ -25,7 +26,7 @@ def order_stock_release(*, order_id: int) -> None:
         )
     )
     if held:
-        stock_release(requests=_requests(held))
+        stock_release(requests=shop_orders_stock_requests(held))
         ShopOrder.objects.filter(pk__in=[so.pk for so in held]).update(stock_held=False)
 
 
@@ -38,5 +39,5 @@ def order_stock_hold(*, order_id: int) -> None:
         )
     )
     if released:
-        stock_allocate(requests=_requests(released))
+        stock_allocate(requests=shop_orders_stock_requests(released))
         ShopOrder.objects.filter(pk__in=[so.pk for so in released]).update(stock_held=True)

@@ -191,6 +191,14 @@ THUMBNAIL_PRESERVE_FORMAT = False
 THUMBNAIL_FORMAT = "JPEG"
 THUMBNAIL_QUALITY = 82
 
+# --- Product photos uploaded by farmers (shops/photos.py) -------------------------------------------
+PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=15 * 1024 * 1024)
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=40_000_000)  # larger is treated as a bomb
+PHOTO_ORIGINAL_MAX_SIDE = 2560  # the stored original is bounded to this long side
+PHOTO_MAX_PER_PRODUCT = 12
+# Drawn by a Celery task after the upload commits: list cards, the product page, the zoom view.
+PHOTO_RENDITIONS = {"list": "400x400", "page": "800x800", "zoom": "1600x1600"}
+
 # --- Oscar ------------------------------------------------------------------------------------
 OSCAR_SHOP_NAME = _("Xiangwei Market")
 OSCAR_SHOP_TAGLINE = _("Village produce, straight from the farm")

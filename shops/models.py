@@ -56,6 +56,9 @@ class ShopOrder(models.Model):
     # Whether this part's stock is allocated to it now: from placing until a payment fails, and again
     # while the buyer pays with another card.
     stock_held = models.BooleanField(default=True)
+    # Filled in when the farmer marks the part packed.
+    parcel_count = models.PositiveSmallIntegerField(_("Parcels"), null=True, blank=True)
+    parcel_weight_g = models.PositiveIntegerField(_("Parcel weight (g)"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -7,7 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from oscar.apps.catalogue.abstract_models import AbstractCategory, AbstractProduct
+from oscar.apps.catalogue.abstract_models import AbstractCategory, AbstractProduct, AbstractProductImage
 from oscar.apps.catalogue.managers import ProductQuerySet as OscarProductQuerySet
 
 from marketplace.i18n import pick
@@ -61,6 +61,11 @@ class ProductQuerySet(OscarProductQuerySet):
 
 
 class Product(AbstractProduct):
+    class ListingStatus(models.TextChoices):
+        LIVE = "live", _("On sale")
+        PAUSED = "paused", _("Paused")
+        AWAITING_REVIEW = "awaiting_review", _("Awaiting review")
+
     class Storage(models.TextChoices):
         AMBIENT = "ambient", _("Ambient")
         CHILLED = "chilled", _("Chilled")
@@ -110,6 +115,15 @@ class Product(AbstractProduct):
     certifications = models.ManyToManyField(
         Certification, verbose_name=_("Certifications"), blank=True, related_name="products"
     )
+    # Where the listing stands with its shop and the association. Oscar's ``is_public`` follows it
+    # (public only when live), so Oscar's own views and the storefront hide the rest.
+    listing_status = models.CharField(
+        _("Listing status"),
+        max_length=16,
+        choices=ListingStatus.choices,
+        default=ListingStatus.LIVE,
+        db_index=True,
+    )
 
     objects = ProductQuerySet.as_manager()
 
@@ -149,6 +163,11 @@ class Product(AbstractProduct):
         month = (on or timezone.localdate()).month
         start, end = window
         return start <= month <= end if start <= end else (month >= start or month <= end)
+
+
+class ProductImage(AbstractProductImage):
+    # Set by the Celery task that draws the list, page and zoom renditions after the upload commits.
+    renditions_ready = models.BooleanField(_("Renditions ready"), default=False)
 
 
 from oscar.apps.catalogue.models import *  # noqa: E402,F403

@@ -35,6 +35,8 @@ class Partner(AbstractPartner):
     town = _region_field(_("Town"))
     village = _region_field(_("Village"))
     joined_on = models.DateField(_("Join date"), null=True, blank=True)
+    # Set by the association: this shop's new listings wait for its approval before going public.
+    listing_review_required = models.BooleanField(_("New listings need review"), default=False)
 
     class Meta(AbstractPartner.Meta):
         pass

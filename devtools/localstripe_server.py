@@ -5,15 +5,126 @@ marketplace's code. Out of the box it listens on every interface and keeps its d
 /tmp/localstripe.pickle; this wrapper binds it to 127.0.0.1 and gives it its own data file.
 
     python devtools/localstripe_server.py --port 8420 --data var/localstripe.pickle [--from-scratch]
+
+localstripe knows cards and SEPA debits only. This wrapper teaches it, in this process only, the part of
+WeChat Pay the checkout uses: a PaymentIntent created with ``payment_method_data[type]=wechat_pay`` (and
+"wechat_pay" among its ``payment_method_types``, ``payment_method_options[wechat_pay][client]`` given)
+is confirmed into ``requires_action`` with ``next_action.wechat_pay_display_qr_code`` (a QR code drawn
+here, as data URLs). The buyer's scan is played by a route of this server, with the secret key like any
+API call:
+
+    POST /_dev/wechat_pay/<intent id>/succeed
+
+which makes the intent succeed and sends its ``payment_intent.succeeded`` webhook, as localstripe does
+when a card is charged.
 """
 
 import argparse
 import pickle
 from pathlib import Path
 
+import segno
 from aiohttp import web
 from localstripe import resources
-from localstripe.server import app, store
+from localstripe.errors import UserError
+
+WECHAT_PAY = "wechat_pay"
+WECHAT_PAY_CLIENTS = {"web", "android", "ios"}
+
+
+def _wechat_pay_qr_code(intent) -> dict:
+    """What Stripe puts in next_action.wechat_pay_display_qr_code; the images are data URLs here."""
+    data = f"weixin://wxpay/bizpayurl?pr={intent.id[3:]}{resources.random_id(8)}"
+    code = segno.make(data, error="m")
+    png = code.png_data_uri(scale=6, border=2)
+    return {
+        "data": data,
+        "image_data_url": png,
+        "image_url_png": png,
+        "image_url_svg": code.svg_data_uri(scale=6, border=2),
+        "hosted_instructions_url": "",
+    }
+
+
+def wechat_pay_teach() -> None:
+    """Patch localstripe's PaymentMethod and PaymentIntent for WeChat Pay. Must run before
+    ``localstripe.server`` is imported: its routes take the API functions from ``resources.extra_apis``."""
+    PaymentMethod, PaymentIntent = resources.PaymentMethod, resources.PaymentIntent
+    method_init, intent_init = PaymentMethod.__init__, PaymentIntent.__init__
+    card_confirm, api_confirm = PaymentIntent._confirm, PaymentIntent._api_confirm
+
+    def payment_method_init(self, type=None, billing_details=None, metadata=None, **kwargs):
+        if type != WECHAT_PAY:
+            method_init(self, type=type, billing_details=billing_details, metadata=metadata, **kwargs)
+            return
+        if kwargs:
+            raise UserError(400, "Unexpected " + ", ".join(kwargs))
+        resources.StripeObject.__init__(self)
+        self.type = WECHAT_PAY
+        self.wechat_pay = {}
+        self.billing_details = billing_details or {}
+        self.customer = None
+        self.metadata = metadata or {}
+
+    def payment_intent_init(
+        self, payment_method_types=None, payment_method_data=None, payment_method_options=None, **kwargs
+    ):
+        types = payment_method_types or ["card"]
+        if not isinstance(types, list):
+            raise UserError(400, "Bad request")
+        if payment_method_data is not None:
+            client = ((payment_method_options or {}).get(WECHAT_PAY) or {}).get("client")
+            if (
+                not isinstance(payment_method_data, dict)
+                or payment_method_data.get("type") != WECHAT_PAY
+                or kwargs.get("payment_method") is not None
+                or WECHAT_PAY not in types
+            ):
+                raise UserError(400, "Bad request")
+            if client not in WECHAT_PAY_CLIENTS:
+                raise UserError(400, "payment_method_options[wechat_pay][client] must be web, android or ios")
+        intent_init(self, payment_method_options=payment_method_options, **kwargs)
+        self.payment_method_types = types
+        self.payment_method_options = payment_method_options or {}
+        self.return_url = None
+        if payment_method_data is not None:
+            self.payment_method = PaymentMethod(type=WECHAT_PAY).id
+
+    def confirm(self, on_failure_now):
+        if PaymentMethod._api_retrieve(self.payment_method).type != WECHAT_PAY:
+            card_confirm(self, on_failure_now)
+            return
+        self._authentication_failed = False
+        self.next_action = {
+            "type": "wechat_pay_display_qr_code",
+            "wechat_pay_display_qr_code": _wechat_pay_qr_code(self),
+        }
+
+    def payment_intent_confirm(id, return_url=None, **kwargs):
+        intent = api_confirm(id, **kwargs)
+        if return_url is not None:
+            intent.return_url = return_url
+        return intent
+
+    PaymentMethod.__init__ = payment_method_init
+    PaymentIntent.__init__ = payment_intent_init
+    PaymentIntent._confirm = confirm
+    resources.extra_apis[:] = [
+        (method, url, payment_intent_confirm if func == api_confirm else func)
+        for method, url, func in resources.extra_apis
+    ]
+
+
+async def wechat_pay_scan(request: web.Request) -> web.Response:
+    """The buyer scans the QR code and pays in WeChat: the intent succeeds and its webhook goes out."""
+    from localstripe.server import json_response
+
+    intent = resources.PaymentIntent._api_retrieve(request.match_info["id"])
+    if (intent.next_action or {}).get("type") != "wechat_pay_display_qr_code":
+        raise UserError(400, "This PaymentIntent is not waiting for a WeChat Pay scan")
+    intent.next_action = None
+    intent._create_charge(on_failure_now=intent._report_failure)
+    return json_response(intent._export())
 
 
 def main() -> None:
@@ -45,6 +156,10 @@ def main() -> None:
 
     resources.Store.try_load_from_disk = load
     resources.Store.dump_to_disk = dump
+    wechat_pay_teach()
+    from localstripe.server import app, store  # after wechat_pay_teach: the routes are made on import
+
+    app.router.add_post("/_dev/wechat_pay/{id}/succeed", wechat_pay_scan)
     if args.from_scratch:
         data_file.unlink(missing_ok=True)
     else:

@@ -203,6 +203,9 @@ PHOTO_RENDITIONS = {"list": "400x400", "page": "800x800", "zoom": "1600x1600"}
 OSCAR_SHOP_NAME = _("Xiangwei Market")
 OSCAR_SHOP_TAGLINE = _("Village produce, straight from the farm")
 OSCAR_HOMEPAGE = "/"
+# After signing in without a "next": farmers to their shop console, buyers to their account.
+LOGIN_REDIRECT_URL = "/shop/welcome/"
+LOGIN_URL = "/accounts/login/"
 OSCAR_DEFAULT_CURRENCY = "CNY"
 # "¥" written out: Babel's English symbol for CNY is "CN¥", and buyers read ¥ in both languages.
 OSCAR_CURRENCY_FORMAT = {"CNY": {"format": "¥#,##0.00", "currency_digits": True}}

@@ -8,6 +8,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("payments/", include("marketplace.payments.urls")),
+    path("shop/", include("shops.console.urls")),
     path("", include("marketplace.storefront.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
 ]

@@ -1,6 +1,7 @@
-"""The basket as the buyer sees it at checkout: grouped by shop, each group with its shipping charge."""
+"""The basket as the buyer sees it at checkout and on the basket page: grouped by shop, each group with
+its shipping charge."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from shops.models import ShippingRule
@@ -45,3 +46,37 @@ def basket_shop_groups(basket) -> list[ShopGroup]:
         )
     basket._shop_groups_memo = (state, groups)
     return groups
+
+
+@dataclass(frozen=True)
+class BasketLineForm:
+    """One form of Oscar's basket formset and its position in it (Oscar's remove / save-for-later links
+    name the form by that position, so it stays the formset's own, whatever the grouping)."""
+
+    index: int
+    form: object
+
+
+@dataclass(frozen=True)
+class BasketShopSection:
+    """The basket page's part for one shop: its group (heading, shipping, subtotal) and its line forms.
+    ``group`` is None only for forms whose line is no longer in the basket's groups."""
+
+    group: ShopGroup | None
+    forms: list[BasketLineForm] = field(default_factory=list)
+
+
+def basket_shop_sections(basket, formset) -> list[BasketShopSection]:
+    """Oscar's basket line forms under their shop, in the order of ``basket_shop_groups``. Every form of
+    the formset is placed exactly once, so the one formset still posts every line."""
+    groups = basket_shop_groups(basket)  # memoized: the totals and the shipping method use the same
+    by_shop: dict[int, list[BasketLineForm]] = {}
+    for index, form in enumerate(formset.forms):
+        by_shop.setdefault(form.instance.stockrecord.partner_id, []).append(BasketLineForm(index, form))
+    sections = [
+        BasketShopSection(group, by_shop.pop(group.shop.pk)) for group in groups if group.shop.pk in by_shop
+    ]
+    leftovers = [line_form for forms in by_shop.values() for line_form in forms]
+    if leftovers:
+        sections.append(BasketShopSection(None, leftovers))
+    return sections

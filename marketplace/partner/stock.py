@@ -70,3 +70,14 @@ def stock_release(*, requests: Iterable[StockRequest]) -> None:
                 num_allocated=allocated - request.quantity
             )
     catalogue_changed()
+
+
+def stock_consume(*, requests: Iterable[StockRequest]) -> None:
+    """The boxes left the shop (handed to logistics): take them off both the stock and the allocation."""
+    with transaction.atomic():
+        for request in _merged(requests):
+            allocated = Coalesce(F("num_allocated"), 0)
+            StockRecord.objects.filter(pk=request.stockrecord_id, num_allocated__gte=request.quantity).update(
+                num_allocated=allocated - request.quantity, num_in_stock=F("num_in_stock") - request.quantity
+            )
+    catalogue_changed()

@@ -1,6 +1,7 @@
 """Talking to Stripe. Every POST carries an idempotency key made of our own ids; an order is paid only
 when Stripe says so, whichever of the buyer's return or the webhook tells us first."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 import stripe
@@ -16,9 +17,16 @@ from shops.orders import shop_order_transition
 
 MINOR_UNITS = Decimal("100")  # CNY: fen
 
+# The payment method a buyer chooses instead of a card: no Stripe.js token, Stripe answers with a QR code.
+WECHAT_PAY = "wechat_pay"
+
 
 class RefundError(ValueError):
     pass
+
+
+class PaymentMethodUnavailable(ValueError):
+    """The buyer chose a way to pay that is not offered (WeChat Pay while it is switched off)."""
 
 
 def stripe_client() -> stripe.StripeClient:
@@ -33,30 +41,61 @@ def to_minor(amount: Decimal) -> int:
     return int((amount * MINOR_UNITS).to_integral_value())
 
 
+def wechat_pay_offered() -> bool:
+    return settings.STRIPE_WECHAT_PAY
+
+
 def payment_methods() -> list[str]:
-    return ["card", "wechat_pay"] if settings.STRIPE_WECHAT_PAY else ["card"]
+    return ["card", WECHAT_PAY] if wechat_pay_offered() else ["card"]
 
 
-def payment_attempt(*, order, payment_method: str) -> Payment:
-    """Pay ``order`` with a payment method made by Stripe.js in the buyer's browser (the card number
-    never reaches us): create the PaymentIntent for the order's total, confirm it, and record what Stripe
-    answered. Retrying the same call (a double click, a replayed POST) reuses the same intent."""
+def _intent_params(order, payment_method: str) -> dict:
+    params = {
+        "amount": to_minor(order.total_incl_tax),
+        "currency": order.currency.lower(),
+        "metadata": {"order_number": str(order.number)},
+    }
+    if payment_method == WECHAT_PAY:
+        return {
+            **params,
+            "payment_method_types": [WECHAT_PAY],
+            "payment_method_data": {"type": WECHAT_PAY},
+            "payment_method_options": {WECHAT_PAY: {"client": "web"}},
+        }
+    return {**params, "payment_method_types": payment_methods(), "payment_method": payment_method}
+
+
+def payment_attempt(*, order, payment_method: str, return_url: str = "") -> Payment:
+    """Pay ``order`` with a card Stripe.js made in the buyer's browser (the card number never reaches
+    us), or with ``WECHAT_PAY``: create the PaymentIntent for the order's total, confirm it, and record
+    what Stripe answered. A card is charged at once; WeChat Pay waits, ``requires_action``, for the buyer
+    to scan the QR code Stripe drew (``wechat_pay_code``), and Stripe sends the buyer back to
+    ``return_url``. Retrying the same call (a double click, a replayed POST) reuses the same intent; after
+    a WeChat Pay attempt failed or was cancelled, the next one is a new intent."""
+    if payment_method == WECHAT_PAY and not wechat_pay_offered():
+        raise PaymentMethodUnavailable(payment_method)
     paid = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
     if paid is not None:
         return paid  # never charge an order twice
-    earlier = Payment.objects.filter(order=order, payment_method=payment_method).first()
+    if payment_method != WECHAT_PAY:
+        # A QR code still waiting to be scanned could be paid too: cancel it before charging the card.
+        for waiting in Payment.objects.filter(
+            order=order, payment_method=WECHAT_PAY, status=Payment.Status.REQUIRES_ACTION
+        ):
+            if payment_cancel(intent_id=waiting.intent_id).status == Payment.Status.SUCCEEDED:
+                return Payment.objects.get(pk=waiting.pk)
+    attempts = Payment.objects.filter(order=order, payment_method=payment_method).order_by("-pk")
+    earlier = attempts.first()
     if earlier is not None:
-        return payment_sync(intent_id=earlier.intent_id)
+        earlier = payment_sync(intent_id=earlier.intent_id)
+        if payment_method != WECHAT_PAY or earlier.status not in ENDED:
+            return earlier
+    # The first attempt's key is order-<number>-<method>; a new WeChat Pay attempt after one ended counts on.
+    count = attempts.count()
+    key = f"order-{order.number}-{payment_method}" + (f"-{count + 1}" if count else "")
     client = stripe_client()
     intent = client.v1.payment_intents.create(
-        params={
-            "amount": to_minor(order.total_incl_tax),
-            "currency": order.currency.lower(),
-            "payment_method_types": payment_methods(),
-            "payment_method": payment_method,
-            "metadata": {"order_number": str(order.number)},
-        },
-        options={"idempotency_key": f"order-{order.number}-{payment_method}"},
+        params=_intent_params(order, payment_method), options={"idempotency_key": key}
     )
     payment, _created = Payment.objects.get_or_create(
         intent_id=intent.id,
@@ -69,8 +108,11 @@ def payment_attempt(*, order, payment_method: str) -> Payment:
         },
     )
     if intent.status == "requires_confirmation":
+        confirm = {"return_url": return_url} if payment_method == WECHAT_PAY and return_url else None
         try:
-            client.v1.payment_intents.confirm(intent.id, options={"idempotency_key": f"confirm-{intent.id}"})
+            client.v1.payment_intents.confirm(
+                intent.id, params=confirm, options={"idempotency_key": f"confirm-{intent.id}"}
+            )
         except stripe.CardError as error:
             # The status follows from the intent (payment_sync below); keep Stripe's words for the buyer.
             Payment.objects.filter(pk=payment.pk).update(failure_message=error.user_message or str(error))
@@ -117,6 +159,54 @@ def payment_sync(*, intent_id: str) -> Payment:
         if previous != Payment.Status.FAILED:
             checkout_tasks.payment_failed_notify_task.delay_on_commit(payment.pk)
     return payment
+
+
+ENDED = (Payment.Status.FAILED, Payment.Status.CANCELED)
+
+
+def payment_cancel(*, intent_id: str) -> Payment:
+    """Cancel an attempt still open at Stripe (a QR code nobody scanned, an order not paid in time) and
+    record what Stripe then says: if it was paid meanwhile, it stays paid."""
+    try:
+        stripe_client().v1.payment_intents.cancel(
+            intent_id, options={"idempotency_key": f"cancel-{intent_id}"}
+        )
+    except stripe.InvalidRequestError:
+        pass  # no longer cancellable: it succeeded or ended meanwhile, payment_sync records which
+    return payment_sync(intent_id=intent_id)
+
+
+@dataclass(frozen=True)
+class WeChatPayCode:
+    """The QR code a buyer scans with WeChat to pay an order, as Stripe drew it."""
+
+    payment: Payment
+    image_url: str  # a data: URL (or Stripe's PNG), for an <img>
+    data: str  # the weixin:// link the code holds
+
+
+def wechat_pay_code(*, order) -> WeChatPayCode | None:
+    """The QR code of ``order``'s WeChat Pay attempt while Stripe still waits for its scan, read from
+    Stripe; None when there is none. An attempt that moved on meanwhile (paid, failed, cancelled) is
+    recorded as Stripe now has it (payment_sync)."""
+    payment = (
+        Payment.objects.filter(order=order, payment_method=WECHAT_PAY, status=Payment.Status.REQUIRES_ACTION)
+        .order_by("-pk")
+        .first()
+    )
+    if payment is None:
+        return None
+    intent = stripe_client().v1.payment_intents.retrieve(payment.intent_id)
+    action = intent.next_action
+    if intent.status != "requires_action" or action is None or action.type != "wechat_pay_display_qr_code":
+        payment_sync(intent_id=payment.intent_id)
+        return None
+    qr = action.wechat_pay_display_qr_code
+    return WeChatPayCode(
+        payment=payment,
+        image_url=qr.get("image_data_url") or qr.get("image_url_png", ""),
+        data=qr.get("data", ""),
+    )
 
 
 def _lines_amount(shop_order: ShopOrder, lines: dict[int, int]) -> list[tuple[object, int, Decimal]]:

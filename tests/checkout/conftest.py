@@ -2,8 +2,11 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
+from oscar.test.factories import create_order
 
+from shops.orders import shop_orders_create
 from tests.factories import ProductFactory, ShopFactory
 from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (shared fixtures)
 
@@ -42,3 +45,18 @@ def basket_from_two_shops(client):
         response = client.post(reverse("basket:add", kwargs={"pk": product.pk}), {"quantity": quantity})
         assert response.status_code == 302
     return peaches, tea
+
+
+def order_from_two_shops(user, peach_shop=None, tea_shop=None):
+    """A signed-in buyer's order of peaches and tea, split into its two shop orders (no payment)."""
+    peaches = ProductFactory(shop=peach_shop or ShopFactory(name="桃源果园"), stock=(Decimal("168.00"), 10))
+    tea = ProductFactory(
+        title="龙谷丽人茶", shop=tea_shop or ShopFactory(name="龙谷茶舍"), stock=(Decimal("98.00"), 10)
+    )
+    basket = get_model("basket", "Basket").objects.create(owner=user)
+    basket.strategy = Default()
+    basket.add_product(peaches, 1)
+    basket.add_product(tea, 2)
+    order = create_order(basket=basket, user=user)
+    shop_orders_create(order=order)
+    return order

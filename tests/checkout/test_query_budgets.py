@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from tests.checkout.conftest import order_from_two_shops
 from tests.factories import ProductFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,3 +40,23 @@ def test_page_queries_do_not_grow_with_the_basket(client, django_user_model, pag
     one, many = queries(one_client, reverse(page)), queries(many_client, reverse(page))
     assert many == one, f"{page}: {one} queries with 1 line, {many} with 10"
     assert many <= BUDGETS[page], f"{page}: {many} queries, budget {BUDGETS[page]}"
+
+
+ORDER_HISTORY_BUDGET = 12
+
+
+def test_the_buyers_order_history_queries_do_not_grow_with_the_orders(client, django_user_model):
+    """Each order shows its derived status and its shops' parts: loaded with the page, not per order."""
+    counts = {}
+    for n in (1, 10):
+        buyer = django_user_model.objects.create_user(f"buyer{n}", f"buyer{n}@example.cn", "pw")
+        shops = (ShopFactory(), ShopFactory())
+        for _ in range(n):
+            order_from_two_shops(buyer, *shops)
+        buyer_client = type(client)()
+        buyer_client.force_login(buyer)
+        url = reverse("customer:order-list")
+        counts[n] = queries(buyer_client, url)
+        assert buyer_client.get(url).content.decode().count('data-testid="buyer-order-status"') == n
+    assert counts[10] == counts[1], f"order history: {counts[1]} queries with 1 order, {counts[10]} with 10"
+    assert counts[10] <= ORDER_HISTORY_BUDGET, f"order history: {counts[10]} queries"

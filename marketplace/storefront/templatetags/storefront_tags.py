@@ -7,7 +7,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from oscar.core.loading import get_class
 
-from marketplace.checkout.selectors import basket_shop_groups as groups_of
+from marketplace.checkout.selectors import basket_shop_sections as sections_of
+from marketplace.order.selectors import buyer_orders_with_parts
 from marketplace.storefront import selectors
 from shops.models import ShopOrder
 from shops.orders import order_status_derived
@@ -91,9 +92,15 @@ def basket_item_count(request) -> int:
 
 
 @register.simple_tag
-def basket_shop_groups(basket):
-    """The basket's lines grouped by shop with each shop's shipping (computed once per basket state)."""
-    return groups_of(basket)
+def basket_shop_sections(basket, formset):
+    """Oscar's basket line forms grouped under their shop (the basket page's lines, shop by shop)."""
+    return sections_of(basket, formset)
+
+
+@register.simple_tag
+def buyer_orders(orders) -> list:
+    """One page of a buyer's order history, each order with its lines and shop orders loaded at once."""
+    return buyer_orders_with_parts(orders)
 
 
 @register.simple_tag

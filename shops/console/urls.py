@@ -1,0 +1,38 @@
+"""The console's URLs, mounted at /shop/. Object ids in these URLs are looked up within the farmer's
+own shop (tests/shops/test_console_isolation.py walks every pattern here with another shop's ids)."""
+
+from django.urls import path
+
+from shops.console import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("welcome/", views.landing, name="landing"),
+    path("switch/", views.ShopSwitchView.as_view(), name="switch"),
+    path("listings/", views.ListingListView.as_view(), name="listings"),
+    path("listings/new/", views.ListingCreateView.as_view(), name="listing-create"),
+    path("listings/import/", views.ImportView.as_view(), name="import"),
+    path("listings/import/confirm/", views.ImportConfirmView.as_view(), name="import-confirm"),
+    path("listings/import/template.<str:kind>", views.ImportTemplateView.as_view(), name="import-template"),
+    path("listings/<int:pk>/", views.ListingEditView.as_view(), name="listing-edit"),
+    path("listings/<int:pk>/pause/", views.ListingPauseView.as_view(), name="listing-pause"),
+    path("listings/<int:pk>/resume/", views.ListingResumeView.as_view(), name="listing-resume"),
+    path("listings/<int:pk>/quick/", views.ListingQuickEditView.as_view(), name="listing-quick"),
+    path("listings/<int:pk>/photos/", views.PhotoListView.as_view(), name="listing-photos"),
+    path("listings/<int:pk>/photos/upload/", views.PhotoUploadView.as_view(), name="photo-upload"),
+    path("listings/<int:pk>/photos/status/", views.PhotoStatusView.as_view(), name="photo-status"),
+    path("listings/<int:pk>/photos/order/", views.PhotoReorderView.as_view(), name="photo-reorder"),
+    path("listings/<int:pk>/photos/<int:photo_pk>/main/", views.PhotoMainView.as_view(), name="photo-main"),
+    path("listings/<int:pk>/photos/<int:photo_pk>/delete/", views.PhotoDeleteView.as_view(), name="photo-delete"),
+    path("orders/", views.OrderListView.as_view(), name="orders"),
+    path("orders/picking/", views.PickingListView.as_view(), name="picking"),
+    path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order"),
+    path("orders/<str:number>/accept/", views.OrderAcceptView.as_view(), name="order-accept"),
+    path("orders/<str:number>/pack/", views.OrderPackView.as_view(), name="order-pack"),
+    path("orders/<str:number>/hand-over/", views.OrderHandOverView.as_view(), name="order-hand-over"),
+    path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
+    path("orders/<str:number>/slip/", views.PackingSlipView.as_view(), name="packing-slip"),
+    path("sales/", views.SalesView.as_view(), name="sales"),
+]

@@ -29,6 +29,9 @@ demo: demo-data
 	$(PY) devtools/localstripe_server.py --port $(STRIPE_PORT) --data "$$var/localstripe.pickle" \
 	  > "$$var/localstripe.log" 2>&1 & stripe_pid=$$!; \
 	trap 'kill $$stripe_pid 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$(STRIPE_PORT)/v1/customers" && break; sleep 0.2; done; \
+	export STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_PORT) STRIPE_JS_URL=http://127.0.0.1:$(STRIPE_PORT)/js.stripe.com/v3/; \
+	$(PY) manage.py demo_orders; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
 serve: venv

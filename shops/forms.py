@@ -39,7 +39,9 @@ class ListingForm(forms.Form):
     )
     pack_size = forms.CharField(label=_("Pack"), max_length=64, required=False)
     pack_size_en = forms.CharField(label=_("Pack (English)"), max_length=64, required=False)
-    net_weight_g = forms.IntegerField(label=_("Net weight (g)"), min_value=1, max_value=100_000, required=False)
+    net_weight_g = forms.IntegerField(
+        label=_("Net weight (g)"), min_value=1, max_value=100_000, required=False
+    )
     stock = forms.IntegerField(label=_("Boxes to sell"), min_value=0, max_value=MAX_STOCK)
     harvest_start_month = forms.TypedChoiceField(
         label=_("Harvest from"), choices=MONTHS, coerce=int, empty_value=None, required=False
@@ -47,9 +49,13 @@ class ListingForm(forms.Form):
     harvest_end_month = forms.TypedChoiceField(
         label=_("Harvest to"), choices=MONTHS, coerce=int, empty_value=None, required=False
     )
-    storage = forms.ChoiceField(label=_("Storage"), choices=Product.Storage.choices, initial=Product.Storage.AMBIENT)
+    storage = forms.ChoiceField(
+        label=_("Storage"), choices=Product.Storage.choices, initial=Product.Storage.AMBIENT
+    )
     perishable = forms.BooleanField(label=_("Perishable, needs cold chain"), required=False)
-    shelf_life_days = forms.IntegerField(label=_("Shelf life (days)"), min_value=1, max_value=3650, required=False)
+    shelf_life_days = forms.IntegerField(
+        label=_("Shelf life (days)"), min_value=1, max_value=3650, required=False
+    )
     grade = forms.ChoiceField(label=_("Grade"), choices=[("", "—"), *Product.Grade.choices], required=False)
     certifications = forms.ModelMultipleChoiceField(
         label=_("Certifications"),
@@ -57,7 +63,9 @@ class ListingForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
-    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    description = forms.CharField(
+        label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
     description_en = forms.CharField(
         label=_("English description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
     )
@@ -90,7 +98,9 @@ class ListingForm(forms.Form):
             if ship_from is None:
                 self.add_error("presale_ship_from", _("A pre-sale needs the date it ships from."))
             elif ship_from <= timezone.localdate() and not self.allow_past_presale:
-                self.add_error("presale_ship_from", _("The ship-from date of a pre-sale must be in the future."))
+                self.add_error(
+                    "presale_ship_from", _("The ship-from date of a pre-sale must be in the future.")
+                )
         else:
             cleaned["presale_ship_from"] = None
         return cleaned
@@ -125,7 +135,11 @@ class ListingForm(forms.Form):
     @classmethod
     def initial_for(cls, product, stockrecord) -> dict:
         """The form's values for an existing listing."""
-        initial = {name: getattr(product, name) for name in ListingData.__dataclass_fields__ if hasattr(product, name)}
+        initial = {
+            name: getattr(product, name)
+            for name in ListingData.__dataclass_fields__
+            if hasattr(product, name)
+        }
         category = product.categories.first()
         initial.update(
             category=category.pk if category else None,
@@ -143,7 +157,9 @@ class ListingForm(forms.Form):
 
 
 class QuickEditForm(forms.Form):
-    price = forms.DecimalField(label=_("Price (¥)"), min_value=Decimal("0.01"), max_value=MAX_PRICE, decimal_places=2)
+    price = forms.DecimalField(
+        label=_("Price (¥)"), min_value=Decimal("0.01"), max_value=MAX_PRICE, decimal_places=2
+    )
     stock = forms.IntegerField(label=_("Boxes left"), min_value=0, max_value=MAX_STOCK)
 
 

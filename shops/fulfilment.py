@@ -33,7 +33,9 @@ def shop_order_pack(
             reason=_("%(count)d parcel(s), %(kg)s kg")
             % {"count": parcel_count, "kg": f"{parcel_weight_g / 1000:.2f}"},
         )
-        ShopOrder.objects.filter(pk=shop_order_id).update(parcel_count=parcel_count, parcel_weight_g=parcel_weight_g)
+        ShopOrder.objects.filter(pk=shop_order_id).update(
+            parcel_count=parcel_count, parcel_weight_g=parcel_weight_g
+        )
     return ShopOrder.objects.get(pk=shop_order_id)
 
 
@@ -46,4 +48,3 @@ def shop_order_hand_over(*, shop_order_id: int, actor: AbstractBaseUser | None =
             stock_consume(requests=shop_orders_stock_requests([shop_order]))
             ShopOrder.objects.filter(pk=shop_order_id).update(stock_held=False)
     return ShopOrder.objects.get(pk=shop_order_id)
-

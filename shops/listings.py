@@ -126,7 +126,9 @@ def listing_create(*, shop: "Partner", data: ListingData, actor: AbstractBaseUse
     return product
 
 
-def listing_update(*, product: "Product", data: ListingData, actor: AbstractBaseUser | None = None) -> "Product":
+def listing_update(
+    *, product: "Product", data: ListingData, actor: AbstractBaseUser | None = None
+) -> "Product":
     """Change a listing's details, price and stock (the stock left to sell, see the module note)."""
     with transaction.atomic():
         product = Product.objects.select_for_update().get(pk=product.pk)
@@ -138,7 +140,9 @@ def listing_update(*, product: "Product", data: ListingData, actor: AbstractBase
     return product
 
 
-def listing_price_stock_set(*, product: "Product", price: Decimal | None = None, stock: int | None = None) -> None:
+def listing_price_stock_set(
+    *, product: "Product", price: Decimal | None = None, stock: int | None = None
+) -> None:
     """The quick edit: a new price and/or a new number of boxes left to sell."""
     changes: dict = {}
     if price is not None:

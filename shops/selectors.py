@@ -43,7 +43,9 @@ def farmer_shops(user) -> list["Partner"]:
 
 
 def _stockrecords_of(shop) -> Prefetch:
-    return Prefetch("stockrecords", queryset=StockRecord.objects.filter(partner=shop), to_attr="shop_stockrecords")
+    return Prefetch(
+        "stockrecords", queryset=StockRecord.objects.filter(partner=shop), to_attr="shop_stockrecords"
+    )
 
 
 def console_listings(*, shop: "Partner"):
@@ -107,7 +109,10 @@ def console_shop_orders(*, shop: "Partner", tab: str):
 
 def console_tab_counts(*, shop: "Partner") -> dict[str, int]:
     counts = dict(
-        ShopOrder.objects.filter(shop=shop).values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+        ShopOrder.objects.filter(shop=shop)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
     )
     return {tab: sum(counts.get(status, 0) for status in statuses) for tab, statuses in ORDER_TABS.items()}
 
@@ -179,7 +184,9 @@ class ShopSales:
 
 
 def _money(expression) -> Coalesce:
-    return Coalesce(expression, Value(Decimal("0")), output_field=DecimalField(max_digits=14, decimal_places=2))
+    return Coalesce(
+        expression, Value(Decimal("0")), output_field=DecimalField(max_digits=14, decimal_places=2)
+    )
 
 
 def shop_sales(*, shop: "Partner", today: datetime.date | None = None, chart_days: int = 14) -> ShopSales:
@@ -208,12 +215,23 @@ def shop_sales(*, shop: "Partner", today: datetime.date | None = None, chart_day
     chart = [today - datetime.timedelta(days=n) for n in range(chart_days - 1, -1, -1)]
     peak = max((per_day.get(day, Decimal("0")) for day in chart), default=Decimal("0"))
     days = [
-        SalesDay(day=day, amount=per_day.get(day, Decimal("0")), share=float(per_day.get(day, 0) / peak) if peak else 0.0)
+        SalesDay(
+            day=day,
+            amount=per_day.get(day, Decimal("0")),
+            share=float(per_day.get(day, 0) / peak) if peak else 0.0,
+        )
         for day in chart
     ]
 
-    counts = dict(ShopOrder.objects.filter(shop=shop).values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-    by_status = [(status.value, status.label, counts[status.value]) for status in S if counts.get(status.value)]
+    counts = dict(
+        ShopOrder.objects.filter(shop=shop)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    by_status = [
+        (status.value, status.label, counts[status.value]) for status in S if counts.get(status.value)
+    ]
 
     month_since = datetime.datetime.combine(month_start, datetime.time.min, tzinfo=tz)
     top_products = list(
@@ -246,7 +264,10 @@ def listing_counts(*, shop: "Partner") -> dict[str, int]:
     """How many listings the shop has in each status, and how many are low or sold out."""
     stock = StockRecord.objects.filter(partner=shop, product__parent__isnull=True).aggregate(
         sold_out=Count("pk", filter=Q(num_in_stock__lte=F("num_allocated"))),
-        low=Count("pk", filter=Q(num_in_stock__gt=F("num_allocated"), num_in_stock__lte=F("num_allocated") + LOW_STOCK)),
+        low=Count(
+            "pk",
+            filter=Q(num_in_stock__gt=F("num_allocated"), num_in_stock__lte=F("num_allocated") + LOW_STOCK),
+        ),
     )
     by_status = dict(
         Product.objects.filter(shop=shop, parent__isnull=True)

@@ -12,8 +12,18 @@ class ShopAdmin(admin.ModelAdmin):
     """Shops in Django's admin. Status is read-only here: it moves only through
     shops.services.shop_status_change, which records who and why."""
 
-    list_display = ["name", "name_en", "code", "status", "county", "town", "village", "joined_on"]
-    list_filter = ["status", "county"]
+    list_display = [
+        "name",
+        "name_en",
+        "code",
+        "status",
+        "listing_review_required",
+        "county",
+        "town",
+        "village",
+        "joined_on",
+    ]
+    list_filter = ["status", "listing_review_required", "county"]
     search_fields = ["name", "name_en", "code", "phone"]
     readonly_fields = ["status", "joined_on"]
     raw_id_fields = ["province", "city", "county", "town", "village"]

@@ -25,7 +25,11 @@ urlpatterns = [
     path("listings/<int:pk>/photos/status/", views.PhotoStatusView.as_view(), name="photo-status"),
     path("listings/<int:pk>/photos/order/", views.PhotoReorderView.as_view(), name="photo-reorder"),
     path("listings/<int:pk>/photos/<int:photo_pk>/main/", views.PhotoMainView.as_view(), name="photo-main"),
-    path("listings/<int:pk>/photos/<int:photo_pk>/delete/", views.PhotoDeleteView.as_view(), name="photo-delete"),
+    path(
+        "listings/<int:pk>/photos/<int:photo_pk>/delete/",
+        views.PhotoDeleteView.as_view(),
+        name="photo-delete",
+    ),
     path("orders/", views.OrderListView.as_view(), name="orders"),
     path("orders/picking/", views.PickingListView.as_view(), name="picking"),
     path("orders/<str:number>/", views.OrderDetailView.as_view(), name="order"),

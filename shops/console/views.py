@@ -24,7 +24,14 @@ from shops import imports, photos
 from shops.console.access import SESSION_KEY, ShopConsoleMixin
 from shops.forms import CancelForm, ListingForm, PackForm, PickingDayForm, QuickEditForm
 from shops.fulfilment import shop_order_accept, shop_order_hand_over, shop_order_pack
-from shops.listings import ListingError, listing_create, listing_pause, listing_price_stock_set, listing_resume, listing_update
+from shops.listings import (
+    ListingError,
+    listing_create,
+    listing_pause,
+    listing_price_stock_set,
+    listing_resume,
+    listing_update,
+)
 from shops.models import ShopOrder
 from shops.orders import ALLOWED_TRANSITIONS, ShopOrderTransitionError
 from shops.selectors import (
@@ -72,7 +79,9 @@ class HomeView(ShopConsoleMixin, TemplateView):
         counts = console_tab_counts(shop=self.shop)
         context.update(
             sales=shop_sales(shop=self.shop),
-            order_tiles=[(key, ORDER_TAB_LABELS[key], counts[key]) for key in ORDER_TABS if key != "delivered"],
+            order_tiles=[
+                (key, ORDER_TAB_LABELS[key], counts[key]) for key in ORDER_TABS if key != "delivered"
+            ],
             listing_counts=listing_counts(shop=self.shop),
         )
         return context
@@ -131,7 +140,14 @@ class ListingListView(ShopConsoleMixin, TemplateView):
             }[show]
             if keep:
                 images = list(product.images.all())
-                rows.append({"product": product, "stock": stock, "presale": presale, "photo": images[0] if images else None})
+                rows.append(
+                    {
+                        "product": product,
+                        "stock": stock,
+                        "presale": presale,
+                        "photo": images[0] if images else None,
+                    }
+                )
         context.update(rows=rows, show=show, counts=listing_counts(shop=self.shop))
         return context
 
@@ -159,11 +175,13 @@ class ListingCreateView(ListingFormMixin, FormView):
         if product.listing_status == Product.ListingStatus.AWAITING_REVIEW:
             messages.info(
                 self.request,
-                _("“%(title)s” is saved and awaiting the association's review; it goes on sale once approved.")
+                _("“%(title)s” is saved and awaits the association's review; it goes on sale once approved.")
                 % {"title": product.title},
             )
         else:
-            messages.success(self.request, _("“%(title)s” is on sale. Now add photos.") % {"title": product.title})
+            messages.success(
+                self.request, _("“%(title)s” is on sale. Now add photos.") % {"title": product.title}
+            )
         return redirect("console:listing-photos", pk=product.pk)
 
 
@@ -185,7 +203,9 @@ class ListingEditView(ListingObjectMixin, ListingFormMixin, FormView):
         return context
 
     def form_valid(self, form):
-        product = listing_update(product=self.get_product(), data=form.listing_data(), actor=self.request.user)
+        product = listing_update(
+            product=self.get_product(), data=form.listing_data(), actor=self.request.user
+        )
         messages.success(self.request, _("“%(title)s” is saved.") % {"title": product.title})
         return redirect("console:listings")
 
@@ -197,7 +217,9 @@ class ListingPauseView(ListingObjectMixin, View):
         except ListingError as error:
             messages.error(request, str(error))
         else:
-            messages.success(request, _("“%(title)s” is paused: buyers no longer see it.") % {"title": product.title})
+            messages.success(
+                request, _("“%(title)s” is paused: buyers no longer see it.") % {"title": product.title}
+            )
         return redirect("console:listings")
 
 
@@ -218,7 +240,9 @@ class ListingQuickEditView(ListingObjectMixin, View):
         form = QuickEditForm(request.POST)
         if not form.is_valid():
             errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-            messages.error(request, _("“%(title)s” not changed: %(errors)s") % {"title": product.title, "errors": errors})
+            messages.error(
+                request, _("“%(title)s” not changed: %(errors)s") % {"title": product.title, "errors": errors}
+            )
         else:
             try:
                 listing_price_stock_set(
@@ -230,7 +254,11 @@ class ListingQuickEditView(ListingObjectMixin, View):
                 messages.success(
                     request,
                     _("“%(title)s”: ¥%(price)s, %(stock)d left to sell.")
-                    % {"title": product.title, "price": form.cleaned_data["price"], "stock": form.cleaned_data["stock"]},
+                    % {
+                        "title": product.title,
+                        "price": form.cleaned_data["price"],
+                        "stock": form.cleaned_data["stock"],
+                    },
                 )
         return HttpResponseRedirect(reverse("console:listings") + f"#listing-{product.pk}")
 
@@ -278,7 +306,10 @@ class PhotoUploadView(ListingObjectMixin, View):
             status = 200 if saved or not refused else 400
             return JsonResponse({"saved": [_photo_json(p) for p in saved], "errors": refused}, status=status)
         if saved:
-            messages.success(request, _("%(count)d photo(s) uploaded; thumbnails appear in a moment.") % {"count": len(saved)})
+            messages.success(
+                request,
+                _("%(count)d photo(s) uploaded; thumbnails appear in a moment.") % {"count": len(saved)},
+            )
         for message in refused:
             messages.error(request, message)
         return redirect("console:listing-photos", pk=product.pk)
@@ -350,7 +381,9 @@ class ImportView(ShopConsoleMixin, TemplateView):
         if preview.ok:
             token = secrets.token_urlsafe(12)
             request.session[IMPORT_SESSION_KEY] = {"token": token, "shop": self.shop.pk, "rows": rows}
-            messages.info(request, _("%(count)d rows are ready. Check them, then import.") % {"count": preview.count})
+            messages.info(
+                request, _("%(count)d rows are ready. Check them, then import.") % {"count": preview.count}
+            )
         else:
             request.session.pop(IMPORT_SESSION_KEY, None)
             messages.error(
@@ -365,7 +398,11 @@ class ImportView(ShopConsoleMixin, TemplateView):
 class ImportConfirmView(ShopConsoleMixin, View):
     def post(self, request):
         pending = request.session.get(IMPORT_SESSION_KEY)
-        if not pending or pending.get("token") != request.POST.get("token") or pending.get("shop") != self.shop.pk:
+        if (
+            not pending
+            or pending.get("token") != request.POST.get("token")
+            or pending.get("shop") != self.shop.pk
+        ):
             messages.error(request, _("That import has expired; upload the file again."))
             return redirect("console:import")
         try:
@@ -485,7 +522,9 @@ class OrderPackView(OrderActionView):
         shop_order = self.get_shop_order()
         form = PackForm(request.POST)
         if not form.is_valid():
-            errors = "; ".join(f"{form.fields[name].label}: {e}" for name, errs in form.errors.items() for e in errs)
+            errors = "; ".join(
+                f"{form.fields[name].label}: {e}" for name, errs in form.errors.items() for e in errs
+            )
             return self.refused(_("Not packed: %(errors)s") % {"errors": errors})
         grams = int((form.cleaned_data["parcel_weight_kg"] * Decimal(1000)).to_integral_value())
         try:
@@ -570,4 +609,3 @@ class SalesView(ShopConsoleMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context["sales"] = shop_sales(shop=self.shop)
         return context
-

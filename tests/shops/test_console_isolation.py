@@ -39,7 +39,9 @@ def shop_a_rows(shop) -> dict:
     return {
         "shop": model_to_dict(Partner.objects.get(pk=shop.pk), exclude=["users", "cover"]),
         "products": [
-            model_to_dict(p, exclude=["categories", "certifications", "product_options", "recommended_products"])
+            model_to_dict(
+                p, exclude=["categories", "certifications", "product_options", "recommended_products"]
+            )
             for p in Product.objects.filter(shop=shop).order_by("pk")
         ],
         "stock": list(StockRecord.objects.filter(partner=shop).order_by("pk").values()),
@@ -51,9 +53,14 @@ def shop_a_rows(shop) -> dict:
 
 def test_every_console_url_with_shop_a_ids_is_404_for_shop_b_and_changes_nothing(shop_a, shop_b, paid_order):
     photo = product_photo_add(
-        product=shop_a.product, upload=SimpleUploadedFile("peach.jpg", jpeg_bytes(), content_type="image/jpeg")
+        product=shop_a.product,
+        upload=SimpleUploadedFile("peach.jpg", jpeg_bytes(), content_type="image/jpeg"),
     )
-    a_ids = {"product": shop_a.product, "photo": photo, "shop_order": paid_order.shop_orders.get(shop=shop_a.shop)}
+    a_ids = {
+        "product": shop_a.product,
+        "photo": photo,
+        "shop_order": paid_order.shop_orders.get(shop=shop_a.shop),
+    }
     before = shop_a_rows(shop_a.shop)
     # What a tampering farmer would post: shop A's ids in every field a console form reads.
     data = {

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from marketplace.checkout.stock_holds import shop_orders_stock_requests
 from marketplace.partner.stock import stock_release
 from marketplace.payments.models import Payment
-from marketplace.payments.services import payment_sync, shop_order_refund, stripe_client
+from marketplace.payments.services import payment_cancel, payment_sync, shop_order_refund
 from shops.models import ShopOrder
 from shops.orders import shop_order_transition
 
@@ -61,8 +61,5 @@ def orders_unpaid_release(*, older_than: timedelta) -> int:
         for payment in Payment.objects.filter(
             order_id=order_id, status__in=[Payment.Status.REQUIRES_PAYMENT, Payment.Status.REQUIRES_ACTION]
         ):
-            stripe_client().v1.payment_intents.cancel(
-                payment.intent_id, options={"idempotency_key": f"cancel-{payment.intent_id}"}
-            )
-            payment_sync(intent_id=payment.intent_id)
+            payment_cancel(intent_id=payment.intent_id)
     return cancelled

@@ -1,4 +1,5 @@
-"""The checkout form: a Chinese delivery address, an email for guests, and the card Stripe.js made."""
+"""The checkout form: a Chinese delivery address, an email for guests, and how the buyer pays: the card
+Stripe.js made, or WeChat Pay when it is offered (the pay-again page uses the payment part alone)."""
 
 import re
 
@@ -6,12 +7,56 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from marketplace.payments.services import WECHAT_PAY, wechat_pay_offered
+
 Region = get_model("places", "Region")
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
+CARD = "card"
+CARD_ID = re.compile(r"^(pm|card|src)_[A-Za-z0-9]+$")
 
 
-class CheckoutForm(forms.Form):
+class PaymentForm(forms.Form):
+    """Card (``payment_method`` is then the card id Stripe.js made in the browser) or WeChat Pay (no card:
+    Stripe answers with a QR code). WeChat Pay is a choice only while settings.STRIPE_WECHAT_PAY is on."""
+
+    pay_with = forms.ChoiceField(
+        label=_("Pay with"),
+        choices=[(CARD, _("Bank card")), (WECHAT_PAY, _("WeChat Pay"))],
+        initial=CARD,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    payment_method = forms.CharField(widget=forms.HiddenInput, max_length=255, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.wechat_pay = wechat_pay_offered()
+
+    def clean_pay_with(self) -> str:
+        value = self.cleaned_data["pay_with"] or CARD
+        if value == WECHAT_PAY and not self.wechat_pay:
+            raise forms.ValidationError(_("WeChat Pay is not available at the moment; please pay by card."))
+        return value
+
+    def clean_payment_method(self) -> str:
+        """The payment method to charge: WECHAT_PAY, or a card id of Stripe's shape."""
+        pay_with = self.cleaned_data.get("pay_with")
+        if pay_with == WECHAT_PAY:
+            return WECHAT_PAY
+        value = self.cleaned_data["payment_method"].strip()
+        if pay_with is None:
+            return value  # the choice itself was refused: that error is the one to show
+        if not value:
+            raise forms.ValidationError(_("Enter your card first."))
+        if not CARD_ID.match(value):
+            raise forms.ValidationError(
+                _("The card was not accepted by the payment page; please enter it again.")
+            )
+        return value
+
+
+class CheckoutForm(PaymentForm):
     email = forms.EmailField(label=_("Email"), required=False)
     recipient = forms.CharField(label=_("Recipient"), max_length=64)
     phone = forms.CharField(label=_("Mobile phone"), max_length=20)
@@ -23,7 +68,8 @@ class CheckoutForm(forms.Form):
     city = forms.CharField(label=_("City"), max_length=32)
     county = forms.CharField(label=_("County / district"), max_length=32)
     street = forms.CharField(label=_("Street address"), max_length=255)
-    payment_method = forms.CharField(widget=forms.HiddenInput, max_length=255)
+
+    field_order = ["email", "recipient", "phone", "province", "city", "county", "street"]
 
     def __init__(self, *args, guest: bool, **kwargs):
         super().__init__(*args, **kwargs)
@@ -45,11 +91,3 @@ class CheckoutForm(forms.Form):
         if not MOBILE.match(phone):
             raise forms.ValidationError(_("Enter a mainland China mobile number: 11 digits starting with 1."))
         return f"+86{phone}"
-
-    def clean_payment_method(self) -> str:
-        value = self.cleaned_data["payment_method"].strip()
-        if not re.match(r"^(pm|card|src)_[A-Za-z0-9]+$", value):
-            raise forms.ValidationError(
-                _("The card was not accepted by the payment page; please enter it again.")
-            )
-        return value

@@ -1,15 +1,16 @@
-"""The checkout page, the pay-again page and the confirmation."""
+"""The checkout page, the pay-again page (with a WeChat Pay QR code while one waits) and the confirmation."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 from django.views.generic import FormView, TemplateView
 from oscar.core.loading import get_model
 
-from marketplace.checkout.forms import CheckoutForm
+from marketplace.checkout.forms import CheckoutForm, PaymentForm
 from marketplace.checkout.selectors import basket_shop_groups
 from marketplace.checkout.services import (
     CheckoutError,
@@ -21,7 +22,7 @@ from marketplace.checkout.services import (
 from marketplace.checkout.stock_holds import order_stock_hold, order_stock_release
 from marketplace.partner.stock import SoldOut
 from marketplace.payments.models import Payment
-from marketplace.payments.services import payment_attempt
+from marketplace.payments.services import WECHAT_PAY, payment_attempt, wechat_pay_code
 
 Order = get_model("order", "Order")
 Region = get_model("places", "Region")
@@ -47,15 +48,25 @@ def _buyer_order(request, number: str):
     raise Http404
 
 
+def _paid(order) -> bool:
+    return Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()
+
+
 def pay_or_explain(request, order, payment_method: str):
-    """Charge the order; when the card is declined, say why and put the stock back on sale."""
-    payment = payment_attempt(order=order, payment_method=payment_method)
+    """Charge the order; when the card is declined, say why and put the stock back on sale. WeChat Pay
+    goes on at the order's pay page, which shows the QR code Stripe drew until the buyer has scanned it."""
+    pay_url = reverse("checkout:pay", kwargs={"number": order.number})
+    payment = payment_attempt(
+        order=order, payment_method=payment_method, return_url=request.build_absolute_uri(pay_url)
+    )
     if payment.status == Payment.Status.SUCCEEDED:
         return redirect("checkout:thank-you", number=order.number)
     if payment.status == Payment.Status.FAILED:
         order_stock_release(order_id=order.pk)
+    if payment_method == WECHAT_PAY and payment.status == Payment.Status.REQUIRES_ACTION:
+        return redirect(pay_url)
     messages.error(request, payment.failure_message or _("The payment did not go through."))
-    return redirect("checkout:pay", number=order.number)
+    return redirect(pay_url)
 
 
 class StripeContextMixin:
@@ -138,33 +149,56 @@ class CheckoutView(StripeContextMixin, FormView):
 
 
 class PayView(StripeContextMixin, TemplateView):
-    """An unpaid order: try another card."""
+    """An unpaid order: the WeChat Pay QR code while one waits for the buyer's scan; another card, or
+    WeChat Pay when it is offered."""
 
     template_name = "checkout/pay.html"
+    wechat_code = None
 
     def dispatch(self, request, *args, **kwargs):
         self.order = _buyer_order(request, kwargs["number"])
-        if Payment.objects.filter(order=self.order, status=Payment.Status.SUCCEEDED).exists():
+        if _paid(self.order):
             return redirect("checkout:thank-you", number=self.order.number)
         return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        self.wechat_code = wechat_pay_code(order=self.order)  # read back from Stripe: it may be paid now
+        if self.wechat_code is None and _paid(self.order):
+            return redirect("checkout:thank-you", number=self.order.number)
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         ctx["order"] = self.order
         ctx["shop_orders"] = self.order.shop_orders.select_related("shop")
+        ctx["form"] = PaymentForm()
+        ctx["wechat_code"] = self.wechat_code
         return ctx
 
     def post(self, request, *args, **kwargs):
-        method = request.POST.get("payment_method", "")
-        if not method:
-            messages.error(request, _("Enter your card first."))
+        form = PaymentForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                messages.error(request, errors[0])
             return redirect("checkout:pay", number=self.order.number)
+        method = form.cleaned_data["payment_method"]
         try:
             order_stock_hold(order_id=self.order.pk)
         except SoldOut:
             messages.error(request, _("Sorry, this produce sold out meanwhile; nothing was charged."))
             return redirect("checkout:pay", number=self.order.number)
         return pay_or_explain(request, self.order, method)
+
+
+@require_GET
+def pay_status(request, number: str) -> JsonResponse:
+    """What the pay page polls while its WeChat Pay QR code waits: paid yet, still waiting, and where to
+    go next. Reads the attempt back from Stripe, so it works before (or without) the webhook."""
+    order = _buyer_order(request, number)
+    waiting = wechat_pay_code(order=order) is not None
+    paid = _paid(order)
+    next_url = reverse("checkout:thank-you" if paid else "checkout:pay", kwargs={"number": order.number})
+    return JsonResponse({"paid": paid, "waiting": waiting, "next": next_url})
 
 
 class ThankYouView(TemplateView):

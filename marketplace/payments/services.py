@@ -1,6 +1,7 @@
 """Talking to Stripe. Every POST carries an idempotency key made of our own ids; an order is paid only
 when Stripe says so, whichever of the buyer's return or the webhook tells us first."""
 
+import contextlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,6 +20,8 @@ MINOR_UNITS = Decimal("100")  # CNY: fen
 
 # The payment method a buyer chooses instead of a card: no Stripe.js token, Stripe answers with a QR code.
 WECHAT_PAY = "wechat_pay"
+# An attempt that ended without paying: the buyer may try again.
+ENDED = (Payment.Status.FAILED, Payment.Status.CANCELED)
 
 
 class RefundError(ValueError):
@@ -82,8 +85,9 @@ def payment_attempt(*, order, payment_method: str, return_url: str = "") -> Paym
         for waiting in Payment.objects.filter(
             order=order, payment_method=WECHAT_PAY, status=Payment.Status.REQUIRES_ACTION
         ):
-            if payment_cancel(intent_id=waiting.intent_id).status == Payment.Status.SUCCEEDED:
-                return Payment.objects.get(pk=waiting.pk)
+            cancelled = payment_cancel(intent_id=waiting.intent_id)
+            if cancelled.status == Payment.Status.SUCCEEDED:
+                return cancelled  # scanned and paid just before: the card is not charged
     attempts = Payment.objects.filter(order=order, payment_method=payment_method).order_by("-pk")
     earlier = attempts.first()
     if earlier is not None:
@@ -161,18 +165,14 @@ def payment_sync(*, intent_id: str) -> Payment:
     return payment
 
 
-ENDED = (Payment.Status.FAILED, Payment.Status.CANCELED)
-
-
 def payment_cancel(*, intent_id: str) -> Payment:
     """Cancel an attempt still open at Stripe (a QR code nobody scanned, an order not paid in time) and
     record what Stripe then says: if it was paid meanwhile, it stays paid."""
-    try:
+    # Not cancellable any more means it succeeded or ended meanwhile: payment_sync records which.
+    with contextlib.suppress(stripe.InvalidRequestError):
         stripe_client().v1.payment_intents.cancel(
             intent_id, options={"idempotency_key": f"cancel-{intent_id}"}
         )
-    except stripe.InvalidRequestError:
-        pass  # no longer cancellable: it succeeded or ended meanwhile, payment_sync records which
     return payment_sync(intent_id=intent_id)
 
 
@@ -204,8 +204,8 @@ def wechat_pay_code(*, order) -> WeChatPayCode | None:
     qr = action.wechat_pay_display_qr_code
     return WeChatPayCode(
         payment=payment,
-        image_url=qr.get("image_data_url") or qr.get("image_url_png", ""),
-        data=qr.get("data", ""),
+        image_url=getattr(qr, "image_data_url", None) or getattr(qr, "image_url_png", ""),
+        data=getattr(qr, "data", ""),
     )
 
 

@@ -8,7 +8,7 @@ from oscar.test.factories import create_order
 
 from shops.orders import shop_orders_create
 from tests.factories import ProductFactory, ShopFactory
-from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (shared fixtures)
+from tests.payments.conftest import localstripe, stripe_settings, wechat_pay_on  # noqa: F401  (shared fixtures)
 
 ADDRESS = {
     "email": "buyer@example.cn",

@@ -42,7 +42,7 @@ def test_page_queries_do_not_grow_with_the_basket(client, django_user_model, pag
     assert many <= BUDGETS[page], f"{page}: {many} queries, budget {BUDGETS[page]}"
 
 
-ORDER_HISTORY_BUDGET = 12
+ORDER_HISTORY_BUDGET = 13
 
 
 def test_the_buyers_order_history_queries_do_not_grow_with_the_orders(client, django_user_model):

@@ -1,15 +1,17 @@
-"""A buyer fills one basket from two shops and pays with a card in (localstripe's) Stripe.js."""
+"""A buyer fills one basket from two shops and pays with a card in (localstripe's) Stripe.js; and pays
+with WeChat Pay by scanning a QR code."""
 
 import time
 
 import pytest
 import requests
 from oscar.core.loading import get_model
+from playwright.sync_api import expect
 
 from marketplace.payments.models import Payment, StripeEvent
 from shops.models import ShopOrder
 from tests.e2e.conftest import Visit
-from tests.payments.conftest import localstripe  # noqa: F401  (the fake Stripe server fixture)
+from tests.payments.conftest import localstripe, wechat_scan  # noqa: F401  (the fake Stripe server fixture)
 
 Order = get_model("order", "Order")
 Product = get_model("catalogue", "Product")
@@ -38,8 +40,7 @@ def add_to_basket(visit: Visit, base: str, product) -> None:
         visit.page.locator("#add_to_basket_form button[type=submit]").click()
 
 
-def fill_checkout(visit: Visit, card_number: str) -> None:
-    page = visit.page
+def fill_address(visit: Visit) -> None:
     for field, value in {
         "email": "buyer@example.cn",
         "recipient": "王小明",
@@ -49,7 +50,12 @@ def fill_checkout(visit: Visit, card_number: str) -> None:
         "county": "浦东新区",
         "street": "世纪大道 100 号",
     }.items():
-        page.fill(f"#id_{field}", value)
+        visit.page.fill(f"#id_{field}", value)
+
+
+def fill_checkout(visit: Visit, card_number: str) -> None:
+    page = visit.page
+    fill_address(visit)
     card = {"number": card_number, "exp_month": "12", "exp_year": "30", "cvc": "123", "postal_code": "200000"}
     inputs = page.locator("#card-element input")
     inputs.first.wait_for()
@@ -117,3 +123,38 @@ def test_a_declined_card_leaves_an_unpaid_order_and_says_so(shop_with_stripe, op
     assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PENDING_PAYMENT}
     assert not Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()
     assert (StockRecord.objects.get(product=tea).num_allocated or 0) == 0  # the stock is untouched
+
+
+def test_wechat_pay_shows_a_qr_code_and_the_page_moves_on_once_scanned(
+    shop_with_stripe, open_visit, settings
+):
+    settings.STRIPE_WECHAT_PAY = True
+    base = shop_with_stripe
+    visit = open_visit("phone", "checkout-wechat")
+    page = visit.page
+    add_to_basket(visit, base, Product.objects.storefront().filter(title__contains="茶").first())
+    assert page.goto(f"{base}/checkout/").status == 200
+    fill_address(visit)
+
+    # The card field gives way to a note when the buyer chooses WeChat Pay.
+    page.locator("[data-testid=pay-with-wechat_pay]").click()
+    expect(page.locator("[data-testid=card-element]")).to_be_hidden()
+    expect(page.locator("[data-testid=wechat-pay-note]")).to_be_visible()
+    visit.screenshot("choose-wechat")
+    with page.expect_navigation(timeout=30_000):
+        page.locator("[data-testid=place-order]").click()
+
+    expect(page.locator("[data-testid=wechat-pay-qr]")).to_be_visible()
+    visit.screenshot("qr-code")
+    visit.assert_no_server_error()
+    visit.assert_no_horizontal_scroll()
+    order = Order.objects.get()
+    payment = Payment.objects.get(order=order)
+    assert payment.status == Payment.Status.REQUIRES_ACTION
+
+    # The buyer scans with WeChat (localstripe's dev route); the page notices by itself.
+    with page.expect_navigation(url="**/thank-you/", timeout=20_000):
+        wechat_scan(settings.STRIPE_API_BASE, payment.intent_id)
+    visit.screenshot("paid")
+    visit.assert_no_server_error()
+    assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PAID}

@@ -95,3 +95,19 @@ def card_from_browser(localstripe: str, number: str) -> str:
     )
     assert token.ok, token.text
     return token.json()["card"]["id"]
+
+
+def wechat_scan(localstripe: str, intent_id: str) -> dict:
+    """What the buyer's WeChat does with the QR code: pay it. localstripe has no WeChat, so its dev wrapper
+    (devtools/localstripe_server.py) plays the scan; the intent succeeds and its webhook goes out."""
+    scanned = requests.post(
+        f"{localstripe}/_dev/wechat_pay/{intent_id}/succeed", auth=("sk_test_marketplace", ""), timeout=10
+    )
+    assert scanned.ok, scanned.text
+    return scanned.json()
+
+
+@pytest.fixture
+def wechat_pay_on(stripe_settings):
+    stripe_settings.STRIPE_WECHAT_PAY = True
+    return stripe_settings

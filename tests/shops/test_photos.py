@@ -8,6 +8,7 @@ import pillow_heif
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+from django.utils import translation
 from oscar.core.loading import get_model
 from PIL import ExifTags, Image
 
@@ -26,6 +27,14 @@ from tests.factories import ProductFactory
 ProductImage = get_model("catalogue", "ProductImage")
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages are asserted in their English source text (the zh-Hans catalogue translates them)."""
+    with translation.override("en"):
+        yield
+
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
 

@@ -108,3 +108,9 @@ def order_status_label(order) -> str:
     """The buyer's order status, derived from its shop orders (shops.orders.order_status_derived)."""
     statuses = [shop_order.status for shop_order in order.shop_orders.all()]
     return ShopOrder.Status(order_status_derived(statuses)).label
+
+
+@register.simple_tag
+def is_farmer(user) -> bool:
+    """Whether the signed-in visitor farms for a shop (the header then links to the shop console)."""
+    return bool(user.is_authenticated and user.partners.exists())

@@ -1,18 +1,47 @@
-// The checkout's card field: Stripe.js (or localstripe's stand-in in development) turns the card into a
-// token in the browser; only the token's card id is posted to our server.
+// The checkout's payment part: Stripe.js (or localstripe's stand-in in development) turns the card into a
+// token in the browser; only the token's card id is posted to our server. When WeChat Pay is chosen
+// (offered only when it is switched on) the card field is hidden and the form is posted without a card:
+// the server answers with the order's pay page and its QR code.
 (function () {
   "use strict";
   var script = document.currentScript;
   var form = document.getElementById("checkout-form");
-  if (!form || typeof Stripe === "undefined") { return; }
-  var stripe = Stripe(script.getAttribute("data-stripe-key"));
-  var card = stripe.elements().create("card");
-  card.mount("#card-element");
-  var errors = document.getElementById("card-errors");
+  if (!form) { return; }
+  var cardBox = form.querySelector(".checkout-card");
+  var wechatNote = document.getElementById("wechat-pay-note");
   var hidden = form.querySelector("input[name=payment_method]");
+
+  function payWith() {
+    var checked = form.querySelector("input[name=pay_with]:checked");
+    return checked ? checked.value : "card";
+  }
+  function showChoice() {
+    var wechat = payWith() === "wechat_pay";
+    if (cardBox) { cardBox.hidden = wechat; }
+    if (wechatNote) { wechatNote.hidden = !wechat; }
+  }
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "pay_with") { showChoice(); }
+  });
+  showChoice();
+
   var submitting = false;
+  var stripe = null;
+  var card = null;
+  if (typeof Stripe !== "undefined") {
+    stripe = Stripe(script.getAttribute("data-stripe-key"));
+    card = stripe.elements().create("card");
+    card.mount("#card-element");
+  }
+  var errors = document.getElementById("card-errors");
   form.addEventListener("submit", function (event) {
     if (submitting) { event.preventDefault(); return; }  // a second click sends nothing twice
+    if (payWith() === "wechat_pay") {
+      hidden.value = "";
+      submitting = true;
+      return;  // no card to tokenize: the form goes as it is
+    }
+    if (!stripe) { return; }  // no Stripe.js: the server says the card is missing
     event.preventDefault();
     submitting = true;
     stripe.createToken(card).then(function (result) {

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from marketplace.payments.services import WECHAT_PAY, wechat_pay_offered
+from marketplace.places.selectors import region_children, region_match
 
 Region = get_model("places", "Region")
 
@@ -65,8 +66,16 @@ class CheckoutForm(PaymentForm):
         max_length=32,
         widget=forms.TextInput(attrs={"list": "provinces", "autocomplete": "off"}),
     )
-    city = forms.CharField(label=_("City"), max_length=32)
-    county = forms.CharField(label=_("County / district"), max_length=32)
+    city = forms.CharField(
+        label=_("City"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"list": "cities", "autocomplete": "off"}),
+    )
+    county = forms.CharField(
+        label=_("County / district"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"list": "counties", "autocomplete": "off"}),
+    )
     street = forms.CharField(label=_("Street address"), max_length=255)
 
     field_order = ["email", "recipient", "phone", "province", "city", "county", "street"]
@@ -85,6 +94,32 @@ class CheckoutForm(PaymentForm):
         if not names:  # no region data loaded (a bare database): accept what was typed
             return typed
         raise forms.ValidationError(_("Choose a province, municipality or autonomous region of China."))
+
+    def clean(self):
+        """City and county must be divisions of the province and city chosen, when the region tree knows
+        that province's cities (and that city's counties); otherwise what was typed is kept."""
+        cleaned = super().clean()
+        province_name, city_typed = cleaned.get("province"), cleaned.get("city")
+        if not province_name or not city_typed:
+            return cleaned
+        province = Region.objects.filter(level=Region.Level.PROVINCE, name=province_name).first()
+        cities = region_children(parent=province, level=Region.Level.CITY) if province else []
+        if not cities:
+            return cleaned
+        city = region_match(typed=city_typed, candidates=cities)
+        if city is None:
+            self.add_error("city", _("Choose a city of %(province)s.") % {"province": province_name})
+            return cleaned
+        cleaned["city"] = city.name
+        county_typed = cleaned.get("county")
+        counties = region_children(parent=city, level=Region.Level.COUNTY)
+        if county_typed and counties:
+            county = region_match(typed=county_typed, candidates=counties)
+            if county is None:
+                self.add_error("county", _("Choose a county or district of %(city)s.") % {"city": city.name})
+            else:
+                cleaned["county"] = county.name
+        return cleaned
 
     def clean_phone(self) -> str:
         phone = re.sub(r"[\s-]", "", self.cleaned_data["phone"]).removeprefix("+86")

@@ -23,6 +23,7 @@ from marketplace.checkout.stock_holds import order_stock_hold, order_stock_relea
 from marketplace.partner.stock import SoldOut
 from marketplace.payments.models import Payment
 from marketplace.payments.services import WECHAT_PAY, payment_attempt, wechat_pay_code
+from marketplace.places.selectors import region_children, region_match
 
 Order = get_model("order", "Order")
 Region = get_model("places", "Region")
@@ -212,3 +213,23 @@ class ThankYouView(TemplateView):
         ctx["paid"] = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()
         ctx["checkout_url"] = reverse("checkout:index")
         return ctx
+
+
+@require_GET
+def address_divisions(request) -> JsonResponse:
+    """The address form's suggestions: the cities of ``?province=``, or the counties of ``?province=`` and
+    ``?city=`` (names as a buyer may type them), from the region tree. The same for everyone: cacheable."""
+    provinces = region_children(parent=None, level=Region.Level.PROVINCE)
+    province = region_match(typed=request.GET.get("province", ""), candidates=provinces)
+    names: list[str] = []
+    if province is not None:
+        cities = region_children(parent=province, level=Region.Level.CITY)
+        if "city" in request.GET:
+            city = region_match(typed=request.GET["city"], candidates=cities)
+            if city is not None:
+                names = [r.name for r in region_children(parent=city, level=Region.Level.COUNTY)]
+        else:
+            names = [r.name for r in cities]
+    response = JsonResponse({"names": names})
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -436,3 +436,67 @@ def test_a_new_shop_without_listings_sees_an_empty_console(client):
     client.force_login(farmer)
     for name in ("home", "listings", "orders", "sales", "picking"):
         assert client.get(reverse(f"console:{name}")).status_code == 200
+
+
+# --- import ---------------------------------------------------------------------------------------
+
+
+def csv_upload(rows: list[list[str]]) -> SimpleUploadedFile:
+    lines = ["名称,分类,种类,单价,库存"] + [",".join(row) for row in rows]
+    return SimpleUploadedFile("listings.csv", ("\n".join(lines) + "\n").encode("utf-8-sig"), "text/csv")
+
+
+def test_an_import_with_a_bad_row_previews_the_error_and_imports_nothing(shop_a):
+    peach_category()
+    ProductClass.objects.get_or_create(slug="fresh-fruit", defaults={"name": "鲜果"})
+    upload = csv_upload(
+        [["白凤桃 6只装", "水蜜桃", "鲜果", "88", "10"], ["湖景蜜露 6只装", "水蜜桃", "鲜果", "abc", "10"]]
+    )
+
+    response = shop_a.client.post(reverse("console:import"), {"file": upload})
+
+    preview = response.context["preview"]
+    [bad] = preview.error_rows
+    assert bad.number == 3
+    assert bad.errors[0][0] == "单价"
+    assert b'data-testid="import-confirm"' not in response.content
+    assert Product.objects.filter(shop=shop_a.shop).count() == 1
+    # Confirming anyway (a forged post) imports nothing either.
+    shop_a.client.post(reverse("console:import-confirm"), {"token": ""})
+    assert Product.objects.filter(shop=shop_a.shop).count() == 1
+
+
+def test_a_good_import_is_previewed_then_confirmed_all_at_once(shop_a):
+    peach_category()
+    ProductClass.objects.get_or_create(slug="fresh-fruit", defaults={"name": "鲜果"})
+    rows = [[f"白凤桃 {n} 号", "水蜜桃", "鲜果", "88", "10"] for n in range(1, 21)]
+
+    preview = shop_a.client.post(reverse("console:import"), {"file": csv_upload(rows)})
+    assert preview.context["preview"].ok
+    assert Product.objects.filter(shop=shop_a.shop).count() == 1  # nothing saved by the preview
+
+    response = shop_a.client.post(
+        reverse("console:import-confirm"), {"token": preview.context["token"]}, follow=True
+    )
+    assert Product.objects.filter(shop=shop_a.shop).count() == 21
+    assert any("20" in m for m in messages_of(response))
+    # The same token cannot import the rows twice.
+    shop_a.client.post(reverse("console:import-confirm"), {"token": preview.context["token"]})
+    assert Product.objects.filter(shop=shop_a.shop).count() == 21
+
+
+def test_a_file_that_is_not_a_spreadsheet_gets_a_clear_message(shop_a):
+    upload = SimpleUploadedFile("photo.pdf", b"%PDF-1.4 not a sheet", "application/pdf")
+    response = shop_a.client.post(reverse("console:import"), {"file": upload})
+    assert response.status_code == 200
+    assert "preview" not in response.context
+    assert any(".xlsx" in m for m in messages_of(response))
+
+
+def test_the_import_templates_download(shop_a):
+    xlsx = shop_a.client.get(reverse("console:import-template", kwargs={"kind": "xlsx"}))
+    assert xlsx.content[:2] == b"PK"
+    csv_file = shop_a.client.get(reverse("console:import-template", kwargs={"kind": "csv"}))
+    assert csv_file.content.startswith(b"\xef\xbb\xbf")
+    assert "名称" in csv_file.content.decode("utf-8-sig")
+    assert shop_a.client.get(reverse("console:import-template", kwargs={"kind": "exe"})).status_code == 404

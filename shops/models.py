@@ -82,8 +82,8 @@ class ShopOrderEvent(models.Model):
     """One move of a shop order's status: who, when, why."""
 
     shop_order = models.ForeignKey(ShopOrder, on_delete=models.CASCADE, related_name="events")
-    from_status = models.CharField(max_length=32, blank=True)
-    to_status = models.CharField(max_length=32)
+    from_status = models.CharField(max_length=32, blank=True, choices=ShopOrder.Status.choices)
+    to_status = models.CharField(max_length=32, choices=ShopOrder.Status.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

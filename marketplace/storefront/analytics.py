@@ -20,6 +20,7 @@ from oscar.apps.catalogue.signals import product_viewed
 from oscar.core.loading import get_model
 
 ProductRecord = get_model("analytics", "ProductRecord")
+Product = get_model("catalogue", "Product")
 
 
 class ViewBuffer:
@@ -46,20 +47,28 @@ buffer = ViewBuffer()
 
 
 def product_views_add(*, counts: dict[int, int]) -> None:
-    """Add view counts to Oscar's ProductRecord rows (one conditional UPDATE per product)."""
+    """Add view counts to Oscar's ProductRecord rows (one conditional UPDATE per product). Views of a
+    product deleted since they were counted are dropped (its record would break the foreign key)."""
+    existing = set(Product.objects.filter(pk__in=list(counts)).values_list("pk", flat=True))
     for product_id, views in sorted(counts.items()):
+        if product_id not in existing:
+            continue
+        try:
+            _product_views_add_one(product_id=product_id, views=views)
+        except IntegrityError:  # the product went meanwhile: its foreign key fails when this commits
+            continue
+
+
+@transaction.atomic
+def _product_views_add_one(*, product_id: int, views: int) -> None:
+    updated = ProductRecord.objects.filter(product_id=product_id).update(num_views=F("num_views") + views)
+    if updated:
+        return
+    try:
         with transaction.atomic():
-            updated = ProductRecord.objects.filter(product_id=product_id).update(
-                num_views=F("num_views") + views
-            )
-            if not updated:
-                try:
-                    with transaction.atomic():
-                        ProductRecord.objects.create(product_id=product_id, num_views=views)
-                except IntegrityError:  # created meanwhile by another batch
-                    ProductRecord.objects.filter(product_id=product_id).update(
-                        num_views=F("num_views") + views
-                    )
+            ProductRecord.objects.create(product_id=product_id, num_views=views)
+    except IntegrityError:  # created meanwhile by another batch
+        ProductRecord.objects.filter(product_id=product_id).update(num_views=F("num_views") + views)
 
 
 def receive_product_view(sender, product, user, **kwargs) -> None:

@@ -12,6 +12,8 @@ import pytest
 from django.core.cache import caches
 from django.core.management import call_command
 
+from marketplace.storefront import analytics
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -57,7 +59,7 @@ def browser() -> Iterator:
 
 
 @pytest.fixture
-def demo_server(browser, live_server, settings) -> str:
+def demo_server(browser, live_server, settings, monkeypatch) -> str:
     """The live server's URL, with the demo data loaded into the (flushed) test database.
 
     ``live_server`` brings ``transactional_db``: the data is committed, so the server thread sees it
@@ -66,6 +68,8 @@ def demo_server(browser, live_server, settings) -> str:
     """
     for cache in caches.all():
         cache.clear()  # sorl-thumbnail and Oscar keep keys to rows of the previous test's data
+    # Anonymous product views wait in a process-wide batch: start it empty, like the data.
+    monkeypatch.setattr(analytics, "buffer", analytics.ViewBuffer())
     call_command("demo_load", stdout=io.StringIO())
     return live_server.url
 

@@ -104,6 +104,21 @@ def test_one_basket_two_shops_one_card_two_shop_orders(shop_with_stripe, open_vi
         order.shop_orders.get(shop=peaches.shop).events.filter(to_status=ShopOrder.Status.PAID).count() == 1
     )
 
+    # Shop A's farmer, in the shop console, sees shop A's part only: the peaches, not the other shop's tea.
+    farmer = open_visit(viewport, f"checkout-{viewport}-farmer")
+    farmer.page.goto(f"{base}/accounts/login/?next=/shop/orders/")
+    farmer.page.fill("input[name=login-username]", peaches.shop.users.first().email)
+    farmer.page.fill("input[name=login-password]", "demo-farmer-2026")
+    with farmer.page.expect_navigation():
+        farmer.page.locator("button[name=login_submit]").click()
+    shop_order = farmer.page.locator("[data-testid=shop-order]")
+    assert shop_order.count() == 1
+    assert shop_order.get_attribute("data-number") == order.shop_orders.get(shop=peaches.shop).number
+    assert peaches.title in shop_order.inner_text()
+    assert tea.title not in farmer.page.content()
+    farmer.screenshot("farmer-sees-own-part")
+    farmer.assert_no_server_error()
+
 
 def test_a_declined_card_leaves_an_unpaid_order_and_says_so(shop_with_stripe, open_visit):
     base = shop_with_stripe

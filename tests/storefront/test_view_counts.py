@@ -55,3 +55,23 @@ def test_adding_counts_creates_or_increments_records():
     analytics.product_views_add(counts={peach.pk: 4})
     analytics.product_views_add(counts={peach.pk: 3})
     assert views_of(peach) == 7
+
+
+def test_views_of_a_product_deleted_before_the_batch_are_dropped_and_the_rest_written(
+    client, settings, django_capture_on_commit_callbacks
+):
+    settings.ANALYTICS_VIEW_BATCH = 3
+    peach, gone = ProductFactory(), ProductFactory(title="下架的桃")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(gone.get_absolute_url())
+        client.get(peach.get_absolute_url())
+    gone_id = gone.pk
+    gone.stockrecords.all().delete()
+    gone.delete()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(peach.get_absolute_url())  # the batch goes, with the deleted product's view
+
+    assert response.status_code == 200
+    assert views_of(peach) == 2
+    assert not ProductRecord.objects.filter(product_id=gone_id).exists()

@@ -94,16 +94,22 @@ ADDRESS_FIELDS = {
 }
 
 
+def address_book(*, user, limit: int = 5) -> list[DeliveryAddress]:
+    """The signed-in buyer's saved delivery addresses: the default (the one used last) first, then the
+    most used and the newest."""
+    saved = UserAddress.objects.filter(user=user).order_by(
+        "-is_default_for_shipping", "-num_orders_as_shipping_address", "-date_created"
+    )[:limit]
+    return [
+        DeliveryAddress(**{ours: str(getattr(row, theirs) or "") for theirs, ours in ADDRESS_FIELDS.items()})
+        for row in saved
+    ]
+
+
 def address_book_latest(*, user) -> DeliveryAddress | None:
-    """The signed-in buyer's default delivery address (the one used last), to fill the form with."""
-    saved = (
-        UserAddress.objects.filter(user=user).order_by("-is_default_for_shipping", "-date_created").first()
-    )
-    if saved is None:
-        return None
-    return DeliveryAddress(
-        **{ours: str(getattr(saved, theirs) or "") for theirs, ours in ADDRESS_FIELDS.items()}
-    )
+    """The address to fill the form with: the buyer's default."""
+    book = address_book(user=user, limit=1)
+    return book[0] if book else None
 
 
 def address_book_save(*, user, address: DeliveryAddress) -> None:

@@ -164,6 +164,32 @@ def test_a_signed_in_buyers_address_is_kept_and_offered_next_time(
     assert buyer.addresses.count() == 1
 
 
+def test_a_buyer_with_two_saved_addresses_is_offered_both_the_last_used_first(
+    client, django_user_model, stripe_settings, localstripe, basket_from_two_shops
+):
+    buyer = django_user_model.objects.create_user("buyer", "buyer@example.cn", "pw")
+    client.force_login(buyer)
+    peaches, _tea = basket_from_two_shops
+    office = {**ADDRESS, "recipient": "王小明（公司）", "street": "陆家嘴环路 1000 号"}
+    for address in (ADDRESS, office):
+        response = client.post(
+            reverse("checkout:index"),
+            {**address, "email": "", "payment_method": card_from_browser(localstripe, "4242424242424242")},
+        )
+        assert response.status_code == 302
+        client.post(reverse("basket:add", kwargs={"pk": peaches.pk}), {"quantity": 1})
+
+    page = client.get(reverse("checkout:index"))
+
+    assert [saved["street"] for saved in page.context["saved_addresses"]] == [
+        office["street"],
+        ADDRESS["street"],
+    ]
+    assert page.context["form"].initial["street"] == office["street"]
+    assert page.content.decode().count('data-testid="saved-address"') == 2
+    assert 'data-phone="13800138000"' in page.content.decode()
+
+
 def test_the_basket_page_shows_each_shops_shipping_and_their_sum(client, basket_from_two_shops):
     page = client.get(reverse("basket:summary")).content.decode()
     assert page.count('data-testid="basket-shop-shipping"') == 2

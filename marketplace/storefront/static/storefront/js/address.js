@@ -34,6 +34,17 @@
   }
   province.addEventListener("change", provinceChanged);
   city.addEventListener("change", cityChanged);
+  // A saved address fills the form in one tap; the buyer can still change any field.
+  document.querySelectorAll("[data-testid=saved-address]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      ["recipient", "phone", "province", "city", "county", "street"].forEach(function (name) {
+        var input = document.querySelector("[name=" + name + "]");
+        if (input) { input.value = button.dataset[name] || ""; }
+      });
+      provinceChanged();
+      cityChanged();
+    });
+  });
   if (province.value) { provinceChanged(); }
   if (city.value) { cityChanged(); }
 }());

@@ -1,1 +1,200 @@
-"""Logistics models arrive with the logistics issue; the region tree they route on is places.Region."""
+"""Logistics on the Suichang model: the partners that carry parcels (village service points, county hubs,
+express and cold-chain carriers), where they serve, what they can carry and charge, how many parcels a day
+they take; the consignment planned for each paid shop order as ordered legs, and the tracking events the
+partners post."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from marketplace.i18n import pick
+
+
+class LogisticsPartner(models.Model):
+    class Kind(models.TextChoices):
+        SERVICE_POINT = "service_point", _("Village service point")
+        HUB = "hub", _("County hub")
+        EXPRESS = "express", _("Express carrier")
+        COLD_CHAIN = "cold_chain", _("Cold-chain carrier")
+
+    code = models.SlugField(_("Code"), max_length=64, unique=True)
+    name = models.CharField(_("Name"), max_length=128)
+    name_en = models.CharField(_("English name"), max_length=128, blank=True)
+    kind = models.CharField(_("Kind"), max_length=16, choices=Kind.choices, db_index=True)
+    cold_chain = models.BooleanField(_("Can keep goods chilled"), default=False)
+    max_parcel_weight_g = models.PositiveIntegerField(_("Heaviest parcel (g)"), default=30_000)
+    daily_capacity = models.PositiveIntegerField(_("Parcels a day"), default=100)
+    active = models.BooleanField(_("Active"), default=True, db_index=True)
+    contact_name = models.CharField(_("Contact"), max_length=64, blank=True)
+    phone = models.CharField(_("Phone"), max_length=20, blank=True)
+    # The partner's people who use the portal.
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="logistics_partners")
+    # Optional outbound webhook: new legs are POSTed here, signed with HMAC-SHA256 of the body.
+    webhook_url = models.URLField(_("Webhook URL"), blank=True)
+    webhook_secret = models.CharField(_("Webhook secret"), max_length=128, blank=True)
+
+    class Meta:
+        ordering = ["kind", "code"]
+        verbose_name = _("Logistics partner")
+        verbose_name_plural = _("Logistics partners")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        return pick(self.name, self.name_en)
+
+
+class ServiceArea(models.Model):
+    """A region a partner serves; it covers the region and everything under it."""
+
+    partner = models.ForeignKey(LogisticsPartner, on_delete=models.CASCADE, related_name="service_areas")
+    region = models.ForeignKey("places.Region", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "region"], name="service_area_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} → {self.region_id}"
+
+
+class PriceRule(models.Model):
+    """What a partner charges, and how many days it promises, for parcels to one destination zone: a region
+    (the deepest rule whose region holds the destination applies) or, with no region, everywhere else."""
+
+    partner = models.ForeignKey(LogisticsPartner, on_delete=models.CASCADE, related_name="price_rules")
+    zone = models.ForeignKey(
+        "places.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    first_kg = models.DecimalField(_("First kg"), max_digits=8, decimal_places=2)
+    extra_kg = models.DecimalField(_("Each further kg"), max_digits=8, decimal_places=2, default=0)
+    promised_days = models.PositiveSmallIntegerField(_("Promised days"), default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "zone"], name="price_rule_one_per_zone")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} @ {self.zone_id or '*'}"
+
+
+class PartnerDayLoad(models.Model):
+    """Parcels booked on a partner for one day; booked only by a conditional UPDATE below the capacity."""
+
+    partner = models.ForeignKey(LogisticsPartner, on_delete=models.CASCADE, related_name="day_loads")
+    day = models.DateField()
+    booked = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "day"], name="partner_day_load_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day}: {self.booked}"
+
+
+class Consignment(models.Model):
+    """How one shop order's parcels travel: its legs, in order, and why each partner was chosen."""
+
+    class Status(models.TextChoices):
+        ROUTED = "routed", _("Routed")
+        NEEDS_ROUTING = "needs_routing", _("Needs routing")
+        DELIVERED = "delivered", _("Delivered")
+
+    shop_order = models.OneToOneField("shops.ShopOrder", on_delete=models.PROTECT, related_name="consignment")
+    status = models.CharField(_("Status"), max_length=16, choices=Status.choices, db_index=True)
+    planned_for = models.DateField(_("Planned for"))
+    needs_cold_chain = models.BooleanField(default=False)
+    weight_g = models.PositiveIntegerField(default=0)
+    origin = models.ForeignKey("places.Region", null=True, on_delete=models.PROTECT, related_name="+")
+    destination = models.ForeignKey("places.Region", null=True, on_delete=models.PROTECT, related_name="+")
+    # Every routing attempt: the candidates of each leg, what excluded each, the scores, the choice.
+    decisions = models.JSONField(default=list)
+    reason = models.TextField(_("Why it needs routing"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("Consignment")
+        verbose_name_plural = _("Consignments")
+
+    def __str__(self) -> str:
+        return f"consignment of {self.shop_order_id}"
+
+
+class Leg(models.Model):
+    class Kind(models.TextChoices):
+        FIRST_MILE = "first_mile", _("First mile")
+        HUB = "hub", _("County hub")
+        CARRIER = "carrier", _("Line haul and delivery")
+
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", _("Assigned")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DELIVERED = "delivered", _("Done")
+        EXCEPTION = "exception", _("Exception")
+
+    consignment = models.ForeignKey(Consignment, on_delete=models.CASCADE, related_name="legs")
+    sequence = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    partner = models.ForeignKey(LogisticsPartner, on_delete=models.PROTECT, related_name="legs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ASSIGNED, db_index=True)
+    day = models.DateField(_("Booked for"))
+    cost = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    promised_days = models.PositiveSmallIntegerField(default=0)
+    reject_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["consignment_id", "sequence", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.consignment_id}#{self.sequence} {self.kind} by {self.partner_id}"
+
+
+class TrackingEvent(models.Model):
+    class Kind(models.TextChoices):
+        PICKED_UP = "picked_up", _("Picked up")
+        ARRIVED_AT_HUB = "arrived_at_hub", _("Arrived at the hub")
+        DEPARTED = "departed", _("Departed")
+        OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+        DELIVERED = "delivered", _("Delivered")
+        EXCEPTION = "exception", _("Exception")
+
+    leg = models.ForeignKey(Leg, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    note = models.TextField(blank=True)
+    # Given by the partner: posting the same event twice records it once.
+    idempotency_key = models.CharField(max_length=128)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["leg", "idempotency_key"], name="tracking_event_idempotent")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.leg_id} {self.kind} @ {self.occurred_at}"
+
+
+class PartnerToken(models.Model):
+    """An API token of a partner. Only its SHA-256 is stored; the key is shown once when made."""
+
+    partner = models.ForeignKey(LogisticsPartner, on_delete=models.CASCADE, related_name="tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    label = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.partner_id}: {self.label or self.digest[:8]}"
+
+    @staticmethod
+    def digest_of(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "marketplace.payments",
     "shops",
     "logistics",
+    "rest_framework",
+    "drf_spectacular",
 ]
 
 SITE_ID = 1
@@ -198,6 +200,14 @@ PHOTO_ORIGINAL_MAX_SIDE = 2560  # the stored original is bounded to this long si
 PHOTO_MAX_PER_PRODUCT = 12
 # Drawn by a Celery task after the upload commits: list cards, the product page, the zoom view.
 PHOTO_RENDITIONS = {"list": "400x400", "page": "800x800", "zoom": "1600x1600"}
+
+# --- Logistics routing (logistics/routing.py) ------------------------------------------------------
+# Candidates are scored cost × w_cost + promised days × w_days + load share × w_load; the lowest wins.
+LOGISTICS_ROUTING_POLICY = {
+    "cost": env.float("LOGISTICS_WEIGHT_COST", default=1.0),
+    "days": env.float("LOGISTICS_WEIGHT_DAYS", default=5.0),
+    "load": env.float("LOGISTICS_WEIGHT_LOAD", default=10.0),
+}
 
 # --- Oscar ------------------------------------------------------------------------------------
 OSCAR_SHOP_NAME = _("Xiangwei Market")

@@ -20,7 +20,7 @@ def _buyer_email(order) -> str:
     return order.user.email if order.user_id else order.guest_email
 
 
-def _send_once(*, kind: str, key: str, recipients: list[str], template: str, context: dict) -> bool:
+def notice_send_once(*, kind: str, key: str, recipients: list[str], template: str, context: dict) -> bool:
     recipients = sorted({r for r in recipients if r})
     if not recipients:
         return False
@@ -43,7 +43,7 @@ def order_paid_notify(*, order_id: int) -> None:
     )
     lines = list(order.lines.all())
     groups = [(so, [line for line in lines if line.partner_id == so.shop_id]) for so in shop_orders]
-    _send_once(
+    notice_send_once(
         kind="order-confirmation",
         key=str(order.number),
         recipients=[_buyer_email(order)],
@@ -51,7 +51,7 @@ def order_paid_notify(*, order_id: int) -> None:
         context={"order": order, "groups": groups},
     )
     for shop_order, shop_lines in groups:
-        _send_once(
+        notice_send_once(
             kind="shop-new-order",
             key=shop_order.number,
             recipients=[user.email for user in shop_order.shop.users.all()],
@@ -62,7 +62,7 @@ def order_paid_notify(*, order_id: int) -> None:
 
 def payment_failed_notify(*, payment_id: int) -> None:
     payment = Payment.objects.select_related("order", "order__user").get(pk=payment_id)
-    _send_once(
+    notice_send_once(
         kind="payment-failed",
         key=payment.intent_id,
         recipients=[_buyer_email(payment.order)],
@@ -74,7 +74,7 @@ def payment_failed_notify(*, payment_id: int) -> None:
 def refund_notify(*, refund_id: int) -> None:
     refund = Refund.objects.select_related("shop_order__order__user", "shop_order__shop").get(pk=refund_id)
     order = refund.shop_order.order
-    _send_once(
+    notice_send_once(
         kind="refund",
         key=str(refund.pk),
         recipients=[_buyer_email(order)],

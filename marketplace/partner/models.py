@@ -37,6 +37,8 @@ class Partner(AbstractPartner):
     joined_on = models.DateField(_("Join date"), null=True, blank=True)
     # Set by the association: this shop's new listings wait for its approval before going public.
     listing_review_required = models.BooleanField(_("New listings need review"), default=False)
+    # The shop takes its parcels to the county hub itself (no village service point leg).
+    delivers_to_hub = models.BooleanField(_("Delivers to the county hub itself"), default=False)
 
     class Meta(AbstractPartner.Meta):
         pass

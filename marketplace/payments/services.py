@@ -133,6 +133,7 @@ def payment_sync(*, intent_id: str) -> Payment:
         raise ValueError(f"intent {intent_id} does not match order {payment.order_id}")
     if payment.status == Payment.Status.SUCCEEDED:
         return payment
+    from logistics.tasks import consignment_route_task  # imported late (cycle through checkout)
     from marketplace.checkout import tasks as checkout_tasks  # the checkout's notices; imported late (cycle)
 
     previous = payment.status
@@ -147,6 +148,8 @@ def payment_sync(*, intent_id: str) -> Payment:
             shop_order_transition(
                 shop_order_id=shop_order.pk, to_status=ShopOrder.Status.PAID, reason="stripe"
             )
+            # Paid: plan its parcel's route with the logistics partners (after commit, on a worker).
+            consignment_route_task.delay_on_commit(shop_order.pk)
         checkout_tasks.order_paid_notify_task.delay_on_commit(payment.order_id)
     elif intent.status == "canceled":
         payment.status = Payment.Status.CANCELED

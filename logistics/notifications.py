@@ -1,0 +1,52 @@
+"""Emails about logistics: the association when a shop order needs routing by hand, a shop when a partner
+rejected its parcel's leg, the buyer when the parcel moves. Each sent once (``notice_send_once``)."""
+
+from django.contrib.auth import get_user_model
+
+from logistics.models import Consignment, Leg, TrackingEvent
+from marketplace.checkout.notifications import notice_send_once
+
+
+def _association_emails() -> list[str]:
+    # The association's staff (issue 6 gives the association its own group; until then, staff users).
+    return list(
+        get_user_model().objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
+    )
+
+
+def needs_routing_notify(*, consignment_id: int) -> bool:
+    consignment = Consignment.objects.select_related("shop_order__shop").get(pk=consignment_id)
+    return notice_send_once(
+        kind="needs_routing",
+        key=f"{consignment.pk}-{len(consignment.decisions)}",
+        recipients=_association_emails(),
+        template="needs_routing",
+        context={"consignment": consignment, "shop_order": consignment.shop_order},
+    )
+
+
+def leg_rejected_notify(*, leg_id: int) -> bool:
+    leg = Leg.objects.select_related("partner", "consignment__shop_order__shop").get(pk=leg_id)
+    shop_order = leg.consignment.shop_order
+    return notice_send_once(
+        kind="leg_rejected",
+        key=str(leg.pk),
+        recipients=list(shop_order.shop.users.values_list("email", flat=True)),
+        template="leg_rejected",
+        context={"leg": leg, "shop_order": shop_order, "consignment": leg.consignment},
+    )
+
+
+def tracking_notify(*, event_id: int) -> bool:
+    event = TrackingEvent.objects.select_related(
+        "leg__partner", "leg__consignment__shop_order__order__user"
+    ).get(pk=event_id)
+    order = event.leg.consignment.shop_order.order
+    buyer = order.user.email if order.user_id else order.guest_email
+    return notice_send_once(
+        kind="tracking",
+        key=str(event.pk),
+        recipients=[buyer],
+        template="tracking",
+        context={"event": event, "shop_order": event.leg.consignment.shop_order, "order": order},
+    )

@@ -147,6 +147,8 @@ class Leg(models.Model):
     cost = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     promised_days = models.PositiveSmallIntegerField(default=0)
     reject_reason = models.TextField(blank=True)
+    # Set by the beat task when no tracking event came by the day the partner promised.
+    overdue_since = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

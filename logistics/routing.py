@@ -292,6 +292,20 @@ def _decision(plans: list[LegPlan], *, by: str, outcome: str) -> dict:
     }
 
 
+def consignment_candidates(*, shop_order_id: int) -> list[LegPlan]:
+    """Each leg's candidates as routing would judge them now (nothing booked): what an association user
+    chooses from when routing by hand."""
+    shop_order = ShopOrder.objects.select_related("shop", "order__shipping_address").get(pk=shop_order_id)
+    shipment = shipment_of(shop_order)
+    cache: dict = {}
+    return [
+        _leg_plan(
+            kind=kind, partner_kinds=partner_kinds, shipment=shipment, refused=set(), partners_cache=cache
+        )
+        for kind, partner_kinds in _leg_specs(shipment)
+    ]
+
+
 def consignment_route(
     *,
     shop_order_id: int,

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 
 from logistics import notifications
+from logistics.operations import consignments_stuck_route, day_loads_forget, legs_overdue_flag
 from logistics.routing import RoutingError, consignment_route
 
 logger = logging.getLogger(__name__)
@@ -39,3 +40,18 @@ def leg_rejected_notify_task(leg_id: int) -> None:
 @shared_task(name="logistics.tracking_notify", autoretry_for=(ConnectionError, OSError), max_retries=5)
 def tracking_notify_task(event_id: int) -> None:
     notifications.tracking_notify(event_id=event_id)
+
+
+@shared_task(name="logistics.consignments_stuck_route")
+def consignments_stuck_route_task() -> dict:
+    return consignments_stuck_route()
+
+
+@shared_task(name="logistics.legs_overdue_flag")
+def legs_overdue_flag_task() -> int:
+    return legs_overdue_flag()
+
+
+@shared_task(name="logistics.day_loads_forget")
+def day_loads_forget_task() -> int:
+    return day_loads_forget()

@@ -9,6 +9,7 @@ With no environment at all it runs the *embedded default*: SQLite under ``var/``
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from oscar.defaults import *  # noqa: F403  (Oscar's documented way to take its defaults)
 
@@ -159,6 +160,11 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=30)
 CELERY_BEAT_SCHEDULE = {
     "release-unpaid-orders": {"task": "checkout.orders_unpaid_release", "schedule": 300.0},
+    # Paid shop orders whose routing task was lost, or that need routing now partners have room again.
+    "route-stuck-consignments": {"task": "logistics.consignments_stuck_route", "schedule": 900.0},
+    "flag-overdue-legs": {"task": "logistics.legs_overdue_flag", "schedule": 3600.0},
+    # Capacity is booked per partner and day, so each day starts empty; old day rows are forgotten nightly.
+    "forget-old-day-loads": {"task": "logistics.day_loads_forget", "schedule": crontab(hour=0, minute=10)},
 }
 
 # --- Internationalisation ---------------------------------------------------------------------

@@ -1,0 +1,188 @@
+"""The association's logistics back office (until its own workspace): partners with their areas and prices,
+consignments with the reasons routing recorded, routing again, and routing by hand among the candidates."""
+
+from dataclasses import asdict
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from logistics.models import Consignment, Leg, LogisticsPartner, PriceRule, ServiceArea, TrackingEvent
+from logistics.operations import consignments_stuck_route
+from logistics.routing import RoutingError, consignment_candidates, consignment_route
+
+
+class ServiceAreaInline(admin.TabularInline):
+    model = ServiceArea
+    raw_id_fields = ["region"]
+    extra = 0
+
+
+class PriceRuleInline(admin.TabularInline):
+    model = PriceRule
+    raw_id_fields = ["zone"]
+    extra = 0
+
+
+@admin.register(LogisticsPartner)
+class LogisticsPartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "kind", "cold_chain", "daily_capacity", "max_parcel_weight_g", "active"]
+    list_filter = ["kind", "cold_chain", "active"]
+    search_fields = ["name", "name_en", "code"]
+    filter_horizontal = ["users"]
+    inlines = [ServiceAreaInline, PriceRuleInline]
+    exclude = ["webhook_secret"]
+
+
+class LegInline(admin.TabularInline):
+    model = Leg
+    fields = ["sequence", "kind", "partner", "status", "day", "cost", "promised_days", "overdue_since"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ManualRouteForm(forms.Form):
+    """One select per leg, offering the candidates eligible now (the others are listed with their reason)."""
+
+    def __init__(self, *args, legs: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        for leg in legs:
+            choices = [
+                (c["partner_id"], f"{c['partner']} · ¥{c['cost']} · {c['days']}d")
+                for c in leg["candidates"]
+                if not c["excluded"]
+            ]
+            self.fields[leg["kind"]] = forms.TypedChoiceField(
+                label=leg["kind"],
+                choices=[("", "— automatic —"), *choices],
+                coerce=int,
+                required=False,
+                empty_value=None,
+            )
+
+
+@admin.register(Consignment)
+class ConsignmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "shop_order",
+        "status",
+        "planned_for",
+        "needs_cold_chain",
+        "weight_g",
+        "short_reason",
+        "route",
+    ]
+    list_filter = ["status", "needs_cold_chain", "planned_for"]
+    search_fields = ["shop_order__number"]
+    readonly_fields = [
+        "shop_order",
+        "status",
+        "planned_for",
+        "needs_cold_chain",
+        "weight_g",
+        "origin",
+        "destination",
+        "reason",
+        "decisions",
+    ]
+    inlines = [LegInline]
+    actions = ["route_again"]
+
+    @admin.display(description=gettext_lazy("Why it needs routing"))
+    def short_reason(self, obj):
+        return obj.reason[:120]
+
+    @admin.display(description=gettext_lazy("Route"))
+    def route(self, obj):
+        if obj.status != Consignment.Status.NEEDS_ROUTING:
+            return ""
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:logistics_consignment_route", args=[obj.pk]),
+            _("Route by hand"),
+        )
+
+    @admin.action(description=gettext_lazy("Route again (those that need routing)"))
+    def route_again(self, request, queryset):
+        done = 0
+        for consignment in queryset.filter(status=Consignment.Status.NEEDS_ROUTING):
+            try:
+                done += (
+                    consignment_route(shop_order_id=consignment.shop_order_id, actor=request.user).status
+                    == "routed"
+                )
+            except RoutingError as error:
+                messages.error(request, str(error))
+        messages.info(request, _("%(done)d routed; the others still need routing.") % {"done": done})
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/route/",
+                self.admin_site.admin_view(self.route_by_hand),
+                name="logistics_consignment_route",
+            ),
+            path(
+                "route-stuck/",
+                self.admin_site.admin_view(self.route_stuck),
+                name="logistics_consignment_route_stuck",
+            ),
+            *super().get_urls(),
+        ]
+
+    def route_by_hand(self, request, pk):
+        consignment = get_object_or_404(Consignment, pk=pk)
+        if not self.has_change_permission(request, consignment):
+            return redirect("admin:index")
+        legs = [asdict(plan) for plan in consignment_candidates(shop_order_id=consignment.shop_order_id)]
+        form = ManualRouteForm(request.POST or None, legs=legs)
+        if request.method == "POST" and form.is_valid():
+            forced = {kind: partner for kind, partner in form.cleaned_data.items() if partner}
+            try:
+                result = consignment_route(
+                    shop_order_id=consignment.shop_order_id, forced=forced, actor=request.user
+                )
+            except RoutingError as error:
+                messages.error(request, str(error))
+            else:
+                if result.status == Consignment.Status.ROUTED:
+                    messages.success(request, _("Routed."))
+                    return redirect("admin:logistics_consignment_change", pk)
+                messages.error(request, _("Still no route: %(reason)s") % {"reason": result.reason})
+        context = {
+            **self.admin_site.each_context(request),
+            "consignment": consignment,
+            "form": form,
+            "legs": legs,
+            "opts": self.model._meta,
+            "title": _("Route by hand"),
+        }
+        return TemplateResponse(request, "admin/logistics/route_by_hand.html", context)
+
+    def route_stuck(self, request):
+        outcome = consignments_stuck_route()
+        messages.info(
+            request, ", ".join(f"{k}: {v}" for k, v in sorted(outcome.items())) or _("Nothing stuck.")
+        )
+        return redirect("admin:logistics_consignment_changelist")
+
+
+@admin.register(TrackingEvent)
+class TrackingEventAdmin(admin.ModelAdmin):
+    list_display = ["leg", "kind", "occurred_at", "recorded_at", "note"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -16,6 +16,7 @@ from marketplace.places.divisions import divisions_load
 from shops.models import ShopOrder
 from shops.orders import shop_order_transition
 from tests.factories import ProductFactory, ShopFactory
+from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (shared fixtures)
 
 Basket = get_model("basket", "Basket")
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -14,7 +14,7 @@ from logistics.operations import consignments_stuck_route, legs_overdue_flag
 from logistics.routing import consignment_route
 from tests.checkout.conftest import ADDRESS
 from tests.logistics.conftest import URUMQI, paid_shop_order
-from tests.payments.conftest import card_from_browser, localstripe, stripe_settings  # noqa: F401
+from tests.payments.conftest import card_from_browser
 
 pytestmark = pytest.mark.django_db
 

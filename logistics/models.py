@@ -26,7 +26,7 @@ class LogisticsPartner(models.Model):
     cold_chain = models.BooleanField(_("Can keep goods chilled"), default=False)
     max_parcel_weight_g = models.PositiveIntegerField(_("Heaviest parcel (g)"), default=30_000)
     daily_capacity = models.PositiveIntegerField(_("Parcels a day"), default=100)
-    active = models.BooleanField(_("Active"), default=True, db_index=True)
+    active = models.BooleanField(_("Working with the market"), default=True, db_index=True)
     contact_name = models.CharField(_("Contact"), max_length=64, blank=True)
     phone = models.CharField(_("Phone"), max_length=20, blank=True)
     # The partner's people who use the portal.

@@ -414,10 +414,14 @@ def leg_reject(*, leg_id: int, partner: LogisticsPartner, reason: str) -> Consig
     """The partner will not carry this leg: free its slot and give the leg to the next candidate (never one
     that refused it before); none left → the consignment needs routing. The shop is told either way."""
     with transaction.atomic():
-        leg = Leg.objects.select_for_update().select_related("consignment").get(pk=leg_id, partner=partner)
+        # Consignment first, then the leg: the order tracking_event_record locks them in (no deadlock).
+        consignment_id = (
+            Leg.objects.filter(pk=leg_id, partner=partner).values_list("consignment_id", flat=True).get()
+        )
+        consignment = Consignment.objects.select_for_update().get(pk=consignment_id)
+        leg = Leg.objects.select_for_update().get(pk=leg_id, partner=partner)
         if leg.status != Leg.Status.ASSIGNED and leg.status != Leg.Status.ACCEPTED:
             raise RoutingError("only an assigned or accepted leg can be rejected")
-        consignment = Consignment.objects.select_for_update().get(pk=leg.consignment_id)
         shop_order = ShopOrder.objects.select_related(
             "shop__village", "shop__county", "order__shipping_address"
         ).get(pk=consignment.shop_order_id)

@@ -215,6 +215,38 @@ LOGISTICS_ROUTING_POLICY = {
     "load": env.float("LOGISTICS_WEIGHT_LOAD", default=10.0),
 }
 
+# --- Partner API (logistics/api/) -------------------------------------------------------------------
+# No authentication by default: the partner API's views name their own (partner tokens), nothing else in
+# the project is a DRF view. JSON only in production; the browsable renderer helps during development.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        *([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"logistics_partner": env.str("LOGISTICS_API_RATE", default="600/min")},
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Xiangwei Market logistics API",
+    "DESCRIPTION": (
+        "For logistics partners: the legs booked on you, accepting or rejecting them, and the tracking "
+        "events of each parcel. Send `Authorization: Token <key>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "LegKindEnum": "logistics.models.Leg.Kind",
+        "LegStatusEnum": "logistics.models.Leg.Status",
+        "TrackingEventKindEnum": "logistics.models.TrackingEvent.Kind",
+    },
+}
+
 # --- Oscar ------------------------------------------------------------------------------------
 OSCAR_SHOP_NAME = _("Xiangwei Market")
 OSCAR_SHOP_TAGLINE = _("Village produce, straight from the farm")

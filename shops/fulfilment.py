@@ -39,10 +39,15 @@ def shop_order_pack(
     return ShopOrder.objects.get(pk=shop_order_id)
 
 
-def shop_order_hand_over(*, shop_order_id: int, actor: AbstractBaseUser | None = None) -> ShopOrder:
-    """The parcels leave the shop: the boxes come off the shop's stock for good."""
+def shop_order_hand_over(
+    *, shop_order_id: int, actor: AbstractBaseUser | None = None, reason: str = ""
+) -> ShopOrder:
+    """The parcels leave the shop: the boxes come off the shop's stock for good. (Also reached when a
+    logistics partner reports the pick-up: ``logistics.tracking``, with a reason naming the partner.)"""
     with transaction.atomic():
-        shop_order_transition(shop_order_id=shop_order_id, to_status=S.HANDED_OVER, actor=actor)
+        shop_order_transition(
+            shop_order_id=shop_order_id, to_status=S.HANDED_OVER, actor=actor, reason=reason
+        )
         shop_order = ShopOrder.objects.select_for_update().get(pk=shop_order_id)
         if shop_order.stock_held:
             stock_consume(requests=shop_orders_stock_requests([shop_order]))

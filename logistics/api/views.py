@@ -1,0 +1,159 @@
+"""The partner API's endpoints. Thin: reads through ``logistics.partner_selectors``, writes through
+``logistics.tracking`` and ``logistics.routing``; another partner's leg is 404 for every method."""
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from logistics.api.authentication import IsLogisticsPartner, PartnerRateThrottle, PartnerTokenAuthentication
+from logistics.api.serializers import (
+    LegRejectSerializer,
+    LegSerializer,
+    RecordedEventSerializer,
+    TrackingEventCreateSerializer,
+)
+from logistics.models import Leg
+from logistics.partner_selectors import partner_leg, partner_legs
+from logistics.routing import RoutingError, leg_reject
+from logistics.tracking import TrackingError, leg_accept, tracking_event_record
+
+LISTED_STATUSES = [value for value in Leg.Status.values if value != Leg.Status.REJECTED]
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class LegPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+CONFLICT = OpenApiResponse(ErrorSerializer, description="The leg's status does not allow this.")
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such leg of this partner.")
+INVALID = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="A field is missing or malformed: each field named with its errors."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The partner's legs (not the rejected ones), newest day first",
+        parameters=[
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=LISTED_STATUSES,
+                many=True,
+                description="Only legs in these statuses (repeat the parameter for several).",
+            )
+        ],
+    ),
+    retrieve=extend_schema(
+        summary="One of the partner's legs", responses={200: LegSerializer, 404: NOT_FOUND}
+    ),
+)
+class LegViewSet(viewsets.ReadOnlyModelViewSet):
+    authentication_classes = [PartnerTokenAuthentication]
+    permission_classes = [IsLogisticsPartner]
+    throttle_classes = [PartnerRateThrottle]
+    serializer_class = LegSerializer
+    pagination_class = LegPagination
+    queryset = Leg.objects.none()  # for the schema; the partner's own legs come from the selectors
+
+    @property
+    def partner(self):
+        return self.request.auth
+
+    def get_queryset(self):
+        statuses = self.request.query_params.getlist("status")
+        unknown = [value for value in statuses if value not in LISTED_STATUSES]
+        if unknown:
+            raise ValidationError(
+                {"status": [_("Unknown status “%(status)s”.") % {"status": value} for value in unknown]}
+            )
+        return partner_legs(partner=self.partner, statuses=statuses)
+
+    def get_object(self) -> Leg:
+        try:
+            return partner_leg(partner=self.partner, leg_id=int(self.kwargs["pk"]))
+        except (Leg.DoesNotExist, ValueError):
+            raise Http404 from None
+
+    def _leg_response(self, leg_id: int, code: int = status.HTTP_200_OK) -> Response:
+        leg = partner_leg(partner=self.partner, leg_id=leg_id)
+        return Response(LegSerializer(leg, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(
+        summary="Accept the leg (assigned → accepted; accepting again changes nothing)",
+        request=None,
+        responses={200: LegSerializer, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        leg = self.get_object()
+        try:
+            leg_accept(leg_id=leg.pk, partner=self.partner)
+        except TrackingError as error:
+            raise Conflict(str(error)) from None
+        return self._leg_response(leg.pk)
+
+    @extend_schema(
+        summary="Reject the leg: it goes to the next candidate partner and the shop is told",
+        request=LegRejectSerializer,
+        responses={
+            200: LegSerializer,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        leg = self.get_object()
+        payload = LegRejectSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            leg_reject(leg_id=leg.pk, partner=self.partner, reason=payload.validated_data["reason"])
+        except RoutingError as error:
+            raise Conflict(str(error)) from None
+        return self._leg_response(leg.pk)
+
+    @extend_schema(
+        summary="Post a tracking event (201 when new, 200 when the idempotency key was seen before)",
+        request=TrackingEventCreateSerializer,
+        responses={
+            201: RecordedEventSerializer,
+            200: RecordedEventSerializer,
+            400: INVALID,
+            404: NOT_FOUND,
+            409: CONFLICT,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def events(self, request, pk=None):
+        leg = self.get_object()
+        payload = TrackingEventCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            event, created = tracking_event_record(leg=leg, **payload.validated_data)
+        except TrackingError as error:
+            if error.field:
+                raise ValidationError({error.field: [str(error)]}) from None
+            raise Conflict(str(error)) from None
+        return Response(
+            RecordedEventSerializer(event).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

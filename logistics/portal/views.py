@@ -1,0 +1,208 @@
+"""The partner portal's pages. Thin: they read through ``logistics.partner_selectors``, write through
+``logistics.tracking`` and ``logistics.routing`` (the same services as the API) and say what happened
+with a message.
+
+Every view derives from ``PartnerPortalMixin``: the signed-in user must work for a logistics partner (else
+a 403 page that says so); the partner a page is about is the one chosen in the session, never one named in
+the URL, and legs are looked up within it, so another partner's leg is 404."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.generic import TemplateView
+
+from logistics.models import Consignment, Leg
+from logistics.partner_selectors import partner_leg, portal_leg_groups, user_partners
+from logistics.portal.forms import LegRejectForm, TrackingEventForm
+from logistics.routing import RoutingError, leg_reject
+from logistics.tracking import TrackingError, leg_accept, tracking_event_record
+
+SESSION_KEY = "logistics_partner_id"
+
+GROUP_LABELS = {
+    "to_accept": gettext_lazy("To accept"),
+    "to_pick_up": gettext_lazy("To pick up"),
+    "in_progress": gettext_lazy("On the way"),
+    "done": gettext_lazy("Done"),
+}
+GROUP_EMPTY = {
+    "to_accept": gettext_lazy("Nothing waiting for you to accept."),
+    "to_pick_up": gettext_lazy("Nothing to pick up."),
+    "in_progress": gettext_lazy("No parcels on the way."),
+    "done": gettext_lazy("Nothing done yet."),
+}
+# What each kind of leg usually reports, in order: the form suggests the first one not reported yet.
+USUAL_EVENTS = {
+    Leg.Kind.FIRST_MILE: ["picked_up", "delivered"],
+    Leg.Kind.HUB: ["arrived_at_hub", "departed", "delivered"],
+    Leg.Kind.CARRIER: ["picked_up", "departed", "out_for_delivery", "delivered"],
+}
+EVENT_STATUSES = (Leg.Status.ACCEPTED, Leg.Status.IN_PROGRESS, Leg.Status.EXCEPTION)
+REJECT_STATUSES = (Leg.Status.ASSIGNED, Leg.Status.ACCEPTED)
+
+
+class PartnerPortalMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.partners = user_partners(request.user)
+        if not self.partners:
+            return render(request, "logistics/portal/no_partner.html", status=403)
+        chosen = request.session.get(SESSION_KEY)
+        self.partner = next((p for p in self.partners if p.pk == chosen), self.partners[0])
+        self.objects_load()  # before the method is looked at: another partner's leg is 404 for GET and POST
+        return super().dispatch(request, *args, **kwargs)
+
+    def objects_load(self) -> None:
+        """Look up the objects named in the URL within ``self.partner``; raise Http404 if not its."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(partner=self.partner, partners=self.partners)
+        return context
+
+
+class HomeView(PartnerPortalMixin, TemplateView):
+    template_name = "logistics/portal/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["groups"] = [
+            {
+                "key": group.key,
+                "label": GROUP_LABELS[group.key],
+                "empty": GROUP_EMPTY[group.key],
+                "legs": group.legs,
+            }
+            for group in portal_leg_groups(partner=self.partner)
+        ]
+        return context
+
+
+class PartnerSwitchView(PartnerPortalMixin, View):
+    def post(self, request):
+        try:
+            partner_id = int(request.POST.get("partner", ""))
+        except ValueError:
+            raise Http404 from None
+        partner = next((p for p in self.partners if p.pk == partner_id), None)
+        if partner is None:
+            raise Http404
+        request.session[SESSION_KEY] = partner.pk
+        messages.success(request, _("Now working for %(partner)s.") % {"partner": partner.display_name})
+        return redirect("logistics_portal:home")
+
+
+class LegObjectMixin(PartnerPortalMixin):
+    def objects_load(self) -> None:
+        try:
+            self.leg = partner_leg(partner=self.partner, leg_id=self.kwargs["pk"])
+        except Leg.DoesNotExist:
+            raise Http404 from None
+        self.number = self.leg.consignment.shop_order.number
+
+
+class LegView(LegObjectMixin, TemplateView):
+    template_name = "logistics/portal/leg.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        leg = self.leg
+        events = list(leg.events.all())
+        context.update(
+            leg=leg,
+            shop_order=leg.consignment.shop_order,
+            address=(
+                leg.consignment.shop_order.order.shipping_address if leg.kind == Leg.Kind.CARRIER else None
+            ),
+            events=events,
+            can_accept=leg.status == Leg.Status.ASSIGNED,
+            can_reject=leg.status in REJECT_STATUSES,
+            can_report=leg.status in EVENT_STATUSES,
+            reject_form=LegRejectForm(),
+            event_form=TrackingEventForm(initial={"kind": _suggested_kind(leg, events)}),
+        )
+        return context
+
+
+def _suggested_kind(leg: Leg, events) -> str:
+    reported = {event.kind for event in events}
+    usual = USUAL_EVENTS[leg.kind]
+    return next((kind for kind in usual if kind not in reported), usual[-1])
+
+
+class LegActionView(LegObjectMixin, View):
+    """POST-only moves of one leg; a refused move says why and changes nothing."""
+
+    def done(self, message: str, level=messages.SUCCESS):
+        messages.add_message(self.request, level, message)
+        return redirect("logistics_portal:leg", pk=self.leg.pk)
+
+    def refused(self, message: str):
+        return self.done(message, messages.ERROR)
+
+
+class LegAcceptView(LegActionView):
+    def post(self, request, pk):
+        try:
+            leg_accept(leg_id=self.leg.pk, partner=self.partner)
+        except TrackingError as error:
+            return self.refused(str(error))
+        return self.done(
+            _("Accepted. Pick up order %(number)s on %(day)s.")
+            % {"number": self.number, "day": self.leg.day.isoformat()}
+        )
+
+
+class LegRejectView(LegActionView):
+    def post(self, request, pk):
+        form = LegRejectForm(request.POST)
+        if not form.is_valid():
+            return self.refused(_("Not rejected: say why you cannot carry it."))
+        try:
+            consignment = leg_reject(
+                leg_id=self.leg.pk, partner=self.partner, reason=form.cleaned_data["reason"]
+            )
+        except RoutingError:
+            return self.refused(_("This leg can no longer be rejected: the parcel is already on its way."))
+        if consignment.status == Consignment.Status.ROUTED:
+            message = _("Rejected. Order %(number)s goes to another partner; the shop is told.")
+        else:
+            message = _(
+                "Rejected. No other partner can take order %(number)s; the association will route it."
+            )
+        messages.success(request, message % {"number": self.number})
+        return redirect("logistics_portal:home")
+
+
+class LegEventView(LegActionView):
+    def post(self, request, pk):
+        form = TrackingEventForm(request.POST)
+        if not form.is_valid():
+            errors = "; ".join(
+                f"{form.fields[name].label}: {error}" if name in form.fields else str(error)
+                for name, errs in form.errors.items()
+                for error in errs
+            )
+            return self.refused(_("Not recorded: %(errors)s") % {"errors": errors})
+        try:
+            event, created = tracking_event_record(
+                leg=self.leg,
+                kind=form.cleaned_data["kind"],
+                occurred_at=timezone.now(),
+                note=form.cleaned_data["note"],
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except TrackingError as error:
+            return self.refused(_("Not recorded: %(errors)s") % {"errors": error})
+        if not created:
+            return self.done(_("That was recorded already."), messages.INFO)
+        return self.done(
+            _("Recorded “%(event)s” for order %(number)s. The buyer is told.")
+            % {"event": event.get_kind_display(), "number": self.number}
+        )

@@ -1,0 +1,177 @@
+"""What the partners report about their legs: accepting a leg, and tracking events (picked up, at the hub,
+departed, out for delivery, delivered, exception). A leg's status is derived from its events, and the shop
+order and consignment follow through the one transition function; the buyer is told of each new event.
+Rejecting a leg is ``logistics.routing.leg_reject`` (it re-routes)."""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
+from logistics.tasks import tracking_notify_task
+from shops.fulfilment import shop_order_hand_over
+from shops.models import ShopOrder
+from shops.orders import ALLOWED_TRANSITIONS, shop_order_transition
+
+K = TrackingEvent.Kind
+S = ShopOrder.Status
+# The part of a shop order's life logistics moves it along; cancelled, refunded or unpaid parts are off it.
+SHOP_ORDER_PATH = [S.PAID, S.ACCEPTED, S.PACKED, S.HANDED_OVER, S.IN_TRANSIT, S.DELIVERED]
+# A partner's clock may run a little fast; an event further in the future than this is refused.
+CLOCK_SKEW = datetime.timedelta(minutes=5)
+
+
+class TrackingError(ValueError):
+    """A report that cannot be recorded. ``field`` names the input at fault, if one is."""
+
+    def __init__(self, message: str, *, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+def leg_accept(*, leg_id: int, partner: LogisticsPartner) -> Leg:
+    """The partner will carry this leg. Accepting an accepted leg again changes nothing. Another
+    partner's leg raises ``Leg.DoesNotExist``."""
+    with transaction.atomic():
+        leg = Leg.objects.select_for_update().get(pk=leg_id, partner=partner)
+        if leg.status == Leg.Status.ACCEPTED:
+            return leg
+        if leg.status != Leg.Status.ASSIGNED:
+            raise TrackingError(
+                _("Only a leg waiting for you can be accepted; this one is “%(status)s”.")
+                % {"status": leg.get_status_display()}
+            )
+        leg.status = Leg.Status.ACCEPTED
+        leg.save(update_fields=["status"])
+    return leg
+
+
+def leg_status_derived(events: list[tuple[str, datetime.datetime, int]]) -> str | None:
+    """A leg's status from its events (kind, occurred_at, pk) whatever order they arrived in: delivered
+    is final; otherwise the latest event decides (an exception until a later event clears it). None
+    without events."""
+    if not events:
+        return None
+    if any(kind == K.DELIVERED for kind, _at, _pk in events):
+        return Leg.Status.DELIVERED
+    latest_kind = max(events, key=lambda event: (event[1], event[2]))[0]
+    return Leg.Status.EXCEPTION if latest_kind == K.EXCEPTION else Leg.Status.IN_PROGRESS
+
+
+def _validate(*, kind: str, occurred_at: datetime.datetime, note: str, idempotency_key: str) -> None:
+    if kind not in K.values:
+        raise TrackingError(_("Unknown event kind “%(kind)s”.") % {"kind": kind}, field="kind")
+    if not idempotency_key or len(idempotency_key) > 128:
+        raise TrackingError(_("Give an idempotency key of 1 to 128 characters."), field="idempotency_key")
+    if not isinstance(occurred_at, datetime.datetime) or timezone.is_naive(occurred_at):
+        raise TrackingError(_("Give the time with its time zone."), field="occurred_at")
+    if occurred_at > timezone.now() + CLOCK_SKEW:
+        raise TrackingError(_("The event cannot be in the future."), field="occurred_at")
+    if kind == K.EXCEPTION and not note.strip():
+        raise TrackingError(_("Say what went wrong."), field="note")
+
+
+def tracking_event_record(
+    *,
+    leg: Leg,
+    kind: str,
+    occurred_at: datetime.datetime,
+    note: str = "",
+    idempotency_key: str,
+) -> tuple[TrackingEvent, bool]:
+    """Record what happened to the parcel on ``leg`` (the caller has checked the leg is its partner's).
+    Returns the event and whether it is new: the same idempotency key again returns the first event and
+    changes nothing."""
+    note = note.strip()
+    _validate(kind=kind, occurred_at=occurred_at, note=note, idempotency_key=idempotency_key)
+    with transaction.atomic():
+        # Consignment, then leg: the order leg_reject locks them in (it may touch every leg of the
+        # consignment). Holding the consignment serialises the events of its legs, so "every leg
+        # delivered" is seen by exactly one of them.
+        consignment = Consignment.objects.select_for_update().get(pk=leg.consignment_id)
+        leg = Leg.objects.select_for_update().select_related("partner").get(pk=leg.pk)
+        if leg.status == Leg.Status.REJECTED:  # (a leg with events can no longer be rejected)
+            raise TrackingError(_("This leg was rejected: it can have no tracking events."))
+        try:
+            with transaction.atomic():
+                event = TrackingEvent.objects.create(
+                    leg=leg, kind=kind, occurred_at=occurred_at, note=note, idempotency_key=idempotency_key
+                )
+        except IntegrityError:
+            # The unique (leg, key) constraint: this report was recorded before, or by a concurrent request
+            # a moment ago. The first one stands; nothing else changes.
+            existing = TrackingEvent.objects.filter(leg=leg, idempotency_key=idempotency_key).first()
+            if existing is None:
+                raise
+            return existing, False
+        _leg_status_update(leg)
+        _shop_order_follow(consignment=consignment, leg=leg, event=event)
+        tracking_notify_task.delay_on_commit(event.pk)
+    return event, True
+
+
+def _leg_status_update(leg: Leg) -> None:
+    status = leg_status_derived(list(leg.events.values_list("kind", "occurred_at", "pk")))
+    if status is not None and status != leg.status:
+        leg.status = status
+        leg.save(update_fields=["status"])
+
+
+def _shop_order_follow(*, consignment: Consignment, leg: Leg, event: TrackingEvent) -> None:
+    """Move the shop order (and the consignment) as far as the parcel has got. Any news of the parcel in
+    a partner's hands means it has left the shop (handed over), even when the first leg's partner never
+    reported the pick-up; news from the carrier means it is in transit; every live leg done means
+    delivered."""
+    if event.kind == K.EXCEPTION:
+        return
+    partner = leg.partner.display_name
+    live = list(consignment.legs.exclude(status=Leg.Status.REJECTED).order_by("sequence", "pk"))
+    if (
+        consignment.status == Consignment.Status.ROUTED
+        and any(other.kind == Leg.Kind.CARRIER for other in live)
+        and all(other.status == Leg.Status.DELIVERED for other in live)
+    ):
+        consignment.status = Consignment.Status.DELIVERED
+        consignment.save(update_fields=["status", "updated_at"])
+        _shop_order_advance(
+            shop_order_id=consignment.shop_order_id,
+            to_status=S.DELIVERED,
+            reason=_("Delivered by %(partner)s") % {"partner": partner},
+        )
+        return
+    if leg.kind == Leg.Kind.CARRIER:
+        _shop_order_advance(
+            shop_order_id=consignment.shop_order_id,
+            to_status=S.IN_TRANSIT,
+            reason=f"{event.get_kind_display()} · {partner}",
+        )
+        return
+    _shop_order_advance(
+        shop_order_id=consignment.shop_order_id,
+        to_status=S.HANDED_OVER,
+        reason=_("Picked up by %(partner)s") % {"partner": partner},
+    )
+
+
+def _shop_order_advance(*, shop_order_id: int, to_status: str, reason: str) -> None:
+    """Step the shop order through the allowed transitions up to ``to_status``. One already there or
+    beyond, or off the path (cancelled, refunded, unpaid), is left alone. Handing over goes through the
+    shop's own hand-over service, so the parcel's stock is consumed as when the farmer presses it."""
+    target = SHOP_ORDER_PATH.index(to_status)
+    # Locked first, so a farmer pressing "hand over" or "cancel" meanwhile waits and then sees the move.
+    status = ShopOrder.objects.select_for_update().values_list("status", flat=True).get(pk=shop_order_id)
+    while status in SHOP_ORDER_PATH and SHOP_ORDER_PATH.index(status) < target:
+        status = max(
+            (
+                step
+                for step in ALLOWED_TRANSITIONS[status]
+                if step in SHOP_ORDER_PATH and SHOP_ORDER_PATH.index(step) <= target
+            ),
+            key=SHOP_ORDER_PATH.index,
+        )
+        if status == S.HANDED_OVER:
+            shop_order_hand_over(shop_order_id=shop_order_id, reason=reason)
+        else:
+            shop_order_transition(shop_order_id=shop_order_id, to_status=status, reason=reason)

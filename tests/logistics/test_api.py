@@ -1,0 +1,324 @@
+"""The partners' REST API: token authentication, every lookup within the token's partner, accepting,
+rejecting (re-routed), posting tracking events (idempotent, malformed input named), a flat query count
+for the list, and a valid OpenAPI schema."""
+
+import datetime
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+from rest_framework.test import APIClient
+
+from logistics.models import Consignment, Leg, LogisticsPartner, PartnerToken, TrackingEvent
+from logistics.routing import consignment_route
+from logistics.services import partner_token_issue, partner_token_revoke
+from shops.models import ShopOrder
+from tests.logistics.conftest import paid_shop_order
+
+pytestmark = pytest.mark.django_db
+
+LEGS = "/api/logistics/legs/"
+
+
+def client_of(partner_code: str) -> APIClient:
+    partner = LogisticsPartner.objects.get(code=partner_code)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {partner_token_issue(partner=partner, label='test')}")
+    return client
+
+
+@pytest.fixture
+def consignment(tea) -> Consignment:
+    """Tea from Suichang to Shanghai: sp-datian → hub-suichang → express-national."""
+    return consignment_route(shop_order_id=paid_shop_order(tea).pk)
+
+
+@pytest.fixture
+def carrier_leg(consignment) -> Leg:
+    return consignment.legs.get(kind=Leg.Kind.CARRIER)
+
+
+@pytest.fixture
+def express(demo_logistics) -> APIClient:
+    return client_of("express-national")
+
+
+def event_body(**overrides) -> dict:
+    return {
+        "kind": "departed",
+        "occurred_at": (timezone.now() - datetime.timedelta(hours=1)).isoformat(),
+        "note": "",
+        "idempotency_key": "sf-0001-departed",
+    } | overrides
+
+
+# --- authentication -----------------------------------------------------------------------------
+
+
+def test_no_token_is_401_with_a_challenge(consignment):
+    response = APIClient().get(LEGS)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Token")
+
+
+def test_a_bad_token_is_401(consignment):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-key")
+    response = client.get(LEGS)
+    assert response.status_code == 401
+    assert "WWW-Authenticate" in response
+
+
+def test_a_revoked_token_is_401(carrier_leg):
+    key = partner_token_issue(partner=carrier_leg.partner, label="old system")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get(LEGS).status_code == 200
+
+    partner_token_revoke(
+        token_id=PartnerToken.objects.get(digest=PartnerToken.digest_of(key)).pk, partner=carrier_leg.partner
+    )
+
+    assert client.get(LEGS).status_code == 401
+    assert client.post(f"{LEGS}{carrier_leg.pk}/events/", event_body(), format="json").status_code == 401
+    assert not TrackingEvent.objects.exists()
+
+
+def test_the_management_command_issues_a_key_shown_once_that_works(carrier_leg):
+    out = io.StringIO()
+    call_command(
+        "logistics_token_issue", "express-national", "--label", "TMS", stdout=out, stderr=io.StringIO()
+    )
+    key = out.getvalue().strip()
+    token = PartnerToken.objects.get(partner__code="express-national")
+    assert token.digest == PartnerToken.digest_of(key)
+    assert token.label == "TMS"
+    assert key not in token.digest  # only the digest is kept
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert [leg["id"] for leg in client.get(LEGS).json()["results"]] == [carrier_leg.pk]
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def test_the_list_has_the_partners_own_legs_with_what_a_carrier_needs(express, carrier_leg):
+    response = express.get(LEGS)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 1
+    leg = body["results"][0]
+    assert leg["id"] == carrier_leg.pk
+    assert leg["shop_order_number"] == carrier_leg.consignment.shop_order.number
+    assert leg["kind"] == "carrier"
+    assert leg["status"] == "assigned"
+    assert leg["parcel_weight_g"] == 250
+    assert leg["cold_chain"] is False
+    assert leg["origin"] == "大柘镇 大田村"  # the parcel's journey: the shop's village to the buyer's county
+    assert leg["destination"] == "上海市 浦东新区"
+    assert leg["delivery_address"] == {
+        "recipient": "王小明",
+        "phone": "+8613800138000",
+        "province": "上海市",
+        "city": "上海市",
+        "county": "浦东新区",
+        "street": "世纪大道 100 号",
+    }
+    assert leg["events"] == []
+
+
+def test_only_the_carrier_sees_the_buyers_address(consignment):
+    first_mile = consignment.legs.get(kind=Leg.Kind.FIRST_MILE)
+    response = client_of(first_mile.partner.code).get(LEGS)
+    (leg,) = response.json()["results"]
+    assert leg["id"] == first_mile.pk
+    assert leg["delivery_address"] is None
+    assert "王小明" not in response.content.decode()
+    assert leg["shop"]["name"] == "大田茶园"  # where to pick it up
+
+
+def test_the_list_filters_by_status_and_names_a_bad_one(express, carrier_leg):
+    assert express.get(LEGS, {"status": "accepted"}).json()["count"] == 0
+    assert express.get(LEGS, {"status": ["assigned", "accepted"]}).json()["count"] == 1
+    response = express.get(LEGS, {"status": "lost"})
+    assert response.status_code == 400
+    assert "status" in response.json()
+
+
+def test_the_list_query_count_does_not_grow_with_the_legs(tea, express, django_assert_max_num_queries):
+    consignment_route(shop_order_id=paid_shop_order(tea).pk)
+    with CaptureQueriesContext(connection) as one:
+        assert express.get(LEGS).json()["count"] == 1
+
+    for _ in range(5):
+        consignment_route(shop_order_id=paid_shop_order(tea).pk)
+    TrackingEvent.objects.bulk_create(
+        TrackingEvent(leg=leg, kind="departed", occurred_at=timezone.now(), idempotency_key=f"k{leg.pk}")
+        for leg in Leg.objects.filter(partner__code="express-national")
+    )
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        body = express.get(LEGS).json()
+    assert body["count"] == 6
+    assert all(len(leg["events"]) == 1 for leg in body["results"])
+
+
+# --- another partner's legs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("get", "", None),
+        ("post", "accept/", {}),
+        ("post", "reject/", {"reason": "不是我的"}),
+        ("post", "events/", event_body()),
+    ],
+)
+def test_another_partners_leg_is_404(carrier_leg, method, suffix, body):
+    intruder = client_of("coldchain-east")
+    response = getattr(intruder, method)(f"{LEGS}{carrier_leg.pk}/{suffix}", body, format="json")
+    assert response.status_code == 404
+    carrier_leg.refresh_from_db()
+    assert carrier_leg.status == Leg.Status.ASSIGNED
+    assert not TrackingEvent.objects.exists()
+
+
+# --- accepting and rejecting --------------------------------------------------------------------
+
+
+def test_accepting_a_leg(express, carrier_leg):
+    response = express.post(f"{LEGS}{carrier_leg.pk}/accept/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "accepted"
+    carrier_leg.refresh_from_db()
+    assert carrier_leg.status == Leg.Status.ACCEPTED
+
+
+def test_a_leg_on_its_way_cannot_be_accepted_or_rejected(express, carrier_leg):
+    express.post(f"{LEGS}{carrier_leg.pk}/events/", event_body(), format="json")
+    assert express.post(f"{LEGS}{carrier_leg.pk}/accept/").status_code == 409
+    assert (
+        express.post(f"{LEGS}{carrier_leg.pk}/reject/", {"reason": "晚了"}, format="json").status_code == 409
+    )
+    carrier_leg.refresh_from_db()
+    assert carrier_leg.status == Leg.Status.IN_PROGRESS
+
+
+def test_rejecting_through_the_api_re_routes_to_the_next_candidate(express, carrier_leg):
+    assert express.post(f"{LEGS}{carrier_leg.pk}/reject/", {}, format="json").status_code == 400  # no reason
+
+    response = express.post(f"{LEGS}{carrier_leg.pk}/reject/", {"reason": "车辆故障"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "rejected"
+    assert response.json()["delivery_address"] is None  # no longer theirs to deliver
+    replacement = Leg.objects.get(consignment=carrier_leg.consignment, kind="carrier", status="assigned")
+    assert replacement.partner.code == "coldchain-east"
+    assert express.get(LEGS).json()["count"] == 0
+    assert client_of("coldchain-east").get(LEGS).json()["results"][0]["id"] == replacement.pk
+    # A rejected leg takes no events.
+    assert express.post(f"{LEGS}{carrier_leg.pk}/events/", event_body(), format="json").status_code == 409
+
+
+# --- tracking events ----------------------------------------------------------------------------
+
+
+def test_the_same_event_posted_twice_is_one_event(express, carrier_leg):
+    first = express.post(f"{LEGS}{carrier_leg.pk}/events/", event_body(), format="json")
+    again = express.post(f"{LEGS}{carrier_leg.pk}/events/", event_body(), format="json")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["leg_status"] == "in_progress"
+    assert TrackingEvent.objects.filter(leg=carrier_leg).count() == 1
+    assert ShopOrder.objects.get(pk=carrier_leg.consignment.shop_order_id).status == "in_transit"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"kind": "teleported"}, "kind"),
+        ({"idempotency_key": None}, "idempotency_key"),
+        ({"occurred_at": "yesterday afternoon"}, "occurred_at"),
+        ({"occurred_at": "2026-05-01T09:30:00"}, "occurred_at"),  # no time zone
+        ({"occurred_at": (timezone.now() + datetime.timedelta(days=2)).isoformat()}, "occurred_at"),
+        ({"kind": "exception", "note": ""}, "note"),
+    ],
+)
+def test_a_malformed_event_is_400_naming_the_field(express, carrier_leg, overrides, field):
+    body = {k: v for k, v in event_body(**overrides).items() if v is not None}
+    response = express.post(f"{LEGS}{carrier_leg.pk}/events/", body, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not TrackingEvent.objects.exists()
+
+
+def test_delivered_then_an_earlier_departed_keeps_the_leg_delivered(express, carrier_leg):
+    now = timezone.now()
+    express.post(
+        f"{LEGS}{carrier_leg.pk}/events/",
+        event_body(kind="delivered", occurred_at=now.isoformat(), idempotency_key="d"),
+        format="json",
+    )
+    late = express.post(
+        f"{LEGS}{carrier_leg.pk}/events/",
+        event_body(
+            kind="departed", occurred_at=(now - datetime.timedelta(hours=8)).isoformat(), idempotency_key="e"
+        ),
+        format="json",
+    )
+    assert late.status_code == 201
+    assert late.json()["leg_status"] == "delivered"
+    leg = express.get(f"{LEGS}{carrier_leg.pk}/").json()
+    assert leg["status"] == "delivered"
+    assert [e["kind"] for e in leg["events"]] == ["departed", "delivered"]
+
+
+def test_every_leg_delivered_over_the_api_delivers_the_order(consignment):
+    hour = datetime.timedelta(hours=1)
+    start = timezone.now() - 10 * hour
+    for index, leg in enumerate(consignment.legs.order_by("sequence")):
+        client = client_of(leg.partner.code)
+        for step, kind in enumerate(["picked_up", "delivered"]):
+            response = client.post(
+                f"{LEGS}{leg.pk}/events/",
+                event_body(
+                    kind=kind,
+                    occurred_at=(start + (2 * index + step) * hour).isoformat(),
+                    idempotency_key=kind,
+                ),
+                format="json",
+            )
+            assert response.status_code == 201
+
+    consignment.refresh_from_db()
+    assert consignment.status == Consignment.Status.DELIVERED
+    assert consignment.shop_order.status == ShopOrder.Status.DELIVERED
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+
+def test_the_openapi_schema_is_valid_and_describes_the_partner_api(client):
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    validate_schema(schema)  # raises on an invalid OpenAPI 3 document
+    assert schema["info"]["title"] == "Xiangwei Market logistics API"
+    assert {
+        "/api/logistics/legs/",
+        "/api/logistics/legs/{id}/",
+        "/api/logistics/legs/{id}/accept/",
+        "/api/logistics/legs/{id}/reject/",
+        "/api/logistics/legs/{id}/events/",
+    } <= set(schema["paths"])
+    assert "partnerToken" in schema["components"]["securitySchemes"]
+
+    served = client.get("/api/schema/", {"format": "json"})
+    assert served.status_code == 200
+    assert served.json()["info"]["title"] == "Xiangwei Market logistics API"

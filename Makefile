@@ -40,7 +40,7 @@ serve: venv
 # The suite on the embedded default (SQLite, eager Celery). Browser tests and the real-worker test
 # need Chromium and Redis: `make test-e2e` and .ci/run run them.
 test: venv
-	$(PY) -m pytest -m "not e2e and not celery_worker" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not e2e and not celery_worker" -n 2 $(PYTEST_ARGS)
 
 test-e2e: venv
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)

@@ -12,7 +12,15 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from logistics.models import Consignment, Leg, LogisticsPartner, PriceRule, ServiceArea, TrackingEvent
+from logistics.models import (
+    Consignment,
+    Leg,
+    LogisticsPartner,
+    PartnerToken,
+    PriceRule,
+    ServiceArea,
+    TrackingEvent,
+)
 from logistics.operations import consignments_stuck_route
 from logistics.routing import RoutingError, consignment_candidates, consignment_route
 
@@ -186,3 +194,21 @@ class TrackingEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(PartnerToken)
+class PartnerTokenAdmin(admin.ModelAdmin):
+    """API tokens: made with `manage.py logistics_token_issue` (the key is shown once); revoked here."""
+
+    list_display = ["partner", "label", "created_at", "revoked"]
+    list_filter = ["revoked", "partner"]
+    readonly_fields = ["partner", "digest", "label", "created_at"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description=gettext_lazy("Revoke"))
+    def revoke(self, request, queryset):
+        revoked = queryset.update(revoked=True)
+        messages.info(request, _("%(count)d token(s) revoked.") % {"count": revoked})

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo demo-data serve test test-e2e test-all lint format bench clean
+.PHONY: venv demo demo-data serve test test-e2e test-all lint format bench bench-routing clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ format: venv
 PRODUCTS ?= 2000
 bench: venv
 	$(PY) bench/storefront.py --products $(PRODUCTS)
+
+# Routing benchmark (in-process, its own database under var/bench/): `make bench-routing` (10,000 paid
+# shop orders over 50 partners) or `make bench-routing ORDERS=50000`; see docs/performance.md.
+ORDERS ?= 10000
+bench-routing: venv
+	$(PY) bench/routing.py --orders $(ORDERS)
 
 clean:
 	rm -rf var/db.sqlite3* var/media var/static var/screenshots

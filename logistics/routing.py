@@ -428,10 +428,11 @@ def leg_reject(*, leg_id: int, partner: LogisticsPartner, reason: str) -> Consig
         leg.status, leg.reject_reason = Leg.Status.REJECTED, reason
         leg.save(update_fields=["status", "reject_reason"])
         capacity_release(partner_id=leg.partner_id, day=leg.day)
+        # Legs set aside to plan the whole consignment again were not refused by their partner.
         refused = set(
-            Leg.objects.filter(
-                consignment=consignment, kind=leg.kind, status=Leg.Status.REJECTED
-            ).values_list("partner_id", flat=True)
+            Leg.objects.filter(consignment=consignment, kind=leg.kind, status=Leg.Status.REJECTED)
+            .exclude(reject_reason=RE_ROUTING)
+            .values_list("partner_id", flat=True)
         )
         shipment = replace(shipment_of(shop_order), day=leg.day)
         plan = _leg_plan(

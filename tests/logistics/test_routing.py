@@ -171,3 +171,36 @@ def test_the_association_can_route_by_hand_among_the_eligible(tea):
     )
     assert route_of(consignment)[-1] == ("carrier", "coldchain-east")
     assert consignment.decisions[-1]["by"].startswith("user ")
+
+
+def test_a_partner_whose_leg_was_only_set_aside_is_offered_again_after_a_rejection(peaches):
+    # Given a peach order whose carrier refused with no other cold chain left: its service point and hub
+    # legs were set aside (not refused) and it needed routing; then routed again over a second hub (the
+    # first was off that moment) and the western cold chain.
+    yangshan = LogisticsPartner.objects.get(code="hub-yangshan")
+    second_hub = LogisticsPartner.objects.create(
+        code="hub-huishan", name="惠山第二中转站", kind="hub", cold_chain=True, daily_capacity=100
+    )
+    second_hub.service_areas.create(region=yangshan.service_areas.get().region)
+    second_hub.price_rules.create(first_kg=5, promised_days=0)
+    consignment = consignment_route(shop_order_id=paid_shop_order(peaches).pk)
+    carrier = consignment.legs.get(kind="carrier")
+    leg_reject(leg_id=carrier.pk, partner=carrier.partner, reason="满载")
+    LogisticsPartner.objects.filter(code="coldchain-west").update(active=True)
+    LogisticsPartner.objects.filter(pk=yangshan.pk).update(active=False)
+    consignment = consignment_route(shop_order_id=consignment.shop_order_id)
+    assert route_of(consignment)[1] == ("hub", "hub-huishan")
+    LogisticsPartner.objects.filter(pk=yangshan.pk).update(active=True)
+
+    # When the second hub refuses its leg.
+    leg = consignment.legs.get(kind="hub", status=Leg.Status.ASSIGNED)
+    leg_reject(leg_id=leg.pk, partner=second_hub, reason="停电")
+
+    # Then the first hub, which never refused this consignment, takes the leg.
+    consignment.refresh_from_db()
+    assert consignment.status == Consignment.Status.ROUTED, consignment.reason
+    assert route_of(consignment) == [
+        ("first_mile", "sp-taoyuan"),
+        ("hub", "hub-yangshan"),
+        ("carrier", "coldchain-west"),
+    ]

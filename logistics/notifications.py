@@ -1,6 +1,8 @@
 """Emails about logistics: the association when a shop order needs routing by hand, a shop when a partner
 rejected its parcel's leg, the buyer when the parcel moves. Each sent once (``notice_send_once``)."""
 
+import hashlib
+
 from django.contrib.auth import get_user_model
 
 from logistics.models import Consignment, Leg, TrackingEvent
@@ -18,7 +20,9 @@ def needs_routing_notify(*, consignment_id: int) -> bool:
     consignment = Consignment.objects.select_related("shop_order__shop").get(pk=consignment_id)
     return notice_send_once(
         kind="needs_routing",
-        key=f"{consignment.pk}-{len(consignment.decisions)}",
+        # Once per reason: the stuck-orders task re-routes every 15 minutes, and an unchanged reason is
+        # no news to the association.
+        key=f"{consignment.pk}-{hashlib.sha256(consignment.reason.encode()).hexdigest()[:16]}",
         recipients=_association_emails(),
         template="needs_routing",
         context={"consignment": consignment, "shop_order": consignment.shop_order},

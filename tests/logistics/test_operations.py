@@ -118,3 +118,16 @@ def test_the_association_routes_a_waiting_order_by_hand_among_the_candidates(cli
     assert waiting.legs.get(kind="carrier").partner == west
     assert waiting.decisions[-1]["by"] == f"user {staff.pk}"
     assert PartnerDayLoad.objects.get(partner=west).booked == 1
+
+
+def test_the_association_is_not_alerted_again_while_the_reason_stays_the_same(
+    peaches, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    UserFactory(email="association@example.cn", is_staff=True)
+    waiting = paid_shop_order(peaches, address=URUMQI)
+    for _ in range(3):  # the first routing, then two runs of the stuck-orders task
+        with django_capture_on_commit_callbacks(execute=True):
+            consignment_route(shop_order_id=waiting.pk)
+    assert len(mail.outbox) == 1

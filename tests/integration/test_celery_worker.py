@@ -47,8 +47,9 @@ def mail_dir(tmp_path):
     return path
 
 
-@pytest.fixture
-def worker(mail_dir):
+def worker_run(*, pool: str, extra_env: dict[str, str]):
+    """A Celery worker process on the test's broker and database, started and waited for until ready; it
+    is stopped when the generator is closed (use with ``yield from`` in a fixture)."""
     if settings.CELERY_BROKER_URL.startswith("memory:") or settings.CELERY_TASK_ALWAYS_EAGER:
         message = "needs CELERY_BROKER_URL (a real broker) and non-eager tasks"
         if os.environ.get("REQUIRE_CELERY_WORKER") == "1":
@@ -59,9 +60,9 @@ def worker(mail_dir):
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(mail_dir),
+        **extra_env,
     }
+    pool_args = ["--pool", pool] + (["--concurrency", "1"] if pool == "prefork" else [])
     process = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -70,8 +71,7 @@ def worker(mail_dir):
             "-A",
             "marketplace",
             "worker",
-            "--pool",
-            "solo",
+            *pool_args,
             "--queues",
             settings.CELERY_TASK_DEFAULT_QUEUE,
             "--loglevel",
@@ -99,6 +99,17 @@ def worker(mail_dir):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture
+def worker(mail_dir):
+    yield from worker_run(
+        pool="solo",
+        extra_env={
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(mail_dir),
+        },
+    )
 
 
 def wait_for(condition, *, timeout: float = 60.0) -> bool:

@@ -8,14 +8,11 @@ pool process while it waits on that lock, and lets go once the restarted process
 import os
 import signal
 import subprocess
-import sys
-import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import yaml
-from django.conf import settings
 from django.db import connection, transaction
 
 from fixtures.loader import logistics_load, regions_load
@@ -24,7 +21,7 @@ from logistics.tasks import consignment_route_task
 from marketplace.places.divisions import divisions_load
 from shops.models import ShopOrder
 from tests.factories import ProductFactory
-from tests.integration.test_celery_worker import database_url, wait_for
+from tests.integration.test_celery_worker import wait_for, worker_run
 from tests.logistics.conftest import FIXTURES, paid_shop_order, shop_in
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,56 +31,9 @@ pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def prefork_worker():
-    if settings.CELERY_BROKER_URL.startswith("memory:") or settings.CELERY_TASK_ALWAYS_EAGER:
-        message = "needs CELERY_BROKER_URL (a real broker) and non-eager tasks"
-        if os.environ.get("REQUIRE_CELERY_WORKER") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-    }
-    process = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "marketplace",
-            "worker",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            "1",
-            "--queues",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    yield from worker_run(
+        pool="prefork", extra_env={"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     )
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
-    if not wait_for(lambda: any(" ready." in line for line in output), timeout=60):
-        process.kill()
-        pytest.fail("the Celery worker did not start:\n" + "".join(output))
-    process.output = output
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def pool_children(worker) -> list[int]:

@@ -3,17 +3,13 @@ rejected its parcel's leg, the buyer when the parcel moves. Each sent once (``no
 
 import hashlib
 
-from django.contrib.auth import get_user_model
-
 from logistics.models import Consignment, Leg, TrackingEvent
+from marketplace.association.access import association_members
 from marketplace.checkout.notifications import notice_send_once
 
 
 def _association_emails() -> list[str]:
-    # The association's staff (issue 6 gives the association its own group; until then, staff users).
-    return list(
-        get_user_model().objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
-    )
+    return list(association_members().values_list("email", flat=True))
 
 
 def needs_routing_notify(*, consignment_id: int) -> bool:

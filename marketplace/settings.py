@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "sorl.thumbnail",
     "marketplace.places",
     "marketplace.payments",
+    "marketplace.association",
     "shops",
     "logistics",
     "rest_framework",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("payments/", include("marketplace.payments.urls")),
     path("shop/", include("shops.console.urls")),
     path("logistics/", include("logistics.portal.urls")),
+    path("association/", include("marketplace.association.urls")),
     path("api/logistics/", include("logistics.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("marketplace.storefront.urls")),

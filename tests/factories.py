@@ -96,3 +96,14 @@ def category(name: str, name_en: str = "", parent=None):
     if parent is None:
         return Category.objects.add_root(create_kwargs=fields)
     return Category.objects.add_child(parent, create_kwargs=fields)
+
+
+def association_member(**fields):
+    """A user of the association's staff group (who may use /association/ and is alerted by it)."""
+    from oscar.test.factories import UserFactory
+
+    from marketplace.association.access import association_group
+
+    user = UserFactory(**fields)
+    user.groups.add(association_group())
+    return user

@@ -13,6 +13,7 @@ from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad,
 from logistics.operations import consignments_stuck_route, legs_overdue_flag
 from logistics.routing import consignment_route
 from tests.checkout.conftest import ADDRESS
+from tests.factories import association_member
 from tests.logistics.conftest import URUMQI, paid_shop_order
 from tests.payments.conftest import card_from_browser
 
@@ -125,7 +126,7 @@ def test_the_association_is_not_alerted_again_while_the_reason_stays_the_same(
 ):
     from django.core import mail
 
-    UserFactory(email="association@example.cn", is_staff=True)
+    association_member(email="association@example.cn")
     waiting = paid_shop_order(peaches, address=URUMQI)
     for _ in range(3):  # the first routing, then two runs of the stuck-orders task
         with django_capture_on_commit_callbacks(execute=True):

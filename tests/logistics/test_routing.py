@@ -10,6 +10,7 @@ from oscar.test.factories import UserFactory
 
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad
 from logistics.routing import RoutingError, consignment_route, leg_reject
+from tests.factories import association_member
 from tests.logistics.conftest import URUMQI, paid_shop_order
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +59,7 @@ def test_a_suichang_tea_order_to_xinjiang_takes_the_dry_goods_express(tea):
 
 
 def test_a_peach_order_where_no_cold_chain_goes_needs_routing_with_the_reason_and_alerts(peaches):
-    UserFactory(email="association@example.cn", is_staff=True)
+    association_member(email="association@example.cn")
     shop_order = paid_shop_order(peaches, address=URUMQI)
 
     consignment = consignment_route(shop_order_id=shop_order.pk)
@@ -72,7 +73,7 @@ def test_a_peach_order_where_no_cold_chain_goes_needs_routing_with_the_reason_an
 
 
 def test_the_association_is_alerted_once_after_commit(peaches, django_capture_on_commit_callbacks):
-    UserFactory(email="association@example.cn", is_staff=True)
+    association_member(email="association@example.cn")
     shop_order = paid_shop_order(peaches, address=URUMQI)
     with django_capture_on_commit_callbacks(execute=True):
         consignment_route(shop_order_id=shop_order.pk)

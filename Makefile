@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo demo-data serve test test-e2e test-all lint format bench bench-routing clean
+.PHONY: venv demo demo-data serve test test-e2e test-all lint format bench bench-routing bench-sales clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,5 +65,14 @@ ORDERS ?= 10000
 bench-routing: venv
 	$(PY) bench/routing.py --orders $(ORDERS)
 
+# Sales review benchmark (PostgreSQL on 127.0.0.1:5432, its own databases marketplace_bench_sales_<lines>,
+# dropped at the end): `make bench-sales` (1,000,000 order lines over 200 shops and two years, plus the same
+# at a tenth of the lines) or `make bench-sales LINES=100000 SHOPS=50 BENCH_ARGS=--keep`.
+LINES ?= 1000000
+SHOPS ?= 200
+BENCH_ARGS ?=
+bench-sales: venv
+	$(PY) bench/sales_review.py --lines $(LINES) --shops $(SHOPS) $(BENCH_ARGS)
+
 clean:
-	rm -rf var/db.sqlite3* var/media var/static var/screenshots
+	rm -rf var/db.sqlite3* var/media var/static var/screenshots var/private var/localstripe.pickle

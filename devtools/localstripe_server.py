@@ -17,10 +17,20 @@ API call:
 
 which makes the intent succeed and sends its ``payment_intent.succeeded`` webhook, as localstripe does
 when a card is charged.
+
+localstripe has no Connect either. This wrapper adds the part the association's payouts use
+(separate charges and transfers): connected accounts (``POST/GET /v1/accounts``,
+``GET /v1/accounts/<id>``), transfers to them (``POST /v1/transfers``, honouring the Idempotency-Key
+header as Stripe does: the same key with the same parameters answers with the same transfer, with other
+parameters it is refused; ``GET /v1/transfers/<id>``, ``GET /v1/transfers?transfer_group=…&destination=…``),
+and ``transfer_group`` on PaymentIntents. They are kept in the same data file as the rest.
 """
 
 import argparse
+import hashlib
+import json
 import pickle
+import re
 from pathlib import Path
 
 import segno
@@ -127,6 +137,163 @@ async def wechat_pay_scan(request: web.Request) -> web.Response:
     return json_response(intent._export())
 
 
+class Account(resources.StripeObject):
+    """A Connect account the platform pays by transfers (always able to receive them here)."""
+
+    object = "account"
+    _id_prefix = "acct_"
+
+    def __init__(self, type=None, country=None, email=None, business_profile=None, metadata=None, **kwargs):
+        kwargs.pop("capabilities", None)
+        kwargs.pop("business_type", None)
+        if kwargs:
+            raise UserError(400, "Unexpected " + ", ".join(kwargs))
+        if type not in (None, "express", "custom", "standard"):
+            raise UserError(400, "type must be express, custom or standard")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise UserError(400, "Bad request")
+        super().__init__()
+        self.type = type or "express"
+        self.country = country or "CN"
+        self.email = email
+        self.business_profile = business_profile or {}
+        self.metadata = metadata or {}
+        self.charges_enabled = True
+        self.payouts_enabled = True
+        self.details_submitted = True
+
+
+class Transfer(resources.StripeObject):
+    """Money moved from the platform's balance to a connected account."""
+
+    object = "transfer"
+    _id_prefix = "tr_"
+
+    def __init__(
+        self,
+        amount=None,
+        currency=None,
+        destination=None,
+        transfer_group=None,
+        description=None,
+        metadata=None,
+        source_transaction=None,
+        **kwargs,
+    ):
+        if kwargs:
+            raise UserError(400, "Unexpected " + ", ".join(kwargs))
+        amount = resources.try_convert_to_int(amount)
+        if not isinstance(amount, int) or amount <= 0:
+            raise UserError(400, "amount must be a positive integer (in the currency's smallest unit)")
+        if not isinstance(currency, str) or not re.fullmatch(r"[a-z]{3}", currency):
+            raise UserError(400, "currency must be a three-letter ISO code in lower case")
+        if not isinstance(destination, str) or not destination.startswith("acct_"):
+            raise UserError(400, "destination must be a connected account id")
+        Account._api_retrieve(destination)  # 404 for an unknown account
+        if transfer_group is not None and not isinstance(transfer_group, str):
+            raise UserError(400, "Bad request")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise UserError(400, "Bad request")
+        if source_transaction is not None:
+            resources.Charge._api_retrieve(source_transaction)
+        super().__init__()
+        self.amount = amount
+        self.amount_reversed = 0
+        self.currency = currency
+        self.destination = destination
+        self.destination_payment = "py_" + resources.random_id(14)
+        self.transfer_group = transfer_group
+        self.description = description
+        self.metadata = metadata or {}
+        self.source_transaction = source_transaction
+        self.reversed = False
+
+    @classmethod
+    def _api_list_all(
+        cls, url, transfer_group=None, destination=None, limit=None, starting_after=None, **kwargs
+    ):
+        if kwargs:
+            raise UserError(400, "Unexpected " + ", ".join(kwargs))
+        found = resources.List(url, limit=limit, starting_after=starting_after)
+        found._list = [
+            value
+            for key, value in resources.store.items()
+            if key.startswith("transfer:")
+            and (transfer_group is None or value.transfer_group == transfer_group)
+            and (destination is None or value.destination == destination)
+        ]
+        return found
+
+
+def _idempotent(request, data: dict, create):
+    """Stripe's idempotency: a key seen before with the same parameters answers with what was made then;
+    with other parameters (or on another endpoint) it is an error. Without a key, always make anew."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return create()
+    fingerprint = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    seen = resources.store.get("idempotency:" + key)
+    if seen is not None:
+        path, seen_fingerprint, cls, object_id = seen
+        if path != request.path or seen_fingerprint != fingerprint:
+            raise UserError(
+                400,
+                "Keys for idempotent requests can only be used with the same parameters they were first "
+                "used with.",
+                {"code": "idempotency_key_in_use"},
+            )
+        return cls._api_retrieve(object_id)
+    made = create()
+    resources.store["idempotency:" + key] = (request.path, fingerprint, type(made), made.id)
+    return made
+
+
+def connect_routes(app) -> None:
+    """Add the Connect routes (accounts, transfers) to localstripe's app."""
+    from localstripe.server import get_post_data, json_response, unflatten_data
+
+    def create(cls):
+        async def handler(request: web.Request) -> web.Response:
+            data = await get_post_data(request) or {}
+            data.pop("expand", None)
+            return json_response(_idempotent(request, data, lambda: cls._api_create(**data))._export())
+
+        return handler
+
+    def retrieve(cls):
+        async def handler(request: web.Request) -> web.Response:
+            return json_response(cls._api_retrieve(request.match_info["id"])._export())
+
+        return handler
+
+    def list_all(cls, url):
+        async def handler(request: web.Request) -> web.Response:
+            data = unflatten_data(request.query)
+            data.pop("expand", None)
+            return json_response(cls._api_list_all(url, **data)._export())
+
+        return handler
+
+    for cls in (Account, Transfer):
+        url = f"/v1/{cls.object}s"
+        app.router.add_post(url, create(cls))
+        app.router.add_get(url, list_all(cls, url))
+        app.router.add_get(url + "/{id}", retrieve(cls))
+
+
+def transfer_group_teach() -> None:
+    """Let a PaymentIntent carry ``transfer_group`` (its order: separate charges and transfers)."""
+    intent_init = resources.PaymentIntent.__init__
+
+    def payment_intent_init(self, transfer_group=None, **kwargs):
+        if transfer_group is not None and not isinstance(transfer_group, str):
+            raise UserError(400, "Bad request")
+        intent_init(self, **kwargs)
+        self.transfer_group = transfer_group
+
+    resources.PaymentIntent.__init__ = payment_intent_init
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -157,9 +324,11 @@ def main() -> None:
     resources.Store.try_load_from_disk = load
     resources.Store.dump_to_disk = dump
     wechat_pay_teach()
+    transfer_group_teach()
     from localstripe.server import app, store  # after wechat_pay_teach: the routes are made on import
 
     app.router.add_post("/_dev/wechat_pay/{id}/succeed", wechat_pay_scan)
+    connect_routes(app)
     if args.from_scratch:
         data_file.unlink(missing_ok=True)
     else:

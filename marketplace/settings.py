@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "marketplace.places",
     "marketplace.payments",
     "marketplace.association",
+    "marketplace.settlement",
+    "marketplace.sales",
     "shops",
     "logistics",
     "rest_framework",
@@ -166,6 +168,16 @@ CELERY_BEAT_SCHEDULE = {
     "flag-overdue-legs": {"task": "logistics.legs_overdue_flag", "schedule": 3600.0},
     # Capacity is booked per partner and day, so each day starts empty; old day rows are forgotten nightly.
     "forget-old-day-loads": {"task": "logistics.day_loads_forget", "schedule": crontab(hour=0, minute=10)},
+    # Last month's settlement statements (drafts for the association to check and issue), on the 2nd.
+    "generate-statements": {
+        "task": "settlement.statements_generate",
+        "schedule": crontab(day_of_month=2, hour=3, minute=0),
+    },
+    # Sales facts follow the events; nightly, yesterday's and today's are recomputed in case one was lost.
+    "refresh-recent-sales-facts": {
+        "task": "sales.facts_refresh_recent",
+        "schedule": crontab(hour=0, minute=30),
+    },
 }
 
 # --- Internationalisation ---------------------------------------------------------------------
@@ -181,6 +193,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploads that are personal data (shop applications' licence photos): outside MEDIA_ROOT, never served
+# by the web server, only through the association's workspace.
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -289,6 +304,9 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="http://127.0.0.1:8420/js.stripe.com/v3/")
 # WeChat Pay (supports CNY) is offered beside cards when switched on.
 STRIPE_WECHAT_PAY = env.bool("STRIPE_WECHAT_PAY", default=False)
+# Settlement: the percentage of each sale's shipping charge the association pays the carrier for the shop
+# (deducted on its statement as "shipping subsidy"); empty = none.
+SETTLEMENT_SHIPPING_SUBSIDY = env.str("SETTLEMENT_SHIPPING_SUBSIDY", default="") or None
 
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -14,6 +14,8 @@ urlpatterns = [
     path("association/", include("marketplace.association.urls")),
     path("api/logistics/", include("logistics.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("open-a-shop/", include("marketplace.association.admission_urls")),
+    path("open-data/", include("marketplace.sales.urls")),
     path("", include("marketplace.storefront.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
 ]

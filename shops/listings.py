@@ -19,6 +19,12 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.association.listing_review import (
+    ListingReviewError,
+    listing_checkable,
+    listing_review_move,
+    listing_standards_check,
+)
 from marketplace.storefront.caching import catalogue_changed
 
 Product = get_model("catalogue", "Product")
@@ -184,3 +190,24 @@ def listing_pause(*, product: "Product", actor: AbstractBaseUser | None = None) 
 def listing_resume(*, product: "Product", actor: AbstractBaseUser | None = None) -> "Product":
     """Put a paused listing back on sale. A listing awaiting review waits for the association."""
     return _status_move(product=product, allowed_from={ListingStatus.PAUSED}, to_status=ListingStatus.LIVE)
+
+
+def listing_resubmit(*, product: "Product", actor: AbstractBaseUser | None = None) -> "Product":
+    """Send a listing the association sent back, once edited, to its review again. Refused while the
+    listing still falls short of the standards: the console lists what to fix first."""
+    with transaction.atomic():
+        checked = listing_checkable(product.pk)
+        if checked.listing_status != ListingStatus.SENT_BACK:
+            raise ListingError(
+                _("Only a listing sent back for changes can be resubmitted; this one is “%(status)s”.")
+                % {"status": checked.get_listing_status_display()}
+            )
+        problems = listing_standards_check(checked)
+        if problems:
+            raise ListingError(
+                _("Fix these first: %(problems)s") % {"problems": " ".join(p.message for p in problems)}
+            )
+        try:
+            return listing_review_move(product=checked, to_status=ListingStatus.AWAITING_REVIEW, actor=actor)
+        except ListingReviewError as error:
+            raise ListingError(str(error)) from error

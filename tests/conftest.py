@@ -5,6 +5,7 @@ import pytest
 def _media_in_tmp(settings, tmp_path):
     """Uploads and generated photos go to a per-test folder, never to var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
 
 
 @pytest.fixture(autouse=True)

@@ -1,8 +1,13 @@
 """The association's own records: the audit log of every decision its staff take. Each part of the
 workspace (admission, listing review, settlement…) writes to it through ``association.audit``."""
 
+import os
+import secrets
+
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # The group whose members use the workspace at /association/ (it holds the ``use_workspace`` permission).
@@ -39,3 +44,170 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.subject_label}"
+
+
+# --- Shop admission: the public "open a shop" application and its review ----------------------
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files that are personal data (licence photos): under settings.PRIVATE_MEDIA_ROOT, outside
+    MEDIA_ROOT, with no public URL; the workspace serves them to association members only. The folder is
+    read from the settings at each use, so a test (or a deployment) can move it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(base_url=None, **kwargs)
+
+    @property
+    def base_location(self):
+        return settings.PRIVATE_MEDIA_ROOT / "applications"
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    def url(self, name):
+        raise ValueError("Private files have no public URL; the workspace serves them.")
+
+
+private_storage = PrivateStorage()
+
+
+def _private_storage() -> PrivateStorage:
+    return private_storage
+
+
+def _application_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class ShopApplication(models.Model):
+    """A farmer's application to open a village shop, reviewed by the association. The applicant follows
+    it (and edits it when changes are asked) through a private link carrying ``token``."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Waiting for review")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    OPEN_STATUSES = (Status.SUBMITTED, Status.CHANGES_REQUESTED)
+
+    token = models.CharField(max_length=64, unique=True, default=_application_token, editable=False)
+    status = models.CharField(
+        _("Status"), max_length=32, choices=Status.choices, default=Status.SUBMITTED, db_index=True
+    )
+    shop_name = models.CharField(_("Shop name"), max_length=128)
+    shop_name_en = models.CharField(_("English shop name"), max_length=128, blank=True)
+    farmer_name = models.CharField(_("Farmer's name"), max_length=64)
+    phone = models.CharField(_("Mobile phone"), max_length=11)
+    email = models.EmailField(_("Email"))
+    county = models.ForeignKey(
+        "places.Region", verbose_name=_("County"), on_delete=models.PROTECT, related_name="+"
+    )
+    # A town and a village are either picked from the region tree or typed; a typed name becomes a
+    # region only when the application is approved.
+    town = models.ForeignKey(
+        "places.Region",
+        verbose_name=_("Town"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    town_name = models.CharField(_("New town name"), max_length=64, blank=True)
+    village = models.ForeignKey(
+        "places.Region",
+        verbose_name=_("Village"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    village_name = models.CharField(_("New village name"), max_length=64, blank=True)
+    produce = models.TextField(_("What you grow or make"))
+    categories = models.ManyToManyField(
+        "catalogue.Category", verbose_name=_("Categories you will sell in"), related_name="+"
+    )
+    story = models.TextField(_("Your story"), blank=True)
+    # Filled in by the approval.
+    shop = models.OneToOneField(
+        "partner.Partner", null=True, blank=True, on_delete=models.SET_NULL, related_name="application"
+    )
+    farmer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("Applied"), auto_now_add=True)
+    # When it last entered "submitted": the queue is ordered by it.
+    submitted_at = models.DateTimeField(_("Submitted"), default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+        verbose_name = _("Shop application")
+        verbose_name_plural = _("Shop applications")
+        constraints = [
+            # The duplicate guard, kept by the database too: one open application per email and per phone.
+            models.UniqueConstraint(
+                fields=["email"],
+                condition=models.Q(status__in=["submitted", "changes_requested"]),
+                name="application_one_open_per_email",
+            ),
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=models.Q(status__in=["submitted", "changes_requested"]),
+                name="application_one_open_per_phone",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.shop_name} ({self.farmer_name})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def town_label(self) -> str:
+        return self.town.name if self.town_id else self.town_name
+
+    @property
+    def village_label(self) -> str:
+        return self.village.name if self.village_id else self.village_name
+
+
+class ApplicationPhoto(models.Model):
+    """A photo sent with an application: of the farm, or of a licence (personal data). Stored cleaned
+    (JPEG, no EXIF) in the private storage."""
+
+    class Kind(models.TextChoices):
+        FARM = "farm", _("Farm")
+        LICENCE = "licence", _("Licence")
+
+    application = models.ForeignKey(ShopApplication, on_delete=models.CASCADE, related_name="photos")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    image = models.FileField(storage=_private_storage, upload_to="%Y/%m/")
+    display_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["application_id", "kind", "display_order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.kind} {self.display_order}"
+
+
+class ApplicationEvent(models.Model):
+    """One move of an application's status: who (None: the applicant), when, and the message."""
+
+    application = models.ForeignKey(ShopApplication, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=32, blank=True, choices=ShopApplication.Status.choices)
+    to_status = models.CharField(max_length=32, choices=ShopApplication.Status.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.TextField(_("Message"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}: {self.from_status or '-'} → {self.to_status}"

@@ -3,6 +3,7 @@ season, pack, storage, cold chain and certifications."""
 
 import datetime
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -21,6 +22,11 @@ class Certification(models.Model):
     code = models.SlugField(_("Code"), max_length=32, unique=True)
     name = models.CharField(_("Name"), max_length=64)
     name_en = models.CharField(_("English name"), max_length=64, blank=True)
+    # A claim tied to a place (a GI such as 阳山水蜜桃): a listing may carry it only when its origin
+    # village lies inside one of these regions. None: the claim is not tied to a place.
+    registered_regions = models.ManyToManyField(
+        "places.Region", verbose_name=_("Registered regions"), blank=True, related_name="+"
+    )
 
     class Meta:
         app_label = "catalogue"
@@ -65,6 +71,7 @@ class Product(AbstractProduct):
         LIVE = "live", _("On sale")
         PAUSED = "paused", _("Paused")
         AWAITING_REVIEW = "awaiting_review", _("Awaiting review")
+        SENT_BACK = "sent_back", _("Sent back for changes")
 
     class Storage(models.TextChoices):
         AMBIENT = "ambient", _("Ambient")
@@ -124,6 +131,8 @@ class Product(AbstractProduct):
         default=ListingStatus.LIVE,
         db_index=True,
     )
+    # Why the association sent the listing back: the farmer reads it in the console.
+    review_note = models.TextField(_("Review note"), blank=True)
 
     objects = ProductQuerySet.as_manager()
 
@@ -168,6 +177,142 @@ class Product(AbstractProduct):
 class ProductImage(AbstractProductImage):
     # Set by the Celery task that draws the list, page and zoom renditions after the upload commits.
     renditions_ready = models.BooleanField(_("Renditions ready"), default=False)
+
+
+class ListingReviewEvent(models.Model):
+    """One move of a listing through the association's review (who, when, why); written by
+    ``marketplace.association.listing_review`` and never edited."""
+
+    product = models.ForeignKey(
+        "catalogue.Product", verbose_name=_("Listing"), on_delete=models.CASCADE, related_name="review_events"
+    )
+    from_status = models.CharField(_("From"), max_length=16, choices=Product.ListingStatus.choices)
+    to_status = models.CharField(_("To"), max_length=16, choices=Product.ListingStatus.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("By"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.TextField(_("Reason"), blank=True)
+    created_at = models.DateTimeField(_("When"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("Listing review event")
+        verbose_name_plural = _("Listing review events")
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.from_status} → {self.to_status}"
+
+
+class ListingReport(models.Model):
+    """A buyer's report that a listing is wrong. The listing stays on sale and enters the association's
+    review queue until the report is resolved (dismissed, or the listing sent back)."""
+
+    class Reason(models.TextChoices):
+        DESCRIPTION = "description", _("Wrong description")
+        QUALITY = "quality", _("Quality")
+        CLAIM = "claim", _("Prohibited claim")
+        PRICE = "price", _("Price")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
+
+    class Resolution(models.TextChoices):
+        DISMISSED = "dismissed", _("Dismissed")
+        SENT_BACK = "sent_back", _("Listing sent back")
+
+    product = models.ForeignKey(
+        "catalogue.Product", verbose_name=_("Listing"), on_delete=models.CASCADE, related_name="reports"
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("Reported by"), on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(_("Reason"), max_length=16, choices=Reason.choices)
+    text = models.TextField(_("What is wrong"), max_length=2000, blank=True)
+    status = models.CharField(
+        _("Status"), max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("Resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    resolution = models.CharField(_("Resolution"), max_length=16, choices=Resolution.choices, blank=True)
+    resolution_note = models.TextField(_("Resolution note"), blank=True)
+    created_at = models.DateTimeField(_("Reported at"), auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(_("Resolved at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("Listing report")
+        verbose_name_plural = _("Listing reports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "reporter"],
+                condition=models.Q(status="open"),
+                name="listing_report_one_open_per_reporter",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.get_reason_display()}"
+
+
+class CategoryStandard(models.Model):
+    """The association's quality standard for a category and the categories under it (the nearest
+    ancestor with a standard wins): which listing fields must be filled in, how many photos, and
+    notes for farmers. Checked by ``marketplace.association.listing_review.listing_standards_check``."""
+
+    # The listing fields a standard may require, with the label farmers and staff read.
+    class Field(models.TextChoices):
+        VARIETY = "variety", _("Variety")
+        NET_WEIGHT = "net_weight", _("Net weight")
+        PACK = "pack", _("Pack")
+        HARVEST_MONTHS = "harvest_months", _("Harvest months")
+        SHELF_LIFE = "shelf_life", _("Shelf life")
+        STORAGE = "storage", _("Storage")
+        GRADE = "grade", _("Grade")
+        TITLE_EN = "title_en", _("English title")
+        DESCRIPTION = "description", _("Description")
+
+    category = models.OneToOneField(
+        "catalogue.Category", verbose_name=_("Category"), on_delete=models.CASCADE, related_name="standard"
+    )
+    required_fields = models.JSONField(_("Required fields"), default=list, blank=True)
+    min_photos = models.PositiveSmallIntegerField(
+        _("Minimum photos"), default=0, validators=[MaxValueValidator(20)]
+    )
+    notes = models.TextField(_("Notes for farmers"), blank=True)
+    updated_at = models.DateTimeField(_("Updated"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("Updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("Category standard")
+        verbose_name_plural = _("Category standards")
+
+    def __str__(self) -> str:
+        return str(self.category)
+
+    @property
+    def required_labels(self) -> list[str]:
+        labels = dict(self.Field.choices)
+        return [labels[name] for name in self.required_fields if name in labels]
 
 
 from oscar.apps.catalogue.models import *  # noqa: E402,F403

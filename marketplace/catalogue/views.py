@@ -2,9 +2,17 @@
 the page's live parts need (price, stock, badges); photos, facts and attributes are read lazily by
 fragments that are usually served from the cache (marketplace/storefront/caching.py)."""
 
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.generic import FormView
 from oscar.apps.catalogue.views import ProductDetailView as OscarProductDetailView
 from oscar.core.loading import get_model
 
+from marketplace.association.listing_forms import ListingReportForm
+from marketplace.association.listing_review import ListingReviewError, listing_report_create
 from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.selectors import CARD_RELATED
@@ -43,7 +51,50 @@ class ProductDetailView(OscarProductDetailView):
                 "attribute__name"
             )
         )
+        # Not cached with the page's fragments: it carries the visitor's CSRF token.
+        ctx["report_form"] = ListingReportForm() if self.request.user.is_authenticated else None
         return ctx
+
+
+class ListingReportView(LoginRequiredMixin, FormView):
+    """A signed-in buyer reports a listing on sale to the association (from the product page, or this
+    page when the report needs correcting). The listing stays on sale and enters the review queue."""
+
+    template_name = "storefront/listing_report.html"
+    form_class = ListingReportForm
+
+    def get_product(self):
+        if not hasattr(self, "product"):
+            self.product = (
+                Product.objects.storefront()
+                .filter(listing_status=Product.ListingStatus.LIVE)
+                .filter(pk=self.kwargs["pk"])
+                .first()
+            )
+            if self.product is None:
+                raise Http404
+        return self.product
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(product=self.get_product(), **kwargs)
+
+    def form_valid(self, form):
+        product = self.get_product()
+        try:
+            listing_report_create(
+                product=product,
+                reporter=self.request.user,
+                reason=form.cleaned_data["reason"],
+                text=form.cleaned_data["text"],
+            )
+        except ListingReviewError as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        messages.success(self.request, _("Thank you: the shop association will look at this listing."))
+        return redirect(product.get_absolute_url())
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 from oscar.apps.catalogue.views import CatalogueView, ProductCategoryView  # noqa: E402,F401

@@ -57,6 +57,8 @@ def _intent_params(order, payment_method: str) -> dict:
         "amount": to_minor(order.total_incl_tax),
         "currency": order.currency.lower(),
         "metadata": {"order_number": str(order.number)},
+        # Separate charges and transfers: the shops are paid later by Transfers of the same group.
+        "transfer_group": str(order.number),
     }
     if payment_method == WECHAT_PAY:
         return {
@@ -283,6 +285,10 @@ def shop_order_refund(
     refund.stripe_refund_id = stripe_refund.id
     refund.status = Refund.Status.SUCCEEDED if stripe_refund.status == "succeeded" else Refund.Status.PENDING
     refund.save(update_fields=["stripe_refund_id", "status"])
+    if refund.status == Refund.Status.SUCCEEDED:
+        from marketplace.sales.tasks import facts_refresh_enqueue  # imported late (sales reads payments)
+
+        facts_refresh_enqueue(shop_id=shop_order.shop_id, at=refund.created_at)
     from marketplace.checkout.tasks import refund_notify_task  # imported late (cycle)
 
     refund_notify_task.delay_on_commit(refund.pk)

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from marketplace.catalogue.views import ListingReportView
 from marketplace.storefront import views
 
 app_name = "storefront"
@@ -10,4 +11,5 @@ urlpatterns = [
     path("shops/<slug:code>/", views.ShopDetailView.as_view(), name="shop"),
     path("places/", views.PlaceListView.as_view(), name="place-list"),
     path("places/<int:pk>/", views.PlaceDetailView.as_view(), name="place"),
+    path("listings/<int:pk>/report/", ListingReportView.as_view(), name="listing-report"),
 ]

@@ -3,7 +3,7 @@ own shop (tests/shops/test_console_isolation.py walks every pattern here with an
 
 from django.urls import path
 
-from shops.console import views
+from shops.console import settlement_views, views
 
 app_name = "console"
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("listings/<int:pk>/", views.ListingEditView.as_view(), name="listing-edit"),
     path("listings/<int:pk>/pause/", views.ListingPauseView.as_view(), name="listing-pause"),
     path("listings/<int:pk>/resume/", views.ListingResumeView.as_view(), name="listing-resume"),
+    path("listings/<int:pk>/resubmit/", views.ListingResubmitView.as_view(), name="listing-resubmit"),
     path("listings/<int:pk>/quick/", views.ListingQuickEditView.as_view(), name="listing-quick"),
     path("listings/<int:pk>/photos/", views.PhotoListView.as_view(), name="listing-photos"),
     path("listings/<int:pk>/photos/upload/", views.PhotoUploadView.as_view(), name="photo-upload"),
@@ -39,4 +40,12 @@ urlpatterns = [
     path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
     path("orders/<str:number>/slip/", views.PackingSlipView.as_view(), name="packing-slip"),
     path("sales/", views.SalesView.as_view(), name="sales"),
+    path("statements/", settlement_views.StatementListView.as_view(), name="statements"),
+    path("statements/<str:statement>/", settlement_views.StatementDetailView.as_view(), name="statement"),
+    path(
+        "statements/<str:statement>/csv/", settlement_views.StatementCsvView.as_view(), name="statement-csv"
+    ),
+    path(
+        "statements/<str:statement>/pdf/", settlement_views.StatementPdfView.as_view(), name="statement-pdf"
+    ),
 ]

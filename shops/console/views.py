@@ -18,6 +18,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 from oscar.core.loading import get_model
 
+from marketplace.association.listing_review import listing_standards_check
 from marketplace.checkout.cancellation import shop_order_cancel
 from marketplace.payments.services import RefundError
 from shops import imports, photos
@@ -29,6 +30,7 @@ from shops.listings import (
     listing_create,
     listing_pause,
     listing_price_stock_set,
+    listing_resubmit,
     listing_resume,
     listing_update,
 )
@@ -200,6 +202,8 @@ class ListingEditView(ListingObjectMixin, ListingFormMixin, FormView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["product"] = self.get_product()
+        # What the association's standards still ask of this listing, so the farmer fixes it first.
+        context["review_problems"] = listing_standards_check(self.get_product())
         return context
 
     def form_valid(self, form):
@@ -231,6 +235,19 @@ class ListingResumeView(ListingObjectMixin, View):
             messages.error(request, str(error))
         else:
             messages.success(request, _("“%(title)s” is on sale again.") % {"title": product.title})
+        return redirect("console:listings")
+
+
+class ListingResubmitView(ListingObjectMixin, View):
+    def post(self, request, pk):
+        try:
+            product = listing_resubmit(product=self.get_product(), actor=request.user)
+        except ListingError as error:
+            messages.error(request, str(error))
+            return redirect("console:listing-edit", pk=pk)
+        messages.success(
+            request, _("“%(title)s” is sent to the association for review again.") % {"title": product.title}
+        )
         return redirect("console:listings")
 
 

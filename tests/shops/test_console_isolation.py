@@ -6,8 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms.models import model_to_dict
 from django.urls import URLPattern, reverse
+from django.utils import timezone
 from oscar.core.loading import get_model
 
+from marketplace.settlement.services import statements_generate
 from shops.console import urls as console_urls
 from shops.models import ShopOrder, ShopOrderEvent
 from shops.photos import product_photo_add
@@ -25,6 +27,7 @@ OBJECT_ARGUMENTS = {
     "pk": lambda a: a["product"].pk,
     "photo_pk": lambda a: a["photo"].pk,
     "number": lambda a: a["shop_order"].number,
+    "statement": lambda a: a["statement"].number,
 }
 # URL arguments that name no object (a file type): any valid value will do.
 PLAIN_ARGUMENTS = {"kind": "xlsx"}
@@ -60,6 +63,10 @@ def test_every_console_url_with_shop_a_ids_is_404_for_shop_b_and_changes_nothing
         "product": shop_a.product,
         "photo": photo,
         "shop_order": paid_order.shop_orders.get(shop=shop_a.shop),
+        # This month's draft settlement statement of shop A (marketplace.settlement).
+        "statement": next(
+            s for s in statements_generate(month=timezone.localdate()) if s.shop_id == shop_a.shop.pk
+        ),
     }
     before = shop_a_rows(shop_a.shop)
     # What a tampering farmer would post: shop A's ids in every field a console form reads.

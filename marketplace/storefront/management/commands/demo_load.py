@@ -2,6 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from fixtures.applications import applications_demo
+from fixtures.listing_review import listing_review_demo
 from fixtures.loader import DemoDataError, demo_load
 
 
@@ -14,3 +16,5 @@ class Command(BaseCommand):
         except DemoDataError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(str(summary))
+        self.stdout.write(str(listing_review_demo()))
+        self.stdout.write(str(applications_demo()))

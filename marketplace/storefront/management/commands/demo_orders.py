@@ -3,6 +3,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from fixtures.orders import DemoOrdersError, demo_orders_place
+from fixtures.sales import demo_sales_facts
+from fixtures.settlement import demo_settlement
 
 
 class Command(BaseCommand):
@@ -14,3 +16,5 @@ class Command(BaseCommand):
         except DemoOrdersError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(f"demo orders placed: {placed}")
+        self.stdout.write(f"sales facts rebuilt: {demo_sales_facts()} days")
+        self.stdout.write(demo_settlement())

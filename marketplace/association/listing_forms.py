@@ -1,0 +1,63 @@
+"""Forms of the listing review: the reviewer's decisions, the category standard editor, and the
+buyer's report on the product page. They check input; the decisions are taken by
+``marketplace.association.listing_review``."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from oscar.core.loading import get_model
+
+from marketplace.association.listing_review import REASON_MAX_CHARS
+
+CategoryStandard = get_model("catalogue", "CategoryStandard")
+ListingReport = get_model("catalogue", "ListingReport")
+
+
+class SendBackForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (the farmer reads it)"),
+        max_length=REASON_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class DismissReportsForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the reports are dismissed"),
+        max_length=REASON_MAX_CHARS,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class CategoryStandardForm(forms.Form):
+    required_fields = forms.MultipleChoiceField(
+        label=_("Fields a listing must fill in"),
+        choices=CategoryStandard.Field.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    min_photos = forms.IntegerField(label=_("Minimum photos"), min_value=0, max_value=20, initial=0)
+    notes = forms.CharField(
+        label=_("Notes for farmers"),
+        max_length=REASON_MAX_CHARS,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class ListingReportForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("What is wrong?"), choices=ListingReport.Reason.choices, widget=forms.RadioSelect
+    )
+    text = forms.CharField(
+        label=_("Tell the association more"),
+        max_length=REASON_MAX_CHARS,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("reason") == ListingReport.Reason.OTHER and not cleaned.get("text", "").strip():
+            self.add_error("text", _("Say what is wrong with the listing."))
+        return cleaned

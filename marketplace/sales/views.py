@@ -1,0 +1,199 @@
+"""The association's sales review and logistics performance (staff only), and the public open data."""
+
+import csv
+import io
+import json
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import cache_control
+from django.views.generic import TemplateView
+
+from marketplace.association.access import AssociationAccessMixin
+from marketplace.sales.charts import sales_chart_svg
+from marketplace.sales.deliveries import consignments_needing_routing, logistics_performance
+from marketplace.sales.exports import sales_csv, sales_xlsx, table_header
+from marketplace.sales.forms import PeriodForm, SalesFilterForm, period_from
+from marketplace.sales.open_data import CACHE_SECONDS, open_data
+from marketplace.sales.selectors import DIMENSIONS, review_choices, sales_review
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class SalesReviewMixin(AssociationAccessMixin):
+    section = "sales"
+
+    def review(self, *, report_problems: bool = True):
+        choices = review_choices()
+        form = SalesFilterForm(self.request.GET, choices=choices)
+        if report_problems:
+            for problem in form.problems():
+                messages.warning(self.request, problem)
+        period = period_from(form)
+        dimension = form.chosen_dimension()
+        review = sales_review(period=period, filters=form.filters(), dimension=dimension, choices=choices)
+        return form, review
+
+    def query(self, **changes) -> str:
+        params = self.request.GET.copy()
+        params.pop("format", None)
+        for name, value in changes.items():
+            params[name] = value
+        return params.urlencode()
+
+
+class SalesReviewView(SalesReviewMixin, TemplateView):
+    template_name = "sales/review.html"
+
+    def get_context_data(self, **kwargs):
+        form, review = self.review()
+        dimension_label = dict(DIMENSIONS)[review.dimension]
+        step = {"period": review.period.kind}
+        if review.period.kind == "custom":
+            before, after = review.period.previous(), review.period.next()
+            previous_query = self.query(**step, start=before.start.isoformat(), end=before.end.isoformat())
+            next_query = self.query(**step, start=after.start.isoformat(), end=after.end.isoformat())
+        else:
+            previous_query = self.query(**step, on=review.previous.start.isoformat())
+            next_query = self.query(**step, on=review.period.next().start.isoformat())
+        return super().get_context_data(
+            form=form,
+            review=review,
+            dimension_label=dimension_label,
+            header=table_header(dimension_label),
+            query=self.query(),
+            previous_query=previous_query,
+            next_query=next_query,
+            **kwargs,
+        )
+
+
+class SalesChartView(SalesReviewMixin, View):
+    """The chart of the current view as an SVG image (its own request, so the page is not kept waiting)."""
+
+    def get(self, request, *args, **kwargs):
+        _form, review = self.review(report_problems=False)
+        svg = sales_chart_svg(
+            review,
+            title_groups=_("Net sales by %(dimension)s (¥)")
+            % {"dimension": dict(DIMENSIONS)[review.dimension]},
+            title_daily=_("Net sales per day (¥)"),
+            this=review.period.label,
+            before=review.previous.label,
+        )
+        return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+
+
+class SalesExportView(SalesReviewMixin, View):
+    """The current table as CSV or Excel (``?format=csv|xlsx`` and the page's own filters)."""
+
+    def get(self, request, *args, **kwargs):
+        _form, review = self.review(report_problems=False)
+        dimension_label = dict(DIMENSIONS)[review.dimension]
+        name = f"sales-{review.dimension}-{review.period.start:%Y%m%d}-{review.period.end:%Y%m%d}"
+        if request.GET.get("format") == "xlsx":
+            response = HttpResponse(sales_xlsx(review, dimension_label), content_type=XLSX)
+            response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        else:
+            response = HttpResponse(
+                sales_csv(review, dimension_label), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+
+
+class LogisticsPerformanceView(AssociationAccessMixin, TemplateView):
+    template_name = "sales/logistics.html"
+    section = "logistics"
+
+    def get_context_data(self, **kwargs):
+        form = PeriodForm(self.request.GET)
+        form.is_valid()
+        for name, errors in form.errors.items():
+            messages.warning(
+                self.request,
+                _("%(field)s: %(error)s The default is shown instead.")
+                % {
+                    "field": form.fields[name].label if name in form.fields else name,
+                    "error": " ".join(errors),
+                },
+            )
+        period = period_from(form)
+        return super().get_context_data(
+            form=form,
+            period=period,
+            partners=logistics_performance(period=period),
+            needing_routing=list(consignments_needing_routing()),
+            **kwargs,
+        )
+
+
+@method_decorator(cache_control(public=True, max_age=CACHE_SECONDS), name="dispatch")
+class OpenDataView(TemplateView):
+    template_name = "sales/open_data.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(months=open_data(), **kwargs)
+
+
+def _open_data_json() -> dict:
+    return {
+        "title": "乡味集市 open sales data",
+        "definitions": {
+            "orders": "paid shop orders (one buyer's order counts once per shop); by category: orders "
+            "containing that category",
+            "units": "units sold",
+            "gross": "CNY: goods and shipping charged (by category: goods only)",
+            "net": "CNY: gross minus refunds made that month (by category: refunds of its lines)",
+            "month": "Asia/Shanghai calendar month of the payment (refunds: of the refund)",
+            "note": "a figure is null for a group of fewer than 3 shops, and for a group withheld so that "
+            "no such figure can be worked out by subtraction; no total is published",
+        },
+        "months": [
+            {
+                "month": month.label,
+                "by_county": [row.published() for row in month.by_county],
+                "by_village": [row.published() for row in month.by_village],
+                "by_category": [row.published() for row in month.by_category],
+            }
+            for month in open_data()
+        ],
+    }
+
+
+@cache_control(public=True, max_age=CACHE_SECONDS)
+def open_data_json(request):
+    body = json.dumps(_open_data_json(), ensure_ascii=False, indent=1)
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@cache_control(public=True, max_age=CACHE_SECONDS)
+def open_data_csv(request):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["month", "breakdown", "name", "code", "county", "orders", "units", "gross", "net", "note"]
+    )
+    for month in _open_data_json()["months"]:
+        for breakdown in ("by_county", "by_village", "by_category"):
+            for row in month[breakdown]:
+                writer.writerow(
+                    [
+                        month["month"],
+                        breakdown.removeprefix("by_"),
+                        row["name"],
+                        row["code"],
+                        row.get("county", ""),
+                        *("" if row[k] is None else row[k] for k in ("orders", "units", "gross", "net")),
+                        row["note"],
+                    ]
+                )
+    response = HttpResponse(("\ufeff" + buffer.getvalue()).encode(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="xiangwei-open-sales.csv"'
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,147 @@
+"""A statement as a CSV file (UTF-8 with a byte-order mark, so Excel reads the Chinese) and as a PDF
+(reportlab with its built-in CID font STSong-Light: Chinese renders without shipping a font file)."""
+
+import csv
+import io
+
+from django.utils.translation import gettext as _
+
+from marketplace.settlement.models import Statement
+from marketplace.settlement.selectors import statement_lines
+
+PDF_FONT = "STSong-Light"
+
+
+def _line_reference(line) -> str:
+    if line.carried_from_id:
+        return line.carried_from.number
+    return line.shop_order.number if line.shop_order_id else ""
+
+
+def _summary(statement: Statement) -> list[tuple[str, object]]:
+    return [
+        (_("Sales"), statement.sales),
+        (_("Refunds"), -statement.refunds),
+        (_("Commission"), -statement.commission),
+        (_("Commission given back"), statement.commission_reversal),
+        (_("Shipping subsidy"), -statement.shipping_subsidy),
+        (_("Corrections"), statement.corrections),
+        (_("Payable"), statement.payable),
+    ]
+
+
+def statement_csv(statement: Statement) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Statement number"), statement.number])
+    writer.writerow([_("Shop"), statement.shop.display_name])
+    writer.writerow([_("Month"), f"{statement.period:%Y-%m}"])
+    writer.writerow([_("Status"), statement.get_status_display()])
+    writer.writerow([])
+    writer.writerow([_("Date"), _("Kind"), _("Order"), _("Detail"), _("Base"), _("Rate (%)"), _("Amount")])
+    for line in statement_lines(statement):
+        writer.writerow(
+            [
+                line.day.isoformat(),
+                line.get_kind_display(),
+                _line_reference(line),
+                line.description,
+                "" if line.base is None else f"{line.base:.2f}",
+                "" if line.rate is None else f"{line.rate:.2f}",
+                f"{line.amount:.2f}",
+            ]
+        )
+    writer.writerow([])
+    for label, amount in _summary(statement):
+        writer.writerow([label, f"{amount:.2f}"])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def statement_pdf(statement: Statement) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    styles = getSampleStyleSheet()
+    for style in styles.byName.values():
+        style.fontName = PDF_FONT
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        title=statement.number,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+    )
+    cell = styles["BodyText"].clone("cell", fontSize=8, leading=10)
+    story = [
+        Paragraph(f"{_('Settlement statement')} {statement.number}", styles["Title"]),
+        Paragraph(
+            f"{statement.shop.display_name} · {statement.period:%Y-%m} · {statement.get_status_display()}",
+            styles["Normal"],
+        ),
+        Spacer(1, 6 * mm),
+    ]
+    rows = [[_("Date"), _("Kind"), _("Order"), _("Detail"), _("Base"), _("Rate (%)"), _("Amount")]]
+    for line in statement_lines(statement):
+        rows.append(
+            [
+                line.day.isoformat(),
+                Paragraph(line.get_kind_display(), cell),
+                Paragraph(_line_reference(line), cell),
+                Paragraph(line.description, cell),
+                "" if line.base is None else f"{line.base:.2f}",
+                "" if line.rate is None else f"{line.rate:.2f}",
+                f"{line.amount:.2f}",
+            ]
+        )
+    table = Table(
+        rows, repeatRows=1, colWidths=[20 * mm, 24 * mm, 34 * mm, 50 * mm, 18 * mm, 14 * mm, 20 * mm]
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), PDF_FONT),
+                ("FONTSIZE", (0, 0), (-1, -1), 8),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8f0e9")),
+                ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.grey),
+            ]
+        )
+    )
+    summary = Table(
+        [[label, f"{amount:.2f}"] for label, amount in _summary(statement)], colWidths=[60 * mm, 30 * mm]
+    )
+    summary.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), PDF_FONT),
+                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                ("LINEABOVE", (0, -1), (-1, -1), 0.75, colors.black),
+            ]
+        )
+    )
+    story += [table, Spacer(1, 6 * mm), summary, Spacer(1, 4 * mm)]
+    story.append(Paragraph(definitions_text(), cell))
+    document.build(story)
+    return buffer.getvalue()
+
+
+def definitions_text() -> str:
+    """What a statement counts, as the association defines it (printed on every statement)."""
+    return _(
+        "A sale is a shop order that was paid, dated by its payment day (Asia/Shanghai); its goods and its "
+        "shipping count as sales. Commission is charged on goods only, at the rule in force on the sale "
+        "day. A refund is dated by its own day and gives back the commission on what it refunds. Payable = "
+        "sales − refunds − commission + commission given back − shipping subsidy + corrections. A paid "
+        "statement never changes: later refunds and corrections go into the next statement; a negative "
+        "balance is carried into it."
+    )

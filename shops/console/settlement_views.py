@@ -1,0 +1,56 @@
+"""The farmer's view of their shop's monthly settlement statements (list, one statement, CSV, PDF).
+Statements are looked up within the console's shop: another shop's statement number is 404."""
+
+from django.http import Http404, HttpResponse
+from django.views.generic import TemplateView, View
+
+from marketplace.settlement import selectors
+from marketplace.settlement.exports import definitions_text, statement_csv, statement_pdf
+from marketplace.settlement.models import Statement
+from shops.console.access import ShopConsoleMixin
+
+
+class StatementListView(ShopConsoleMixin, TemplateView):
+    template_name = "shops/console/statements.html"
+    section = "sales"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(statements=selectors.statements(shop_id=self.shop.pk), **kwargs)
+
+
+class StatementObjectMixin(ShopConsoleMixin):
+    def objects_load(self) -> None:
+        try:
+            found = Statement.objects.only("pk").get(shop=self.shop, number=self.kwargs["statement"])
+        except Statement.DoesNotExist as error:
+            raise Http404 from error
+        self.statement = selectors.statement_detail(pk=found.pk, shop_id=self.shop.pk)
+
+
+class StatementDetailView(StatementObjectMixin, TemplateView):
+    template_name = "shops/console/statement.html"
+    section = "sales"
+
+    def get_context_data(self, **kwargs):
+        kwargs.pop("statement", None)  # the URL's statement number: the context gets the statement itself
+        return super().get_context_data(
+            statement=self.statement,
+            lines=selectors.statement_lines(self.statement),
+            carried_into=selectors.statement_carried_into(self.statement),
+            definitions=definitions_text(),
+            **kwargs,
+        )
+
+
+class StatementCsvView(StatementObjectMixin, View):
+    def get(self, request, statement):
+        response = HttpResponse(statement_csv(self.statement), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{self.statement.number}.csv"'
+        return response
+
+
+class StatementPdfView(StatementObjectMixin, View):
+    def get(self, request, statement):
+        response = HttpResponse(statement_pdf(self.statement), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{self.statement.number}.pdf"'
+        return response

@@ -153,6 +153,8 @@ class Leg(models.Model):
 
     class Meta:
         ordering = ["consignment_id", "sequence", "pk"]
+        # The association's logistics performance reads the legs booked for the days of a period.
+        indexes = [models.Index(fields=["day", "partner"], name="logistics_leg_day_partner")]
 
     def __str__(self) -> str:
         return f"{self.consignment_id}#{self.sequence} {self.kind} by {self.partner_id}"

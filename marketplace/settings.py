@@ -163,6 +163,8 @@ CELERY_TIMEZONE = "Asia/Shanghai"
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=30)
 CELERY_BEAT_SCHEDULE = {
     "release-unpaid-orders": {"task": "checkout.orders_unpaid_release", "schedule": 300.0},
+    # Refunds Stripe left pending (they count in sales and settlement only once they succeed).
+    "sync-pending-refunds": {"task": "payments.refunds_pending_sync", "schedule": 3600.0},
     # Paid shop orders whose routing task was lost, or that need routing now partners have room again.
     "route-stuck-consignments": {"task": "logistics.consignments_stuck_route", "schedule": 900.0},
     "flag-overdue-legs": {"task": "logistics.legs_overdue_flag", "schedule": 3600.0},

@@ -239,6 +239,38 @@ def _lines_amount(shop_order: ShopOrder, lines: dict[int, int]) -> list[tuple[ob
     return priced
 
 
+# Stripe's refund statuses → ours ("requires_action" and "pending" wait; "canceled" never pays back).
+REFUND_STATUSES = {
+    "succeeded": Refund.Status.SUCCEEDED,
+    "failed": Refund.Status.FAILED,
+    "canceled": Refund.Status.FAILED,
+}
+
+
+def _refund_succeeded(refund: Refund) -> None:
+    """Money went back: the sales review's facts of the refund's shop and day are recomputed after commit."""
+    from marketplace.sales.tasks import facts_refresh_enqueue  # imported late (sales reads payments)
+
+    facts_refresh_enqueue(shop_id=refund.shop_order.shop_id, at=refund.created_at)
+
+
+@transaction.atomic
+def refund_sync(*, refund_id: int) -> Refund:
+    """Bring a refund that Stripe left pending in line with Stripe's answer now. Safe to repeat: a refund
+    that is no longer pending is returned unchanged."""
+    refund = Refund.objects.select_for_update().select_related("shop_order").get(pk=refund_id)
+    if refund.status != Refund.Status.PENDING or not refund.stripe_refund_id:
+        return refund
+    stripe_refund = stripe_client().v1.refunds.retrieve(refund.stripe_refund_id)
+    status = REFUND_STATUSES.get(stripe_refund.status, Refund.Status.PENDING)
+    if status != refund.status:
+        refund.status = status
+        refund.save(update_fields=["status"])
+        if status == Refund.Status.SUCCEEDED:
+            _refund_succeeded(refund)
+    return refund
+
+
 def shop_order_refund(
     *,
     shop_order_id: int,
@@ -283,12 +315,10 @@ def shop_order_refund(
             _("Stripe refused the refund: %(error)s") % {"error": error.user_message or error}
         ) from error
     refund.stripe_refund_id = stripe_refund.id
-    refund.status = Refund.Status.SUCCEEDED if stripe_refund.status == "succeeded" else Refund.Status.PENDING
+    refund.status = REFUND_STATUSES.get(stripe_refund.status, Refund.Status.PENDING)
     refund.save(update_fields=["stripe_refund_id", "status"])
     if refund.status == Refund.Status.SUCCEEDED:
-        from marketplace.sales.tasks import facts_refresh_enqueue  # imported late (sales reads payments)
-
-        facts_refresh_enqueue(shop_id=shop_order.shop_id, at=refund.created_at)
+        _refund_succeeded(refund)
     from marketplace.checkout.tasks import refund_notify_task  # imported late (cycle)
 
     refund_notify_task.delay_on_commit(refund.pk)

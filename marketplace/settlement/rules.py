@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from marketplace.association.audit import audit_record
@@ -49,6 +49,18 @@ def _details(rule: CommissionRule) -> dict[str, Any]:
     }
 
 
+# Rule writes are rare: they take one transaction-scoped lock so two staff adding the first rule of a
+# scope at once cannot both pass the overlap check (a row lock cannot cover a row not yet there).
+# SQLite serialises writing transactions by itself.
+RULES_LOCK_KEY = 0x5E771E  # "settle"
+
+
+def _rules_lock() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RULES_LOCK_KEY])
+
+
 @transaction.atomic
 def commission_rule_add(
     *,
@@ -68,7 +80,8 @@ def commission_rule_add(
         raise CommissionRuleError(_("A commission has at most two decimal places."))
     if effective_to is not None and effective_to < effective_from:
         raise CommissionRuleError(_("A rule cannot end before it starts."))
-    same_scope = CommissionRule.objects.select_for_update().filter(category=category, shop=shop)
+    _rules_lock()
+    same_scope = CommissionRule.objects.filter(category=category, shop=shop)
     for other in same_scope:
         if _overlaps(other, effective_from, effective_to):
             raise CommissionRuleError(

@@ -195,3 +195,28 @@ def test_a_line_of_another_shop_cannot_be_refunded_here(stripe_settings, localst
     with pytest.raises(RefundError):
         shop_order_refund(shop_order_id=tea_part.pk, lines={peach_line.pk: 1})
     assert not Refund.objects.exists()
+
+
+def test_a_refund_stripe_left_pending_counts_once_stripe_says_it_succeeded(
+    stripe_settings, localstripe, placed_order, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from marketplace.payments.tasks import refunds_pending_sync_task
+    from marketplace.sales.models import SalesDay
+
+    payment_attempt(order=placed_order, payment_method=card_from_browser(localstripe, "4242424242424242"))
+    tea_part = placed_order.shop_orders.get(shop__name="龙谷茶舍")
+    refund = shop_order_refund(shop_order_id=tea_part.pk, amount=Decimal("98.00"), reason="一盒破损")
+    # As Stripe answers for a refund that takes days (its status "pending" when it was made).
+    Refund.objects.filter(pk=refund.pk).update(status=Refund.Status.PENDING)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert refunds_pending_sync_task() == 1
+
+    refund.refresh_from_db()
+    assert refund.status == Refund.Status.SUCCEEDED
+    day = SalesDay.objects.get(shop=tea_part.shop, day=timezone.localdate(refund.created_at))
+    assert day.refunds == Decimal("98.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert refunds_pending_sync_task() == 0  # nothing pending any more

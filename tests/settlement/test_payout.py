@@ -194,3 +194,39 @@ def test_two_staff_paying_at_once_make_one_transfer(fresh_stripe, shop):
     assert len(transfers) == 1
     assert outcomes == [transfers[0].id, transfers[0].id]
     assert Payout.objects.filter(statement=march).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_adding_the_first_rule_of_a_scope_at_once_make_one_rule(shop):
+    from marketplace.settlement.models import CommissionRule
+    from marketplace.settlement.rules import CommissionRuleError
+
+    if connection.vendor != "postgresql":
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("this race test must run on PostgreSQL")
+        pytest.skip("real concurrent transactions need PostgreSQL")
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+    lock = threading.Lock()
+
+    def add(percent: str) -> None:
+        try:
+            start.wait()
+            result = commission_rule_add(
+                percent=Decimal(percent), shop=shop, effective_from=datetime.date(2026, 1, 1)
+            ).percent
+        except CommissionRuleError as error:
+            result = error
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=add, args=(p,)) for p in ("3", "4")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert CommissionRule.objects.filter(shop=shop, category=None).count() == 1
+    assert sorted(type(o).__name__ for o in outcomes) == ["CommissionRuleError", "Decimal"]

@@ -1069,6 +1069,22 @@ def summary(results: list[dict]) -> str:
                 f"{p['p95_ms']:.1f} | {p['max_ms']:.1f} | {p['queries']} | {s['p50_ms']:.1f} | "
                 f"{s['p95_ms']:.1f} |"
             )
+    out += [
+        "",
+        "| lines | orders | shop orders | events | refunds | fact rows | database | generated | facts |",
+    ]
+    out.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        z = r["sizes"]
+        facts = sum(
+            z[name]["rows"] for name in ("SalesDay", "ProductSalesDay", "CategorySalesDay", "BuyerSalesDay")
+        )
+        out.append(
+            f"| {r['lines']:,} | {z['orders']['rows']:,} | {z['shop orders']['rows']:,} | "
+            f"{z['shop order events']['rows']:,} | {z['refunds']['rows']:,} | {facts:,} | "
+            f"{z['database']['mb']:,.0f} MB | {r['generate_s']:.0f} s | "
+            f"{r['facts_s']:.0f} s ({r['facts_days']} days) |"
+        )
     worst = max(m["page"]["p95_ms"] for r in results for m in r["months"])
     big = results[0]
     out.append("")

@@ -9,6 +9,19 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the site's language: a request in English leaves English active on the thread
+    (the locale middleware activates per request, nothing deactivates), which would leak into the next
+    test's code run outside a request."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (fragments, catalogue version, thumbnails' key-value store)."""
     from django.core.cache import cache

@@ -2,6 +2,8 @@
 status link, and in the workspace the applications queue, an application with its decisions, its
 private photos, and the shops oversight (list, detail, suspend, reinstate, listing review)."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
@@ -162,7 +164,12 @@ class ApplicationListView(AssociationAccessMixin, ListView):
         return selectors.applications_list(status=status)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(filter_form=self.filter_form, chosen_status=self.status, **kwargs)
+        return super().get_context_data(
+            filter_form=self.filter_form,
+            chosen_status=self.status,
+            filter_query=urlencode({"status": self.status}) if self.status else "",
+            **kwargs,
+        )
 
 
 class ApplicationObjectMixin(AssociationAccessMixin):

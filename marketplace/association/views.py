@@ -1,5 +1,7 @@
 """The workspace's overview and its decision log."""
 
+from urllib.parse import urlencode
+
 from django.views.generic import ListView, TemplateView
 
 from marketplace.association.access import AssociationAccessMixin
@@ -23,6 +25,10 @@ class AuditView(AssociationAccessMixin, ListView):
         return audit_entries(action=self.request.GET.get("action", "")[:64])
 
     def get_context_data(self, **kwargs):
+        action = self.request.GET.get("action", "")[:64]
         return super().get_context_data(
-            actions=audit_actions(), chosen_action=self.request.GET.get("action", ""), **kwargs
+            actions=audit_actions(),
+            chosen_action=action,
+            filter_query=urlencode({"action": action}) if action else "",
+            **kwargs,
         )

@@ -65,6 +65,10 @@ class Refund(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        # The sales facts and the settlement find a day's or a month's succeeded refunds.
+        indexes = [models.Index(fields=["status", "created_at"], name="refund_status_at")]
+
     def __str__(self) -> str:
         return f"{self.shop_order_id}: {self.amount} ({self.status})"
 

@@ -6,10 +6,12 @@ the other. Running it twice changes nothing the second time."""
 
 import datetime
 import hashlib
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -24,6 +26,17 @@ Line = get_model("order", "Line")
 Category = get_model("catalogue", "Category")
 ProductCategory = get_model("catalogue", "ProductCategory")
 ZERO = Decimal("0.00")
+FACTS_VERSION_KEY = "sales-facts-version"
+
+
+def facts_version() -> str:
+    """A token that changes whenever any fact changes: what is drawn from the facts (the charts) is
+    cached under it."""
+    return cache.get_or_set(FACTS_VERSION_KEY, lambda: uuid.uuid4().hex, None)
+
+
+def _facts_changed() -> None:
+    transaction.on_commit(lambda: cache.set(FACTS_VERSION_KEY, uuid.uuid4().hex, None))
 
 
 def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
@@ -231,6 +244,7 @@ def sales_facts_refresh(*, day: datetime.date, shop_ids: list[int] | None = None
         for shop_id, f in days.items()
         for buyer, n in f.buyers.items()
     )
+    _facts_changed()
     return len(days)
 
 

@@ -11,6 +11,7 @@ from django.db.models import F, Sum
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from marketplace.i18n import pick
 from marketplace.sales.models import BuyerSalesDay, CategorySalesDay, ProductSalesDay, SalesDay
 from marketplace.sales.periods import Period
 
@@ -357,8 +358,15 @@ def _labels(keys, dimension: str, choices: Choices) -> dict:
         return choices.region_names
     if dimension == CATEGORY:
         return choices.category_names
-    products = Product.objects.filter(pk__in=[k for k in keys if k is not None]).select_related("parent")
-    return {product.pk: product.get_title() for product in products.only("pk", "title", "title_en", "parent")}
+    # Only the names (a product's, else its parent's, as ``Product.get_title``): a month by product can
+    # name thousands of products, and whole rows with their parents cost several times as much.
+    names = Product.objects.filter(pk__in=[k for k in keys if k is not None]).values_list(
+        "pk", "title", "title_en", "parent__title", "parent__title_en"
+    )
+    return {
+        pk: pick(title, title_en) or pick(p_title, p_title_en)
+        for pk, title, title_en, p_title, p_title_en in names
+    }
 
 
 def sales_review(

@@ -1,12 +1,15 @@
 """The association's sales review and logistics performance (staff only), and the public open data."""
 
 import csv
+import hashlib
 import io
 import json
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import cache_control
@@ -16,6 +19,7 @@ from marketplace.association.access import AssociationAccessMixin
 from marketplace.sales.charts import sales_chart_svg
 from marketplace.sales.deliveries import consignments_needing_routing, logistics_performance
 from marketplace.sales.exports import sales_csv, sales_xlsx, table_header
+from marketplace.sales.facts import facts_version
 from marketplace.sales.forms import PeriodForm, SalesFilterForm, period_from
 from marketplace.sales.open_data import CACHE_SECONDS, open_data
 from marketplace.sales.selectors import DIMENSIONS, review_choices, sales_review
@@ -45,6 +49,11 @@ class SalesReviewMixin(AssociationAccessMixin):
         return params.urlencode()
 
 
+# The page shows the largest rows; the exports carry every row (a marketplace has thousands of products).
+PAGE_ROWS = 100
+CHART_CACHE_SECONDS = 600
+
+
 class SalesReviewView(SalesReviewMixin, TemplateView):
     template_name = "sales/review.html"
 
@@ -62,6 +71,8 @@ class SalesReviewView(SalesReviewMixin, TemplateView):
         return super().get_context_data(
             form=form,
             review=review,
+            shown_rows=review.rows[:PAGE_ROWS],
+            more_rows=max(len(review.rows) - PAGE_ROWS, 0),
             dimension_label=dimension_label,
             header=table_header(dimension_label),
             query=self.query(),
@@ -75,8 +86,19 @@ class SalesChartView(SalesReviewMixin, View):
     """The chart of the current view as an SVG image (its own request, so the page is not kept waiting)."""
 
     def get(self, request, *args, **kwargs):
+        # Drawing takes matplotlib a good half second: a chart is kept until the facts change (the
+        # version is bumped by every refresh) or for ten minutes.
+        query = hashlib.sha256(self.query().encode()).hexdigest()[:32]
+        key = f"sales-chart:{facts_version()}:{get_language()}:{query}"
+        svg = cache.get(key)
+        if svg is None:
+            svg = self.chart_draw()
+            cache.set(key, svg, CHART_CACHE_SECONDS)
+        return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
+
+    def chart_draw(self) -> str:
         _form, review = self.review(report_problems=False)
-        svg = sales_chart_svg(
+        return sales_chart_svg(
             review,
             title_groups=_("Net sales by %(dimension)s (¥)")
             % {"dimension": dict(DIMENSIONS)[review.dimension]},
@@ -84,7 +106,6 @@ class SalesChartView(SalesReviewMixin, View):
             this=review.period.label,
             before=review.previous.label,
         )
-        return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
 
 
 class SalesExportView(SalesReviewMixin, View):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from oscar.core.loading import get_model
 from oscar.test.factories import UserFactory
 
@@ -535,7 +535,8 @@ def test_the_overview_counts_listings_awaiting_review_and_open_reports(review_sh
         product=listing(review_shop, shoots, status=Status.LIVE), reporter=buyer.user, reason="price"
     )
 
-    tiles = {tile.label: tile.count for tile in waiting_tiles()}
+    with translation.override("en"):
+        tiles = {tile.label: tile.count for tile in waiting_tiles()}
 
     assert tiles["listings awaiting review"] == 2
     assert tiles["buyers' reports open"] == 1

@@ -167,3 +167,43 @@ def test_the_page_reads_facts_not_order_lines(staff_client, march):
     sql = " ".join(q["sql"] for q in captured.captured_queries)
     assert "order_line" not in sql
     assert "shops_shoporder" not in sql
+
+
+def test_the_page_shows_the_largest_rows_and_the_exports_hold_them_all(staff_client, march, monkeypatch):
+    from marketplace.sales import views
+
+    monkeypatch.setattr(views, "PAGE_ROWS", 1)
+    by_product = {**MARCH, "dimension": "product"}
+    response = staff_client.get(reverse("association:sales"), by_product)
+    review = response.context["review"]
+    assert len(review.rows) > 1
+    assert [row.figures.label for row in response.context["shown_rows"]] == [review.rows[0].figures.label]
+    body = response.content.decode()
+    assert body.count('data-testid="sales-row"') == 1
+    assert 'data-testid="more-rows"' in body
+    exported = staff_client.get(reverse("association:sales-export"), {**by_product, "format": "csv"})
+    assert (
+        len(list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))) == 1 + len(review.rows) + 1
+    )
+
+
+def test_a_chart_is_drawn_once_until_the_facts_change(
+    staff_client, march, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from marketplace.sales.facts import sales_facts_refresh
+
+    url = reverse("association:sales-chart")
+    with CaptureQueriesContext(connection) as first:
+        drawn = staff_client.get(url, MARCH).content
+    with CaptureQueriesContext(connection) as again:
+        assert staff_client.get(url, MARCH).content == drawn
+    assert len(again.captured_queries) < len(first.captured_queries) - 5  # only the sign-in's queries
+
+    sale((march.tea, 3), paid_at="2026-03-20 09:00")
+    with django_capture_on_commit_callbacks(execute=True):
+        sales_facts_refresh(day=datetime.date(2026, 3, 20))
+    redrawn = staff_client.get(url, MARCH).content
+    assert redrawn != drawn  # the new sale is in it

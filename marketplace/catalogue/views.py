@@ -11,6 +11,7 @@ from django.views.generic import FormView
 from oscar.apps.catalogue.views import ProductDetailView as OscarProductDetailView
 from oscar.core.loading import get_model
 
+from marketplace.association.access import association_member
 from marketplace.association.listing_forms import ListingReportForm
 from marketplace.association.listing_review import ListingReviewError, listing_report_create
 from marketplace.storefront.caching import cached_by_version
@@ -42,7 +43,12 @@ class ProductDetailView(OscarProductDetailView):
 
     def is_viewable(self, product, request):
         shop_open = product.shop is not None and product.shop.is_open
-        return (shop_open and super().is_viewable(product, request)) or request.user.is_staff
+        # The association's staff see a listing before it is on sale: they review it as buyers will see it.
+        return (
+            (shop_open and super().is_viewable(product, request))
+            or request.user.is_staff
+            or association_member(request.user)
+        )
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)

@@ -12,7 +12,7 @@ class Payment(models.Model):
 
     class Status(models.TextChoices):
         REQUIRES_PAYMENT = "requires_payment", _("Awaiting payment")
-        REQUIRES_ACTION = "requires_action", _("Awaiting card authentication")
+        REQUIRES_ACTION = "requires_action", _("Awaiting the buyer's confirmation")
         PROCESSING = "processing", _("Processing")
         SUCCEEDED = "succeeded", _("Paid")
         FAILED = "failed", _("Payment failed")

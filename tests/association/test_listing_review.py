@@ -163,6 +163,17 @@ def test_staff_approve_a_listing_and_it_appears_in_the_cached_storefront(
     assert (event.from_status, event.to_status) == (Status.AWAITING_REVIEW, Status.LIVE)
 
 
+def test_staff_preview_a_listing_awaiting_review_that_buyers_cannot_open(review_shop, shoots, staff, buyer):
+    product = listing(review_shop, shoots, title="遂昌冬笋 2.5公斤")
+
+    detail = staff.get(reverse("association:listing", kwargs={"pk": product.pk})).content.decode()
+    assert f'href="{product.get_absolute_url()}"' in detail
+    preview = staff.get(product.get_absolute_url())
+    assert preview.status_code == 200
+    assert "遂昌冬笋" in preview.content.decode()
+    assert buyer.get(product.get_absolute_url()).status_code == 404
+
+
 def test_approving_a_listing_of_a_shop_that_is_not_approved_is_refused(review_shop, shoots, staff):
     product = listing(review_shop, shoots)
     shop_status_change(shop_id=review_shop.pk, to_status=Partner.Status.SUSPENDED, reason="停业整顿")

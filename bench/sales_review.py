@@ -722,7 +722,7 @@ def facts_check(period) -> dict:
     from django.db import connection
     from django.db.models import Sum
 
-    from marketplace.sales.facts import day_bounds
+    from marketplace.local_dates import day_bounds
     from marketplace.sales.models import SalesDay
 
     start, _ = day_bounds(period.start)

@@ -214,13 +214,12 @@ class Transfer(resources.StripeObject):
     ):
         if kwargs:
             raise UserError(400, "Unexpected " + ", ".join(kwargs))
-        found = resources.List(url, limit=limit, starting_after=starting_after)
+        found = super()._api_list_all(url, limit=limit, starting_after=starting_after)
         found._list = [
-            value
-            for key, value in resources.store.items()
-            if key.startswith("transfer:")
-            and (transfer_group is None or value.transfer_group == transfer_group)
-            and (destination is None or value.destination == destination)
+            transfer
+            for transfer in found._list
+            if (transfer_group is None or transfer.transfer_group == transfer_group)
+            and (destination is None or transfer.destination == destination)
         ]
         return found
 
@@ -249,8 +248,9 @@ def _idempotent(request, data: dict, create):
 
 
 def connect_routes(app) -> None:
-    """Add the Connect routes (accounts, transfers) to localstripe's app."""
-    from localstripe.server import get_post_data, json_response, unflatten_data
+    """Add the Connect routes (accounts, transfers) to localstripe's app: its own handlers, except that
+    creating honours the Idempotency-Key header."""
+    from localstripe.server import api_list_all, api_retrieve, get_post_data, json_response
 
     def create(cls):
         async def handler(request: web.Request) -> web.Response:
@@ -260,25 +260,11 @@ def connect_routes(app) -> None:
 
         return handler
 
-    def retrieve(cls):
-        async def handler(request: web.Request) -> web.Response:
-            return json_response(cls._api_retrieve(request.match_info["id"])._export())
-
-        return handler
-
-    def list_all(cls, url):
-        async def handler(request: web.Request) -> web.Response:
-            data = unflatten_data(request.query)
-            data.pop("expand", None)
-            return json_response(cls._api_list_all(url, **data)._export())
-
-        return handler
-
     for cls in (Account, Transfer):
         url = f"/v1/{cls.object}s"
         app.router.add_post(url, create(cls))
-        app.router.add_get(url, list_all(cls, url))
-        app.router.add_get(url + "/{id}", retrieve(cls))
+        app.router.add_get(url, api_list_all(cls, url))
+        app.router.add_get(url + "/{id}", api_retrieve(cls, url))
 
 
 def transfer_group_teach() -> None:

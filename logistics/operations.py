@@ -13,6 +13,11 @@ from shops.models import ShopOrder
 ROUTABLE = (ShopOrder.Status.PAID, ShopOrder.Status.ACCEPTED, ShopOrder.Status.PACKED)
 
 
+def leg_due(day: datetime.date, promised_days: int) -> datetime.date:
+    """The last day a leg booked for ``day`` is on time: its promised days, and at least one."""
+    return day + datetime.timedelta(days=max(promised_days, 1))
+
+
 def consignments_stuck_route() -> dict[str, int]:
     """Route paid shop orders that have no consignment (a lost task) and those that need routing. Returns
     how many ended in each status."""
@@ -41,7 +46,7 @@ def legs_overdue_flag(*, now: datetime.datetime | None = None) -> int:
         status__in=(Leg.Status.ASSIGNED, Leg.Status.ACCEPTED, Leg.Status.IN_PROGRESS), overdue_since=None
     ).exclude(Exists(TrackingEvent.objects.filter(leg=OuterRef("pk"), kind=TrackingEvent.Kind.DELIVERED)))
     for leg in live.only("pk", "day", "promised_days"):
-        if leg.day + datetime.timedelta(days=max(leg.promised_days, 1)) < today:
+        if leg_due(leg.day, leg.promised_days) < today:
             flagged += Leg.objects.filter(pk=leg.pk, overdue_since=None).update(overdue_since=now)
     return flagged
 

@@ -4,13 +4,15 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.partner.models import Partner
+
 
 class ShopStatusEvent(models.Model):
     """One move of a shop's status (applied → approved → suspended …): who, when, why."""
 
     shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="status_events")
-    from_status = models.CharField(_("From"), max_length=16, blank=True)
-    to_status = models.CharField(_("To"), max_length=16)
+    from_status = models.CharField(_("From"), max_length=16, choices=Partner.Status.choices, blank=True)
+    to_status = models.CharField(_("To"), max_length=16, choices=Partner.Status.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

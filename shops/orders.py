@@ -52,11 +52,6 @@ def shop_order_transition(
     )
     shop_order.status = to_status
     shop_order.save(update_fields=["status"])
-    if to_status == S.PAID:
-        from marketplace.sales.tasks import facts_refresh_enqueue  # imported late (sales reads shops)
-
-        # A new sale: the sales review's facts of its shop and day are recomputed after commit.
-        facts_refresh_enqueue(shop_id=shop_order.shop_id, at=event.created_at)
     return event
 
 

@@ -113,11 +113,12 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _photo_clean(upload) -> bytes:
+def photo_clean(upload, *, max_bytes: int | None = None) -> bytes:
     """The upload as a JPEG of at most PHOTO_ORIGINAL_MAX_SIDE on its long side, upright, sRGB, and
-    without EXIF, XMP or comments; PhotoRejected if it is too big, not a photo, or damaged."""
+    without EXIF, XMP or comments; PhotoRejected if it is over ``max_bytes`` (default
+    PHOTO_MAX_UPLOAD_BYTES), not a photo, or damaged."""
     name = _display_name(upload)
-    limit = settings.PHOTO_MAX_UPLOAD_BYTES
+    limit = settings.PHOTO_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
     if upload.size > limit:
         raise PhotoRejected(
             _("“%(name)s” is %(size)s MB; photos may be at most %(limit)s MB.")
@@ -197,7 +198,7 @@ def product_photo_add(*, product: "Product", upload, actor: AbstractBaseUser | N
     limit = settings.PHOTO_MAX_PER_PRODUCT
     if ProductImage.objects.filter(product=product).count() >= limit:
         raise _too_many(limit)  # before spending a decode on it; checked again under the lock
-    data = _photo_clean(upload)
+    data = photo_clean(upload)
 
     photo = ProductImage(product=product, renditions_ready=False)
     try:

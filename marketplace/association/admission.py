@@ -20,10 +20,9 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
-from marketplace.association.audit import audit_record
+from marketplace.association.audit import acting_user, audit_record
 from marketplace.association.models import ApplicationEvent, ApplicationPhoto, ShopApplication
-from marketplace.storefront.caching import catalogue_changed
-from shops.photos import PhotoRejected, _photo_clean
+from shops.photos import PhotoRejected, photo_clean
 from shops.services import farmer_attach, shop_status_change
 
 Partner = get_model("partner", "Partner")
@@ -86,13 +85,8 @@ class ApplicationDetails:
 def application_photo_clean(upload) -> bytes:
     """An uploaded photo as a clean JPEG (upright, sRGB, no EXIF: a licence photo's GPS stays home);
     AdmissionError if it is over 10 MB, not a JPEG/PNG/WebP (or a phone's HEIC) image, or damaged."""
-    if upload.size > PHOTO_MAX_BYTES:
-        raise AdmissionError(
-            _("“%(name)s” is %(size)s MB; photos may be at most %(limit)s MB.")
-            % {"name": upload.name, "size": f"{upload.size / MB:.1f}", "limit": f"{PHOTO_MAX_BYTES / MB:g}"}
-        )
     try:
-        return _photo_clean(upload)
+        return photo_clean(upload, max_bytes=PHOTO_MAX_BYTES)
     except PhotoRejected as rejected:
         raise AdmissionError(rejected.message) from None
 
@@ -133,6 +127,14 @@ def _waiting_error(field: str) -> AdmissionError:
     return AdmissionError(message, field=field)
 
 
+def _farmed_shop_check(*, email: str, shop_name: str) -> None:
+    """AdmissionError when the farmer with this email already has a shop of this name."""
+    if Partner.objects.filter(users__email__iexact=email, name=shop_name).exists():
+        raise AdmissionError(
+            _("This email already farms a shop named “%(name)s”.") % {"name": shop_name}, field="shop_name"
+        )
+
+
 def application_duplicates_check(
     *, email: str, phone: str, shop_name: str, exclude_pk: int | None = None
 ) -> None:
@@ -145,10 +147,7 @@ def application_duplicates_check(
         raise _waiting_error("email")
     if waiting.filter(phone=phone).exists():
         raise _waiting_error("phone")
-    if Partner.objects.filter(users__email__iexact=email, name=shop_name).exists():
-        raise AdmissionError(
-            _("This email already farms a shop named “%(name)s”.") % {"name": shop_name}, field="shop_name"
-        )
+    _farmed_shop_check(email=email, shop_name=shop_name)
 
 
 def _details_apply(application: ShopApplication, details: ApplicationDetails) -> None:
@@ -193,7 +192,7 @@ def application_status_change(
             application=application,
             from_status=application.status,
             to_status=to_status,
-            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor=acting_user(actor),
             message=message,
         )
         application.status = to_status
@@ -387,12 +386,7 @@ def application_approve(*, application_id: int, actor: AbstractBaseUser) -> "Par
             application, event = application_status_change(
                 application_id=application_id, to_status=Status.APPROVED, actor=actor
             )
-            if Partner.objects.filter(
-                users__email__iexact=application.email, name=application.shop_name
-            ).exists():
-                raise AdmissionError(
-                    _("This email already farms a shop named “%(name)s”.") % {"name": application.shop_name}
-                )
+            _farmed_shop_check(email=application.email, shop_name=application.shop_name)
             shop = Partner(
                 code=_shop_code(application),
                 name=application.shop_name,
@@ -427,7 +421,6 @@ def application_approve(*, application_id: int, actor: AbstractBaseUser) -> "Par
                 details={"shop_id": shop.pk, "shop_code": shop.code, "farmer_id": farmer.pk},
             )
             _notice_enqueue(event)
-            catalogue_changed()
     except BaseException:
         if cover_name and not Partner.objects.filter(cover=cover_name).exists():
             Partner._meta.get_field("cover").storage.delete(cover_name)

@@ -12,7 +12,6 @@ from marketplace.association.admission import (
     PHOTO_LIMITS,
     AdmissionError,
     ApplicationDetails,
-    application_duplicates_check,
     application_photo_clean,
 )
 from marketplace.association.models import ShopApplication
@@ -127,7 +126,6 @@ class ApplicationForm(forms.Form):
 
     def __init__(self, *args, application: ShopApplication | None = None, **kwargs):
         """``application``: the application being edited (its photos may then be kept)."""
-        self.application = application
         super().__init__(*args, **kwargs)
         counties = list(admission_counties())
         self.counties = {county.pk: county for county in counties}
@@ -198,16 +196,6 @@ class ApplicationForm(forms.Form):
                 )
         data["county_region"], data["town_region"], data["village_region"] = county, town, village
         data["town_name"], data["village_name"] = town_name, village_name
-        if not self.errors:
-            try:
-                application_duplicates_check(
-                    email=data["email"],
-                    phone=data["phone"],
-                    shop_name=data["shop_name"],
-                    exclude_pk=self.application.pk if self.application else None,
-                )
-            except AdmissionError as error:
-                self.add_error(error.field, error.message)
         return data
 
     def details(self) -> ApplicationDetails:

@@ -86,9 +86,10 @@ def shop_counties() -> list["Region"]:
 
 
 def shop_detail(*, pk: int) -> "Partner":
-    """One shop with its place, farmers, status history and listings count. DoesNotExist if none."""
+    """One shop with its place, the application that opened it (if any), farmers, status history and
+    listings count. DoesNotExist if none."""
     return (
-        Partner.objects.select_related("province", "city", "county", "town", "village")
+        Partner.objects.select_related("province", "city", "county", "town", "village", "application")
         .annotate(listings_count=Count("products", filter=Q(products__parent__isnull=True)))
         .prefetch_related(
             "users",

@@ -306,22 +306,14 @@ class ShopDetailView(ShopObjectMixin, TemplateView):
             shop = selectors.shop_detail(pk=self.kwargs["pk"])
         except Partner.DoesNotExist:
             raise Http404 from None
-        labels = dict(Partner.Status.choices)
-        status_events = [
-            (
-                event,
-                labels.get(event.from_status, event.from_status),
-                labels.get(event.to_status, event.to_status),
-            )
-            for event in shop.status_events.all()
-        ]
         return super().get_context_data(
             shop=shop,
-            status_events=status_events,
+            status_events=shop.status_events.all(),
             audit=selectors.shop_audit_trail(shop),
             reason_form=ShopReasonForm(),
             review_form=ShopReviewRequiredForm(initial={"required": shop.listing_review_required}),
-            application=ShopApplication.objects.filter(shop=shop).first(),
+            # A shop from the demo data or Oscar's dashboard has no application.
+            application=getattr(shop, "application", None),
             **kwargs,
         )
 

@@ -9,6 +9,11 @@ from django.db import models
 from marketplace.association.models import AuditEntry
 
 
+def acting_user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    """The signed-in user who acted, or None (a task, a script, an anonymous request)."""
+    return actor if actor is not None and actor.is_authenticated else None
+
+
 def audit_record(
     *,
     actor: AbstractBaseUser | None,
@@ -19,7 +24,7 @@ def audit_record(
 ) -> AuditEntry:
     """Record that ``actor`` took ``action`` on ``subject`` (any saved model instance), and why."""
     return AuditEntry.objects.create(
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=acting_user(actor),
         action=action,
         subject_type=subject._meta.label_lower,
         subject_id=str(subject.pk),

@@ -13,14 +13,15 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
-from marketplace.association.audit import audit_record
-from marketplace.storefront.caching import catalogue_changed
+from marketplace.association.audit import acting_user, audit_record
 
 Product = get_model("catalogue", "Product")
+ProductImage = get_model("catalogue", "ProductImage")
 Category = get_model("catalogue", "Category")
 CategoryStandard = get_model("catalogue", "CategoryStandard")
 ListingReviewEvent = get_model("catalogue", "ListingReviewEvent")
@@ -105,6 +106,15 @@ def region_within(region, registered: Iterable) -> bool:
     return False
 
 
+# What listing_standards_check reads: a query for listings to check joins and prefetches these.
+CHECK_RELATED = ("shop", "origin_village__parent__parent__parent__parent")
+CHECK_PREFETCH = (
+    "categories",
+    Prefetch("images", queryset=ProductImage.objects.order_by("display_order", "pk")),
+    "certifications__registered_regions",
+)
+
+
 def listing_standards_check(
     product: "Product", *, book: StandardsBook | None = None
 ) -> list[StandardProblem]:
@@ -112,8 +122,9 @@ def listing_standards_check(
     category's standard (or the nearest ancestor's) asks for, and any certification it claims outside
     the certification's registered regions. Empty when the listing meets them.
 
-    Reads ``categories``, ``images``, ``certifications__registered_regions`` and the origin village's
-    parents; the review selectors prefetch them so a queue of listings runs a fixed number of queries."""
+    Reads the categories, photos, claimed certifications with their regions and the origin village's
+    parents: a query loading listings to check joins ``CHECK_RELATED`` and prefetches ``CHECK_PREFETCH``,
+    so a queue of listings runs a fixed number of queries."""
     book = book or StandardsBook.load()
     problems: list[StandardProblem] = []
     required: list[str] = []
@@ -159,10 +170,10 @@ def listing_standards_check(
 
 def listing_checkable(product_id: int) -> "Product":
     """The listing locked for a decision, with what the standards check reads."""
-    Product.objects.select_for_update().filter(pk=product_id).values_list("pk").get()
     return (
-        Product.objects.select_related("shop", "origin_village__parent__parent__parent__parent")
-        .prefetch_related("categories", "images", "certifications__registered_regions")
+        Product.objects.select_for_update(of=("self",))
+        .select_related(*CHECK_RELATED)
+        .prefetch_related(*CHECK_PREFETCH)
         .get(pk=product_id)
     )
 
@@ -196,10 +207,9 @@ def listing_review_move(
         product=locked,
         from_status=from_status,
         to_status=to_status,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=acting_user(actor),
         reason=reason,
     )
-    catalogue_changed()
     return locked
 
 

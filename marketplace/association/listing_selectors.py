@@ -21,13 +21,17 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 from oscar.core.loading import get_model
 
-from marketplace.association.listing_review import StandardProblem, StandardsBook, listing_standards_check
+from marketplace.association.listing_review import (
+    CHECK_PREFETCH,
+    CHECK_RELATED,
+    StandardProblem,
+    StandardsBook,
+    listing_standards_check,
+)
 
 Product = get_model("catalogue", "Product")
-ProductImage = get_model("catalogue", "ProductImage")
 Category = get_model("catalogue", "Category")
 Certification = get_model("catalogue", "Certification")
-CategoryStandard = get_model("catalogue", "CategoryStandard")
 ListingReport = get_model("catalogue", "ListingReport")
 ListingReviewEvent = get_model("catalogue", "ListingReviewEvent")
 StockRecord = get_model("partner", "StockRecord")
@@ -35,14 +39,6 @@ Partner = get_model("partner", "Partner")
 ListingStatus = Product.ListingStatus
 
 QUEUE_KINDS = ("awaiting", "reported")
-
-# What the standards check reads (listing_review.listing_standards_check).
-CHECK_RELATED = ("shop", "origin_village__parent__parent__parent__parent")
-CHECK_PREFETCH = (
-    "categories",
-    Prefetch("images", queryset=ProductImage.objects.order_by("display_order", "pk")),
-    "certifications__registered_regions",
-)
 
 
 def _open_reports():
@@ -137,7 +133,7 @@ def review_listing(*, product_id: int) -> "Product":
     review history with who moved it (``Product.DoesNotExist`` if there is none)."""
     return (
         Product.objects.filter(parent__isnull=True)
-        .select_related(*CHECK_RELATED, "product_class", "shop__county", "shop__town", "shop__village")
+        .select_related(*CHECK_RELATED)
         .prefetch_related(
             *CHECK_PREFETCH,
             Prefetch("stockrecords", queryset=StockRecord.objects.order_by("pk")),
@@ -183,12 +179,13 @@ class StandardRow:
 def standard_rows() -> list[StandardRow]:
     """Every category in tree order with its own standard or the one it inherits."""
     book = StandardsBook.load()
-    own = {standard.category_id: standard for standard in CategoryStandard.objects.all()}
     rows = []
     for category in Category.objects.order_by("path"):
-        standard = own.get(category.pk)
-        inherited = None if standard else book.standard_for(category)
-        rows.append(StandardRow(category, standard, inherited.category if inherited else None))
+        found = book.standard_for(category)
+        if found is not None and found.category_id == category.pk:
+            rows.append(StandardRow(category, found, None))
+        else:
+            rows.append(StandardRow(category, None, found.category if found else None))
     return rows
 
 

@@ -4,7 +4,7 @@ decisions (approve, send back, dismiss reports), and the category standards. Thi
 
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
@@ -82,6 +82,12 @@ class ListingObjectMixin(AssociationAccessMixin):
         except Product.DoesNotExist:
             raise Http404 from None
 
+    def get_decided_product(self):
+        """The listing a decision is posted on: the decision's service loads what it needs itself."""
+        return get_object_or_404(
+            Product.objects.only("pk", "title"), pk=self.kwargs["pk"], parent__isnull=True
+        )
+
 
 class ListingDetailView(ListingObjectMixin, TemplateView):
     template_name = "association/listings_detail.html"
@@ -105,7 +111,7 @@ class ListingDetailView(ListingObjectMixin, TemplateView):
 
 class ListingApproveView(ListingObjectMixin, View):
     def post(self, request, pk):
-        product = self.get_product()
+        product = self.get_decided_product()
         try:
             listing_approve(product=product, actor=request.user)
         except ListingReviewError as error:
@@ -117,7 +123,7 @@ class ListingApproveView(ListingObjectMixin, View):
 
 class ListingSendBackView(ListingObjectMixin, View):
     def post(self, request, pk):
-        product = self.get_product()
+        product = self.get_decided_product()
         form = SendBackForm(request.POST)
         if not form.is_valid():
             messages.error(request, _("Say why the listing is sent back: the farmer reads it."))
@@ -137,7 +143,7 @@ class ListingSendBackView(ListingObjectMixin, View):
 
 class ListingReportsDismissView(ListingObjectMixin, View):
     def post(self, request, pk):
-        product = self.get_product()
+        product = self.get_decided_product()
         form = DismissReportsForm(request.POST)
         if not form.is_valid():
             messages.error(request, _("The reason is too long (at most 2,000 characters)."))

@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from marketplace.places.models import region_field
+
 # The group whose members use the workspace at /association/ (it holds the ``use_workspace`` permission).
 ASSOCIATION_GROUP = "Shop association"
 
@@ -106,23 +108,9 @@ class ShopApplication(models.Model):
     )
     # A town and a village are either picked from the region tree or typed; a typed name becomes a
     # region only when the application is approved.
-    town = models.ForeignKey(
-        "places.Region",
-        verbose_name=_("Town"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    town = region_field(_("Town"))
     town_name = models.CharField(_("New town name"), max_length=64, blank=True)
-    village = models.ForeignKey(
-        "places.Region",
-        verbose_name=_("Village"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    village = region_field(_("Village"))
     village_name = models.CharField(_("New village name"), max_length=64, blank=True)
     produce = models.TextField(_("What you grow or make"))
     categories = models.ManyToManyField(
@@ -160,10 +148,6 @@ class ShopApplication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shop_name} ({self.farmer_name})"
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
 
     @property
     def town_label(self) -> str:

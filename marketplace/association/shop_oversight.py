@@ -8,7 +8,6 @@ from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
 from marketplace.association.audit import audit_record
-from marketplace.storefront.caching import catalogue_changed
 from shops.services import ShopStatusError, shop_status_change
 
 Partner = get_model("partner", "Partner")
@@ -31,8 +30,6 @@ def _status_move(
             raise ShopDecisionError(str(error)) from None
         shop = event.shop
         audit_record(actor=actor, action=action, subject=shop, reason=reason)
-        # The storefront filters on the shop's status, but its pages are cached: drop them on commit.
-        catalogue_changed()
     return shop
 
 

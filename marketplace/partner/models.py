@@ -6,13 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from oscar.apps.partner.abstract_models import AbstractPartner
 
 from marketplace.i18n import pick
-
-
-def _region_field(label) -> models.ForeignKey:
-    """One level of the shop's address in the region tree (province … village)."""
-    return models.ForeignKey(
-        "places.Region", verbose_name=label, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+from marketplace.places.models import region_field
 
 
 class Partner(AbstractPartner):
@@ -29,11 +23,11 @@ class Partner(AbstractPartner):
     story_en = models.TextField(_("Story (English)"), blank=True)
     cover = models.ImageField(_("Cover photo"), upload_to="shops/covers/", blank=True)
     phone = models.CharField(_("Contact phone"), max_length=20, blank=True)
-    province = _region_field(_("Province"))
-    city = _region_field(_("City"))
-    county = _region_field(_("County"))
-    town = _region_field(_("Town"))
-    village = _region_field(_("Village"))
+    province = region_field(_("Province"))
+    city = region_field(_("City"))
+    county = region_field(_("County"))
+    town = region_field(_("Town"))
+    village = region_field(_("Village"))
     joined_on = models.DateField(_("Join date"), null=True, blank=True)
     # Set by the association: this shop's new listings wait for its approval before going public.
     listing_review_required = models.BooleanField(_("New listings need review"), default=False)

@@ -3,8 +3,8 @@
 from celery import shared_task
 from django.utils import timezone
 
-from marketplace.payments.models import Refund, StripeEvent
-from marketplace.payments.services import payment_sync, refund_sync
+from marketplace.payments.models import StripeEvent
+from marketplace.payments.services import payment_sync, refunds_pending_sync
 
 
 @shared_task(
@@ -19,11 +19,4 @@ def stripe_event_process_task(event_pk: int) -> None:
 
 @shared_task(name="payments.refunds_pending_sync")
 def refunds_pending_sync_task() -> int:
-    """Refunds Stripe had not finished when they were made (bank transfers back can take days): ask
-    again, so the sales facts and the next settlement statement see them once they succeed."""
-    pending = Refund.objects.filter(status=Refund.Status.PENDING).exclude(stripe_refund_id="")
-    synced = 0
-    for refund_id in pending.values_list("pk", flat=True):
-        refund_sync(refund_id=refund_id)
-        synced += 1
-    return synced
+    return refunds_pending_sync()

@@ -48,3 +48,10 @@ class Region(models.Model):
     def shop_field(self) -> str:
         """The Partner field that holds a region of this level (used to list a place's shops)."""
         return {1: "province", 2: "city", 3: "county", 4: "town", 5: "village"}[self.level]
+
+
+def region_field(label) -> models.ForeignKey:
+    """An optional link to one level of the region tree (a shop's or an application's county, town…)."""
+    return models.ForeignKey(
+        "places.Region", verbose_name=label, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )

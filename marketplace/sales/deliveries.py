@@ -9,13 +9,14 @@ directly, two queries per page."""
 
 import datetime
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Exists, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
+from logistics.operations import leg_due
 from marketplace.sales.periods import Period
+from marketplace.sales.selectors import percent_of
 
 
 @dataclass
@@ -32,14 +33,7 @@ class PartnerPerformance:
     @property
     def on_time_rate(self):
         """Per cent of the legs due or done that were done on time (one decimal); None with none."""
-        judged = self.done_on_time + self.done_late + self.overdue
-        if not judged:
-            return None
-        return (Decimal(self.done_on_time * 100) / judged).quantize(Decimal("0.1"), ROUND_HALF_UP)
-
-
-def leg_due(day: datetime.date, promised_days: int) -> datetime.date:
-    return day + datetime.timedelta(days=max(promised_days, 1))
+        return percent_of(self.done_on_time, self.done_on_time + self.done_late + self.overdue)
 
 
 def logistics_performance(*, period: Period, today: datetime.date | None = None) -> list[PartnerPerformance]:

@@ -17,6 +17,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from oscar.core.loading import get_model
 
+from marketplace.local_dates import day_bounds
 from marketplace.payments.models import Refund, RefundLine
 from marketplace.sales.models import BuyerSalesDay, CategorySalesDay, ProductSalesDay, SalesDay
 from shops.models import ShopOrder, ShopOrderEvent
@@ -37,12 +38,6 @@ def facts_version() -> str:
 
 def _facts_changed() -> None:
     transaction.on_commit(lambda: cache.set(FACTS_VERSION_KEY, uuid.uuid4().hex, None))
-
-
-def day_bounds(day: datetime.date) -> tuple[datetime.datetime, datetime.datetime]:
-    """The start of ``day`` and of the next one, in the marketplace's time zone (Asia/Shanghai)."""
-    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
-    return start, start + datetime.timedelta(days=1)
 
 
 def buyer_key(*, user_id: int | None, email: str) -> str:
@@ -109,12 +104,22 @@ class _Categories:
         return self.tree.get(category_id, [category_id]) if category_id is not None else [None]
 
 
+def _paid_events(start: datetime.datetime | None = None, end: datetime.datetime | None = None):
+    """The moves to PAID (each a sale) in [start, end)."""
+    events = ShopOrderEvent.objects.filter(to_status=ShopOrder.Status.PAID)
+    return events.filter(created_at__gte=start, created_at__lt=end) if start is not None else events
+
+
+def _succeeded_refunds(start: datetime.datetime | None = None, end: datetime.datetime | None = None):
+    """The refunds that succeeded, made in [start, end)."""
+    refunds = Refund.objects.filter(status=Refund.Status.SUCCEEDED)
+    return refunds.filter(created_at__gte=start, created_at__lt=end) if start is not None else refunds
+
+
 def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _ShopDay]:
     start, end = day_bounds(day)
-    paid = ShopOrderEvent.objects.filter(
-        to_status=ShopOrder.Status.PAID, created_at__gte=start, created_at__lt=end
-    )
-    refunds = Refund.objects.filter(status=Refund.Status.SUCCEEDED, created_at__gte=start, created_at__lt=end)
+    paid = _paid_events(start, end)
+    refunds = _succeeded_refunds(start, end)
     if shop_ids is not None:
         paid = paid.filter(shop_order__shop_id__in=shop_ids)
         refunds = refunds.filter(shop_order__shop_id__in=shop_ids)
@@ -193,7 +198,9 @@ def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _Sho
 def sales_facts_refresh(*, day: datetime.date, shop_ids: list[int] | None = None) -> int:
     """Recompute the facts of ``day`` for ``shop_ids`` (every shop when None) from the source rows.
     Returns how many shops had sales or refunds that day."""
-    locked = Partner.objects.select_for_update().order_by("pk")
+    # FOR NO KEY UPDATE: two refreshes of a shop still queue, but checkout's inserts that point at the
+    # shop (order lines, shop orders take FOR KEY SHARE on it) are not held up while the facts are built.
+    locked = Partner.objects.select_for_update(no_key=True).order_by("pk")
     if shop_ids is not None:
         locked = locked.filter(pk__in=shop_ids)
     list(locked.values_list("pk", flat=True))
@@ -253,14 +260,10 @@ def _active_days(since: datetime.date, until: datetime.date) -> set[datetime.dat
     start, _ = day_bounds(since)
     _, end = day_bounds(until)
     tz = timezone.get_default_timezone()
-    paid = ShopOrderEvent.objects.filter(
-        to_status=ShopOrder.Status.PAID, created_at__gte=start, created_at__lt=end
-    )
-    refunds = Refund.objects.filter(status=Refund.Status.SUCCEEDED, created_at__gte=start, created_at__lt=end)
     days = set(
         SalesDay.objects.filter(day__gte=since, day__lte=until).values_list("day", flat=True).distinct()
     )
-    for source in (paid, refunds):
+    for source in (_paid_events(start, end), _succeeded_refunds(start, end)):
         days.update(
             source.annotate(local_day=TruncDate("created_at", tzinfo=tz))
             .values_list("local_day", flat=True)
@@ -275,10 +278,7 @@ def sales_facts_rebuild(*, since: datetime.date | None = None, until: datetime.d
     number of shops. Returns the days rebuilt."""
     until = until or timezone.localdate()
     if since is None:
-        firsts = [
-            ShopOrderEvent.objects.filter(to_status=ShopOrder.Status.PAID).order_by("created_at").first(),
-            Refund.objects.filter(status=Refund.Status.SUCCEEDED).order_by("created_at").first(),
-        ]
+        firsts = [source.order_by("created_at").first() for source in (_paid_events(), _succeeded_refunds())]
         stamps = [timezone.localdate(row.created_at) for row in firsts if row is not None]
         since = min(stamps, default=until)
         # Facts left from before the first sale (source rows deleted since) go too.

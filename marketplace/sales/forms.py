@@ -33,6 +33,15 @@ class PeriodForm(forms.Form):
                 )
         return data
 
+    def problems(self) -> list[str]:
+        """One message per value that was dropped."""
+        self.is_valid()
+        return [
+            _("%(field)s: %(error)s The default is shown instead.")
+            % {"field": self.fields[name].label if name in self.fields else name, "error": " ".join(errors)}
+            for name, errors in self.errors.items()
+        ]
+
 
 def _chosen(form: forms.Form, name: str):
     """A field's clean value, or None when it was wrong (its error is reported by ``problems``)."""
@@ -84,12 +93,3 @@ class SalesFilterForm(PeriodForm):
     def chosen_dimension(self) -> str:
         self.is_valid()
         return _chosen(self, "dimension") or SHOP
-
-    def problems(self) -> list[str]:
-        """One message per value that was dropped."""
-        self.is_valid()
-        return [
-            _("%(field)s: %(error)s The default is shown instead.")
-            % {"field": self.fields[name].label if name in self.fields else name, "error": " ".join(errors)}
-            for name, errors in self.errors.items()
-        ]

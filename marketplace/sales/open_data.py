@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from marketplace.sales.models import CategorySalesDay, ProductSalesDay, SalesDay
+from marketplace.sales.selectors import category_roots
 
 Partner = get_model("partner", "Partner")
 Region = get_model("places", "Region")
@@ -104,12 +105,10 @@ def _open_data() -> list[OpenMonth]:
         for r in Region.objects.filter(pk__in={r for pair in shops.values() for r in pair if r is not None})
     }
     categories = {c.pk: c for c in Category.objects.all()}
-    root_of_path = {c.path: c for c in categories.values() if c.depth == 1}
-    step = Category.steplen
+    roots = category_roots(categories.values())
 
     def root(category_id):
-        category = categories.get(category_id)
-        return root_of_path.get(category.path[:step]) if category is not None else None
+        return roots.get(category_id)
 
     recent = SalesDay.objects.order_by("-day").values_list("day", flat=True).first()
     if recent is None:

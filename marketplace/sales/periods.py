@@ -2,11 +2,12 @@
 December to February, across the year end) or a custom range; each with the period just before it and
 the same period a year earlier."""
 
-import calendar
 import datetime
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+
+from marketplace.local_dates import month_last
 
 DAY, WEEK, MONTH, SEASON, CUSTOM = "day", "week", "month", "season", "custom"
 KINDS = [
@@ -88,10 +89,6 @@ def _year_back(day: datetime.date) -> datetime.date:
         return day.replace(year=day.year - 1, day=28)
 
 
-def _month_end(year: int, month: int) -> datetime.date:
-    return datetime.date(year, month, calendar.monthrange(year, month)[1])
-
-
 def period_of(kind: str, on: datetime.date) -> Period:
     """The day, week, month or season that holds ``on``."""
     if kind == DAY:
@@ -100,13 +97,15 @@ def period_of(kind: str, on: datetime.date) -> Period:
         start = on - datetime.timedelta(days=on.weekday())
         return Period(WEEK, start, start + datetime.timedelta(days=6))
     if kind == MONTH:
-        return Period(MONTH, on.replace(day=1), _month_end(on.year, on.month))
+        return Period(MONTH, on.replace(day=1), month_last(on))
     if kind == SEASON:
         first_month = (on.month // 3) * 3 or 12  # December, January and February are winter
         year = on.year - 1 if on.month < 3 else on.year
         last_month = (first_month + 1) % 12 + 1
         return Period(
-            SEASON, datetime.date(year, first_month, 1), _month_end(year + (first_month == 12), last_month)
+            SEASON,
+            datetime.date(year, first_month, 1),
+            month_last(datetime.date(year + (first_month == 12), last_month, 1)),
         )
     raise ValueError(f"unknown period kind {kind!r}")
 

@@ -50,11 +50,25 @@ class SalesFilters:
     category_id: int | None = None
 
 
+def percent_of(part, whole) -> Decimal | None:
+    """``part`` as a per cent of ``whole`` (one decimal); None when there is no whole."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
 def change_percent(current, previous) -> Decimal | None:
     """The change from ``previous`` to ``current`` in per cent (one decimal); None when there was none."""
-    if current is None or previous is None or not previous:
+    if current is None or previous is None:
         return None
-    return (Decimal(current - previous) * 100 / Decimal(previous)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return percent_of(current - previous, previous)
+
+
+def category_roots(categories) -> dict:
+    """Each category's top-level category (itself for a top-level one), by the category's pk, read from
+    the materialised paths of ``categories`` (all of them: no query)."""
+    root_of_path = {c.path: c for c in categories if c.depth == 1}
+    return {c.pk: root_of_path.get(c.path[: Category.steplen]) for c in categories}
 
 
 @dataclass
@@ -87,9 +101,7 @@ class Figures:
     @property
     def presale_share(self) -> Decimal | None:
         """Pre-sale goods as a per cent of goods (one decimal)."""
-        if not self.goods:
-            return None
-        return (self.presale_goods * 100 / self.goods).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        return percent_of(self.presale_goods, self.goods)
 
 
 METRICS = [
@@ -145,6 +157,10 @@ class SalesReview:
     daily: list[tuple[datetime.date, Decimal]]
     comparisons: list[Comparison] = field(default_factory=list)
 
+    @property
+    def dimension_label(self) -> str:
+        return dict(DIMENSIONS)[self.dimension]
+
 
 @dataclass(frozen=True)
 class Choices:
@@ -179,8 +195,9 @@ def review_choices() -> Choices:
     used = {getattr(shop, f) for shop in shops for f in ("county_id", "town_id", "village_id")} - {None}
     regions = list(Region.objects.filter(pk__in=used).order_by("name", "pk"))
     categories = list(Category.objects.order_by("path"))
+    roots = category_roots(categories)
     for category in categories:  # full names without a query per category (Oscar's walks the parents)
-        parent = next((c for c in categories if category.path.startswith(c.path) and c.depth == 1), None)
+        parent = roots[category.pk]
         names = [category.display_name]
         if parent is not None and parent.pk != category.pk:
             names.insert(0, parent.display_name)
@@ -370,12 +387,21 @@ def _labels(keys, dimension: str, choices: Choices) -> dict:
 
 
 def sales_review(
-    *, period: Period, filters: SalesFilters, dimension: str, choices: Choices | None = None
+    *,
+    period: Period,
+    filters: SalesFilters,
+    dimension: str,
+    choices: Choices | None = None,
+    totals: bool = True,
+    daily: bool = True,
+    buyers: bool = True,
 ) -> SalesReview:
-    """Everything the sales review page shows for ``period``."""
+    """What the sales review page shows for ``period``. The chart and the exports ask for less: without
+    ``totals`` the three periods' totals (and comparisons) are left empty, without ``daily`` the series
+    per day, without ``buyers`` the rows' repeat buyers (None); each saves its queries."""
     choices = choices or review_choices()
     previous, last_year = period.previous(), period.last_year()
-    figures, unitemised = _figures(period, filters, dimension, choices)
+    figures, unitemised = _figures(period, filters, dimension, choices, buyers=buyers)
     # Of the previous period the table shows net sales only.
     previous_figures, previous_unitemised = _figures(previous, filters, dimension, choices, buyers=False)
     labels = _labels(figures, dimension, choices)
@@ -387,29 +413,33 @@ def sales_review(
     rows.sort(key=lambda r: (-r.figures.net, r.figures.label))
     if unitemised is not None and (unitemised.gross or unitemised.refunds or previous_unitemised.net):
         rows.append(Row(unitemised, previous_unitemised.net))
-    totals = _totals(period, filters, choices)
-    totals_previous = _totals(previous, filters, choices)
-    totals_last_year = _totals(last_year, filters, choices)
+    if totals:
+        current_totals = _totals(period, filters, choices)
+        totals_previous = _totals(previous, filters, choices)
+        totals_last_year = _totals(last_year, filters, choices)
+    else:
+        current_totals = totals_previous = totals_last_year = Figures()
     review = SalesReview(
         period=period,
         previous=previous,
         last_year=last_year,
         dimension=dimension,
         filters=filters,
-        totals=totals,
+        totals=current_totals,
         totals_previous=totals_previous,
         totals_last_year=totals_last_year,
         rows=rows,
-        daily=_daily(period, filters, choices),
+        daily=_daily(period, filters, choices) if daily else [],
     )
-    review.comparisons = [
-        Comparison(
-            metric,
-            label,
-            getattr(totals, metric),
-            getattr(totals_previous, metric),
-            getattr(totals_last_year, metric),
-        )
-        for metric, label in METRICS
-    ]
+    if totals:
+        review.comparisons = [
+            Comparison(
+                metric,
+                label,
+                getattr(current_totals, metric),
+                getattr(totals_previous, metric),
+                getattr(totals_last_year, metric),
+            )
+            for metric, label in METRICS
+        ]
     return review

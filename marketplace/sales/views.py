@@ -22,7 +22,7 @@ from marketplace.sales.exports import sales_csv, sales_xlsx, table_header
 from marketplace.sales.facts import facts_version
 from marketplace.sales.forms import PeriodForm, SalesFilterForm, period_from
 from marketplace.sales.open_data import CACHE_SECONDS, open_data
-from marketplace.sales.selectors import DIMENSIONS, review_choices, sales_review
+from marketplace.sales.selectors import review_choices, sales_review
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -30,7 +30,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class SalesReviewMixin(AssociationAccessMixin):
     section = "sales"
 
-    def review(self, *, report_problems: bool = True):
+    def review(self, *, report_problems: bool = True, **parts):
+        """The review of the request's filters; ``parts`` as ``sales_review`` takes them."""
         choices = review_choices()
         form = SalesFilterForm(self.request.GET, choices=choices)
         if report_problems:
@@ -38,7 +39,9 @@ class SalesReviewMixin(AssociationAccessMixin):
                 messages.warning(self.request, problem)
         period = period_from(form)
         dimension = form.chosen_dimension()
-        review = sales_review(period=period, filters=form.filters(), dimension=dimension, choices=choices)
+        review = sales_review(
+            period=period, filters=form.filters(), dimension=dimension, choices=choices, **parts
+        )
         return form, review
 
     def query(self, **changes) -> str:
@@ -59,7 +62,7 @@ class SalesReviewView(SalesReviewMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         form, review = self.review()
-        dimension_label = dict(DIMENSIONS)[review.dimension]
+        dimension_label = review.dimension_label
         step = {"period": review.period.kind}
         if review.period.kind == "custom":
             before, after = review.period.previous(), review.period.next()
@@ -97,11 +100,11 @@ class SalesChartView(SalesReviewMixin, View):
         return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
 
     def chart_draw(self) -> str:
-        _form, review = self.review(report_problems=False)
+        # The chart draws the rows' net sales (with the previous period's) and the series per day.
+        _form, review = self.review(report_problems=False, totals=False, buyers=False)
         return sales_chart_svg(
             review,
-            title_groups=_("Net sales by %(dimension)s (¥)")
-            % {"dimension": dict(DIMENSIONS)[review.dimension]},
+            title_groups=_("Net sales by %(dimension)s (¥)") % {"dimension": review.dimension_label},
             title_daily=_("Net sales per day (¥)"),
             this=review.period.label,
             before=review.previous.label,
@@ -112,8 +115,8 @@ class SalesExportView(SalesReviewMixin, View):
     """The current table as CSV or Excel (``?format=csv|xlsx`` and the page's own filters)."""
 
     def get(self, request, *args, **kwargs):
-        _form, review = self.review(report_problems=False)
-        dimension_label = dict(DIMENSIONS)[review.dimension]
+        _form, review = self.review(report_problems=False, daily=False)  # the table has no series per day
+        dimension_label = review.dimension_label
         name = f"sales-{review.dimension}-{review.period.start:%Y%m%d}-{review.period.end:%Y%m%d}"
         if request.GET.get("format") == "xlsx":
             response = HttpResponse(sales_xlsx(review, dimension_label), content_type=XLSX)
@@ -132,16 +135,8 @@ class LogisticsPerformanceView(AssociationAccessMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         form = PeriodForm(self.request.GET)
-        form.is_valid()
-        for name, errors in form.errors.items():
-            messages.warning(
-                self.request,
-                _("%(field)s: %(error)s The default is shown instead.")
-                % {
-                    "field": form.fields[name].label if name in form.fields else name,
-                    "error": " ".join(errors),
-                },
-            )
+        for problem in form.problems():
+            messages.warning(self.request, problem)
         period = period_from(form)
         return super().get_context_data(
             form=form,

@@ -1,35 +1,28 @@
+"""Read-only: rules, statements, payouts and payout accounts change only through the association's
+workspace, where every change is checked and audited."""
+
 from django.contrib import admin
 
+from marketplace.admin_readonly import ReadOnlyModelAdmin
 from marketplace.settlement.models import CommissionRule, Payout, ShopPayoutAccount, Statement
 
 
 @admin.register(CommissionRule)
-class CommissionRuleAdmin(admin.ModelAdmin):
-    """Read-only: rules are added and ended in the association's workspace, where it is audited."""
-
+class CommissionRuleAdmin(ReadOnlyModelAdmin):
     list_display = ("scope_label", "percent", "effective_from", "effective_to")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Statement)
-class StatementAdmin(CommissionRuleAdmin):
+class StatementAdmin(ReadOnlyModelAdmin):
     list_display = ("number", "status", "payable")
     list_filter = ("status", "period")
 
 
 @admin.register(Payout)
-class PayoutAdmin(CommissionRuleAdmin):
+class PayoutAdmin(ReadOnlyModelAdmin):
     list_display = ("statement", "method", "reference", "amount", "paid_at")
 
 
 @admin.register(ShopPayoutAccount)
-class ShopPayoutAccountAdmin(CommissionRuleAdmin):
+class ShopPayoutAccountAdmin(ReadOnlyModelAdmin):
     list_display = ("shop", "stripe_account_id", "updated_at")

@@ -3,7 +3,9 @@
 
 import csv
 import io
+from collections.abc import Iterator
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 from marketplace.settlement.models import Statement
@@ -12,10 +14,22 @@ from marketplace.settlement.selectors import statement_lines
 PDF_FONT = "STSong-Light"
 
 
-def _line_reference(line) -> str:
-    if line.carried_from_id:
-        return line.carried_from.number
-    return line.shop_order.number if line.shop_order_id else ""
+def _header() -> list[str]:
+    return [_("Date"), _("Kind"), _("Order"), _("Detail"), _("Base"), _("Rate (%)"), _("Amount")]
+
+
+def _rows(statement: Statement) -> Iterator[list[str]]:
+    """The seven cells of each line, as text."""
+    for line in statement_lines(statement):
+        yield [
+            line.day.isoformat(),
+            line.get_kind_display(),
+            line.reference,
+            line.description,
+            "" if line.base is None else f"{line.base:.2f}",
+            "" if line.rate is None else f"{line.rate:.2f}",
+            f"{line.amount:.2f}",
+        ]
 
 
 def _summary(statement: Statement) -> list[tuple[str, object]]:
@@ -38,19 +52,8 @@ def statement_csv(statement: Statement) -> bytes:
     writer.writerow([_("Month"), f"{statement.period:%Y-%m}"])
     writer.writerow([_("Status"), statement.get_status_display()])
     writer.writerow([])
-    writer.writerow([_("Date"), _("Kind"), _("Order"), _("Detail"), _("Base"), _("Rate (%)"), _("Amount")])
-    for line in statement_lines(statement):
-        writer.writerow(
-            [
-                line.day.isoformat(),
-                line.get_kind_display(),
-                _line_reference(line),
-                line.description,
-                "" if line.base is None else f"{line.base:.2f}",
-                "" if line.rate is None else f"{line.rate:.2f}",
-                f"{line.amount:.2f}",
-            ]
-        )
+    writer.writerow(_header())
+    writer.writerows(_rows(statement))
     writer.writerow([])
     for label, amount in _summary(statement):
         writer.writerow([label, f"{amount:.2f}"])
@@ -89,19 +92,11 @@ def statement_pdf(statement: Statement) -> bytes:
         ),
         Spacer(1, 6 * mm),
     ]
-    rows = [[_("Date"), _("Kind"), _("Order"), _("Detail"), _("Base"), _("Rate (%)"), _("Amount")]]
-    for line in statement_lines(statement):
-        rows.append(
-            [
-                line.day.isoformat(),
-                Paragraph(line.get_kind_display(), cell),
-                Paragraph(_line_reference(line), cell),
-                Paragraph(line.description, cell),
-                "" if line.base is None else f"{line.base:.2f}",
-                "" if line.rate is None else f"{line.rate:.2f}",
-                f"{line.amount:.2f}",
-            ]
-        )
+    # Kind, order and detail wrap inside their column.
+    rows = [_header()] + [
+        [day, Paragraph(kind, cell), Paragraph(reference, cell), Paragraph(detail, cell), *figures]
+        for day, kind, reference, detail, *figures in _rows(statement)
+    ]
     table = Table(
         rows, repeatRows=1, colWidths=[20 * mm, 24 * mm, 34 * mm, 50 * mm, 18 * mm, 14 * mm, 20 * mm]
     )
@@ -145,3 +140,15 @@ def definitions_text() -> str:
         "statement never changes: later refunds and corrections go into the next statement; a negative "
         "balance is carried into it."
     )
+
+
+def statement_csv_response(statement: Statement) -> HttpResponse:
+    response = HttpResponse(statement_csv(statement), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{statement.number}.csv"'
+    return response
+
+
+def statement_pdf_response(statement: Statement) -> HttpResponse:
+    response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{statement.number}.pdf"'
+    return response

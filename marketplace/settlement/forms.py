@@ -72,7 +72,6 @@ class CommissionRuleForm(forms.Form):
 
 class RuleEndForm(forms.Form):
     last_day = forms.DateField(label=_("Last day in force"), widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)
 
 
 class PayForm(forms.Form):

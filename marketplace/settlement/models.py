@@ -105,6 +105,17 @@ class Statement(models.Model):
         ISSUED = "issued", _("Issued")
         PAID = "paid", _("Paid")
 
+    # The figures summed from the lines (statement_totals_refresh) and over a list of statements.
+    TOTAL_FIELDS = (
+        "sales",
+        "refunds",
+        "commission",
+        "commission_reversal",
+        "shipping_subsidy",
+        "corrections",
+        "payable",
+    )
+
     shop = models.ForeignKey(
         "partner.Partner", verbose_name=_("Shop"), on_delete=models.PROTECT, related_name="statements"
     )
@@ -205,6 +216,13 @@ class StatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.statement_id} {self.kind} {self.amount}"
+
+    @property
+    def reference(self) -> str:
+        """What the line is about: the earlier statement carried over, else its shop order's number."""
+        if self.carried_from_id:
+            return self.carried_from.number
+        return self.shop_order.number if self.shop_order_id else ""
 
 
 class Payout(models.Model):

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from marketplace.association.audit import audit_record
+from marketplace.association.audit import acting_user, audit_record
 from marketplace.settlement.models import CommissionRule
 
 CENT = Decimal("0.01")
@@ -102,7 +102,7 @@ def commission_rule_add(
         effective_from=effective_from,
         effective_to=effective_to,
         note=note,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=acting_user(actor),
     )
     audit_record(actor=actor, action="commission.add", subject=rule, reason=note, details=_details(rule))
     return rule

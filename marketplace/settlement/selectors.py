@@ -9,16 +9,6 @@ from django.db.models import Count, Q, Sum
 
 from marketplace.settlement.models import CommissionRule, ShopPayoutAccount, Statement, StatementLine
 
-TOTAL_FIELDS = (
-    "sales",
-    "refunds",
-    "commission",
-    "commission_reversal",
-    "shipping_subsidy",
-    "corrections",
-    "payable",
-)
-
 
 @dataclass(frozen=True)
 class StatementTotals:
@@ -35,7 +25,7 @@ class StatementTotals:
 def statements(
     *, period: datetime.date | None = None, shop_id: int | None = None, status: str = "", query: str = ""
 ):
-    found = Statement.objects.select_related("shop", "payout")
+    found = Statement.objects.select_related("shop")
     if period is not None:
         found = found.filter(period=period)
     if shop_id is not None:
@@ -50,28 +40,32 @@ def statements(
 
 
 def statements_totals(found) -> StatementTotals:
-    sums = found.order_by().aggregate(count=Count("pk"), **{name: Sum(name) for name in TOTAL_FIELDS})
-    return StatementTotals(
-        count=sums.pop("count"), **{name: sums[name] or Decimal("0") for name in TOTAL_FIELDS}
-    )
+    fields = Statement.TOTAL_FIELDS
+    sums = found.order_by().aggregate(count=Count("pk"), **{name: Sum(name) for name in fields})
+    return StatementTotals(count=sums.pop("count"), **{name: sums[name] or Decimal("0") for name in fields})
 
 
-def statement_periods() -> list[datetime.date]:
-    return list(Statement.objects.order_by("-period").values_list("period", flat=True).distinct())
-
-
-def statement_detail(*, pk: int, shop_id: int | None = None) -> Statement:
-    """One statement with its shop and payout; ``shop_id`` limits it to one shop (the farmer's)."""
-    found = Statement.objects.select_related("shop", "payout", "payout__paid_by", "issued_by")
+def statement_detail(
+    *, pk: int | None = None, number: str | None = None, shop_id: int | None = None
+) -> Statement:
+    """One statement, by primary key or by number, with its shop and payout; ``shop_id`` limits it to one
+    shop (the farmer's). Raises ``Statement.DoesNotExist``."""
+    if pk is None and number is None:
+        raise TypeError("statement_detail needs pk or number")
+    found = Statement.objects.select_related("shop", "payout")
     if shop_id is not None:
         found = found.filter(shop_id=shop_id)
-    return found.get(pk=pk)
+    if number is not None:
+        found = found.filter(number=number)
+    if pk is not None:
+        found = found.filter(pk=pk)
+    return found.get()
 
 
 def statement_lines(statement: Statement):
     return (
         StatementLine.objects.filter(statement=statement)
-        .select_related("shop_order", "refund", "carried_from", "rule", "rule__category")
+        .select_related("shop_order", "carried_from")
         .order_by("day", "shop_order__number", "pk")
     )
 
@@ -86,7 +80,7 @@ def payout_account(shop_id: int) -> ShopPayoutAccount | None:
 
 
 def commission_rules():
-    return CommissionRule.objects.select_related("category", "shop", "created_by").order_by(
+    return CommissionRule.objects.select_related("category", "shop").order_by(
         "shop__name", "category__path", "-effective_from", "pk"
     )
 

@@ -15,7 +15,6 @@ What counts (the association's definitions, shown on every statement):
 - payable = sales − refunds − commission + commission given back − shipping subsidy + corrections.
 """
 
-import calendar
 import datetime
 from collections import defaultdict
 from decimal import Decimal
@@ -28,7 +27,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
-from marketplace.association.audit import audit_record
+from marketplace.association.audit import acting_user, audit_record
+from marketplace.local_dates import local_midnight, month_after, month_first, month_last
 from marketplace.payments.models import Refund, RefundLine
 from marketplace.payments.services import stripe_client, to_minor
 from marketplace.settlement.models import Payout, ShopPayoutAccount, Statement, StatementLine
@@ -49,26 +49,6 @@ class StatementError(ValueError):
     pass
 
 
-def month_first(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
-
-
-def month_last(period: datetime.date) -> datetime.date:
-    return period.replace(day=calendar.monthrange(period.year, period.month)[1])
-
-
-def month_after(period: datetime.date) -> datetime.date:
-    return month_last(period) + datetime.timedelta(days=1)
-
-
-def month_before(period: datetime.date) -> datetime.date:
-    return month_first(month_first(period) - datetime.timedelta(days=1))
-
-
-def local_midnight(day: datetime.date) -> datetime.datetime:
-    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_current_timezone())
-
-
 def statement_number(*, shop, period: datetime.date) -> str:
     return f"ST-{period:%Y%m}-{shop.code}"
 
@@ -81,7 +61,7 @@ def shipping_subsidy_percent() -> Decimal | None:
 
 
 def _refuse_final(statement: Statement) -> None:
-    if statement.status != Statement.Status.DRAFT:
+    if statement.is_final:
         raise StatementError(
             _("Statement %(number)s is %(status)s: it cannot change. Corrections go into the next one.")
             % {"number": statement.number, "status": statement.get_status_display()}
@@ -219,7 +199,8 @@ def _refund_lines(refund: Refund, refunded_before: Decimal, ledger: _Ledger, ite
     return lines + reversals
 
 
-def statement_totals_refresh(statement: Statement) -> Statement:
+def statement_totals_refresh(statement: Statement, *, also_save: tuple[str, ...] = ()) -> Statement:
+    """Sum the statement's lines into its totals and save them (with the ``also_save`` fields)."""
     sums: dict[str, Decimal] = defaultdict(Decimal)
     for kind, amount in statement.lines.values_list("kind", "amount"):
         sums[kind] += amount
@@ -230,17 +211,7 @@ def statement_totals_refresh(statement: Statement) -> Statement:
     statement.shipping_subsidy = -sums[K.SHIPPING_SUBSIDY]
     statement.corrections = sums[K.CORRECTION]
     statement.payable = sum(sums.values(), ZERO)
-    statement.save(
-        update_fields=[
-            "sales",
-            "refunds",
-            "commission",
-            "commission_reversal",
-            "shipping_subsidy",
-            "corrections",
-            "payable",
-        ]
-    )
+    statement.save(update_fields=[*Statement.TOTAL_FIELDS, *also_save])
     return statement
 
 
@@ -367,13 +338,11 @@ def statements_generate(
         elif not lines and not statement.lines.exists():
             statement.delete()  # a draft with nothing left to settle
             continue
-        else:
-            statement.generated_at = now
-            statement.save(update_fields=["generated_at"])
+        statement.generated_at = now
         for line in lines:
             line.statement = statement
         StatementLine.objects.bulk_create(lines)
-        statements.append(statement_totals_refresh(statement))
+        statements.append(statement_totals_refresh(statement, also_save=("generated_at",)))
     return statements
 
 
@@ -385,13 +354,14 @@ def statement_issue(*, statement_id: int, actor=None, today: datetime.date | Non
     _refuse_final(statement)
     if (today or timezone.localdate()) <= month_last(statement.period):
         raise StatementError(_("A statement can be issued once its month is over."))
-    statements_generate(month=statement.period, shop_ids=[statement.shop_id], today=today)
-    if not Statement.objects.filter(pk=statement.pk).exists():
+    # Rebuilt for its shop and month only: the list holds this statement, or nothing if it was removed.
+    rebuilt = statements_generate(month=statement.period, shop_ids=[statement.shop_id], today=today)
+    if not rebuilt:
         raise StatementError(_("Nothing is left to settle on this statement: it was removed."))
-    statement.refresh_from_db()
+    (statement,) = rebuilt
     statement.status = Statement.Status.ISSUED
     statement.issued_at = timezone.now()
-    statement.issued_by = actor if actor is not None and actor.is_authenticated else None
+    statement.issued_by = acting_user(actor)
     statement.save(update_fields=["status", "issued_at", "issued_by"])
     audit_record(
         actor=actor, action="statement.issue", subject=statement, details={"payable": str(statement.payable)}
@@ -493,7 +463,7 @@ def statement_pay(*, statement_id: int, actor=None, reference: str = "") -> Payo
             method=method,
             reference=reference[:255],
             amount=statement.payable,
-            paid_by=actor if actor is not None and actor.is_authenticated else None,
+            paid_by=acting_user(actor),
             paid_at=timezone.now(),
         )
         statement.status = Statement.Status.PAID
@@ -530,7 +500,7 @@ def payout_account_set(*, shop, stripe_account_id: str, actor=None) -> ShopPayou
         shop=shop,
         defaults={
             "stripe_account_id": stripe_account_id,
-            "updated_by": actor if actor is not None and actor.is_authenticated else None,
+            "updated_by": acting_user(actor),
         },
     )
     audit_record(

@@ -5,7 +5,8 @@ import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from marketplace.settlement.services import month_before, statements_generate
+from marketplace.local_dates import month_before
+from marketplace.settlement.services import statements_generate
 
 
 @shared_task(name="settlement.statements_generate")

@@ -3,7 +3,7 @@ corrections, the shop's payout account) and commission rules. Every view derives
 ``AssociationAccessMixin``; every decision goes through a service that audits it."""
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
 from marketplace.association.access import AssociationAccessMixin
+from marketplace.local_dates import month_last
 from marketplace.settlement import selectors
-from marketplace.settlement.exports import definitions_text, statement_csv, statement_pdf
+from marketplace.settlement.exports import definitions_text, statement_csv_response, statement_pdf_response
 from marketplace.settlement.forms import (
     CommissionRuleForm,
     CorrectionForm,
@@ -26,9 +27,7 @@ from marketplace.settlement.models import CommissionRule, Statement
 from marketplace.settlement.rules import CommissionRuleError, commission_rule_add, commission_rule_end
 from marketplace.settlement.services import (
     StatementError,
-    month_last,
     payout_account_set,
-    shipping_subsidy_percent,
     statement_correction_add,
     statement_issue,
     statement_pay,
@@ -56,7 +55,6 @@ class StatementListView(AssociationAccessMixin, TemplateView):
             statements=rows,
             truncated=len(rows) == 500,
             totals=selectors.statements_totals(found),
-            periods=selectors.statement_periods(),
             generate_form=GenerateForm(initial={"month": f"{timezone.localdate():%Y-%m}"}),
             **kwargs,
         )
@@ -114,7 +112,6 @@ class StatementDetailView(StatementObjectMixin, TemplateView):
             ),
             month_over=timezone.localdate() > month_last(statement.period),
             definitions=definitions_text(),
-            subsidy=shipping_subsidy_percent(),
             **kwargs,
         )
 
@@ -194,18 +191,12 @@ class PayoutAccountView(StatementObjectMixin, View):
 
 class StatementCsvView(StatementObjectMixin, View):
     def get(self, request, pk):
-        statement = self.statement()
-        response = HttpResponse(statement_csv(statement), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{statement.number}.csv"'
-        return response
+        return statement_csv_response(self.statement())
 
 
 class StatementPdfView(StatementObjectMixin, View):
     def get(self, request, pk):
-        statement = self.statement()
-        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{statement.number}.pdf"'
-        return response
+        return statement_pdf_response(self.statement())
 
 
 class CommissionView(AssociationAccessMixin, TemplateView):
@@ -214,12 +205,8 @@ class CommissionView(AssociationAccessMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         kwargs.setdefault("form", CommissionRuleForm())
-        today = timezone.localdate()
         return super().get_context_data(
-            rules=selectors.commission_rules(),
-            today=today,
-            end_form=RuleEndForm(initial={"last_day": today}),
-            **kwargs,
+            rules=selectors.commission_rules(), today=timezone.localdate(), **kwargs
         )
 
     def post(self, request):

@@ -1,11 +1,11 @@
 """The farmer's view of their shop's monthly settlement statements (list, one statement, CSV, PDF).
 Statements are looked up within the console's shop: another shop's statement number is 404."""
 
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.views.generic import TemplateView, View
 
 from marketplace.settlement import selectors
-from marketplace.settlement.exports import definitions_text, statement_csv, statement_pdf
+from marketplace.settlement.exports import definitions_text, statement_csv_response, statement_pdf_response
 from marketplace.settlement.models import Statement
 from shops.console.access import ShopConsoleMixin
 
@@ -21,10 +21,9 @@ class StatementListView(ShopConsoleMixin, TemplateView):
 class StatementObjectMixin(ShopConsoleMixin):
     def objects_load(self) -> None:
         try:
-            found = Statement.objects.only("pk").get(shop=self.shop, number=self.kwargs["statement"])
+            self.statement = selectors.statement_detail(number=self.kwargs["statement"], shop_id=self.shop.pk)
         except Statement.DoesNotExist as error:
             raise Http404 from error
-        self.statement = selectors.statement_detail(pk=found.pk, shop_id=self.shop.pk)
 
 
 class StatementDetailView(StatementObjectMixin, TemplateView):
@@ -44,13 +43,9 @@ class StatementDetailView(StatementObjectMixin, TemplateView):
 
 class StatementCsvView(StatementObjectMixin, View):
     def get(self, request, statement):
-        response = HttpResponse(statement_csv(self.statement), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{self.statement.number}.csv"'
-        return response
+        return statement_csv_response(self.statement)
 
 
 class StatementPdfView(StatementObjectMixin, View):
     def get(self, request, statement):
-        response = HttpResponse(statement_pdf(self.statement), content_type="application/pdf")
-        response["Content-Disposition"] = f'inline; filename="{self.statement.number}.pdf"'
-        return response
+        return statement_pdf_response(self.statement)

@@ -188,7 +188,6 @@ def test_the_farmer_sees_their_own_statements_only(shop, march):
     farmer = farmer_client(shop)
 
     listing = farmer.get(reverse("console:statements")).content.decode()
-    assert march.number in reverse("console:statement", kwargs={"statement": march.number})
     assert reverse("console:statement", kwargs={"statement": march.number}) in listing
     assert other.number not in listing
     detail = farmer.get(reverse("console:statement", kwargs={"statement": march.number}))

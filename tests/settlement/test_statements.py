@@ -11,12 +11,12 @@ from django.core.management import call_command
 from django.db.models import Sum
 
 from marketplace.association.models import AuditEntry
+from marketplace.local_dates import local_midnight
 from marketplace.payments.models import Refund
 from marketplace.settlement.models import CommissionRule, Statement, StatementLine
 from marketplace.settlement.rules import CommissionRuleError, commission_rule_add, commission_rule_end
 from marketplace.settlement.services import (
     StatementError,
-    local_midnight,
     statement_correction_add,
     statement_issue,
     statement_pay,

@@ -5,7 +5,8 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from marketplace.settlement.services import StatementError, month_before, statements_generate
+from marketplace.local_dates import month_before
+from marketplace.settlement.services import StatementError, statements_generate
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo demo-data serve test test-e2e test-all lint format bench bench-routing bench-sales clean
+.PHONY: venv demo demo-data serve test test-e2e test-all lint format bench bench-routing bench-sales stack clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,13 @@ demo: demo-data
 
 serve: venv
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The production topology on 127.0.0.1 (README, "Production topology"): Redis broker :6390 and cache :6391,
+# PostgreSQL (DATABASE_URL or marketplace_stack), localstripe :8421, gunicorn :8010, Celery worker and beat,
+# the outbox relay; state and logs in var/stack/. Ctrl-C stops it all. `make stack STACK_ARGS="--web-port 8020"`.
+STACK_ARGS ?=
+stack: venv
+	$(PY) devtools/stack.py $(STACK_ARGS)
 
 # The suite on the embedded default (SQLite, eager Celery). Browser tests and the real-worker test
 # need Chromium and Redis: `make test-e2e` and .ci/run run them.

@@ -10,6 +10,7 @@ Every decision is recorded on the consignment. No route → "needs routing" with
 """
 
 import datetime
+import hashlib
 import math
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
@@ -21,6 +22,7 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad, PriceRule
+from marketplace.outbox.services import outbox_emit
 from marketplace.places.models import Region
 from marketplace.places.selectors import region_children, region_match
 from shops.models import ShopOrder
@@ -29,6 +31,11 @@ from shops.shipping import parcel_line
 Kind = LogisticsPartner.Kind
 S = ShopOrder.Status
 ROUTABLE = (S.PAID, S.ACCEPTED, S.PACKED)
+# Follow-ups written to the outbox: the association is told a parcel needs routing by hand (key: the
+# consignment and a hash of the reason, so an unchanged reason is not news), a shop that a partner refused
+# its parcel's leg (key: the leg).
+NEEDS_ROUTING = "logistics.needs_routing"
+LEG_REJECTED = "logistics.leg_rejected"
 RE_ROUTING = "re-routing the consignment"  # legs set aside by a rejection elsewhere, not refused
 DEFAULT_POLICY = {"cost": 1.0, "days": 5.0, "load": 10.0}  # ¥1 of cost ≈ 1 point; a day ≈ ¥5
 
@@ -374,7 +381,7 @@ def consignment_route(
             consignment.reason = missing
             consignment.decisions = [*consignment.decisions, _decision(plans, by=by, outcome="needs routing")]
             consignment.save()
-            transaction.on_commit(lambda: _needs_routing_alert(consignment.pk))
+            _needs_routing_alert(consignment)
             return consignment
         transaction.savepoint_commit(sid)
         consignment.status = Consignment.Status.ROUTED
@@ -404,10 +411,12 @@ def consignment_route(
     return consignment
 
 
-def _needs_routing_alert(consignment_id: int) -> None:
-    from logistics.tasks import needs_routing_alert_task  # late: tasks import this module
-
-    needs_routing_alert_task.delay(consignment_id)
+def _needs_routing_alert(consignment: Consignment) -> None:
+    """Tell the association (through the outbox), once per consignment and reason."""
+    reason = hashlib.sha256(consignment.reason.encode()).hexdigest()[:16]
+    outbox_emit(
+        topic=NEEDS_ROUTING, key=f"{consignment.pk}-{reason}", payload={"consignment_id": consignment.pk}
+    )
 
 
 def leg_reject(*, leg_id: int, partner: LogisticsPartner, reason: str) -> Consignment:
@@ -470,17 +479,11 @@ def leg_reject(*, leg_id: int, partner: LogisticsPartner, reason: str) -> Consig
                 + "; ".join(f"{c.partner}: {c.excluded}" for c in plan.candidates)
             )
             outcome = "needs routing"
-            transaction.on_commit(lambda: _needs_routing_alert(consignment.pk))
+            _needs_routing_alert(consignment)
         consignment.decisions = [
             *consignment.decisions,
             _decision([plan], by=f"partner {partner.code}", outcome=outcome),
         ]
         consignment.save(update_fields=["status", "reason", "decisions", "updated_at"])
-        transaction.on_commit(lambda: _shop_told_of_rejection(leg.pk))
+        outbox_emit(topic=LEG_REJECTED, key=str(leg.pk), payload={"leg_id": leg.pk})
     return consignment
-
-
-def _shop_told_of_rejection(leg_id: int) -> None:
-    from logistics.tasks import leg_rejected_notify_task
-
-    leg_rejected_notify_task.delay(leg_id)

@@ -10,10 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
-from logistics.tasks import tracking_notify_task
+from marketplace.outbox.services import outbox_emit
 from shops.fulfilment import shop_order_hand_over
 from shops.models import ShopOrder
 from shops.orders import ALLOWED_TRANSITIONS, shop_order_transition
+
+# Written to the outbox when a tracking event is recorded (key: the event): the buyer is told.
+TRACKING_RECORDED = "logistics.tracking_recorded"
 
 K = TrackingEvent.Kind
 S = ShopOrder.Status
@@ -108,7 +111,7 @@ def tracking_event_record(
             return existing, False
         _leg_status_update(leg)
         _shop_order_follow(consignment=consignment, leg=leg, event=event)
-        tracking_notify_task.delay_on_commit(event.pk)
+        outbox_emit(topic=TRACKING_RECORDED, key=str(event.pk), payload={"event_id": event.pk})
     return event, True
 
 

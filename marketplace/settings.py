@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     *[_OSCAR_FORKS.get(app, app) for app in _OSCAR_APPS],
     "sorl.thumbnail",
     "marketplace.places",
+    "marketplace.outbox",
     "marketplace.payments",
     "marketplace.association",
     "marketplace.settlement",
@@ -140,6 +141,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://marketpla
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # Room for every product's thumbnail entry and the storefront's fragments (default is 300).
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 50_000
+elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # A cache outage makes pages slower, never an error (marketplace/cache.py).
+    CACHES["default"]["BACKEND"] = "marketplace.cache.ForgivingRedisCache"
 # How long a rendered storefront fragment may live; any catalogue change invalidates it sooner.
 STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=300)
 # Anonymous product views are counted in memory and written in batches (marketplace/storefront/analytics.py).
@@ -155,13 +159,32 @@ CELERY_BROKER_URL = _BROKER_URL or "memory://"
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not _BROKER_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Every task is acked when it ends, not when it starts, and goes back on the queue when the process
+# running it dies (SIGKILL, OOM): tasks are idempotent, so a second run changes nothing.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# The relay must learn fast that the broker is down (its rows then wait), not hang in a retry loop.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="marketplace")
 CELERY_TIMEZONE = "Asia/Shanghai"
 # Stock held for an order that is never paid goes back on sale after this long (run by Celery beat).
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=30)
+# --- The transactional outbox (marketplace/outbox) ---------------------------------------------
+# Without a broker (the embedded default) the follow-ups are delivered in-process right after commit.
+OUTBOX_DELIVER_ON_COMMIT = env.bool("OUTBOX_DELIVER_ON_COMMIT", default=CELERY_TASK_ALWAYS_EAGER)
+# A published row not done after this long is published again (the broker may have lost it).
+OUTBOX_REDELIVER_SECONDS = env.int("OUTBOX_REDELIVER_SECONDS", default=120)
+# A failed run is tried again after this, doubling each time (at most an hour), up to OUTBOX_MAX_FAILURES.
+OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=10)
+OUTBOX_MAX_FAILURES = env.int("OUTBOX_MAX_FAILURES", default=12)
+OUTBOX_KEEP_DONE_DAYS = env.int("OUTBOX_KEEP_DONE_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
+    # The relay process publishes within a second; this catches up if it is not running.
+    "outbox-relay": {"task": "outbox.relay", "schedule": 30.0},
+    "outbox-forget-done": {"task": "outbox.forget_done", "schedule": crontab(hour=4, minute=0)},
     "release-unpaid-orders": {"task": "checkout.orders_unpaid_release", "schedule": 300.0},
     # Refunds Stripe left pending (they count in sales and settlement only once they succeed).
     "sync-pending-refunds": {"task": "payments.refunds_pending_sync", "schedule": 3600.0},
@@ -306,6 +329,9 @@ STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:8420")
 STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="http://127.0.0.1:8420/js.stripe.com/v3/")
 # WeChat Pay (supports CNY) is offered beside cards when switched on.
 STRIPE_WECHAT_PAY = env.bool("STRIPE_WECHAT_PAY", default=False)
+# A Stripe call inside one of our database transactions (which may hold row locks while Stripe answers):
+# "raise" in development and tests, so the suite catches it; "log" in production.
+STRIPE_IN_TRANSACTION = env.str("STRIPE_IN_TRANSACTION", default="log" if PRODUCTION else "raise")
 # Settlement: the percentage of each sale's shipping charge the association pays the carrier for the shop
 # (deducted on its statement as "shipping subsidy"); empty = none.
 SETTLEMENT_SHIPPING_SUBSIDY = env.str("SETTLEMENT_SHIPPING_SUBSIDY", default="") or None

@@ -1,5 +1,8 @@
-"""Shop orders: splitting a buyer's order by shop, and the one function that moves a shop order's
-status (an allowed-transitions table, a row lock, an event per move)."""
+"""Shop orders: splitting a buyer's order by shop, the one function that moves a shop order's status (an
+allowed-transitions table, a row lock, an event per move), and the one "paid" action of an order.
+
+Lock order of the paid-order flow: the buyer's order row (``order_lock``), then its payments, then its
+shop orders in primary-key order, then stock records (``marketplace/partner/stock.py``)."""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -9,11 +12,19 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from oscar.core.loading import get_model
 
+from marketplace.outbox.services import outbox_emit
 from shops.models import ShippingRule, ShopOrder, ShopOrderEvent
 from shops.shipping import parcel_line, shipping_quote
 
 S = ShopOrder.Status
+Order = get_model("order", "Order")
+
+# Written to the outbox when an order is paid (key: the order's id); routing, the buyer's and the shops'
+# notices and the sales facts subscribe to it. Payload: order_id, shop_order_ids, shop_ids, day (the
+# Asia/Shanghai date it was paid, ISO).
+ORDER_PAID = "order.paid"
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
     S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
@@ -55,6 +66,44 @@ def shop_order_transition(
     return event
 
 
+def order_lock(*, order_id: int) -> None:
+    """Lock the buyer's order row: the first lock of the paid-order flow (see the module docstring)."""
+    Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True).first()
+
+
+@transaction.atomic(savepoint=False)
+def order_paid(*, order_id: int, reason: str) -> list[ShopOrderEvent]:
+    """The buyer's payment for the order succeeded: every part still awaiting payment moves to paid (an
+    event each), and the work a sale implies is written to the outbox in this same transaction. Calling it
+    again changes nothing. The caller holds the order's lock (``order_lock``)."""
+    unpaid = list(
+        ShopOrder.objects.select_for_update()
+        .filter(order_id=order_id, status=S.PENDING_PAYMENT)
+        .order_by("pk")
+        .only("pk", "shop_id", "status")
+    )
+    if not unpaid:
+        return []
+    events = ShopOrderEvent.objects.bulk_create(
+        [
+            ShopOrderEvent(shop_order=part, from_status=S.PENDING_PAYMENT, to_status=S.PAID, reason=reason)
+            for part in unpaid
+        ]
+    )
+    ShopOrder.objects.filter(pk__in=[part.pk for part in unpaid]).update(status=S.PAID)
+    outbox_emit(
+        topic=ORDER_PAID,
+        key=str(order_id),
+        payload={
+            "order_id": order_id,
+            "shop_order_ids": [part.pk for part in unpaid],
+            "shop_ids": sorted({part.shop_id for part in unpaid}),
+            "day": timezone.localdate(events[0].created_at).isoformat(),
+        },
+    )
+    return events
+
+
 def order_status_derived(statuses: Iterable[str]) -> str:
     """The buyer's order status from its shop orders: the least advanced live part decides; an order
     whose parts are all cancelled (or refunded) is cancelled (or refunded)."""
@@ -67,7 +116,7 @@ def order_status_derived(statuses: Iterable[str]) -> str:
     return S.REFUNDED if all(s == S.REFUNDED for s in statuses) else S.CANCELLED
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # one with the order it splits: no savepoint of its own
 def shop_orders_create(*, order) -> list[ShopOrder]:
     """One shop order per shop in ``order`` (Oscar order lines grouped by partner), each with its
     lines' total and the shop's shipping charge. Idempotent: an order already split is returned as is."""
@@ -80,7 +129,7 @@ def shop_orders_create(*, order) -> list[ShopOrder]:
             raise ValueError(f"order {order.number} line {line.pk} has no shop")
         by_shop[line.partner_id].append(line)
     rules = {rule.shop_id: rule for rule in ShippingRule.objects.filter(shop_id__in=by_shop)}
-    shop_orders = []
+    shop_orders: list[ShopOrder] = []
     for index, (shop_id, lines) in enumerate(sorted(by_shop.items()), start=1):
         parcel = [parcel_line(line) for line in lines]
         quote = shipping_quote(rule=rules.get(shop_id), lines=parcel)
@@ -99,6 +148,8 @@ def shop_orders_create(*, order) -> list[ShopOrder]:
             needs_cold_chain=quote.cold_chain,
             ships_on=max(presale_dates) if presale_dates else timezone.localdate(),
         )
-        ShopOrderEvent.objects.create(shop_order=shop_order, to_status=shop_order.status, reason="placed")
         shop_orders.append(shop_order)
+    ShopOrderEvent.objects.bulk_create(
+        [ShopOrderEvent(shop_order=so, to_status=so.status, reason="placed") for so in shop_orders]
+    )
     return shop_orders

@@ -22,7 +22,11 @@ from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 from sorl.thumbnail import delete as thumbnails_delete
 from sorl.thumbnail import get_thumbnail, source_cache
 
+from marketplace.outbox.services import outbox_emit
 from marketplace.storefront.caching import catalogue_changed
+
+# Written to the outbox when a photo is added (key: the photo): its renditions are drawn.
+PHOTO_ADDED = "shops.photo_added"
 
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
@@ -228,11 +232,9 @@ def product_photo_add(*, product: "Product", upload, actor: AbstractBaseUser | N
 
 
 def _renditions_enqueue(photo_id: int) -> None:
-    from shops.tasks import product_photo_renditions  # the task module imports this one
-
-    # Robust: a broker that is down must not turn an upload that committed into an error page (and a
-    # second copy when the farmer tries again); the photo waits with renditions_ready=False.
-    transaction.on_commit(partial(product_photo_renditions.delay, photo_id), robust=True)
+    # Through the outbox, in the upload's transaction: a broker that is down cannot turn an upload that
+    # committed into an error page; the photo waits with renditions_ready=False until they are drawn.
+    outbox_emit(topic=PHOTO_ADDED, key=str(photo_id), payload={"photo_id": photo_id})
 
 
 @transaction.atomic

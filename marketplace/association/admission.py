@@ -9,7 +9,6 @@ password) attached with ``farmer_attach``; a sign-in email with a set-password l
 
 import logging
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,8 +21,12 @@ from oscar.core.loading import get_model
 
 from marketplace.association.audit import acting_user, audit_record
 from marketplace.association.models import ApplicationEvent, ApplicationPhoto, ShopApplication
+from marketplace.outbox.services import outbox_emit
 from shops.photos import PhotoRejected, photo_clean
 from shops.services import farmer_attach, shop_status_change
+
+# Written to the outbox at every move of an application (key: the event): the applicant is e-mailed.
+APPLICATION_MOVED = "association.application_moved"
 
 Partner = get_model("partner", "Partner")
 Region = get_model("places", "Region")
@@ -166,11 +169,9 @@ def _details_apply(application: ShopApplication, details: ApplicationDetails) ->
 
 
 def _notice_enqueue(event: ApplicationEvent) -> None:
-    from marketplace.association.tasks import application_notice_task  # the tasks import this module
-
-    # Robust: a broker or mail server that is down must not turn a decision that committed into an error
-    # page (and a second click); the notice is sent once the task runs (``notice_send_once``).
-    transaction.on_commit(partial(application_notice_task.delay, event.pk), robust=True)
+    # Through the outbox, in the decision's transaction: a broker or mail server that is down cannot turn
+    # a decision that committed into an error page, and the notice is not lost.
+    outbox_emit(topic=APPLICATION_MOVED, key=str(event.pk), payload={"event_id": event.pk})
 
 
 # --- the status machine ------------------------------------------------------------------------------

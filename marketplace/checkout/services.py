@@ -12,6 +12,8 @@ from shops.orders import shop_orders_create
 
 OrderCreator = get_class("order.utils", "OrderCreator")
 OrderTotalCalculator = get_class("checkout.calculators", "OrderTotalCalculator")
+Basket = get_model("basket", "Basket")
+Order = get_model("order", "Order")
 ShippingAddress = get_model("order", "ShippingAddress")
 UserAddress = get_model("address", "UserAddress")
 Country = get_model("address", "Country")
@@ -32,6 +34,14 @@ class CheckoutError(ValueError):
     pass
 
 
+class AlreadyPlaced(CheckoutError):  # noqa: N818 - a state, not an error
+    """The basket was turned into an order by another submission (a double click, a second tab)."""
+
+    def __init__(self, order) -> None:
+        super().__init__(f"basket already placed as order {order.number}")
+        self.order = order
+
+
 def _china() -> "Country":
     country, _ = Country.objects.get_or_create(
         iso_3166_1_a2="CN",
@@ -48,13 +58,18 @@ def _china() -> "Country":
 
 def checkout_place(*, basket, user, email: str, address: DeliveryAddress, request=None):
     """Turn ``basket`` into an unpaid order split by shop. Raises ``SoldOut`` (nothing created) when a
-    line's stock is gone at this moment."""
-    if basket.is_empty:
-        raise CheckoutError("empty basket")
+    line's stock is gone at this moment, and ``AlreadyPlaced`` when another submission of the same basket
+    placed it first (submissions of one basket are serialised by a lock on its row)."""
     groups = basket_shop_groups(basket)
+    if not groups:
+        raise CheckoutError("empty basket")
     method = ShopByShop()
     shipping_charge = method.calculate(basket)
     with transaction.atomic():
+        Basket.objects.select_for_update().filter(pk=basket.pk).values_list("pk", flat=True).first()
+        placed = Order.objects.filter(basket_id=basket.pk).first()
+        if placed is not None:
+            raise AlreadyPlaced(placed)
         stock_allocate(
             requests=[
                 StockRequest(line.stockrecord_id, line.quantity) for group in groups for line in group.lines

@@ -13,6 +13,7 @@ from oscar.core.loading import get_model
 from marketplace.checkout.forms import CheckoutForm, PaymentForm
 from marketplace.checkout.selectors import basket_shop_groups
 from marketplace.checkout.services import (
+    AlreadyPlaced,
     CheckoutError,
     DeliveryAddress,
     address_book,
@@ -23,7 +24,13 @@ from marketplace.checkout.services import (
 from marketplace.checkout.stock_holds import order_stock_hold, order_stock_release
 from marketplace.partner.stock import SoldOut
 from marketplace.payments.models import Payment
-from marketplace.payments.services import WECHAT_PAY, payment_attempt, wechat_pay_code
+from marketplace.payments.services import (
+    WECHAT_PAY,
+    PaymentInProgress,
+    payment_attempt,
+    payment_in_progress,
+    wechat_pay_code,
+)
 from marketplace.places.selectors import region_children, region_match
 
 Order = get_model("order", "Order")
@@ -58,9 +65,13 @@ def pay_or_explain(request, order, payment_method: str):
     """Charge the order; when the card is declined, say why and put the stock back on sale. WeChat Pay
     goes on at the order's pay page, which shows the QR code Stripe drew until the buyer has scanned it."""
     pay_url = reverse("checkout:pay", kwargs={"number": order.number})
-    payment = payment_attempt(
-        order=order, payment_method=payment_method, return_url=request.build_absolute_uri(pay_url)
-    )
+    try:
+        payment = payment_attempt(
+            order=order, payment_method=payment_method, return_url=request.build_absolute_uri(pay_url)
+        )
+    except PaymentInProgress:
+        # Another tab or click is paying this order right now: its page shows the progress, then the result.
+        return redirect(pay_url)
     if payment.status == Payment.Status.SUCCEEDED:
         return redirect("checkout:thank-you", number=order.number)
     if payment.status == Payment.Status.FAILED:
@@ -145,6 +156,10 @@ class CheckoutView(StripeContextMixin, FormView):
                 % {"items": "、".join(titles)},
             )
             return self.form_invalid(form)
+        except AlreadyPlaced as placed:
+            # Another submission of this basket placed the order a moment ago: land on that order.
+            _remember(self.request, placed.order)
+            return redirect("checkout:pay", number=placed.order.number)
         except CheckoutError:
             return redirect("basket:summary")
         _remember(self.request, order)
@@ -170,6 +185,9 @@ class PayView(StripeContextMixin, TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request, *args, **kwargs):
+        self.in_progress = payment_in_progress(order_id=self.order.pk)
+        if self.in_progress:
+            return super().get(request, *args, **kwargs)  # no Stripe call while another request pays
         self.wechat_code = wechat_pay_code(order=self.order)  # read back from Stripe: it may be paid now
         if self.wechat_code is None and _paid(self.order):
             return redirect("checkout:thank-you", number=self.order.number)
@@ -181,6 +199,7 @@ class PayView(StripeContextMixin, TemplateView):
         ctx["shop_orders"] = self.order.shop_orders.select_related("shop")
         ctx["form"] = PaymentForm()
         ctx["wechat_code"] = self.wechat_code
+        ctx["in_progress"] = getattr(self, "in_progress", False)
         return ctx
 
     def post(self, request, *args, **kwargs):

@@ -17,6 +17,9 @@ class Payment(models.Model):
         SUCCEEDED = "succeeded", _("Paid")
         FAILED = "failed", _("Payment failed")
         CANCELED = "canceled", _("Payment cancelled")
+        # Stripe charged an order that was already paid (two attempts raced past every guard): the
+        # extra charge is refunded automatically and the association is told (``payment_duplicate_refund``).
+        DUPLICATE = "duplicate", _("Charged twice: the extra charge is refunded")
 
     order = models.ForeignKey("order.Order", on_delete=models.PROTECT, related_name="stripe_payments")
     intent_id = models.CharField(max_length=255, unique=True)
@@ -27,10 +30,29 @@ class Payment(models.Model):
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.REQUIRES_PAYMENT)
     failure_message = models.TextField(blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    # The Stripe refund of a duplicate charge (status DUPLICATE), once made.
+    duplicate_refund_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.intent_id} ({self.status})"
+
+
+class PaymentClaim(models.Model):
+    """The right to talk to Stripe about one order's payment, held by one request at a time: concurrent
+    pay submissions (two tabs, a double click) find it taken and show "payment in progress" instead of
+    charging again. Taken and given back in short transactions of their own, never held across a lock;
+    a claim older than ``CLAIM_SECONDS`` (its process died) may be taken over. Given back, the row stays
+    with an empty token (one UPDATE to take or give back, none of a transaction's overhead)."""
+
+    order = models.OneToOneField(
+        "order.Order", on_delete=models.CASCADE, primary_key=True, related_name="payment_claim"
+    )
+    token = models.CharField(max_length=32)
+    claimed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.order_id} since {self.claimed_at:%H:%M:%S}"
 
 
 class StripeEvent(models.Model):

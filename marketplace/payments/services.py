@@ -4,20 +4,21 @@ when Stripe says so, whichever of the buyer's return or the webhook tells us fir
 import contextlib
 import datetime
 import logging
-from collections import defaultdict
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
 import stripe
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from marketplace.payments.models import Payment, Refund, RefundLine
+from marketplace.outbox.services import outbox_emit
+from marketplace.payments.models import Payment, PaymentClaim, Refund, RefundLine, StripeEvent
 from shops.models import ShopOrder
-from shops.orders import shop_order_transition
+from shops.orders import order_lock, order_paid
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +26,6 @@ MINOR_UNITS = Decimal("100")  # CNY: fen
 
 # The payment method a buyer chooses instead of a card: no Stripe.js token, Stripe answers with a QR code.
 WECHAT_PAY = "wechat_pay"
-# An attempt that ended without paying: the buyer may try again.
-ENDED = (Payment.Status.FAILED, Payment.Status.CANCELED)
 
 
 class RefundError(ValueError):
@@ -37,11 +36,38 @@ class PaymentMethodUnavailable(ValueError):
     """The buyer chose a way to pay that is not offered (WeChat Pay while it is switched off)."""
 
 
+class StripeCalledInTransaction(RuntimeError):
+    """A Stripe call was made inside a database transaction of ours: it may hold row locks for as long as
+    Stripe takes to answer (seconds), stalling every request that needs those rows."""
+
+
+def in_app_transaction() -> bool:
+    """Whether our code has a transaction open on this thread (a test case's own wrapper does not count)."""
+    return any(not block._from_testcase for block in connection.atomic_blocks)
+
+
+class _OutsideTransactionsClient(stripe.RequestsClient):
+    """Stripe's HTTP client, refusing (``STRIPE_IN_TRANSACTION=raise``, development and tests) or logging
+    (production) a call made inside one of our transactions."""
+
+    def request(self, method, url, headers, post_data=None):
+        if in_app_transaction():
+            if settings.STRIPE_IN_TRANSACTION == "raise":
+                raise StripeCalledInTransaction(f"{method.upper()} {url}")
+            logger.error("Stripe called inside a database transaction: %s %s", method.upper(), url)
+        return super().request(method, url, headers, post_data)
+
+
+_http_client = _OutsideTransactionsClient(timeout=30)
+
+
 def stripe_client() -> stripe.StripeClient:
+    """The Stripe client: never to be called inside a transaction (claim, call, record instead)."""
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY,
         base_addresses={"api": settings.STRIPE_API_BASE},
         max_network_retries=2,
+        http_client=_http_client,
     )
 
 
@@ -76,95 +102,177 @@ def _intent_params(order, payment_method: str) -> dict:
     return {**params, "payment_method_types": payment_methods(), "payment_method": payment_method}
 
 
+# Follow-ups written to the outbox (marketplace/outbox) by the services below.
+PAYMENT_FAILED = "payment.failed"  # key: the intent id
+PAYMENT_DUPLICATE = "payment.duplicate"  # key: the intent id of the extra charge
+PAYMENT_DUPLICATE_REFUNDED = "payment.duplicate_refunded"  # key: the intent id; the association is told
+REFUND_CREATED = "refund.created"  # key: the refund's id
+REFUND_SUCCEEDED = "refund.succeeded"  # key: the refund's id
+STRIPE_EVENT_RECEIVED = "stripe.event"  # key: Stripe's event id
+
+# Attempts still open at Stripe: before a new intent is made for the order, they are settled or cancelled.
+OPEN = (
+    Payment.Status.REQUIRES_PAYMENT,
+    Payment.Status.REQUIRES_ACTION,
+    Payment.Status.PROCESSING,
+    Payment.Status.FAILED,
+)
+# How long a pay submission may hold the order's claim before another may take it over (its process died).
+CLAIM_SECONDS = 120
+
+
+class PaymentInProgress(Exception):  # noqa: N818 - a state, not an error
+    """Another submission is paying this order right now: show its progress, do not charge again."""
+
+
+def payment_claim(*, order_id: int) -> str | None:
+    """Take the order's payment claim in a short transaction of its own; None if another holds it."""
+    token = uuid.uuid4().hex
+    now = timezone.now()
+    stale = now - datetime.timedelta(seconds=CLAIM_SECONDS)
+    # Free (given back), or left by a submission whose process died: one conditional UPDATE takes it.
+    free = PaymentClaim.objects.filter(order_id=order_id).filter(Q(token="") | Q(claimed_at__lt=stale))
+    if free.update(token=token, claimed_at=now):
+        return token
+    try:  # the order's first claim
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            PaymentClaim.objects.create(order_id=order_id, token=token, claimed_at=now)
+    except IntegrityError:
+        return None  # held by another submission
+    return token
+
+
+def payment_claim_release(*, order_id: int, token: str) -> None:
+    PaymentClaim.objects.filter(order_id=order_id, token=token).update(token="")
+
+
+def payment_in_progress(*, order_id: int) -> bool:
+    """Whether a pay submission holds the order's claim now, or Stripe is still processing a payment."""
+    fresh = timezone.now() - datetime.timedelta(seconds=CLAIM_SECONDS)
+    return (
+        PaymentClaim.objects.filter(order_id=order_id, claimed_at__gte=fresh).exclude(token="").exists()
+        or Payment.objects.filter(order_id=order_id, status=Payment.Status.PROCESSING).exists()
+    )
+
+
 def payment_attempt(*, order, payment_method: str, return_url: str = "") -> Payment:
     """Pay ``order`` with a card Stripe.js made in the buyer's browser (the card number never reaches
     us), or with ``WECHAT_PAY``: create the PaymentIntent for the order's total, confirm it, and record
     what Stripe answered. A card is charged at once; WeChat Pay waits, ``requires_action``, for the buyer
     to scan the QR code Stripe drew (``wechat_pay_code``), and Stripe sends the buyer back to
-    ``return_url``. Retrying the same call (a double click, a replayed POST) reuses the same intent; after
-    a WeChat Pay attempt failed or was cancelled, the next one is a new intent."""
+    ``return_url``.
+
+    At most one charge per order: the submission first takes the order's claim (``PaymentInProgress``
+    when another holds it); under the claim a paid order answers with its payment, an attempt still open
+    at Stripe is settled or cancelled before a new intent is made, and no database lock is held while
+    Stripe is called."""
     if payment_method == WECHAT_PAY and not wechat_pay_offered():
         raise PaymentMethodUnavailable(payment_method)
-    paid = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
-    if paid is not None:
-        return paid  # never charge an order twice
-    if payment_method != WECHAT_PAY:
-        # A QR code still waiting to be scanned could be paid too: cancel it before charging the card.
-        for waiting in Payment.objects.filter(
-            order=order, payment_method=WECHAT_PAY, status=Payment.Status.REQUIRES_ACTION
+    token = payment_claim(order_id=order.pk)
+    if token is None:
+        paid = Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).first()
+        if paid is not None:
+            return paid
+        raise PaymentInProgress(order.number)
+    try:
+        return _payment_attempt_claimed(order=order, payment_method=payment_method, return_url=return_url)
+    finally:
+        payment_claim_release(order_id=order.pk, token=token)
+
+
+def _payment_attempt_claimed(*, order, payment_method: str, return_url: str) -> Payment:
+    attempts = list(Payment.objects.filter(order=order).order_by("-pk"))
+    for attempt in attempts:
+        if attempt.status == Payment.Status.SUCCEEDED:
+            return attempt  # never charge an order twice
+    for attempt in attempts:
+        if attempt.status not in OPEN:
+            continue
+        if attempt.status == Payment.Status.PROCESSING or (
+            payment_method == WECHAT_PAY == attempt.payment_method
+            and attempt.status == Payment.Status.REQUIRES_ACTION
         ):
-            cancelled = payment_cancel(intent_id=waiting.intent_id)
-            if cancelled.status == Payment.Status.SUCCEEDED:
-                return cancelled  # scanned and paid just before: the card is not charged
-    attempts = Payment.objects.filter(order=order, payment_method=payment_method).order_by("-pk")
-    earlier = attempts.first()
-    if earlier is not None:
-        earlier = payment_sync(intent_id=earlier.intent_id)
-        if payment_method != WECHAT_PAY or earlier.status not in ENDED:
-            return earlier
-    # The first attempt's key is order-<number>-<method>; a new WeChat Pay attempt after one ended counts on.
-    count = attempts.count()
-    key = f"order-{order.number}-{payment_method}" + (f"-{count + 1}" if count else "")
+            # Stripe is still at it, or the buyer asks again for the QR code that waits: show that one.
+            synced = payment_sync(intent_id=attempt.intent_id)
+            if synced.status in (
+                Payment.Status.SUCCEEDED,
+                Payment.Status.PROCESSING,
+                Payment.Status.REQUIRES_ACTION,
+            ):
+                return synced
+            continue
+        # Any other open intent could still be paid (a QR code scanned late): cancel it first.
+        ended = payment_cancel(intent_id=attempt.intent_id)
+        if ended.status == Payment.Status.SUCCEEDED:
+            return ended  # paid just before: nothing new is charged
+    # The n-th attempt of the order has the key order-<number>-<n>: a process that died after Stripe made
+    # the intent but before we recorded it finds the same intent again.
+    key = f"order-{order.number}-{len(attempts) + 1}"
     client = stripe_client()
     intent = client.v1.payment_intents.create(
         params=_intent_params(order, payment_method), options={"idempotency_key": key}
     )
-    payment, _created = Payment.objects.get_or_create(
+    # Under the claim no one else records this intent; a process that died before this line left no row,
+    # so the next attempt counts the same n and finds the same intent (its key) to record.
+    payment = Payment.objects.create(
         intent_id=intent.id,
-        defaults={
-            "order": order,
-            "payment_method": payment_method,
-            "client_secret": intent.client_secret,
-            "amount": order.total_incl_tax,
-            "currency": order.currency,
-        },
+        order=order,
+        payment_method=WECHAT_PAY if payment_method == WECHAT_PAY else "card",
+        client_secret=intent.client_secret,
+        amount=order.total_incl_tax,
+        currency=order.currency,
     )
-    if intent.status == "requires_confirmation":
-        confirm = {"return_url": return_url} if payment_method == WECHAT_PAY and return_url else None
-        try:
-            client.v1.payment_intents.confirm(
-                intent.id, params=confirm, options={"idempotency_key": f"confirm-{intent.id}"}
-            )
-        except stripe.CardError as error:
-            # The status follows from the intent (payment_sync below); keep Stripe's words for the buyer.
-            Payment.objects.filter(pk=payment.pk).update(failure_message=error.user_message or str(error))
-    return payment_sync(intent_id=intent.id)
+    if intent.status != "requires_confirmation":
+        return payment_record(intent=intent, order_id=order.pk)
+    confirm = {"return_url": return_url} if payment_method == WECHAT_PAY and return_url else None
+    try:
+        confirmed = client.v1.payment_intents.confirm(
+            intent.id, params=confirm, options={"idempotency_key": f"confirm-{intent.id}"}
+        )
+    except stripe.CardError as error:
+        # The status follows from the intent (payment_sync below); keep Stripe's words for the buyer.
+        Payment.objects.filter(pk=payment.pk).update(failure_message=error.user_message or str(error))
+        return payment_sync(intent_id=intent.id)
+    return payment_record(intent=confirmed, order_id=order.pk)
+
+
+def payment_sync(*, intent_id: str) -> Payment:
+    """Ask Stripe for the intent's state and bring ours in line. Safe to call any number of times,
+    in any order: only Stripe's current answer counts, and paying happens once. Stripe is asked before
+    any lock is taken."""
+    intent = stripe_client().v1.payment_intents.retrieve(intent_id)
+    return payment_record(intent=intent)
 
 
 @transaction.atomic
-def payment_sync(*, intent_id: str) -> Payment:
-    """Ask Stripe for the intent's state and bring ours in line. Safe to call any number of times,
-    in any order: only Stripe's current answer counts, and paying happens once."""
-    payment = Payment.objects.select_for_update().get(intent_id=intent_id)
-    intent = stripe_client().v1.payment_intents.retrieve(intent_id)
+def payment_record(*, intent, order_id: int | None = None) -> Payment:
+    """Record Stripe's answer about one intent (of the order ``order_id``, looked up when not given). The
+    order's row is locked first, then the payment's (the lock order of the paid-order flow): two intents
+    of one order succeeding at once are recorded one after the other, and the second is a duplicate
+    charge, refunded through the outbox."""
+    if order_id is None:
+        order_id = Payment.objects.filter(intent_id=intent.id).values_list("order_id", flat=True).get()
+    order_lock(order_id=order_id)
+    payments = list(Payment.objects.select_for_update().filter(order_id=order_id).order_by("pk"))
+    payment = next(p for p in payments if p.intent_id == intent.id)
     if intent.amount != to_minor(payment.amount) or intent.currency != payment.currency.lower():
-        raise ValueError(f"intent {intent_id} does not match order {payment.order_id}")
-    if payment.status == Payment.Status.SUCCEEDED:
+        raise ValueError(f"intent {intent.id} does not match order {payment.order_id}")
+    if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.DUPLICATE):
         return payment
-    from logistics.tasks import consignment_route_task  # imported late (cycle through checkout)
-    from marketplace.checkout import tasks as checkout_tasks  # the checkout's notices; imported late (cycle)
-    from marketplace.sales.tasks import facts_refresh_enqueue  # imported late (sales reads payments)
-
     previous = payment.status
     if intent.status == "succeeded":
-        payment.status = Payment.Status.SUCCEEDED
+        already_paid = any(p.status == Payment.Status.SUCCEEDED for p in payments if p.pk != payment.pk)
         payment.paid_at = timezone.now()
         payment.failure_message = ""
+        if already_paid:
+            payment.status = Payment.Status.DUPLICATE
+            outbox_emit(topic=PAYMENT_DUPLICATE, key=intent.id, payload={"payment_id": payment.pk})
+        else:
+            payment.status = Payment.Status.SUCCEEDED
+            # The one "paid" action of the order domain: shop orders to paid, and routing, notices and the
+            # sales facts written to the outbox in this same transaction.
+            order_paid(order_id=payment.order_id, reason="stripe")
         payment.save(update_fields=["status", "paid_at", "failure_message"])
-        sales: dict[datetime.date, list[int]] = defaultdict(list)
-        for shop_order in ShopOrder.objects.filter(
-            order_id=payment.order_id, status=ShopOrder.Status.PENDING_PAYMENT
-        ):
-            event = shop_order_transition(
-                shop_order_id=shop_order.pk, to_status=ShopOrder.Status.PAID, reason="stripe"
-            )
-            sales[timezone.localdate(event.created_at)].append(shop_order.shop_id)
-            # Paid: plan its parcel's route with the logistics partners (after commit, on a worker).
-            consignment_route_task.delay_on_commit(shop_order.pk)
-        # New sales: the sales review's facts of their shops and day are recomputed after commit.
-        for day, shop_ids in sales.items():
-            facts_refresh_enqueue(shop_ids=shop_ids, day=day)
-        checkout_tasks.order_paid_notify_task.delay_on_commit(payment.order_id)
     elif intent.status == "canceled":
         payment.status = Payment.Status.CANCELED
         payment.save(update_fields=["status"])
@@ -178,7 +286,7 @@ def payment_sync(*, intent_id: str) -> Payment:
         payment.failure_message = getattr(intent.last_payment_error, "message", "") or payment.failure_message
         payment.save(update_fields=["status", "failure_message"])
         if previous != Payment.Status.FAILED:
-            checkout_tasks.payment_failed_notify_task.delay_on_commit(payment.pk)
+            outbox_emit(topic=PAYMENT_FAILED, key=intent.id, payload={"payment_id": payment.pk})
     return payment
 
 
@@ -191,6 +299,36 @@ def payment_cancel(*, intent_id: str) -> Payment:
             intent_id, options={"idempotency_key": f"cancel-{intent_id}"}
         )
     return payment_sync(intent_id=intent_id)
+
+
+def payment_duplicate_refund(*, payment_id: int) -> Payment:
+    """Give back a charge Stripe made on an order that was already paid: the whole intent is refunded
+    (one refund whatever the retries: its idempotency key is the intent's), recorded on the payment, and
+    the association is told through the outbox. Stripe is called outside any transaction."""
+    payment = Payment.objects.get(pk=payment_id)
+    if payment.status != Payment.Status.DUPLICATE or payment.duplicate_refund_id:
+        return payment
+    stripe_refund = stripe_client().v1.refunds.create(
+        params={"payment_intent": payment.intent_id},
+        options={"idempotency_key": f"duplicate-{payment.intent_id}"},
+    )
+    with transaction.atomic():
+        updated = Payment.objects.filter(pk=payment.pk, duplicate_refund_id="").update(
+            duplicate_refund_id=stripe_refund.id
+        )
+        if updated:
+            outbox_emit(
+                topic=PAYMENT_DUPLICATE_REFUNDED,
+                key=payment.intent_id,
+                payload={
+                    "payment_id": payment.pk,
+                    "order_id": payment.order_id,
+                    "amount": str(payment.amount),
+                    "refund_id": stripe_refund.id,
+                },
+            )
+    payment.refresh_from_db()
+    return payment
 
 
 @dataclass(frozen=True)
@@ -259,28 +397,70 @@ REFUND_STATUSES = {
 }
 
 
-def _refund_succeeded(refund: Refund) -> None:
-    """Money went back: the sales review's facts of the refund's shop and day are recomputed after commit."""
-    from marketplace.sales.tasks import facts_refresh_enqueue  # imported late (sales reads payments)
-
-    facts_refresh_enqueue(shop_ids=[refund.shop_order.shop_id], day=timezone.localdate(refund.created_at))
-
-
-@transaction.atomic
 def refund_sync(*, refund_id: int) -> Refund:
-    """Bring a refund that Stripe left pending in line with Stripe's answer now. Safe to repeat: a refund
-    that is no longer pending is returned unchanged."""
-    refund = Refund.objects.select_for_update().select_related("shop_order").get(pk=refund_id)
+    """Bring a refund that Stripe left pending in line with Stripe's answer now (asked before any lock is
+    taken). Safe to repeat: a refund that is no longer pending is returned unchanged."""
+    refund = Refund.objects.get(pk=refund_id)
     if refund.status != Refund.Status.PENDING or not refund.stripe_refund_id:
         return refund
     stripe_refund = stripe_client().v1.refunds.retrieve(refund.stripe_refund_id)
-    status = REFUND_STATUSES.get(stripe_refund.status, Refund.Status.PENDING)
-    if status != refund.status:
+    return refund_record(refund_id=refund_id, stripe_status=stripe_refund.status)
+
+
+@transaction.atomic
+def refund_record(*, refund_id: int, stripe_status: str) -> Refund:
+    """Record Stripe's status of a refund; once it succeeded, the sales facts follow (through the outbox)."""
+    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    status = REFUND_STATUSES.get(stripe_status, Refund.Status.PENDING)
+    if refund.status == Refund.Status.PENDING and status != refund.status:
         refund.status = status
         refund.save(update_fields=["status"])
         if status == Refund.Status.SUCCEEDED:
             _refund_succeeded(refund)
     return refund
+
+
+def refund_sync_by_stripe_id(*, stripe_refund_id: str) -> Refund | None:
+    """A refund event from Stripe's webhook: the refund it is about, brought in line; None if not ours."""
+    refund_id = Refund.objects.filter(stripe_refund_id=stripe_refund_id).values_list("pk", flat=True).first()
+    return None if refund_id is None else refund_sync(refund_id=refund_id)
+
+
+def _refund_succeeded(refund: Refund) -> None:
+    """Money went back: the sales review's facts of the refund's shop and day follow (outbox)."""
+    outbox_emit(topic=REFUND_SUCCEEDED, key=str(refund.pk), payload={"refund_id": refund.pk})
+
+
+def stripe_event_process(*, event_pk: int) -> bool:
+    """Act on a recorded webhook event: bring the intent (and, for a refund of its charge, the refunds
+    Stripe left pending) or the refund in line with Stripe. Idempotent; returns whether it acted."""
+    event = StripeEvent.objects.get(pk=event_pk)
+    if event.processed_at is not None:
+        return False
+    if event.object_id.startswith("pi_"):
+        payment_sync(intent_id=event.object_id)
+        if event.type == "charge.refunded":
+            pending = Refund.objects.filter(
+                payment__intent_id=event.object_id, status=Refund.Status.PENDING
+            ).exclude(stripe_refund_id="")
+            for refund_id in pending.values_list("pk", flat=True):
+                refund_sync(refund_id=refund_id)
+    elif event.object_id.startswith("re_"):
+        refund_sync_by_stripe_id(stripe_refund_id=event.object_id)
+    StripeEvent.objects.filter(pk=event_pk, processed_at__isnull=True).update(processed_at=timezone.now())
+    return True
+
+
+def stripe_event_record(*, event_id: str, type: str, object_id: str) -> StripeEvent | None:  # noqa: A002
+    """Record a verified webhook event and its processing (an outbox row) in one transaction. None when
+    Stripe sent it before (a retry): the event recorded then is returned by ``stripe_event_find``."""
+    try:
+        with transaction.atomic():
+            recorded = StripeEvent.objects.create(event_id=event_id, type=type, object_id=object_id)
+            outbox_emit(topic=STRIPE_EVENT_RECEIVED, key=event_id, payload={"event_pk": recorded.pk})
+    except IntegrityError:
+        return None
+    return recorded
 
 
 def refunds_pending_sync() -> int:
@@ -340,12 +520,8 @@ def shop_order_refund(
         raise RefundError(
             _("Stripe refused the refund: %(error)s") % {"error": error.user_message or error}
         ) from error
-    refund.stripe_refund_id = stripe_refund.id
-    refund.status = REFUND_STATUSES.get(stripe_refund.status, Refund.Status.PENDING)
-    refund.save(update_fields=["stripe_refund_id", "status"])
-    if refund.status == Refund.Status.SUCCEEDED:
-        _refund_succeeded(refund)
-    from marketplace.checkout.tasks import refund_notify_task  # imported late (cycle)
-
-    refund_notify_task.delay_on_commit(refund.pk)
+    with transaction.atomic():
+        Refund.objects.filter(pk=refund.pk).update(stripe_refund_id=stripe_refund.id)
+        refund = refund_record(refund_id=refund.pk, stripe_status=stripe_refund.status)
+        outbox_emit(topic=REFUND_CREATED, key=str(refund.pk), payload={"refund_id": refund.pk})
     return refund

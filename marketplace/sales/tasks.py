@@ -1,4 +1,4 @@
-"""Celery tasks of the sales review: thin, idempotent, enqueued on commit."""
+"""Celery tasks of the sales review: thin and idempotent (sales and refunds reach it through the outbox)."""
 
 import datetime
 
@@ -21,8 +21,3 @@ def facts_refresh_recent() -> int:
     task was lost."""
     today = timezone.localdate()
     return sum(sales_facts_refresh(day=day) for day in (today - datetime.timedelta(days=1), today))
-
-
-def facts_refresh_enqueue(*, shop_ids: list[int], day: datetime.date) -> None:
-    """Refresh the facts of ``shop_ids`` for ``day`` once the current transaction commits."""
-    facts_refresh.delay_on_commit(sorted(set(shop_ids)), day.isoformat())

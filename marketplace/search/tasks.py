@@ -1,20 +1,15 @@
-"""Celery tasks of the search index: thin, idempotent, enqueued on commit."""
+"""The search index's follow-ups: a changed product is reindexed through the outbox (subscribers.py)."""
 
-from celery import shared_task
+from marketplace.outbox.services import outbox_emit, transaction_key
 
-from marketplace.search.indexing import product_index
-
-
-@shared_task(
-    name="search.product_index",
-    autoretry_for=(ConnectionError, TimeoutError),
-    retry_backoff=True,
-    max_retries=5,
-)
-def product_index_task(product_id: int) -> bool:
-    return product_index(product_id=product_id)
+# Written to the outbox when a product (or a name it is found by) changes; once per product and commit.
+PRODUCT_CHANGED = "search.product_changed"
 
 
 def product_index_enqueue(product_id: int) -> None:
-    """Reindex after the current transaction commits (at once when there is none)."""
-    product_index_task.delay_on_commit(product_id)
+    """Reindex the product once the current transaction commits (at once when there is none)."""
+    outbox_emit(
+        topic=PRODUCT_CHANGED,
+        key=f"{product_id}.{transaction_key()}",
+        payload={"product_id": product_id},
+    )

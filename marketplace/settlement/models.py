@@ -141,6 +141,12 @@ class Statement(models.Model):
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # A payer's claim on the Stripe payout of an issued statement, taken and committed before Stripe is
+    # called and cleared when the answer is recorded or the call fails: a second payer meanwhile is told
+    # the payment is under way. A claim older than services.PAYOUT_CLAIM_STALE was left by a process that
+    # died, and the next payer takes it over (the idempotency key gets it the same Transfer).
+    payout_claim = models.UUIDField(null=True, blank=True, editable=False)
+    payout_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-period", "shop_id"]

@@ -16,7 +16,9 @@ What counts (the association's definitions, shown on every statement):
 """
 
 import datetime
+import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 import stripe
@@ -43,10 +45,28 @@ K = StatementLine.Kind
 ZERO = Decimal("0")
 # Stripe keeps at most 500 characters in one metadata value.
 METADATA_LIMIT = 500
+# A claim on a statement's Stripe payout older than this was left by a process that died before it
+# recorded Stripe's answer; the next payer takes it over. Longer than one call to Stripe can last with
+# the client's timeout and retries (payments.services.stripe_client).
+PAYOUT_CLAIM_STALE = datetime.timedelta(minutes=5)
 
 
 class StatementError(ValueError):
     pass
+
+
+class PayoutUnderWay(StatementError):
+    """Another payer holds the claim on this statement's payout and is waiting for Stripe's answer."""
+
+    @classmethod
+    def of(cls, statement: Statement) -> "PayoutUnderWay":
+        return cls(
+            _(
+                "A payment of statement %(number)s is under way: reload the page in a moment to see how "
+                "it ended."
+            )
+            % {"number": statement.number}
+        )
 
 
 def statement_number(*, shop, period: datetime.date) -> str:
@@ -422,10 +442,57 @@ def payout_transfer_params(statement: Statement, account: ShopPayoutAccount) -> 
 
 
 def statement_pay(*, statement_id: int, actor=None, reference: str = "") -> Payout:
-    """Pay an issued statement: by one Stripe Transfer when the shop has a connected account (the
-    idempotency key ``statement-<pk>-payout`` makes a double click, a second member of staff or a retry
-    after a timeout reuse the same Transfer), else record the bank payment with its ``reference``. The
-    statement row is locked while paying; a paid statement answers with its payout and changes no more."""
+    """Pay an issued statement: by one Stripe Transfer when the shop has a connected account, else record
+    the bank payment with its ``reference``. A paid statement answers with its payout and changes no more.
+
+    Stripe is never called while the statement row is locked. A short transaction locks the statement,
+    checks it and claims its payout (``payout_claim``); the Transfer is made with the idempotency key
+    ``statement-<pk>-payout`` outside any transaction; a second short transaction records the ``Payout``
+    and marks the statement paid. A second payer meanwhile is refused with ``PayoutUnderWay``; a claim left
+    by a process that died (older than ``PAYOUT_CLAIM_STALE``) is taken over by the next payer, and the
+    idempotency key gets it the Transfer already made, as it does for a retry after a timeout. A Stripe
+    error releases the claim: the statement stays issued, nothing recorded. Call it outside a transaction
+    (the claim must be committed before Stripe is called)."""
+    claim = _payout_claim(statement_id=statement_id, actor=actor, reference=reference)
+    if isinstance(claim, Payout):
+        return claim
+    try:
+        transfer = stripe_client().v1.transfers.create(
+            params=claim.params, options={"idempotency_key": f"statement-{statement_id}-payout"}
+        )
+    except stripe.StripeError as error:
+        _payout_claim_release(claim)
+        raise StatementError(
+            _("Stripe did not make the transfer: %(error)s. The statement is still unpaid.")
+            % {"error": error.user_message or error}
+        ) from error
+    except Exception:
+        _payout_claim_release(claim)
+        raise
+    if transfer.amount != to_minor(claim.payable):
+        _payout_claim_release(claim)
+        raise StatementError(_("Stripe answered with a transfer of another amount: nothing was recorded."))
+    with transaction.atomic():
+        statement = Statement.objects.select_for_update().select_related("shop").get(pk=statement_id)
+        if statement.status == Statement.Status.PAID:
+            # A payer who took over this claim as stale recorded the same Transfer first.
+            return statement.payout
+        return _payout_record(statement, method=Payout.Method.STRIPE, reference=transfer.id, actor=actor)
+
+
+@dataclass(frozen=True)
+class _TransferClaim:
+    """A committed claim on a statement's Stripe payout, with the Transfer to make (fixed at claim time)."""
+
+    statement_id: int
+    token: uuid.UUID
+    params: dict
+    payable: Decimal
+
+
+def _payout_claim(*, statement_id: int, actor, reference: str) -> Payout | _TransferClaim:
+    """The first short transaction of ``statement_pay``: the payout of a statement already paid; a bank
+    payment recorded at once (no call out); or the claim on a Stripe payout, committed on return."""
     with transaction.atomic():
         statement = Statement.objects.select_for_update().select_related("shop").get(pk=statement_id)
         if statement.status == Statement.Status.PAID:
@@ -436,56 +503,73 @@ def statement_pay(*, statement_id: int, actor=None, reference: str = "") -> Payo
             raise StatementError(
                 _("Nothing to pay: a negative balance is carried into the shop's next statement.")
             )
+        now = timezone.now()
+        if statement.payout_claimed_at is not None and statement.payout_claimed_at > now - PAYOUT_CLAIM_STALE:
+            raise PayoutUnderWay.of(statement)
         account = ShopPayoutAccount.objects.filter(shop_id=statement.shop_id).first()
-        if account is not None:
-            try:
-                transfer = stripe_client().v1.transfers.create(
-                    params=payout_transfer_params(statement, account),
-                    options={"idempotency_key": f"statement-{statement.pk}-payout"},
-                )
-            except stripe.StripeError as error:
-                raise StatementError(
-                    _("Stripe did not make the transfer: %(error)s. The statement is still unpaid.")
-                    % {"error": error.user_message or error}
-                ) from error
-            if transfer.amount != to_minor(statement.payable):
-                raise StatementError(
-                    _("Stripe answered with a transfer of another amount: nothing was recorded.")
-                )
-            method, reference = Payout.Method.STRIPE, transfer.id
-        else:
+        if account is None:
             reference = reference.strip()
             if not reference:
                 raise StatementError(_("Give the bank payment's reference: the shop has no Stripe account."))
-            method = Payout.Method.MANUAL
-        payout = Payout.objects.create(
-            statement=statement,
-            method=method,
-            reference=reference[:255],
-            amount=statement.payable,
-            paid_by=acting_user(actor),
-            paid_at=timezone.now(),
+            return _payout_record(statement, method=Payout.Method.MANUAL, reference=reference, actor=actor)
+        token = uuid.uuid4()
+        # Conditional on the claim read above, so that two payers cannot both claim even where
+        # select_for_update locks nothing (SQLite).
+        taken = Statement.objects.filter(
+            pk=statement.pk, status=Statement.Status.ISSUED, payout_claim=statement.payout_claim
+        ).update(payout_claim=token, payout_claimed_at=now)
+        if not taken:
+            raise PayoutUnderWay.of(statement)
+        return _TransferClaim(
+            statement_id=statement.pk,
+            token=token,
+            params=payout_transfer_params(statement, account),
+            payable=statement.payable,
         )
-        statement.status = Statement.Status.PAID
-        statement.save(update_fields=["status"])
-        audit_record(
-            actor=actor,
-            action="statement.pay",
-            subject=statement,
-            details={"method": method, "reference": reference, "amount": str(statement.payable)},
-        )
+
+
+def _payout_claim_release(claim: _TransferClaim) -> None:
+    """Give the claim back after a failed call (one UPDATE, its own transaction); a claim another payer
+    has taken over since is theirs and stays."""
+    Statement.objects.filter(pk=claim.statement_id, payout_claim=claim.token).update(
+        payout_claim=None, payout_claimed_at=None
+    )
+
+
+def _payout_record(statement: Statement, *, method: str, reference: str, actor) -> Payout:
+    """Record how the locked, issued ``statement`` was paid, mark it paid and audit it."""
+    reference = reference[:255]
+    payout = Payout.objects.create(
+        statement=statement,
+        method=method,
+        reference=reference,
+        amount=statement.payable,
+        paid_by=acting_user(actor),
+        paid_at=timezone.now(),
+    )
+    statement.status = Statement.Status.PAID
+    statement.payout_claim = None
+    statement.payout_claimed_at = None
+    statement.save(update_fields=["status", "payout_claim", "payout_claimed_at"])
+    audit_record(
+        actor=actor,
+        action="statement.pay",
+        subject=statement,
+        details={"method": method, "reference": reference, "amount": str(statement.payable)},
+    )
     return payout
 
 
-@transaction.atomic
 def payout_account_set(*, shop, stripe_account_id: str, actor=None) -> ShopPayoutAccount | None:
-    """Set (or, with an empty id, remove) the shop's Stripe connected account; Stripe must know it."""
+    """Set (or, with an empty id, remove) the shop's Stripe connected account; Stripe must know it. Stripe
+    is asked before the transaction that writes the account, never inside it."""
     stripe_account_id = stripe_account_id.strip()
-    current = ShopPayoutAccount.objects.select_for_update().filter(shop=shop).first()
     if not stripe_account_id:
-        if current is not None:
-            current.delete()
-            audit_record(actor=actor, action="payout_account.remove", subject=shop)
+        with transaction.atomic():
+            current = ShopPayoutAccount.objects.select_for_update().filter(shop=shop).first()
+            if current is not None:
+                current.delete()
+                audit_record(actor=actor, action="payout_account.remove", subject=shop)
         return None
     if not stripe_account_id.startswith("acct_"):
         raise StatementError(_("A Stripe connected account id starts with “acct_”."))
@@ -496,17 +580,18 @@ def payout_account_set(*, shop, stripe_account_id: str, actor=None) -> ShopPayou
             _("Stripe does not know the account %(id)s: %(error)s")
             % {"id": stripe_account_id, "error": error.user_message or error}
         ) from error
-    account, _created = ShopPayoutAccount.objects.update_or_create(
-        shop=shop,
-        defaults={
-            "stripe_account_id": stripe_account_id,
-            "updated_by": acting_user(actor),
-        },
-    )
-    audit_record(
-        actor=actor,
-        action="payout_account.set",
-        subject=shop,
-        details={"stripe_account_id": stripe_account_id},
-    )
+    with transaction.atomic():
+        account, _created = ShopPayoutAccount.objects.update_or_create(
+            shop=shop,
+            defaults={
+                "stripe_account_id": stripe_account_id,
+                "updated_by": acting_user(actor),
+            },
+        )
+        audit_record(
+            actor=actor,
+            action="payout_account.set",
+            subject=shop,
+            details={"stripe_account_id": stripe_account_id},
+        )
     return account

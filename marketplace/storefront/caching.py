@@ -2,8 +2,9 @@
 
 Storefront pages cache the HTML of their catalogue parts (product grids, a product's photos and facts,
 the home page's sections) under a key that includes the *catalogue version*. Any change to products,
-prices, stock, photos, categories or shops bumps the version after commit, so the next request
-renders fresh; fragments also expire after ``STOREFRONT_CACHE_SECONDS``. Per-visitor parts (basket,
+prices, stock, photos, categories or shops bumps the version: right after commit in the same process
+(best effort: a cache that is down only logs), and durably through the outbox, so a bump the cache
+missed still happens; fragments also expire after ``STOREFRONT_CACHE_SECONDS``. Per-visitor parts (basket,
 sign-in, forms with CSRF tokens, recently viewed) are never cached.
 
 Several processes share the version only through a shared cache: production sets CACHE_URL to Redis.
@@ -17,6 +18,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from marketplace.outbox.services import outbox_emit, transaction_key
+
+# Written to the outbox by every catalogue change, once per commit: the version is bumped again.
+CATALOGUE_CHANGED = "storefront.catalogue_changed"
 VERSION_KEY = "storefront:catalogue-version"
 
 T = TypeVar("T")
@@ -46,7 +51,9 @@ def catalogue_version_bump() -> None:
 
 def catalogue_changed() -> None:
     """Invalidate every cached storefront fragment once the current transaction commits."""
-    transaction.on_commit(catalogue_version_bump)
+    key = transaction_key()
+    if outbox_emit(topic=CATALOGUE_CHANGED, key=key) and not settings.OUTBOX_DELIVER_ON_COMMIT:
+        transaction.on_commit(catalogue_version_bump, robust=True)
 
 
 def fragment_seconds() -> int:

@@ -1,14 +1,19 @@
-"""The basket and checkout pages run the same number of queries for 1 line or 10."""
+"""The basket and checkout pages run the same number of queries for 1 line or 10; placing and paying a
+two-shop order stays within its statement and Stripe-call budget."""
 
 from decimal import Decimal
 
 import pytest
+import stripe
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from oscar.core.loading import get_model
 
-from tests.checkout.conftest import order_from_two_shops
+from marketplace.outbox.models import OutboxMessage
+from tests.checkout.conftest import ADDRESS, order_from_two_shops
 from tests.factories import ProductFactory, ShopFactory
+from tests.payments.conftest import card_from_browser
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +65,39 @@ def test_the_buyers_order_history_queries_do_not_grow_with_the_orders(client, dj
         assert buyer_client.get(url).content.decode().count('data-testid="buyer-order-status"') == n
     assert counts[10] == counts[1], f"order history: {counts[1]} queries with 1 order, {counts[10]} with 10"
     assert counts[10] <= ORDER_HISTORY_BUDGET, f"order history: {counts[10]} queries"
+
+
+@pytest.mark.django_db(
+    transaction=True
+)  # real transactions: the statements production runs, no test savepoints
+def test_a_two_shop_card_checkout_runs_at_most_60_statements_and_2_stripe_calls(
+    client, settings, stripe_settings, localstripe, basket_from_two_shops, monkeypatch
+):
+    settings.OUTBOX_DELIVER_ON_COMMIT = False  # production: the follow-ups run on workers, not here
+    get_model("address", "Country").objects.create(
+        iso_3166_1_a2="CN", iso_3166_1_a3="CHN", iso_3166_1_numeric="156", printable_name="中国", name="中国"
+    )
+    card = card_from_browser(localstripe, "4242424242424242")
+    stripe_calls: list[str] = []
+    real_request = stripe.RequestsClient.request
+
+    def counted(self, method, url, headers, post_data=None):
+        stripe_calls.append(f"{method.upper()} {url}")
+        return real_request(self, method, url, headers, post_data)
+
+    monkeypatch.setattr(stripe.RequestsClient, "request", counted)
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(reverse("checkout:index"), {**ADDRESS, "payment_method": card})
+
+    order = get_model("order", "Order").objects.get()
+    assert response.url == reverse("checkout:thank-you", kwargs={"number": order.number})
+    assert len(ctx.captured_queries) <= 60, "\n".join(q["sql"][:120] for q in ctx.captured_queries)
+    assert [call.split("/v1/")[1].split("/")[-1] for call in stripe_calls] == ["payment_intents", "confirm"]
+    # What the paid order implies waits in the outbox, for the workers.
+    assert sorted(OutboxMessage.objects.filter(topic="order.paid").values_list("handler", flat=True)) == [
+        "checkout.order_paid_notify",
+        "logistics.route_paid_order",
+        "sales.facts_after_sale",
+        "storefront.purchases_count",
+    ]

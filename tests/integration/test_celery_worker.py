@@ -1,4 +1,5 @@
-"""A real Celery worker on the machine's Redis keeps the search index current.
+"""A real Celery worker on the machine's Redis, fed by the outbox relay, keeps the search index current
+and sends each order notice once.
 
 Run by .ci/run against PostgreSQL (a worker in another process cannot see an in-memory SQLite test
 database); `make test` leaves it out. With REQUIRE_CELERY_WORKER=1 a missing broker fails instead of
@@ -21,9 +22,9 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 from oscar.test.factories import create_order
 
-from marketplace.checkout.tasks import order_paid_notify_task
+from marketplace.outbox.services import outbox_emit
 from marketplace.search.models import SearchToken
-from shops.orders import shop_orders_create
+from shops.orders import ORDER_PAID, shop_orders_create
 from tests.factories import ProductFactory, ShopFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,8 +102,44 @@ def worker_run(*, pool: str, extra_env: dict[str, str]):
         process.kill()
 
 
+def relay_run(*, extra_env: dict[str, str] | None = None):
+    """The outbox relay (``manage.py outbox_relay``) on the test's broker and database, until closed."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "outbox_relay", "--interval", "0.2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
+    if not wait_for(lambda: any("outbox relay ready" in line for line in output), timeout=60):
+        process.kill()
+        pytest.fail("the outbox relay did not start:\n" + "".join(output))
+    process.output = output
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @pytest.fixture
-def worker(mail_dir):
+def relay():
+    yield from relay_run()
+
+
+@pytest.fixture
+def worker(mail_dir, relay):
     yield from worker_run(
         pool="solo",
         extra_env={
@@ -148,16 +185,18 @@ def test_order_notices_are_sent_once_after_commit_and_never_for_a_rolled_back_or
     class RolledBack(Exception):
         pass
 
-    def enqueue_then_fail() -> None:
+    paid = {"order_id": order.pk, "shop_order_ids": [], "shop_ids": [shop.pk], "day": "2026-12-02"}
+
+    def emit_then_fail() -> None:
         with transaction.atomic():
-            order_paid_notify_task.delay_on_commit(order.pk)
+            outbox_emit(topic=ORDER_PAID, key=f"rolled-back-{order.pk}", payload=paid)
             raise RolledBack
 
     with pytest.raises(RolledBack):
-        enqueue_then_fail()
+        emit_then_fail()
     for _ in range(3):  # the buyer's return, the webhook, a retry
         with transaction.atomic():
-            order_paid_notify_task.delay_on_commit(order.pk)
+            outbox_emit(topic=ORDER_PAID, key=str(order.pk), payload=paid)
 
     def sent() -> list[str]:
         return [p.read_text() for p in mail_dir.iterdir()]

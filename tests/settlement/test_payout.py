@@ -1,15 +1,17 @@
 """Paying statements through Stripe Connect (localstripe, extended with accounts and transfers by
 devtools/localstripe_server.py, spoken to with the real stripe SDK): one Transfer per statement however
-often it is paid, Stripe's refusals leave it unpaid; and the real checkout → cancel → statement flow."""
+often it is paid, Stripe's refusals leave it unpaid, Stripe is never called with the statement locked;
+and the real checkout → cancel → statement flow."""
 
 import datetime
 import os
 import threading
+import uuid
 from decimal import Decimal
 
 import pytest
 import stripe
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from marketplace.association.models import AuditEntry
@@ -19,8 +21,11 @@ from marketplace.payments.services import shop_order_refund, stripe_client
 from marketplace.settlement.models import Payout, ShopPayoutAccount, Statement, StatementLine
 from marketplace.settlement.rules import commission_rule_add
 from marketplace.settlement.services import (
+    PAYOUT_CLAIM_STALE,
+    PayoutUnderWay,
     StatementError,
     payout_account_set,
+    payout_transfer_params,
     statement_issue,
     statement_pay,
     statements_generate,
@@ -74,7 +79,6 @@ def test_a_retry_after_a_lost_answer_reuses_the_transfer(fresh_stripe, shop):
     twice. The idempotency key per statement makes Stripe answer with the first transfer."""
     payout_account_set(shop=shop, stripe_account_id=connected_account())
     march = issued_march(shop)
-    from marketplace.settlement.services import payout_transfer_params
 
     lost = stripe_client().v1.transfers.create(
         params=payout_transfer_params(march, shop.payout_account),
@@ -97,8 +101,109 @@ def test_stripe_refusing_the_transfer_leaves_the_statement_unpaid(fresh_stripe, 
 
     march.refresh_from_db()
     assert march.status == Statement.Status.ISSUED
+    assert march.payout_claim is None  # given back: the next attempt is not told a payment is under way
     assert not Payout.objects.exists()
     assert not AuditEntry.objects.filter(action="statement.pay").exists()
+    with pytest.raises(StatementError) as again:
+        statement_pay(statement_id=march.pk)
+    assert not isinstance(again.value, PayoutUnderWay)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stripe_makes_the_transfer_with_the_claim_committed_and_the_statement_unlocked(
+    fresh_stripe, shop, monkeypatch
+):
+    """While Stripe makes the transfer (the SDK's call observed, not replaced), the payer is in no
+    transaction, another connection locks the statement row at once (NOWAIT, on PostgreSQL) and sees the
+    claim, and a second member of staff paying is told the payment is under way."""
+    payout_account_set(shop=shop, stripe_account_id=connected_account())
+    march = issued_march(shop)
+    seen: dict[str, object] = {}
+    create = stripe.TransferService.create
+
+    def other_staff() -> None:  # on its own database connection
+        try:
+            with transaction.atomic():
+                locked = Statement.objects.select_for_update(nowait=True).get(pk=march.pk)
+                seen["claim seen elsewhere"] = locked.payout_claim is not None
+        except DatabaseError as error:
+            seen["claim seen elsewhere"] = error
+        try:
+            seen["second payer"] = statement_pay(statement_id=march.pk)
+        except StatementError as error:
+            seen["second payer"] = error
+        finally:
+            connection.close()
+
+    payer = threading.current_thread()
+
+    def create_observed(self, *args, **kwargs):
+        if threading.current_thread() is not payer:  # the other staff's call, if it gets this far
+            return create(self, *args, **kwargs)
+        seen["payer in a transaction"] = connection.in_atomic_block
+        thread = threading.Thread(target=other_staff)
+        thread.start()
+        thread.join(timeout=20)
+        return create(self, *args, **kwargs)
+
+    monkeypatch.setattr(stripe.TransferService, "create", create_observed)
+
+    payout = statement_pay(statement_id=march.pk)
+
+    assert seen["payer in a transaction"] is False
+    assert seen["claim seen elsewhere"] is True
+    assert isinstance(seen["second payer"], PayoutUnderWay)
+    (transfer,) = stripe_client().v1.transfers.list(params={"transfer_group": march.number}).data
+    assert payout.reference == transfer.id
+    march.refresh_from_db()
+    assert march.status == Statement.Status.PAID
+    assert march.payout_claim is None
+
+
+@pytest.mark.django_db
+def test_no_one_pays_a_statement_whose_stripe_payout_is_under_way(fresh_stripe, shop):
+    payout_account_set(shop=shop, stripe_account_id=connected_account())
+    march = issued_march(shop)
+    # A payer has claimed the payout and is waiting for Stripe's answer.
+    Statement.objects.filter(pk=march.pk).update(payout_claim=uuid.uuid4(), payout_claimed_at=timezone.now())
+
+    with pytest.raises(PayoutUnderWay):
+        statement_pay(statement_id=march.pk)
+    payout_account_set(shop=shop, stripe_account_id="")
+    with pytest.raises(PayoutUnderWay):  # nor is it paid by bank meanwhile
+        statement_pay(statement_id=march.pk, reference="ICBC-1")
+
+    assert not stripe_client().v1.transfers.list(params={"transfer_group": march.number}).data
+    assert not Payout.objects.exists()
+    march.refresh_from_db()
+    assert march.status == Statement.Status.ISSUED
+
+
+@pytest.mark.django_db
+def test_a_claim_left_by_a_payer_that_died_is_taken_over_and_gets_the_same_transfer(fresh_stripe, shop):
+    """The payer claimed the payout and Stripe made the transfer, then its process died before recording
+    it: minutes later the next payer takes the claim over and records that transfer."""
+    staff = association_member()
+    payout_account_set(shop=shop, stripe_account_id=connected_account())
+    march = issued_march(shop)
+    made = stripe_client().v1.transfers.create(
+        params=payout_transfer_params(march, shop.payout_account),
+        options={"idempotency_key": f"statement-{march.pk}-payout"},
+    )
+    Statement.objects.filter(pk=march.pk).update(
+        payout_claim=uuid.uuid4(),
+        payout_claimed_at=timezone.now() - PAYOUT_CLAIM_STALE - datetime.timedelta(seconds=1),
+    )
+
+    payout = statement_pay(statement_id=march.pk, actor=staff)
+
+    assert payout.reference == made.id
+    assert payout.paid_by == staff
+    assert len(stripe_client().v1.transfers.list(params={"transfer_group": march.number}).data) == 1
+    march.refresh_from_db()
+    assert march.status == Statement.Status.PAID
+    assert march.payout_claim is None
+    assert march.payout_claimed_at is None
 
 
 @pytest.mark.django_db
@@ -108,6 +213,23 @@ def test_an_unknown_connected_account_is_refused(fresh_stripe, shop):
     with pytest.raises(StatementError):
         payout_account_set(shop=shop, stripe_account_id="bank-123")
     assert not ShopPayoutAccount.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_connected_account_is_checked_with_stripe_outside_a_transaction(fresh_stripe, shop, monkeypatch):
+    retrieve = stripe.AccountService.retrieve
+    in_transaction: list[bool] = []
+
+    def retrieve_observed(self, *args, **kwargs):
+        in_transaction.append(connection.in_atomic_block)
+        return retrieve(self, *args, **kwargs)
+
+    monkeypatch.setattr(stripe.AccountService, "retrieve", retrieve_observed)
+
+    account = payout_account_set(shop=shop, stripe_account_id=connected_account())
+
+    assert in_transaction == [False]
+    assert ShopPayoutAccount.objects.get(shop=shop) == account
 
 
 def test_localstripe_transfers_honour_idempotency_and_check_their_input(fresh_stripe):
@@ -192,8 +314,11 @@ def test_two_staff_paying_at_once_make_one_transfer(fresh_stripe, shop):
 
     transfers = stripe_client().v1.transfers.list(params={"transfer_group": march.number}).data
     assert len(transfers) == 1
-    assert outcomes == [transfers[0].id, transfers[0].id]
     assert Payout.objects.filter(statement=march).count() == 1
+    # The second payer found the statement paid, or was told the first payer's payment was under way.
+    assert len(outcomes) == 2
+    assert transfers[0].id in outcomes
+    assert all(o == transfers[0].id or isinstance(o, PayoutUnderWay) for o in outcomes), outcomes
 
 
 @pytest.mark.django_db(transaction=True)

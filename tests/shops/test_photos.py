@@ -19,9 +19,9 @@ from shops.photos import (
     product_photo_add,
     product_photo_delete,
     product_photo_make_main,
+    product_photo_renditions_draw,
     product_photos_reorder,
 )
-from shops.tasks import product_photo_renditions
 from tests.factories import ProductFactory
 
 ProductImage = get_model("catalogue", "ProductImage")
@@ -347,7 +347,7 @@ def test_another_products_photo_is_not_found_and_nothing_changes():
 def test_renditions_are_drawn_after_commit_and_mark_the_photo_ready(
     settings, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):  # Celery runs eagerly in the tests
+    with django_capture_on_commit_callbacks(execute=True):  # the outbox delivers on commit in the tests
         photo = product_photo_add(product=ProductFactory(), upload=_jpeg(size=(2000, 1500)))
 
     photo.refresh_from_db()
@@ -360,7 +360,7 @@ def test_renditions_are_drawn_after_commit_and_mark_the_photo_ready(
     assert (sizes["zoom"].width, sizes["zoom"].height) == (1600, 1200)
     drawn = sorted(_media_files(settings))
 
-    assert product_photo_renditions.delay(photo.pk).get() is True  # again: nothing new
+    assert product_photo_renditions_draw(photo_id=photo.pk) is True  # again: nothing new
     assert sorted(_media_files(settings)) == drawn
 
 
@@ -369,4 +369,4 @@ def test_renditions_of_a_deleted_photo_do_nothing():
     photo = product_photo_add(product=product, upload=_jpeg())
     product_photo_delete(product=product, photo_id=photo.pk)
 
-    assert product_photo_renditions.delay(photo.pk).get() is False
+    assert product_photo_renditions_draw(photo_id=photo.pk) is False

@@ -1,0 +1,769 @@
+"""The production topology on one machine (`make stack`): two Redis instances (broker, cache), PostgreSQL,
+localstripe with the marketplace's webhook registered, gunicorn, a Celery worker, Celery beat and the
+outbox relay, every one on 127.0.0.1 and in its own process group, supervised until Ctrl-C or SIGTERM.
+
+    .venv/bin/python devtools/stack.py [--web-port 8010] [--workers 2] [--threads 4] [--demo | --no-demo]
+
+State and logs live under var/stack/ (logs/<process>.log); stack.env there holds the environment of the
+running stack, so `. var/stack/stack.env && .venv/bin/python manage.py shell` talks to the same services.
+A child that dies is reported, not restarted: fault tests kill one and watch what the others do.
+
+The pieces are importable for tests (``free_port``, ``spawn``, ``RedisServer``), e.g. a fixture that starts
+a Redis of its own, kills it and starts it again:
+
+    with RedisServer(free_port(), tmp_path, persistent=True) as broker:
+        settings.CELERY_BROKER_URL = broker.url()
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import redis
+from psycopg import sql
+
+REPO = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+PYTHON = sys.executable
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/marketplace_stack"
+# The webhook path is marketplace/urls.py's "payments/" + marketplace/payments/urls.py's "stripe/webhook/".
+WEBHOOK_PATH = "/payments/stripe/webhook/"
+# What the production endpoint subscribes to (README, "Production topology"); localstripe is told the same.
+WEBHOOK_EVENTS = (
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.processing",
+    "charge.refunded",
+    "refund.updated",
+)
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "psql"}
+# Stopped tier by tier: the app processes first (the worker still reaches the broker to requeue what it
+# cannot finish), then localstripe, the two Redis last.
+STOP_TIERS = (("relay", "beat", "worker", "web"), ("localstripe",), ("redis-cache", "redis-broker"))
+
+
+class StackError(Exception):
+    """Something the stack needs is missing or did not come up; the message says what to do."""
+
+
+class StopRequested(Exception):
+    """Raised by the SIGTERM/SIGHUP handler so startup and supervision unwind through the same cleanup."""
+
+
+def say(text: str = "") -> None:
+    """The stack's own output (the children write to their logs); flushed, as make may pipe it."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at the moment (the OS picks it), for tests that start their own
+    services side by side with a running stack."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    """Whether we could listen on ``port``: checked up front, so a leftover process is named at once
+    instead of surfacing as a child that dies with "address already in use"."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
+def http_status(url: str, *, timeout: float = 5) -> int | None:
+    """The status of a GET on one of our own loopback servers, None when nothing answers."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or HOST, parts.port or 80, timeout=timeout)
+    try:
+        connection.request("GET", parts.path or "/")
+        return connection.getresponse().status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def shown(path: Path) -> str:
+    """A path as printed: relative to the checkout when inside it."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
+def redacted(url: str) -> str:
+    """A URL fit to print: its password, if any, replaced."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))
+
+
+def exit_status(returncode: int | None) -> str:
+    """How a process ended, as a person reads it ("killed by SIGKILL" rather than "-9")."""
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        return f"killed by {signal.Signals(-returncode).name}"
+    return f"exited with code {returncode}"
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The end of a log, to show beside a failure without sending anyone looking for the file."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return "(no log)"
+    return "\n".join("    " + line for line in text.splitlines()[-lines:])
+
+
+@dataclass
+class Child:
+    """A process started by ``spawn``: the leader of its own process group, so stopping it also stops
+    whatever it forked (gunicorn's workers, Celery's pool) and nothing is left behind."""
+
+    name: str
+    process: subprocess.Popen
+    log: Path
+    port: int | None = None
+    reported: bool = field(default=False, repr=False)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the whole process group. Its id cannot be reused while any member lives, so
+        this never reaches a stranger."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signum)
+
+    def group_alive(self) -> bool:
+        """Whether any process of the group remains (the leader may be gone, a forked child not)."""
+        if self.alive():
+            return True
+        try:
+            os.killpg(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # a member changed user: still there
+            return True
+        return True
+
+    def stop(self, *, timeout: float = 20, hurry: threading.Event | None = None) -> int | None:
+        """SIGTERM to the leader only, which shuts down its own way (gunicorn's master lets its workers
+        finish their requests, Celery's main process waits for the pool's running tasks, Redis writes its
+        append-only file): SIGTERM sent to a Celery pool process directly would kill its task mid-way.
+        When the leader is gone, or after ``timeout``, or at once when ``hurry`` is set, what is left of
+        the group gets SIGTERM, then SIGKILL. Returns the leader's exit code."""
+
+        def wait(running: Callable[[], bool], seconds: float) -> bool:
+            deadline = time.monotonic() + seconds
+            while running():
+                if time.monotonic() > deadline or (hurry is not None and hurry.is_set()):
+                    return False
+                time.sleep(0.1)
+            return True
+
+        if self.alive():
+            self.process.send_signal(signal.SIGTERM)
+            wait(self.alive, timeout)
+        if self.group_alive():
+            self.signal(signal.SIGTERM)
+            if not wait(self.group_alive, 2):
+                self.signal(signal.SIGKILL)
+                wait(self.group_alive, 5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=5)
+        return self.process.returncode
+
+
+def spawn(
+    name: str,
+    argv: Sequence[str],
+    *,
+    env: dict[str, str],
+    log: Path,
+    port: int | None = None,
+    cwd: Path = REPO,
+) -> Child:
+    """Start ``argv`` in a new session (its own process group: Ctrl-C in the terminal reaches only the
+    stack, which then stops its children in order), output to ``log`` (truncated: one run per log)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        process = subprocess.Popen(  # noqa: S603  (our own argv, no shell)
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Child(name=name, process=process, log=log, port=port)
+
+
+def wait_until(
+    ready: Callable[[], bool], *, what: str, child: Child | None = None, timeout: float = 60
+) -> None:
+    """Poll ``ready`` until it holds; fail early, with the log's end, when ``child`` exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if child is not None and not child.alive():
+            raise StackError(
+                f"{what} {exit_status(child.process.returncode)}; {child.log}:\n{tail(child.log)}"
+            )
+        if time.monotonic() > deadline:
+            where = f"; {child.log}:\n{tail(child.log)}" if child else ""
+            raise StackError(f"{what} not ready after {timeout:.0f} s{where}")
+        time.sleep(0.2)
+
+
+class RedisServer:
+    """A ``redis-server`` of our own on 127.0.0.1.
+
+    ``persistent=True`` is a broker: append-only file in ``directory`` (a message survives a restart) and
+    ``noeviction`` (a full Redis refuses writes rather than drop a queued task). ``persistent=False`` is a
+    cache: nothing written to disk and least-recently-used keys evicted at ``maxmemory``.
+    """
+
+    def __init__(
+        self,
+        port: int,
+        directory: Path,
+        *,
+        persistent: bool,
+        name: str = "redis",
+        log: Path | None = None,
+        maxmemory: str = "256mb",
+    ) -> None:
+        self.port = port
+        self.directory = Path(directory)
+        self.persistent = persistent
+        self.name = name
+        self.log = log or self.directory / "redis.log"
+        self.maxmemory = maxmemory
+        self.child: Child | None = None
+
+    def url(self, db: int = 0, scheme: str = "redis") -> str:
+        return f"{scheme}://{HOST}:{self.port}/{db}"
+
+    def argv(self) -> list[str]:
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise StackError("redis-server is not installed: apt-get install redis-server")
+        argv = [
+            executable,
+            "--bind", HOST,
+            "--port", str(self.port),
+            "--protected-mode", "yes",
+            "--daemonize", "no",
+            "--dir", str(self.directory),
+            "--logfile", "",
+        ]  # fmt: skip
+        if self.persistent:
+            return [*argv, "--appendonly", "yes", "--maxmemory-policy", "noeviction"]
+        return [
+            *argv,
+            "--save", "",
+            "--appendonly", "no",
+            "--maxmemory", self.maxmemory,
+            "--maxmemory-policy", "allkeys-lru",
+        ]  # fmt: skip
+
+    def is_up(self) -> bool:
+        """Answers PING (not while it is still loading its append-only file)."""
+        client = redis.Redis(host=HOST, port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def start(self, *, timeout: float = 15) -> Child:
+        if not port_is_free(self.port):
+            raise StackError(f"{self.name}: port {self.port} is taken (`pgrep -af redis-server`)")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.child = spawn(self.name, self.argv(), env=dict(os.environ), log=self.log, port=self.port)
+        try:
+            wait_until(self.is_up, what=self.name, child=self.child, timeout=timeout)
+        except BaseException:
+            self.stop()  # a fixture's __exit__ does not run when __enter__ fails
+            raise
+        return self.child
+
+    def stop(self, *, timeout: float = 20) -> None:
+        """Redis's own shutdown (SIGTERM): a broker fsyncs its append-only file first."""
+        if self.child is not None:
+            self.child.stop(timeout=timeout)
+
+    def kill(self) -> None:
+        """A crash (SIGKILL): what a fault test uses to lose the instance without a clean shutdown."""
+        if self.child is not None:
+            self.child.signal(signal.SIGKILL)
+            self.child.process.wait(timeout=10)
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def database_ensure(database_url: str, *, timeout: float = 10) -> bool:
+    """Create the database of ``database_url`` when missing (connected to the ``postgres`` database).
+    True when it is new: created now, or never migrated (a first start that failed half-way), so the
+    caller knows to load the demo data."""
+    parts = urlsplit(database_url)
+    if parts.scheme not in POSTGRES_SCHEMES:
+        raise StackError(f"make stack runs on PostgreSQL; DATABASE_URL is {parts.scheme}://…")
+    name = parts.path.lstrip("/")
+    if not name:
+        raise StackError("DATABASE_URL names no database")
+    # libpq reads postgresql:// URLs; Django's other spellings (pgsql://, psql://) are the same server.
+    maintenance = urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection = psycopg.connect(maintenance, autocommit=True, connect_timeout=3)
+            break
+        except psycopg.OperationalError as error:
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"PostgreSQL is not reachable at {parts.hostname}:{parts.port or 5432} ({error}); "
+                    "start it (pg_ctlcluster <version> main start) or set DATABASE_URL"
+                ) from error
+            time.sleep(0.5)
+    with connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            return True
+    database = urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+    with psycopg.connect(database, connect_timeout=3) as connection:
+        migrated = connection.execute("SELECT to_regclass('django_migrations')").fetchone()
+    return migrated is None or migrated[0] is None
+
+
+def manage(args: Sequence[str], *, env: dict[str, str], log: Path) -> None:
+    """Run a management command to its end, output to ``log``; a failure stops the stack's start."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        done = subprocess.run(  # noqa: S603  (our own argv, no shell)
+            [PYTHON, "manage.py", *args], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
+    if done.returncode != 0:
+        raise StackError(f"manage.py {' '.join(args)} failed ({done.returncode}); {log}:\n{tail(log)}")
+
+
+def command_exists(name: str, *, env: dict[str, str]) -> bool:
+    """Whether ``manage.py <name>`` is a command of this checkout (``help`` exits non-zero otherwise)."""
+    done = subprocess.run(  # noqa: S603  (our own argv, no shell)
+        [PYTHON, "manage.py", "help", name], cwd=REPO, env=env, capture_output=True, check=False
+    )
+    return done.returncode == 0
+
+
+def setting(name: str, *, env: dict[str, str]) -> str:
+    """One value of marketplace.settings as the app processes will see it (their environment and .env)."""
+    done = subprocess.run(  # noqa: S603  (our own argv, no shell)
+        [PYTHON, "-c", f"import marketplace.settings as s; print(s.{name})"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise StackError(f"could not read settings.{name}:\n{done.stderr}")
+    return done.stdout.strip()
+
+
+def localstripe_webhook_register(stripe_base: str, *, url: str, secret: str, events: Sequence[str]) -> None:
+    """Tell localstripe where to deliver signed events (its ``/_config/webhooks/<id>`` route): the part
+    Stripe's dashboard does in production. localstripe keeps webhooks in memory, so every start does it."""
+    parts = urlsplit(stripe_base)
+    connection = http.client.HTTPConnection(parts.hostname or HOST, parts.port or 80, timeout=10)
+    try:
+        body = json.dumps({"url": url, "secret": secret, "events": list(events)})
+        connection.request(
+            "POST", "/_config/webhooks/marketplace", body=body, headers={"Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    if response.status != 200:
+        raise StackError(f"localstripe refused the webhook registration ({response.status})")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where everything listens and lives; the defaults stay clear of `make demo` (8000, 8420) and of the
+    machine's own Redis (6379)."""
+
+    var_dir: Path
+    database_url: str
+    web_port: int = 8010
+    broker_port: int = 6390
+    cache_port: int = 6391
+    stripe_port: int = 8421
+    workers: int = 2
+    threads: int = 4
+    demo: bool | None = None  # None: load the demo data only into a new database
+
+    @property
+    def logs(self) -> Path:
+        return self.var_dir / "logs"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{HOST}:{self.web_port}/"
+
+    @property
+    def stripe_url(self) -> str:
+        return f"http://{HOST}:{self.stripe_port}"
+
+
+def app_environment(config: StackConfig, *, webhook_secret: str) -> dict[str, str]:
+    """What every app process (web, worker, beat, relay, management commands) is configured with."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+        "DATABASE_URL": config.database_url,
+        "CELERY_BROKER_URL": f"redis://{HOST}:{config.broker_port}/0",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CACHE_URL": f"rediscache://{HOST}:{config.cache_port}/0",
+        "VAR_DIR": str(config.var_dir),
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(config.var_dir / "mail"),
+        "STRIPE_API_BASE": config.stripe_url,
+        "STRIPE_JS_URL": f"{config.stripe_url}/js.stripe.com/v3/",
+        "STRIPE_SECRET_KEY": "sk_test_stack",
+        "STRIPE_PUBLISHABLE_KEY": "pk_test_stack",
+        "STRIPE_WEBHOOK_SECRET": webhook_secret,
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class Stack:
+    """Starts the topology in dependency order, supervises it, stops it tier by tier."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.children: list[Child] = []
+        self.missing: list[tuple[str, str]] = []  # (process, why it is not running)
+        self.hurry = threading.Event()
+        self.env_file = config.var_dir / "stack.env"
+        self.webhook_secret = "whsec_" + secrets.token_hex(16)
+        self.app_env = app_environment(config, webhook_secret=self.webhook_secret)
+        self.env = {**os.environ, **self.app_env}
+
+    def log(self, name: str) -> Path:
+        return self.config.logs / f"{name}.log"
+
+    def start(self) -> None:
+        config = self.config
+        busy = [
+            f"{port} ({what})"
+            for what, port in (
+                ("web", config.web_port),
+                ("redis-broker", config.broker_port),
+                ("redis-cache", config.cache_port),
+                ("localstripe", config.stripe_port),
+            )
+            if not port_is_free(port)
+        ]
+        if busy:
+            raise StackError(
+                f"ports in use: {', '.join(busy)} (another `make stack`? `ss -ltnp` names who listens)"
+            )
+        config.logs.mkdir(parents=True, exist_ok=True)
+        (config.var_dir / "mail").mkdir(parents=True, exist_ok=True)
+
+        # Two instances, not two databases of one: the broker must never evict a message and must survive
+        # a restart, the cache may evict and lose everything, and either can go down alone.
+        for name, port, persistent in (
+            ("redis-broker", config.broker_port, True),
+            ("redis-cache", config.cache_port, False),
+        ):
+            server = RedisServer(
+                port, config.var_dir / name, persistent=persistent, name=name, log=self.log(name)
+            )
+            try:
+                server.start()
+            finally:
+                if server.child is not None:
+                    self.children.append(server.child)
+            say(f"  {name:<13} up on {server.url()}")
+
+        new = database_ensure(config.database_url)
+        say(f"  {'postgresql':<13} {redacted(config.database_url)}{'  (new)' if new else ''}")
+
+        stripe = self.spawn(
+            "localstripe",
+            [
+                PYTHON, str(REPO / "devtools" / "localstripe_server.py"),
+                "--port", str(config.stripe_port),
+                "--data", str(config.var_dir / "localstripe.pickle"),
+            ],
+            port=config.stripe_port,
+        )  # fmt: skip
+        wait_until(
+            lambda: http_status(f"{config.stripe_url}/v1/customers") is not None,
+            what="localstripe",
+            child=stripe,
+        )
+        localstripe_webhook_register(
+            config.stripe_url,
+            url=f"http://{HOST}:{config.web_port}{WEBHOOK_PATH}",
+            secret=self.webhook_secret,
+            events=WEBHOOK_EVENTS,
+        )
+        say(f"  {'localstripe':<13} up on {config.stripe_url}, webhook → :{config.web_port}{WEBHOOK_PATH}")
+
+        say("  migrate …")
+        manage(["migrate", "--noinput"], env=self.env, log=self.log("migrate"))
+        if config.demo or (config.demo is None and new):
+            say("  demo_load …")
+            manage(["demo_load"], env=self.env, log=self.log("demo_load"))
+        self.env_file.write_text(
+            "".join(f"export {key}={shlex.quote(value)}\n" for key, value in sorted(self.app_env.items()))
+        )
+
+        self.start_apps()
+
+    def start_apps(self) -> None:
+        """Web, worker, beat and relay start side by side (each takes seconds to import Django), then
+        each is waited for."""
+        config = self.config
+        queue = setting("CELERY_TASK_DEFAULT_QUEUE", env=self.env)
+        web = self.spawn(
+            "web",
+            [
+                PYTHON, "-m", "gunicorn", "marketplace.wsgi",
+                "--bind", f"{HOST}:{config.web_port}",
+                "--workers", str(config.workers),
+                "--threads", str(config.threads),
+                "--graceful-timeout", "10",
+                "--access-logfile", "-",
+                # Not the shared ~/.gunicorn/gunicorn.ctl another gunicorn on the machine also wants.
+                "--control-socket", str(config.var_dir / "gunicorn.ctl"),
+            ],
+            port=config.web_port,
+        )  # fmt: skip
+        worker = self.spawn(
+            "worker",
+            [
+                PYTHON, "-m", "celery", "-A", "marketplace", "worker", "-l", "info",
+                "-Q", queue,
+                "--concurrency", "2",
+            ],
+        )  # fmt: skip
+        beat = self.spawn(
+            "beat",
+            [
+                PYTHON, "-m", "celery", "-A", "marketplace", "beat", "-l", "info",
+                "--schedule", str(config.var_dir / "celerybeat-schedule"),
+            ],
+        )  # fmt: skip
+        relay: Child | None = None
+        if command_exists("outbox_relay", env=self.env):
+            relay = self.spawn("relay", [PYTHON, "manage.py", "outbox_relay"])
+        else:
+            self.missing.append(("relay", "manage.py outbox_relay does not exist in this checkout yet"))
+            say("  WARNING: no manage.py outbox_relay in this checkout: the relay is not running")
+
+        wait_until(
+            lambda: http_status(config.web_url, timeout=30) == 200, what="web (GET / → 200)", child=web
+        )
+        wait_until(
+            lambda: re.search(r"celery@\S+ ready\.", worker.log_text()) is not None,
+            what="worker",
+            child=worker,
+        )
+        wait_until(lambda: "beat: Starting" in beat.log_text(), what="beat", child=beat)
+        if relay is not None:
+            # It prints "outbox relay ready" before its first poll.
+            wait_until(lambda: "ready" in relay.log_text(), what="relay", child=relay)
+
+    def spawn(self, name: str, argv: Sequence[str], *, port: int | None = None) -> Child:
+        child = spawn(name, argv, env=self.env, log=self.log(name), port=port)
+        self.children.append(child)
+        return child
+
+    def summary(self) -> str:
+        """What runs where: one row per process, then how to reach the rest."""
+        config = self.config
+        where = {
+            "redis-broker": f"redis://{HOST}:{config.broker_port}/0",
+            "redis-cache": f"redis://{HOST}:{config.cache_port}/0",
+            "localstripe": config.stripe_url,
+            "web": config.web_url,
+        }
+        rows = [("process", "pid", "listens on", "log")]
+        rows += [(c.name, str(c.pid), where.get(c.name, "-"), shown(c.log)) for c in self.children]
+        rows += [(name, "-", "NOT RUNNING", why) for name, why in self.missing]
+        widths = [max(len(row[column]) for row in rows) + 2 for column in range(3)]
+        lines = [
+            "".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + row[3]
+            for row in rows
+        ]
+        env_file = shown(self.env_file)
+        return "\n".join(
+            [
+                *lines,
+                "",
+                f"database       {redacted(config.database_url)}",
+                f"mail           {shown(config.var_dir / 'mail')}/",
+                f"environment    . {env_file}   (manage.py then talks to this stack)",
+                f"demo accounts  . {env_file} && .venv/bin/python manage.py demo_accounts",
+                "test card      4242 4242 4242 4242 (4000 0000 0000 0341 is declined)",
+            ]
+        )
+
+    def supervise(self) -> None:
+        """Watch the children until asked to stop. A death is reported loudly and left as it is: no
+        restart, so a fault test sees exactly the failure it caused."""
+        while True:
+            for child in self.children:
+                if not child.reported and not child.alive():
+                    child.reported = True
+                    say()
+                    say("!" * 100)
+                    status = exit_status(child.process.returncode).upper()
+                    say(f"!!! {child.name} (pid {child.pid}) {status}; not restarted")
+                    say(f"!!! last lines of {child.log}:")
+                    say(tail(child.log, 20))
+                    say("!" * 100)
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """Stop every child, tier by tier (``STOP_TIERS``), the processes of a tier side by side."""
+        tiers = [*STOP_TIERS, tuple(child.name for child in self.children)]  # the last: anything unnamed
+        for tier in tiers:
+            running = [child for child in self.children if child.name in tier and child.group_alive()]
+            if running:
+                with ThreadPoolExecutor(max_workers=len(running)) as pool:
+                    list(pool.map(self.stop_child, running))
+        self.env_file.unlink(missing_ok=True)
+
+    def stop_child(self, child: Child) -> None:
+        started = time.monotonic()
+        # The worker's warm shutdown waits for the tasks it runs; what still runs after that is requeued
+        # (tasks are acked late), not lost.
+        code = child.stop(timeout=30 if child.name == "worker" else 15, hurry=self.hurry)
+        took = time.monotonic() - started
+        say(f"  stopped {child.name:<13} (pid {child.pid}) in {took:4.1f} s: {exit_status(code)}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> StackConfig:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--web-port", type=int, default=8010)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--broker-port", type=int, default=6390)
+    parser.add_argument("--cache-port", type=int, default=6391)
+    parser.add_argument("--stripe-port", type=int, default=8421)
+    parser.add_argument("--var-dir", type=Path, default=REPO / "var" / "stack")
+    demo = parser.add_mutually_exclusive_group()
+    demo.add_argument(
+        "--demo",
+        action="store_true",
+        default=None,
+        help="load the demo data even into a database that exists",
+    )
+    demo.add_argument("--no-demo", dest="demo", action="store_false", help="never load the demo data")
+    parser.set_defaults(demo=None)
+    args = parser.parse_args(argv)
+    return StackConfig(
+        var_dir=args.var_dir.resolve(),
+        database_url=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+        web_port=args.web_port,
+        broker_port=args.broker_port,
+        cache_port=args.cache_port,
+        stripe_port=args.stripe_port,
+        workers=args.workers,
+        threads=args.threads,
+        demo=args.demo,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    config = parse_args(argv)
+    stack = Stack(config)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        raise StopRequested(signal.Signals(signum).name)
+
+    stopping_since = 0.0
+
+    def while_stopping(signum: int, frame: FrameType | None) -> None:
+        # A second Ctrl-C, pressed on purpose, kills what is left instead of waiting. A signal that merely
+        # arrives twice (make forwards SIGTERM to us, `timeout` and `kill -- -pgid` signal the whole
+        # group) must not turn a clean shutdown into SIGKILLs.
+        if signum == signal.SIGINT and time.monotonic() - stopping_since > 1:
+            stack.hurry.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # under nohup, a closed terminal is no stop
+        signal.signal(signal.SIGHUP, on_signal)
+    say(f"乡味集市 stack: starting under {config.var_dir}")
+    code = 0
+    try:
+        stack.start()
+        say()
+        say(stack.summary())
+        say()
+        say(f"乡味集市 stack running on {config.web_url}  (Ctrl-C stops it)")
+        stack.supervise()
+    except (KeyboardInterrupt, StopRequested):
+        say()
+    except StackError as error:
+        say(f"\nstack: {error}")
+        code = 1
+    finally:
+        stopping_since = time.monotonic()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, while_stopping)
+        say("stopping the stack …")
+        stack.stop()
+        say("stopped.")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The outbox relay: publishes due outbox rows to Celery, for as long as it runs."""
+
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from marketplace.outbox.services import outbox_relay_once
+from marketplace.outbox.tasks import outbox_publish
+
+
+class Command(BaseCommand):
+    help = "Publish the transactional outbox's due rows to Celery until stopped (SIGTERM / Ctrl-C)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=float, default=0.5, help="seconds between polls when idle")
+        parser.add_argument("--once", action="store_true", help="publish what is due now, then stop")
+
+    def handle(self, *args, interval: float, once: bool, **options):
+        stopping = []
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        self.stdout.write(f"outbox relay ready (poll every {interval}s)")
+        self.stdout.flush()
+        while not stopping:
+            close_old_connections()
+            try:
+                published = outbox_relay_once(publish=outbox_publish)
+            except Exception as error:  # the database went away: say so and try again
+                self.stderr.write(f"outbox relay: {type(error).__name__}: {error}")
+                published = 0
+            if published:
+                self.stdout.write(f"published {published}")
+                self.stdout.flush()
+            if once:
+                break
+            if not published:
+                try:
+                    time.sleep(interval)
+                except KeyboardInterrupt:
+                    break

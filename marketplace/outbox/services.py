@@ -1,0 +1,210 @@
+"""The transactional outbox: one durable hand-off for every follow-up of a state change.
+
+A service that changes state calls ``outbox_emit(topic=..., key=...)`` inside its transaction: one row per
+subscriber of the topic is written with the change, so the follow-ups commit or roll back with it. The
+relay (``manage.py outbox_relay``, or the ``outbox.relay`` beat task as a safety net) publishes due rows
+to Celery; the worker runs the subscriber and marks the row done in the same transaction as the
+subscriber's writes. With the broker down nothing fails: rows wait and the relay catches up when it
+returns. On the embedded default (eager Celery, no broker) the rows are delivered in-process right
+after the commit.
+
+Subscribers register in their app's ``ready()`` with ``subscribe``; emitters import no subscriber, so the
+paid-order flow can have routing, notices and sales facts behind it without importing any of them.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from marketplace.outbox.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """What runs for each event of a topic. ``atomic``: the subscriber's writes and the row's "done" commit
+    together (the default); a subscriber that talks to the network (Stripe) runs outside a transaction
+    instead, and must be idempotent on its own."""
+
+    topic: str
+    name: str
+    run: Handler
+    atomic: bool = True
+
+
+_SUBSCRIBERS: dict[str, dict[str, Subscriber]] = {}
+
+
+def subscribe(*, topic: str, name: str, run: Handler, atomic: bool = True) -> None:
+    """Have ``run(key, payload)`` called once for every event of ``topic``. Called from an app's ready()."""
+    _SUBSCRIBERS.setdefault(topic, {})[name] = Subscriber(topic=topic, name=name, run=run, atomic=atomic)
+
+
+def subscribers(topic: str) -> list[Subscriber]:
+    return list(_SUBSCRIBERS.get(topic, {}).values())
+
+
+def subscriber_named(name: str) -> Subscriber | None:
+    for by_name in _SUBSCRIBERS.values():
+        if name in by_name:
+            return by_name[name]
+    return None
+
+
+def transaction_key() -> str:
+    """A key shared by every emit of the current transaction, for follow-ups needed once per commit
+    however many changes asked for them (a storefront cache bump after 300 products were saved). A new
+    key once the transaction committed or rolled back (its on-commit callback is then gone)."""
+    if not connection.in_atomic_block:
+        return uuid.uuid4().hex
+    current = getattr(connection, "_outbox_transaction", None)
+    if current is not None and any(entry[1] is current[1] for entry in connection.run_on_commit):
+        return current[0]
+    key = uuid.uuid4().hex
+
+    def forget() -> None:
+        connection._outbox_transaction = None
+
+    connection._outbox_transaction = (key, forget)
+    transaction.on_commit(forget)
+    return key
+
+
+def outbox_emit(*, topic: str, key: str, payload: dict[str, Any] | None = None) -> int:
+    """Record that ``topic`` happened (``key`` names the event: the same key twice is one event) for every
+    subscriber of the topic, in the caller's transaction. Returns how many subscribers there are."""
+    targets = subscribers(topic)
+    if not targets:
+        return 0
+    now = timezone.now()
+    rows = [
+        OutboxMessage(
+            topic=topic, handler=s.name, key=key, payload=payload or {}, created_at=now, available_at=now
+        )
+        for s in targets
+    ]
+    OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    if settings.OUTBOX_DELIVER_ON_COMMIT:
+        handlers = [s.name for s in targets]
+        transaction.on_commit(lambda: _deliver_now(handlers=handlers, key=key), robust=True)
+    return len(targets)
+
+
+def _deliver_now(*, handlers: list[str], key: str) -> None:
+    """The embedded default: no broker, so the rows just committed are delivered in this process. A failure
+    is logged and the row stays for ``outbox_relay_once`` (or the next run of the same event)."""
+    current = getattr(connection, "_outbox_transaction", None)
+    if current is not None and current[0] == key:
+        connection._outbox_transaction = None  # the key is spent: a later change needs a row of its own
+    pending = OutboxMessage.objects.filter(handler__in=handlers, key=key, done_at__isnull=True)
+    for message_id in pending.values_list("pk", flat=True):
+        try:
+            outbox_deliver(message_id=message_id)
+        except Exception:
+            logger.exception("outbox message %s failed; it stays for the relay", message_id)
+
+
+def _backoff(failures: int) -> timedelta:
+    return timedelta(seconds=min(settings.OUTBOX_RETRY_SECONDS * 2 ** max(failures - 1, 0), 3600))
+
+
+def outbox_deliver(*, message_id: int) -> bool:
+    """Run one row's subscriber unless the row is done; returns whether it ran. Idempotent: delivering a
+    row twice (a redelivered Celery message, two relays) runs the subscriber once."""
+    message = OutboxMessage.objects.filter(pk=message_id).only("handler", "done_at").first()
+    if message is None or message.done_at is not None:
+        return False
+    subscriber = subscriber_named(message.handler)
+    if subscriber is None:
+        raise LookupError(f"outbox message {message_id}: no subscriber {message.handler!r}")
+    try:
+        if subscriber.atomic:
+            with transaction.atomic():
+                # The row's lock keeps a second delivery of the same row waiting until this one commits.
+                locked = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+                if locked is None or locked.done_at is not None:
+                    return False
+                subscriber.run(locked.key, locked.payload)
+                OutboxMessage.objects.filter(pk=message_id).update(done_at=timezone.now(), last_error="")
+        else:
+            locked = OutboxMessage.objects.get(pk=message_id)
+            subscriber.run(locked.key, locked.payload)
+            updated = OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
+                done_at=timezone.now(), last_error=""
+            )
+            if not updated:
+                return False
+    except Exception as error:
+        failed = OutboxMessage.objects.filter(pk=message_id)
+        failed.update(failures=F("failures") + 1, last_error=f"{type(error).__name__}: {error}"[:2000])
+        failures = failed.values_list("failures", flat=True).first() or 1
+        failed.update(available_at=timezone.now() + _backoff(failures))
+        raise
+    return True
+
+
+def outbox_due(*, limit: int) -> list[int]:
+    """Rows to publish now: not done, due, and not given up on."""
+    return list(
+        OutboxMessage.objects.filter(
+            done_at__isnull=True,
+            available_at__lte=timezone.now(),
+            failures__lt=settings.OUTBOX_MAX_FAILURES,
+        )
+        .order_by("available_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def outbox_relay_once(*, publish: Callable[[int], None], limit: int = 500) -> int:
+    """Publish the due rows with ``publish(message_id)`` (Celery's send, or a direct delivery). A row is
+    marked published, and due again after ``OUTBOX_REDELIVER_SECONDS`` in case the message is lost; the
+    worker marks it done. Stops at the first publish that fails (the broker is down): the rest wait for
+    the next run. Returns how many were published. No row lock is held while publishing."""
+    published = 0
+    redeliver = timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS)
+    for message_id in outbox_due(limit=limit):
+        try:
+            publish(message_id)
+        except Exception:
+            logger.warning("outbox relay: publishing failed, %s rows wait", limit - published, exc_info=True)
+            break
+        now = timezone.now()
+        OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
+            published_at=now, publish_count=F("publish_count") + 1, available_at=now + redeliver
+        )
+        published += 1
+    return published
+
+
+def outbox_replay(*, message_ids: Iterable[int]) -> int:
+    """Make rows due again now (from the admin): given-up rows get their failures forgotten."""
+    return OutboxMessage.objects.filter(pk__in=list(message_ids), done_at__isnull=True).update(
+        available_at=timezone.now(), failures=0
+    )
+
+
+def outbox_forget_done(*, older_than: timedelta) -> int:
+    """Delete rows done long ago (their effects are recorded where they belong)."""
+    deleted, _ = OutboxMessage.objects.filter(done_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def outbox_backlog() -> dict[str, int]:
+    """How many rows wait, and how many were given up on (for the admin and the health check)."""
+    pending = OutboxMessage.objects.filter(done_at__isnull=True)
+    return {
+        "waiting": pending.filter(failures__lt=settings.OUTBOX_MAX_FAILURES).count(),
+        "given_up": pending.filter(failures__gte=settings.OUTBOX_MAX_FAILURES).count(),
+    }

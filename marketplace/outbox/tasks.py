@@ -1,0 +1,31 @@
+"""Celery side of the outbox: the one task that runs a subscriber, and the relay as a beat safety net."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from marketplace.outbox.services import outbox_deliver, outbox_forget_done, outbox_relay_once
+
+
+@shared_task(name="outbox.deliver", acks_late=True, reject_on_worker_lost=True)
+def outbox_deliver_task(message_id: int) -> bool:
+    """Run one outbox row's subscriber. A failure is recorded on the row, which the relay publishes again
+    after a back-off; a worker killed mid-run puts the message back on the queue (acked late)."""
+    return outbox_deliver(message_id=message_id)
+
+
+def outbox_publish(message_id: int) -> None:
+    """Hand one row to the broker, failing fast (no retry loop) when the broker is down: the row waits."""
+    outbox_deliver_task.apply_async(args=[message_id], retry=False, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+@shared_task(name="outbox.relay", acks_late=True, reject_on_worker_lost=True)
+def outbox_relay_task() -> int:
+    """The relay's safety net on beat, for a deployment that runs no ``outbox_relay`` process."""
+    return outbox_relay_once(publish=outbox_publish)
+
+
+@shared_task(name="outbox.forget_done", acks_late=True, reject_on_worker_lost=True)
+def outbox_forget_done_task() -> int:
+    return outbox_forget_done(older_than=timedelta(days=settings.OUTBOX_KEEP_DONE_DAYS))

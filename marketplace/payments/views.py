@@ -27,10 +27,9 @@ HANDLED = INTENT_EVENTS | CHARGE_EVENTS | REFUND_EVENTS
 
 def _subject(event) -> str:
     """The id of what the event is about, as processing reads it: an intent's, or a refund's."""
-    obj = event.data.object
-    if event.type in CHARGE_EVENTS:
-        return obj.get("payment_intent") or ""
-    return obj["id"]
+    obj = event.data.object.to_dict() if hasattr(event.data.object, "to_dict") else {}
+    value = obj.get("payment_intent") if event.type in CHARGE_EVENTS else obj.get("id")
+    return value if isinstance(value, str) else ""
 
 
 def _ours(event_type: str, object_id: str) -> bool:

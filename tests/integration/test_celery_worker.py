@@ -48,9 +48,9 @@ def mail_dir(tmp_path):
     return path
 
 
-def worker_run(*, pool: str, extra_env: dict[str, str]):
-    """A Celery worker process on the test's broker and database, started and waited for until ready; it
-    is stopped when the generator is closed (use with ``yield from`` in a fixture)."""
+def _service_run(*, name: str, argv: list[str], ready: str, extra_env: dict[str, str] | None):
+    """A process of ours (a worker, the relay) on the test's broker and database, started and waited for
+    until its log says ``ready``; stopped when the generator is closed (``yield from`` in a fixture)."""
     if settings.CELERY_BROKER_URL.startswith("memory:") or settings.CELERY_TASK_ALWAYS_EAGER:
         message = "needs CELERY_BROKER_URL (a real broker) and non-eager tasks"
         if os.environ.get("REQUIRE_CELERY_WORKER") == "1":
@@ -61,69 +61,22 @@ def worker_run(*, pool: str, extra_env: dict[str, str]):
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-        **extra_env,
-    }
-    pool_args = ["--pool", pool] + (["--concurrency", "1"] if pool == "prefork" else [])
-    process = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "marketplace",
-            "worker",
-            *pool_args,
-            "--queues",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
-            "--loglevel",
-            "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    # Read the worker's log as it comes: an unread pipe fills up and blocks the worker mid-task.
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
-    if not wait_for(lambda: any(" ready." in line for line in output), timeout=60):
-        process.kill()
-        pytest.fail("the Celery worker did not start:\n" + "".join(output))
-    process.output = output
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def relay_run(*, extra_env: dict[str, str] | None = None):
-    """The outbox relay (``manage.py outbox_relay``) on the test's broker and database, until closed."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-        "CELERY_TASK_DEFAULT_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         **(extra_env or {}),
     }
     process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "manage.py", "outbox_relay", "--interval", "0.2"],
+        [sys.executable, *argv],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    # Read the log as it comes: an unread pipe fills up and blocks the process mid-task.
     output: list[str] = []
     threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
-    if not wait_for(lambda: any("outbox relay ready" in line for line in output), timeout=60):
+    if not wait_for(lambda: any(ready in line for line in output), timeout=60):
         process.kill()
-        pytest.fail("the outbox relay did not start:\n" + "".join(output))
+        pytest.fail(f"the {name} did not start:\n" + "".join(output))
     process.output = output
     yield process
     process.terminate()
@@ -131,6 +84,21 @@ def relay_run(*, extra_env: dict[str, str] | None = None):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+def worker_run(*, pool: str, extra_env: dict[str, str]):
+    """A Celery worker (``pool`` solo or prefork, one process) on the test's broker and database."""
+    pool_args = ["--pool", pool] + (["--concurrency", "1"] if pool == "prefork" else [])
+    argv = ["-m", "celery", "-A", "marketplace", "worker", *pool_args]
+    argv += ["--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--loglevel", "INFO"]
+    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    yield from _service_run(name="Celery worker", argv=argv, ready=" ready.", extra_env=extra_env)
+
+
+def relay_run(*, extra_env: dict[str, str] | None = None):
+    """The outbox relay (``manage.py outbox_relay``) on the test's broker and database."""
+    argv = ["manage.py", "outbox_relay", "--interval", "0.2"]
+    yield from _service_run(name="outbox relay", argv=argv, ready="outbox relay ready", extra_env=extra_env)
 
 
 @pytest.fixture

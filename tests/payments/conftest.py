@@ -11,6 +11,8 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 from oscar.test.factories import create_order
 
+from marketplace.payments.models import Payment
+from marketplace.payments.services import stripe_client
 from shops.orders import shop_orders_create
 from tests.factories import ProductFactory, ShopFactory
 
@@ -111,3 +113,26 @@ def wechat_scan(localstripe: str, intent_id: str) -> dict:
 def wechat_pay_on(stripe_settings):
     stripe_settings.STRIPE_WECHAT_PAY = True
     return stripe_settings
+
+
+def charged_behind_our_back(order, localstripe: str) -> Payment:
+    """An intent for the order that Stripe charged without going through payment_attempt (what two racing
+    processes, or a retried request, could leave behind), recorded as an attempt of ours."""
+    client = stripe_client()
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": int(order.total_incl_tax * 100),
+            "currency": "cny",
+            "payment_method": card_from_browser(localstripe, "4242424242424242"),
+            "metadata": {"order_number": str(order.number)},
+        }
+    )
+    payment = Payment.objects.create(
+        order=order,
+        intent_id=intent.id,
+        client_secret=intent.client_secret,
+        amount=order.total_incl_tax,
+        currency="CNY",
+    )
+    client.v1.payment_intents.confirm(intent.id)
+    return payment

@@ -18,7 +18,7 @@ from marketplace.payments.services import (
     stripe_client,
 )
 from shops.models import ShopOrder, ShopOrderEvent
-from tests.payments.conftest import card_from_browser
+from tests.payments.conftest import card_from_browser, charged_behind_our_back
 
 pytestmark = pytest.mark.django_db
 S = ShopOrder.Status
@@ -100,21 +100,7 @@ def test_the_same_event_ten_times_has_one_effect(
     client, stripe_settings, localstripe, placed_order, django_capture_on_commit_callbacks
 ):
     # The intent succeeds at Stripe; the webhook, not the buyer's return, is what tells us.
-    intent = stripe_client().v1.payment_intents.create(
-        params={
-            "amount": int(placed_order.total_incl_tax * 100),
-            "currency": "cny",
-            "payment_method": card_from_browser(localstripe, "4242424242424242"),
-        }
-    )
-    payment = Payment.objects.create(
-        order=placed_order,
-        intent_id=intent.id,
-        client_secret=intent.client_secret,
-        amount=placed_order.total_incl_tax,
-        currency="CNY",
-    )
-    stripe_client().v1.payment_intents.confirm(intent.id)
+    payment = charged_behind_our_back(placed_order, localstripe)
     body, signature = signed(event_for(payment.intent_id), stripe_settings.STRIPE_WEBHOOK_SECRET)
 
     with django_capture_on_commit_callbacks(execute=True):

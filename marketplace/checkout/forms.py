@@ -87,11 +87,12 @@ class CheckoutForm(PaymentForm):
     def clean_province(self) -> str:
         """One of China's 34 provincial-level divisions (a buyer may leave off 省/市/自治区)."""
         typed = self.cleaned_data["province"].strip()
-        names = list(Region.objects.filter(level=Region.Level.PROVINCE).values_list("name", flat=True))
-        for name in names:
-            if typed == name or (len(typed) >= 2 and name.startswith(typed)):
-                return name
-        if not names:  # no region data loaded (a bare database): accept what was typed
+        provinces = list(Region.objects.filter(level=Region.Level.PROVINCE).only("pk", "name"))
+        for province in provinces:
+            if typed == province.name or (len(typed) >= 2 and province.name.startswith(typed)):
+                self.province = province  # the cities are checked against it in clean()
+                return province.name
+        if not provinces:  # no region data loaded (a bare database): accept what was typed
             return typed
         raise forms.ValidationError(_("Choose a province, municipality or autonomous region of China."))
 
@@ -102,7 +103,7 @@ class CheckoutForm(PaymentForm):
         province_name, city_typed = cleaned.get("province"), cleaned.get("city")
         if not province_name or not city_typed:
             return cleaned
-        province = Region.objects.filter(level=Region.Level.PROVINCE, name=province_name).first()
+        province = getattr(self, "province", None)
         cities = region_children(parent=province, level=Region.Level.CITY) if province else []
         if not cities:
             return cleaned

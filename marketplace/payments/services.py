@@ -209,9 +209,14 @@ def _payment_attempt_claimed(*, order, payment_method: str, return_url: str) -> 
     # the intent but before we recorded it finds the same intent again.
     key = f"order-{order.number}-{len(attempts) + 1}"
     client = stripe_client()
-    intent = client.v1.payment_intents.create(
-        params=_intent_params(order, payment_method), options={"idempotency_key": key}
-    )
+    params = _intent_params(order, payment_method)
+    try:
+        intent = client.v1.payment_intents.create(params=params, options={"idempotency_key": key})
+    except stripe.IdempotencyError:
+        # That attempt was made with another card. Its intent was never confirmed (we confirm only what we
+        # recorded), so it cannot charge anything: this attempt gets a key of its own.
+        key = f"{key}-{uuid.uuid4().hex[:8]}"
+        intent = client.v1.payment_intents.create(params=params, options={"idempotency_key": key})
     # Under the claim no one else records this intent; a process that died before this line left no row,
     # so the next attempt counts the same n and finds the same intent (its key) to record.
     payment = Payment.objects.create(

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo demo-data serve test test-e2e test-all lint format bench bench-routing bench-sales stack clean
+.PHONY: venv demo demo-data serve test test-e2e test-all lint format bench bench-routing bench-sales bench-checkout stack clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,13 @@ SHOPS ?= 200
 BENCH_ARGS ?=
 bench-sales: venv
 	$(PY) bench/sales_review.py --lines $(LINES) --shops $(SHOPS) $(BENCH_ARGS)
+
+# Checkout under load: a `make stack` of its own on free ports (state and logs in var/bench/checkout/, its
+# own PostgreSQL database marketplace_bench_checkout, dropped at the end) and N buyers browsing, checking out
+# and paying at once: `make bench-checkout` (8 buyers, 20 s) or `make bench-checkout BUYERS=16 BENCH_ARGS=--keep`.
+BUYERS ?= 8
+bench-checkout: venv
+	$(PY) bench/checkout.py --buyers $(BUYERS) $(BENCH_ARGS)
 
 clean:
 	rm -rf var/db.sqlite3* var/media var/static var/screenshots var/private var/localstripe.pickle

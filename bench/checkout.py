@@ -4,7 +4,7 @@ loopback and gunicorn's own time for it, checkouts per second, and a bare Django
 clients in the same run; then how long the follow-ups (the transactional outbox) take to drain, and
 whether every order placed was paid and routed.
 
-    .venv/bin/python bench/checkout.py                          # 8 buyers, 30 s of load
+    .venv/bin/python bench/checkout.py                          # 8 buyers, 20 s of load
     .venv/bin/python bench/checkout.py --buyers 16 --duration 60
     .venv/bin/python bench/checkout.py --orders 5               # 5 orders per buyer instead of a duration
     .venv/bin/python bench/checkout.py --keep                   # keep the database; the next --keep reuses it
@@ -12,7 +12,9 @@ whether every order placed was paid and routed.
 The stack is devtools/stack.py's (two Redis, localstripe with the webhook registered, gunicorn, a Celery
 worker, beat, the outbox relay) on free ports, with its state and logs in var/bench/checkout/ and its own
 PostgreSQL database, marketplace_bench_checkout (its name must contain "bench"): dropped first, so the demo
-data is loaded into a new one, and dropped at the end unless --keep. Nothing else is touched.
+data is loaded into a new one, and dropped at the end unless --keep. Nothing else is touched. Its stock
+is raised so nothing sells out, and the carriers' daily capacity so every shop order can be routed. Latency
+is the client's, on loopback; server time is gunicorn's own (%(D)s in its access log), per request kind.
 
 Exits non-zero when a request answers 5xx or fails, an order placed is not paid or has a shop order with
 no consignment, the outbox does not drain, or a process of the stack dies.
@@ -59,6 +61,7 @@ KINDS = {
 }
 STRIPE_JS = "card token (localstripe)"  # Stripe.js's part, in the buyer's browser: not our server
 WEBHOOK = "webhook (localstripe → web)"  # Stripe's part: our server, no client of ours
+WEBHOOK_PATH = "/payments/stripe/webhook/"  # devtools/stack.py's
 CEILING = "bare view (ceiling)"
 # gunicorn's access log with its own time per request (%(D)s, microseconds, from the parsed request to the
 # response sent) and the kind the client named in an X-Bench header; read back after the load.
@@ -74,11 +77,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--buyers", type=int, default=8, help="concurrent buyers (default 8)")
     parser.add_argument(
-        "--duration", type=float, default=30, help="seconds of measured load (default 30); also the ceiling's"
+        "--duration", type=float, default=20, help="seconds of measured load (default 20); also the ceiling's"
     )
     parser.add_argument("--orders", type=int, default=0, help="orders per buyer instead of a duration")
     parser.add_argument(
-        "--warmup", type=float, default=10, help="seconds of load before measuring (default 10)"
+        "--warmup", type=float, default=5, help="seconds of load before measuring (default 5)"
     )
     parser.add_argument("--items", type=int, default=2, help="products put in each basket (default 2)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2, as make stack)")
@@ -169,7 +172,7 @@ class ClientResult:
     # (kind, started at time.time(), seconds, status): every request, warm-up included
     samples: list[tuple[str, float, float, int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    orders: list[str] = field(default_factory=list)  # order numbers placed in the measured window
+    orders: list[tuple[str, float]] = field(default_factory=list)  # (number, when its POST began)
     finished_at: float = 0.0
 
 
@@ -178,8 +181,10 @@ class JourneyFailed(Exception):
 
 
 def _quiet_child() -> None:
-    # Ctrl-C reaches the whole foreground group: the parent ends the pool and stops the stack.
+    # Ctrl-C reaches the whole foreground group: the parent ends the pool (SIGTERM, the default action
+    # again: not the parent's handler inherited through fork) and stops the stack.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def buyer(index: int, plan: Plan) -> ClientResult:
@@ -223,21 +228,21 @@ def buyer(index: int, plan: Plan) -> ClientResult:
             break
         measured = now >= plan.measure_from
         try:
-            number = journey(call, session, rng, plan, index)
+            placed = journey(call, session, rng, plan, index)
         except JourneyFailed as error:
             result.errors.append(str(error))
             if len(result.errors) >= 20:
                 break  # the server is down or broken: no point in hammering it
             session = requests.Session()  # a fresh buyer: the basket may be half-filled
             continue
-        if measured:
-            measured_orders += 1
-            result.orders.append(number)
+        result.orders.append(placed)
+        measured_orders += measured
     result.finished_at = time.time()
     return result
 
 
-def journey(call, session, rng: random.Random, plan: Plan, index: int) -> str:
+def journey(call, session, rng: random.Random, plan: Plan, index: int) -> tuple[str, float]:
+    """One visit that ends in a paid order: its number and when the order was posted."""
     web = plan.web
     call("home", "GET", web + "/")
     for path in rng.sample(plan.products, k=min(plan.items, len(plan.products))):
@@ -267,6 +272,7 @@ def journey(call, session, rng: random.Random, plan: Plan, index: int) -> str:
         },
     )
     province, city, county, street = ADDRESSES[(index + rng.randrange(len(ADDRESSES))) % len(ADDRESSES)]
+    posted_at = time.time()
     placed = call(
         "place + pay",
         "POST",
@@ -290,7 +296,7 @@ def journey(call, session, rng: random.Random, plan: Plan, index: int) -> str:
     if match is None:
         raise JourneyFailed(f"place + pay landed on {landed}, not the thank-you page (not paid)")
     call("thank-you", "GET", web + landed if landed.startswith("/") else landed)
-    return match.group(1)
+    return match.group(1), posted_at
 
 
 def ceiling_client(index: int, url: str, start_at: float, stop_at: float) -> ClientResult:
@@ -308,7 +314,7 @@ def ceiling_client(index: int, url: str, start_at: float, stop_at: float) -> Cli
             status = 0
             result.errors.append(f"ceiling: {type(error).__name__}: {error}")
         result.samples.append((CEILING, started, time.perf_counter() - clock, status))
-        if status != 200 and len(result.errors) < 20:
+        if status not in (0, 200) and len(result.errors) < 20:
             result.errors.append(f"ceiling answered {status}")
     result.finished_at = time.time()
     return result
@@ -336,6 +342,7 @@ class Row:
     server_p95_ms: float = math.nan
     rate_vs_ceiling: float = math.nan  # this kind's req/s ÷ the bare view's req/s
     p50_vs_ceiling: float = math.nan  # this kind's p50 ÷ the bare view's p50
+    server_p50_vs_ceiling: float = math.nan  # the same on gunicorn's own time
 
 
 def row_of(name: str, latencies: list[float], window_s: float, server_us: list[int]) -> Row:
@@ -371,7 +378,7 @@ def server_times(lines: list[dict]) -> dict[str, list[int]]:
         phase, _, kind = line["bench"].partition(":")
         if phase == "m":
             times["ceiling" if kind == "ceiling" else kind.replace("_", " ")].append(line["us"])
-        elif line["path"].startswith("/payments/stripe/webhook/"):
+        elif line["path"].startswith(WEBHOOK_PATH):
             times[WEBHOOK].append(line["us"])
     return times
 
@@ -383,16 +390,18 @@ def fmt(value: float, digits: int = 1) -> str:
 def table(rows: list[Row]) -> str:
     lines = [
         "| request | n | req/s | p50 ms | p95 ms | server p50 ms | server p95 ms "
-        "| req/s ÷ ceiling | p50 × ceiling |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| req/s ÷ ceiling | p50 × ceiling | server p50 × ceiling |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         rate = "" if math.isnan(row.rate_vs_ceiling) else f"{row.rate_vs_ceiling * 100:.1f} %"
-        ratio = "" if math.isnan(row.p50_vs_ceiling) else f"{row.p50_vs_ceiling:,.0f}×"
+        times = [
+            "" if math.isnan(r) else f"{r:,.0f}×" for r in (row.p50_vs_ceiling, row.server_p50_vs_ceiling)
+        ]
         count = row.count or row.server_count
         lines.append(
             f"| {row.name} | {count:,} | {fmt(row.per_s)} | {fmt(row.p50_ms)} | {fmt(row.p95_ms)} "
-            f"| {fmt(row.server_p50_ms)} | {fmt(row.server_p95_ms)} | {rate} | {ratio} |"
+            f"| {fmt(row.server_p50_ms)} | {fmt(row.server_p95_ms)} | {rate} | {times[0]} | {times[1]} |"
         )
     return "\n".join(lines)
 
@@ -425,6 +434,46 @@ def log_findings(logs: Path) -> dict[str, Counter]:
     return findings
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process, its children that ended and were waited for,
+    and its living descendants."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    own = sum(int(value) for value in fields[11:15]) / TICK  # utime, stime, cutime, cstime
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
+def cpu_snapshot(processes: dict[str, list[int]], db) -> dict[str, float]:
+    """CPU seconds so far per named group of processes and per PostgreSQL backend of our database
+    ("pg <pid>"), the machine's busy and idle seconds (all cores), and the monotonic clock ("at")."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]  # idle, iowait
+    backends = db.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    ).fetchall()
+    return {
+        **{name: sum(cpu_seconds(pid) for pid in pids) for name, pids in processes.items()},
+        **{f"pg {pid}": cpu_seconds(pid) for (pid,) in backends},
+        "machine busy": (sum(values) - idle) / TICK,
+        "idle": idle / TICK,
+        "at": time.monotonic(),
+    }
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What each part used between two snapshots; the backends of our database summed as "postgresql"
+    (its connections are kept: CONN_MAX_AGE)."""
+    used = {key: value - before.get(key, 0.0) for key, value in after.items() if not key.startswith("pg ")}
+    used["postgresql"] = sum(v - before.get(k, 0.0) for k, v in after.items() if k.startswith("pg "))
+    return used
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -443,6 +492,7 @@ def var_dir_clear(var_dir: Path) -> None:
         shutil.rmtree(var_dir / name, ignore_errors=True)
     for name in ("localstripe.pickle", "results.json", "gunicorn.ctl", "ceiling.ctl"):
         (var_dir / name).unlink(missing_ok=True)
+    (var_dir / "static").mkdir(parents=True, exist_ok=True)  # STATIC_ROOT: whitenoise warns when missing
     for stale in var_dir.glob("celerybeat-schedule*"):
         stale.unlink()
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -527,25 +577,51 @@ class LoadRun:
     outbox_at_end: int  # undone when the last buyer finished
     drain_s: float  # from then until none was undone
     outbox_left: int  # undone after --drain-timeout (0: drained)
+    cpu: dict[str, float]  # CPU seconds used in the measured window, per process group and machine-wide
 
     @property
     def window(self) -> float:
         return self.window_end - self.measure_from
 
+    @property
+    def checkouts(self) -> int:
+        """Orders placed, paid and thanked for whose POST began in the measured window."""
+        return sum(self.measure_from <= at < self.window_end for r in self.buyers for _number, at in r.orders)
+
+    @property
+    def orders_seen_paid(self) -> int:
+        """Every order a buyer saw through to the thank-you page, warm-up included."""
+        return sum(len(r.orders) for r in self.buyers)
+
 
 def load_run(
-    pool, plan: Plan, *, buyers: int, database_url: str, web_log: Path, drain_timeout: float
+    pool,
+    plan: Plan,
+    *,
+    buyers: int,
+    processes: dict[str, list[int]],
+    database_url: str,
+    web_log: Path,
+    drain_timeout: float,
 ) -> LoadRun:
-    """The buyers' load; meanwhile the outbox's backlog is sampled, and afterwards its drain timed."""
+    """The buyers' load; meanwhile the outbox's backlog is sampled and the CPU each part of the stack
+    uses in the measured window is read from /proc; afterwards the outbox's drain is timed."""
+    processes = {**processes, "buyers": [child.pid for child in multiprocessing.active_children()]}
     running = pool.starmap_async(buyer, [(i, plan) for i in range(buyers)])
     outbox_most = 0
     web_offset = 0
+    cpu_from = cpu_until = None
     with connect(database_url) as db:
         while not running.ready():
-            if time.time() >= plan.measure_from:
+            now = time.time()
+            if now >= plan.measure_from:
                 web_offset = web_offset or web_log.stat().st_size
+                cpu_from = cpu_from or cpu_snapshot(processes, db)
                 outbox_most = max(outbox_most, outbox_undone(db))
+            if now >= plan.stop_at and cpu_until is None:
+                cpu_until = cpu_snapshot(processes, db)
             running.wait(0.5)
+        cpu_until = cpu_until or cpu_snapshot(processes, db)
         results = running.get()
         load_end = time.time()
         outbox_at_end = outbox_undone(db)
@@ -563,6 +639,7 @@ def load_run(
         outbox_at_end=outbox_at_end,
         drain_s=drain_s,
         outbox_left=left,
+        cpu=cpu_used(cpu_from, cpu_until) if cpu_from else {},
     )
 
 
@@ -585,6 +662,7 @@ def rows_make(load: LoadRun, ceiling: CeilingRun) -> list[Row]:
         row = row_of(name, client, load.window, server)
         row.rate_vs_ceiling = row.per_s / ceiling_row.per_s
         row.p50_vs_ceiling = row.p50_ms / ceiling_row.p50_ms
+        row.server_p50_vs_ceiling = row.server_p50_ms / ceiling_row.server_p50_ms
         rows.append(row)
     rows.append(row_of(STRIPE_JS, latencies[STRIPE_JS], load.window, []))
     webhook = row_of(WEBHOOK, [], load.window, load.server_us[WEBHOOK])
@@ -656,7 +734,7 @@ def seconds_of(delta) -> float:
 def report(
     args, rows: list[Row], load: LoadRun, check: OrdersCheck, findings: dict, errors: list[str]
 ) -> None:
-    checkouts = sum(len(r.orders) for r in load.buyers)
+    checkouts = load.checkouts
     ceiling, everything = rows[0], rows[len(KINDS) + 1]
     say()
     say(
@@ -672,13 +750,32 @@ def report(
         f"{everything.rate_vs_ceiling * 100:.1f} % of the bare view's {ceiling.per_s:,.0f} req/s"
     )
     say(
-        f"orders of this run (warm-up included): {check.orders}; without a succeeded payment: "
+        f"orders of this run (warm-up included): {check.orders} in the database, "
+        f"{load.orders_seen_paid} seen paid by the buyers; without a succeeded payment: "
         f"{check.orders_unpaid}; payments {check.payments}; shop orders {check.shop_orders}"
     )
     say(
         f"consignments of those shop orders: {check.consignments}"
         + (f"; needs routing because: {check.needs_routing}" if check.needs_routing else "")
     )
+    if load.cpu:
+        groups = {k: v for k, v in load.cpu.items() if k not in ("machine busy", "idle", "at")}
+        say(
+            f"CPU seconds in the measured window ({os.cpu_count()} cores × {load.cpu['at']:.1f} s): "
+            + ", ".join(f"{name} {seconds:.1f}" for name, seconds in groups.items())
+            + "; everything else (other databases, other work on the machine) "
+            f"{load.cpu['machine busy'] - sum(groups.values()):.1f}; idle {load.cpu['idle']:.1f}"
+        )
+        if checkouts:
+            stack_cpu = sum(seconds for name, seconds in groups.items() if name != "buyers")
+            per_checkout = {
+                name: groups.get(name, 0.0) / checkouts for name in ("web", "worker", "postgresql")
+            }
+            say(
+                "CPU per checkout in the window (its pages, webhooks and follow-ups): "
+                + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in per_checkout.items())
+                + f", the whole stack {stack_cpu / checkouts * 1000:.0f} ms"
+            )
     say(
         f"outbox: at most {load.outbox_most} rows undone during the window, {load.outbox_at_end} when the "
         f"load ended, "
@@ -694,6 +791,8 @@ def report(
     for handler, count, p50, p95, longest, failed, left in check.follow_ups:
         p50, p95, longest = (fmt(seconds_of(d), 2) for d in (p50, p95, longest))
         say(f"| {handler} | {count} | {p50} | {p95} | {longest} | {failed} | {left} |")
+    if findings:
+        say("errors in the stack's logs:")
     for log, found in findings.items():
         for message, count in found.most_common(8):
             say(f"  {log}: {count}× {message}")
@@ -709,11 +808,13 @@ def failures_of(load: LoadRun, ceiling: CeilingRun, check: OrdersCheck, logs: li
         f"{line['method']} {re.sub(r'[0-9]+', 'N', line['path'])} {line['status']}"
         for log in logs
         for line in access_log(log)
-        if line["status"] >= 500
+        # a webhook Stripe sees refused is retried for days: any 4xx counts too
+        if line["status"] >= 500 or (line["path"].startswith(WEBHOOK_PATH) and line["status"] >= 400)
     )
     if fivexx or logged:
         failures.append(
-            f"5xx: the buyers saw {fivexx or 'none'}, the access logs have {dict(logged) or 'none'}"
+            f"5xx or a webhook refused: the buyers saw {fivexx or 'none'}, "
+            f"the access logs have {dict(logged) or 'none'}"
         )
     errors = [e for r in load.buyers for e in r.errors] + ceiling.errors
     if errors:
@@ -810,6 +911,7 @@ def main(argv=None) -> int:
                 pool,
                 plan,
                 buyers=args.buyers,
+                processes={child.name: [child.pid] for child in stack.children},
                 database_url=args.database_url,
                 web_log=config.logs / "web.log",
                 drain_timeout=args.drain_timeout,
@@ -830,7 +932,7 @@ def main(argv=None) -> int:
         )
         findings = log_findings(config.logs)
         report(args, rows, load, check, findings, errors)
-        checkouts = sum(len(r.orders) for r in load.buyers)
+        checkouts = load.checkouts
         results = {
             "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "args": {k: str(v) for k, v in vars(args).items()},
@@ -840,6 +942,7 @@ def main(argv=None) -> int:
             "checkouts": checkouts,
             "checkouts_per_s": checkouts / load.window,
             "orders": asdict(check),
+            "cpu_s": load.cpu,
             "outbox": {"most": load.outbox_most, "at_end": load.outbox_at_end, "drain_s": load.drain_s},
             "log_findings": {log: dict(found) for log, found in findings.items()},
             "errors": errors[:50],
@@ -852,7 +955,7 @@ def main(argv=None) -> int:
     finally:
         say("stopping …")
         if ceiling_child is not None:
-            ceiling_child.stop(timeout=15)
+            say(f"  stopped ceiling (pid {ceiling_child.pid}): code {ceiling_child.stop(timeout=15)}")
         stack.stop()
         if not args.keep:
             database_drop(args.database_url)

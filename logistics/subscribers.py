@@ -21,7 +21,10 @@ def paid_order_route(key: str, payload: dict[str, Any]) -> None:
             logger.info("not routing shop order %s: %s", shop_order_id, error)
 
 
-subscribe(topic=ORDER_PAID, name="logistics.route_paid_order", run=paid_order_route)
+# Each shop order is routed in a transaction of its own (routing is idempotent): booking two shop orders'
+# legs in one transaction would hold one partner's day load while waiting for another's, and two orders
+# doing that in opposite orders deadlock.
+subscribe(topic=ORDER_PAID, name="logistics.route_paid_order", run=paid_order_route, atomic=False)
 subscribe(
     topic=NEEDS_ROUTING,
     name="logistics.needs_routing_notify",

@@ -167,25 +167,40 @@ def outbox_due(*, limit: int) -> list[int]:
     )
 
 
-def outbox_relay_once(*, publish: Callable[[int], None], limit: int = 500) -> int:
+@dataclass(frozen=True)
+class RelayRun:
+    published: int
+    broker_down: bool  # a publish failed: the rest wait for the next run
+
+
+def outbox_relay_once(*, publish: Callable[[int], None], limit: int = 500) -> RelayRun:
     """Publish the due rows with ``publish(message_id)`` (Celery's send, or a direct delivery). A row is
     marked published, and due again after ``OUTBOX_REDELIVER_SECONDS`` in case the message is lost; the
     worker marks it done. Stops at the first publish that fails (the broker is down): the rest wait for
-    the next run. Returns how many were published. No row lock is held while publishing."""
+    the next run. No row lock is held while publishing."""
     published = 0
     redeliver = timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS)
     for message_id in outbox_due(limit=limit):
         try:
             publish(message_id)
         except Exception:
-            logger.warning("outbox relay: publishing failed, %s rows wait", limit - published, exc_info=True)
-            break
+            logger.warning("outbox relay: the broker did not take a message; the rows wait", exc_info=True)
+            return RelayRun(published=published, broker_down=True)
         now = timezone.now()
         OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
             published_at=now, publish_count=F("publish_count") + 1, available_at=now + redeliver
         )
         published += 1
-    return published
+    return RelayRun(published=published, broker_down=False)
+
+
+def outbox_due_again_unfinished() -> int:
+    """After the broker was down: rows published but not done may have been lost with it (a broker that
+    keeps nothing across a restart), so they are due again now rather than after the redelivery delay.
+    Running one twice does nothing more (idempotent consumers)."""
+    return OutboxMessage.objects.filter(done_at__isnull=True, published_at__isnull=False).update(
+        available_at=timezone.now()
+    )
 
 
 def outbox_replay(*, message_ids: Iterable[int]) -> int:

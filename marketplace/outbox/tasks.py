@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.conf import settings
 
 from marketplace.outbox.services import outbox_deliver, outbox_forget_done, outbox_relay_once
@@ -20,10 +20,20 @@ def outbox_publish(message_id: int) -> None:
     outbox_deliver_task.apply_async(args=[message_id], retry=False, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
+def broker_reachable() -> bool:
+    """Whether the broker answers now (one try, a short timeout)."""
+    try:
+        with current_app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+    except Exception:  # noqa: BLE001 - any failure means "not now"
+        return False
+    return True
+
+
 @shared_task(name="outbox.relay", acks_late=True, reject_on_worker_lost=True)
 def outbox_relay_task() -> int:
     """The relay's safety net on beat, for a deployment that runs no ``outbox_relay`` process."""
-    return outbox_relay_once(publish=outbox_publish)
+    return outbox_relay_once(publish=outbox_publish).published
 
 
 @shared_task(name="outbox.forget_done", acks_late=True, reject_on_worker_lost=True)

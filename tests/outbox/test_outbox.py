@@ -11,6 +11,7 @@ from marketplace.outbox import services
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import (
     outbox_deliver,
+    outbox_due_again_unfinished,
     outbox_emit,
     outbox_relay_once,
     outbox_replay,
@@ -81,16 +82,20 @@ def test_with_the_broker_down_rows_wait_and_are_published_when_it_is_back(runs):
     def broker_down(message_id):
         raise ConnectionRefusedError("broker down")
 
-    assert outbox_relay_once(publish=broker_down) == 0
+    down = outbox_relay_once(publish=broker_down)
+    assert (down.published, down.broker_down) == (0, True)
     assert OutboxMessage.objects.filter(published_at__isnull=True).count() == 3
 
     published: list[int] = []
-    assert outbox_relay_once(publish=published.append) == 3
+    assert outbox_relay_once(publish=published.append).published == 3
     assert sorted(published) == sorted(OutboxMessage.objects.values_list("pk", flat=True))
     # Published but not done: not published again until it is due (the broker may have lost it).
-    assert outbox_relay_once(publish=published.append) == 0
+    assert outbox_relay_once(publish=published.append).published == 0
     OutboxMessage.objects.update(available_at=timezone.now() - datetime.timedelta(seconds=1))
-    assert outbox_relay_once(publish=published.append) == 3
+    assert outbox_relay_once(publish=published.append).published == 3
+    # The broker goes down and comes back having lost what it held: due again at once, not in 2 minutes.
+    assert outbox_due_again_unfinished() == 3
+    assert outbox_relay_once(publish=published.append).published == 3
 
 
 def test_a_failing_subscriber_backs_off_then_gives_up_until_replayed(runs, settings):
@@ -105,18 +110,18 @@ def test_a_failing_subscriber_backs_off_then_gives_up_until_replayed(runs, setti
     assert (message.failures, message.done_at) == (1, None)
     assert "mail server is down" in message.last_error
     assert message.available_at > timezone.now()  # backing off
-    assert outbox_relay_once(publish=lambda pk: None) == 0
+    assert outbox_relay_once(publish=lambda pk: None).published == 0
 
     OutboxMessage.objects.update(available_at=timezone.now())
     with pytest.raises(ConnectionError):
         outbox_deliver(message_id=message.pk)
     OutboxMessage.objects.update(available_at=timezone.now())
-    assert outbox_relay_once(publish=lambda pk: None) == 0  # given up: it waits for a person
+    assert outbox_relay_once(publish=lambda pk: None).published == 0  # given up: it waits for a person
 
     runs.failing = False
     assert outbox_replay(message_ids=[message.pk]) == 1
     published: list[int] = []
-    assert outbox_relay_once(publish=published.append) == 1
+    assert outbox_relay_once(publish=published.append).published == 1
     assert outbox_deliver(message_id=published[0]) is True
     assert runs == [("order-4", {})]
 

@@ -6,8 +6,8 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from marketplace.outbox.services import outbox_relay_once
-from marketplace.outbox.tasks import outbox_publish
+from marketplace.outbox.services import outbox_due_again_unfinished, outbox_relay_once
+from marketplace.outbox.tasks import broker_reachable, outbox_publish
 
 
 class Command(BaseCommand):
@@ -22,10 +22,19 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         self.stdout.write(f"outbox relay ready (poll every {interval}s)")
         self.stdout.flush()
+        broker_was_down = False
         while not stopping:
             close_old_connections()
             try:
-                published = outbox_relay_once(publish=outbox_publish)
+                run = outbox_relay_once(publish=outbox_publish)
+                if run.broker_down:
+                    broker_was_down = True
+                elif broker_was_down and (run.published or broker_reachable()):
+                    # Back: what was published just before the outage may have been lost with the broker.
+                    again = outbox_due_again_unfinished()
+                    self.stdout.write(f"the broker is back: {again} unfinished rows published again")
+                    broker_was_down = False
+                published = run.published
             except Exception as error:  # the database went away: say so and try again
                 self.stderr.write(f"outbox relay: {type(error).__name__}: {error}")
                 published = 0
@@ -36,6 +45,6 @@ class Command(BaseCommand):
                 break
             if not published:
                 try:
-                    time.sleep(interval)
+                    time.sleep(interval * 4 if broker_was_down else interval)
                 except KeyboardInterrupt:
                     break

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 
+from marketplace.safe_text import chart_text
 from marketplace.sales.selectors import SalesReview  # noqa: E402
 
 GREEN, GREY = "#2f6b3a", "#b8c4b9"
@@ -47,14 +48,14 @@ def sales_chart_svg(
     figure = Figure(figsize=(7, height + 2.6), layout="constrained")
     bars, daily = figure.subfigures(2, 1, height_ratios=[height, 2.6])
     axes = bars.subplots()
-    labels = [_short(row.figures.label) for row in rows][::-1]
+    labels = [chart_text(_short(row.figures.label)) for row in rows][::-1]
     positions = range(len(rows))
     current = [float(row.figures.net) for row in rows][::-1]
     previous = [float(row.previous_net) for row in rows][::-1]
     axes.barh([p + 0.2 for p in positions], current, height=0.4, color=GREEN, label=this)
     axes.barh([p - 0.2 for p in positions], previous, height=0.4, color=GREY, label=before)
     axes.set_yticks(list(positions), labels)
-    axes.set_title(title_groups, loc="left", fontsize=11)
+    axes.set_title(chart_text(title_groups), loc="left", fontsize=11)
     axes.tick_params(labelsize=9)
     axes.spines[["top", "right"]].set_visible(False)
     axes.legend(fontsize=8, frameon=False, loc="lower right")
@@ -64,7 +65,7 @@ def sales_chart_svg(
         days, [float(net) for _day, net in review.daily], color=GREEN, marker="o" if len(days) < 40 else None
     )
     line.axhline(float(Decimal(0)), color=GREY, linewidth=0.8)
-    line.set_title(title_daily, loc="left", fontsize=11)
+    line.set_title(chart_text(title_daily), loc="left", fontsize=11)
     line.tick_params(labelsize=8)
     line.spines[["top", "right"]].set_visible(False)
     figure.autofmt_xdate()

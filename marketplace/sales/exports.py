@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
+from marketplace.safe_text import spreadsheet_row
 from marketplace.sales.selectors import Figures, Row, SalesReview
 
 
@@ -56,9 +57,9 @@ def table_rows(review: SalesReview) -> list[list]:
 def sales_csv(review: SalesReview, dimension_label: str) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(table_header(dimension_label))
+    writer.writerow(spreadsheet_row(table_header(dimension_label)))
     for row in table_rows(review):
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow(spreadsheet_row(["" if cell is None else cell for cell in row]))
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
@@ -66,9 +67,9 @@ def sales_xlsx(review: SalesReview, dimension_label: str) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = review.period.label[:31].replace(":", "-")
-    sheet.append(table_header(dimension_label))
+    sheet.append(spreadsheet_row(table_header(dimension_label)))
     for row in table_rows(review):
-        sheet.append([float(cell) if isinstance(cell, Decimal) else cell for cell in row])
+        sheet.append(spreadsheet_row([float(cell) if isinstance(cell, Decimal) else cell for cell in row]))
     for column in "DEFGJ":
         for cell in sheet[column][1:]:
             cell.number_format = "#,##0.00"

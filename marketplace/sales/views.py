@@ -16,6 +16,7 @@ from django.views.decorators.cache import cache_control
 from django.views.generic import TemplateView
 
 from marketplace.association.access import AssociationAccessMixin
+from marketplace.safe_text import spreadsheet_row
 from marketplace.sales.charts import sales_chart_svg
 from marketplace.sales.deliveries import consignments_needing_routing, logistics_performance
 from marketplace.sales.exports import sales_csv, sales_xlsx, table_header
@@ -199,15 +200,17 @@ def open_data_csv(request):
         for breakdown in ("by_county", "by_village", "by_category"):
             for row in month[breakdown]:
                 writer.writerow(
-                    [
-                        month["month"],
-                        breakdown.removeprefix("by_"),
-                        row["name"],
-                        row["code"],
-                        row.get("county", ""),
-                        *("" if row[k] is None else row[k] for k in ("orders", "units", "gross", "net")),
-                        row["note"],
-                    ]
+                    spreadsheet_row(
+                        [
+                            month["month"],
+                            breakdown.removeprefix("by_"),
+                            row["name"],
+                            row["code"],
+                            row.get("county", ""),
+                            *("" if row[k] is None else row[k] for k in ("orders", "units", "gross", "net")),
+                            row["note"],
+                        ]
+                    )
                 )
     response = HttpResponse(("\ufeff" + buffer.getvalue()).encode(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="xiangwei-open-sales.csv"'

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
+from marketplace.safe_text import pdf_text, spreadsheet_row
 from marketplace.settlement.models import Statement
 from marketplace.settlement.selectors import statement_lines
 
@@ -48,12 +49,12 @@ def statement_csv(statement: Statement) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_("Statement number"), statement.number])
-    writer.writerow([_("Shop"), statement.shop.display_name])
+    writer.writerow(spreadsheet_row([_("Shop"), statement.shop.display_name]))
     writer.writerow([_("Month"), f"{statement.period:%Y-%m}"])
     writer.writerow([_("Status"), statement.get_status_display()])
     writer.writerow([])
     writer.writerow(_header())
-    writer.writerows(_rows(statement))
+    writer.writerows(spreadsheet_row(row) for row in _rows(statement))
     writer.writerow([])
     for label, amount in _summary(statement):
         writer.writerow([label, f"{amount:.2f}"])
@@ -85,16 +86,24 @@ def statement_pdf(statement: Statement) -> bytes:
     )
     cell = styles["BodyText"].clone("cell", fontSize=8, leading=10)
     story = [
-        Paragraph(f"{_('Settlement statement')} {statement.number}", styles["Title"]),
+        Paragraph(pdf_text(f"{_('Settlement statement')} {statement.number}"), styles["Title"]),
         Paragraph(
-            f"{statement.shop.display_name} · {statement.period:%Y-%m} · {statement.get_status_display()}",
+            pdf_text(
+                f"{statement.shop.display_name} · {statement.period:%Y-%m} · {statement.get_status_display()}"
+            ),
             styles["Normal"],
         ),
         Spacer(1, 6 * mm),
     ]
     # Kind, order and detail wrap inside their column.
     rows = [_header()] + [
-        [day, Paragraph(kind, cell), Paragraph(reference, cell), Paragraph(detail, cell), *figures]
+        [
+            day,
+            Paragraph(pdf_text(kind), cell),
+            Paragraph(pdf_text(reference), cell),
+            Paragraph(pdf_text(detail), cell),
+            *figures,
+        ]
         for day, kind, reference, detail, *figures in _rows(statement)
     ]
     table = Table(
@@ -125,7 +134,7 @@ def statement_pdf(statement: Statement) -> bytes:
         )
     )
     story += [table, Spacer(1, 6 * mm), summary, Spacer(1, 4 * mm)]
-    story.append(Paragraph(definitions_text(), cell))
+    story.append(Paragraph(pdf_text(definitions_text()), cell))
     document.build(story)
     return buffer.getvalue()
 

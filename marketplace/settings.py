@@ -103,18 +103,29 @@ TEMPLATES = [
         },
     },
 ]
+# Plain-text e-mails: rendered without HTML escaping (a shop called "桃&源" is not "桃&amp;源" in a mail).
+TEMPLATES.append(
+    {
+        "NAME": "text",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": TEMPLATES[0]["DIRS"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    }
+)
 if not DEBUG:
     # Cached template loading: templates are parsed once per process.
-    TEMPLATES[0]["APP_DIRS"] = False
-    TEMPLATES[0]["OPTIONS"]["loaders"] = [
-        (
-            "django.template.loaders.cached.Loader",
-            [
-                "django.template.loaders.filesystem.Loader",
-                "django.template.loaders.app_directories.Loader",
-            ],
-        )
-    ]
+    for _engine in TEMPLATES:
+        _engine["APP_DIRS"] = False
+        _engine["OPTIONS"]["loaders"] = [
+            (
+                "django.template.loaders.cached.Loader",
+                [
+                    "django.template.loaders.filesystem.Loader",
+                    "django.template.loaders.app_directories.Loader",
+                ],
+            )
+        ]
 
 AUTHENTICATION_BACKENDS = [
     "oscar.apps.customer.auth_backends.EmailBackend",

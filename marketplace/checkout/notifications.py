@@ -11,7 +11,7 @@ servers drop the copy."""
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.template import engines
 from django.utils import translation
 from oscar.core.loading import get_model
 
@@ -38,8 +38,10 @@ def notice_send_once(*, kind: str, key: str, recipients: list[str], template: st
     if not recipients:
         return False
     with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-        body = render_to_string(f"emails/{template}.txt", context)
+        text = engines["text"]  # plain text: no HTML escaping
+        # One line, whatever a typed name holds: a newline in a subject is a header injection.
+        subject = " ".join(text.get_template(f"emails/{template}_subject.txt").render(context).split())
+        body = text.get_template(f"emails/{template}.txt").render(context)
     try:
         with transaction.atomic():
             SentNotification.objects.create(kind=kind, key=key, recipients=", ".join(recipients))

@@ -92,3 +92,28 @@ def test_a_sold_out_checkout_sends_nothing(
     place(client, localstripe, "4242424242424242", django_capture_on_commit_callbacks)
     assert not Order.objects.exists()
     assert mailoutbox == []
+
+
+def test_mails_are_plain_text_with_typed_names_as_typed_and_one_line_subjects(
+    client,
+    stripe_settings,
+    localstripe,
+    farmers,
+    basket_from_two_shops,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    peaches, tea = basket_from_two_shops
+    peaches.shop.name = "桃&源 <果园>"
+    peaches.shop.save()
+    tea.title = 'Tea "A&B" <b>'
+    tea.save()
+
+    place(client, localstripe, "4242424242424242", django_capture_on_commit_callbacks)
+
+    confirmation = next(mail for mail in mailoutbox if mail.to == ["buyer@example.cn"])
+    assert "桃&源 <果园>" in confirmation.body
+    assert "&amp;" not in confirmation.body
+    assert "&lt;" not in confirmation.body
+    assert all("\n" not in mail.subject for mail in mailoutbox)
+    assert all(mail.extra_headers["Message-ID"].startswith("<") for mail in mailoutbox)

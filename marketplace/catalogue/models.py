@@ -162,6 +162,14 @@ class Product(AbstractProduct):
             return self.harvest_start_month, self.harvest_end_month
         return None
 
+    @property
+    def is_on_sale(self) -> bool:
+        """Whether buyers may buy it now: what the storefront shows (``ProductQuerySet.storefront``), a live
+        listing of an approved shop. A paused, unreviewed or sent-back listing, or a suspended shop's, is
+        not, whatever a form posts; a variant follows its parent listing."""
+        listing = self.parent if self.parent_id else self
+        return bool(listing.is_public and listing.shop_id and listing.shop.is_open)
+
     def is_presale(self, on: datetime.date | None = None) -> bool:
         return self.presale_ship_from is not None and self.presale_ship_from > (on or timezone.localdate())
 

@@ -34,6 +34,14 @@ class CheckoutError(ValueError):
     pass
 
 
+class NotOnSale(CheckoutError):  # noqa: N818 - a state, not an error
+    """Lines whose product the storefront no longer shows (its shop suspended, its listing paused)."""
+
+    def __init__(self, titles: list[str]) -> None:
+        super().__init__(", ".join(titles))
+        self.titles = titles
+
+
 class AlreadyPlaced(CheckoutError):  # noqa: N818 - a state, not an error
     """The basket was turned into an order by another submission (a double click, a second tab)."""
 
@@ -63,6 +71,11 @@ def checkout_place(*, basket, user, email: str, address: DeliveryAddress, reques
     groups = basket_shop_groups(basket)
     if not groups:
         raise CheckoutError("empty basket")
+    gone = [
+        line.product.get_title() for group in groups for line in group.lines if not line.product.is_on_sale
+    ]
+    if gone:
+        raise NotOnSale(gone)
     method = ShopByShop()
     shipping_charge = method.calculate(basket)
     with transaction.atomic():

@@ -16,6 +16,7 @@ from marketplace.checkout.services import (
     AlreadyPlaced,
     CheckoutError,
     DeliveryAddress,
+    NotOnSale,
     address_book,
     address_book_latest,
     address_book_save,
@@ -154,6 +155,13 @@ class CheckoutView(StripeContextMixin, FormView):
                 None,
                 _("Sold out, nothing was charged: %(items)s. Change the quantity or remove it.")
                 % {"items": "、".join(titles)},
+            )
+            return self.form_invalid(form)
+        except NotOnSale as gone:
+            form.add_error(
+                None,
+                _("No longer on sale, nothing was charged: %(items)s. Remove it from your basket to go on.")
+                % {"items": "、".join(gone.titles)},
             )
             return self.form_invalid(form)
         except AlreadyPlaced as placed:

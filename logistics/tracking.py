@@ -24,6 +24,9 @@ S = ShopOrder.Status
 SHOP_ORDER_PATH = [S.PAID, S.ACCEPTED, S.PACKED, S.HANDED_OVER, S.IN_TRANSIT, S.DELIVERED]
 # A partner's clock may run a little fast; an event further in the future than this is refused.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
+# How long before its leg was assigned an event may say it happened: a day, for a logger or a partner's
+# system set to the wrong time zone (UTC against Beijing time is 8 hours); anything earlier is refused.
+EARLIEST_BEFORE_LEG = datetime.timedelta(days=1)
 
 
 class TrackingError(ValueError):
@@ -63,7 +66,9 @@ def leg_status_derived(events: list[tuple[str, datetime.datetime, int]]) -> str 
     return Leg.Status.EXCEPTION if latest_kind == K.EXCEPTION else Leg.Status.IN_PROGRESS
 
 
-def _validate(*, kind: str, occurred_at: datetime.datetime, note: str, idempotency_key: str) -> None:
+def _validate(
+    *, leg: Leg, kind: str, occurred_at: datetime.datetime, note: str, idempotency_key: str
+) -> None:
     if kind not in K.values:
         raise TrackingError(_("Unknown event kind “%(kind)s”.") % {"kind": kind}, field="kind")
     if not idempotency_key or len(idempotency_key) > 128:
@@ -72,6 +77,13 @@ def _validate(*, kind: str, occurred_at: datetime.datetime, note: str, idempoten
         raise TrackingError(_("Give the time with its time zone."), field="occurred_at")
     if occurred_at > timezone.now() + CLOCK_SKEW:
         raise TrackingError(_("The event cannot be in the future."), field="occurred_at")
+    if leg.created_at is not None and occurred_at < leg.created_at - EARLIEST_BEFORE_LEG:
+        # A time long before the parcel was even given to this partner is a typo or a broken clock.
+        raise TrackingError(
+            _("The event cannot be before the leg was assigned (%(at)s).")
+            % {"at": timezone.localtime(leg.created_at).isoformat(timespec="minutes")},
+            field="occurred_at",
+        )
     if kind == K.EXCEPTION and not note.strip():
         raise TrackingError(_("Say what went wrong."), field="note")
 
@@ -88,7 +100,7 @@ def tracking_event_record(
     Returns the event and whether it is new: the same idempotency key again returns the first event and
     changes nothing."""
     note = note.strip()
-    _validate(kind=kind, occurred_at=occurred_at, note=note, idempotency_key=idempotency_key)
+    _validate(leg=leg, kind=kind, occurred_at=occurred_at, note=note, idempotency_key=idempotency_key)
     with transaction.atomic():
         # Consignment, then leg: the order leg_reject locks them in (it may touch every leg of the
         # consignment). Holding the consignment serialises the events of its legs, so "every leg

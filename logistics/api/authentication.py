@@ -1,5 +1,6 @@
 """Partner tokens: ``Authorization: Token <key>``. The key is looked up by its SHA-256 (only the digest is
-stored); a revoked or unknown token is refused. ``request.auth`` is the partner."""
+stored); a revoked or unknown token, or one of a partner no longer working with the market, is refused.
+``request.auth`` is the partner."""
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
@@ -26,7 +27,7 @@ class PartnerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
         token = (
             PartnerToken.objects.select_related("partner")
-            .filter(digest=PartnerToken.digest_of(key), revoked=False)
+            .filter(digest=PartnerToken.digest_of(key), revoked=False, partner__active=True)
             .first()
         )
         if token is None:

@@ -1,7 +1,7 @@
 """The partner API's endpoints. Thin: reads through ``logistics.partner_selectors``, writes through
 ``logistics.tracking`` and ``logistics.routing``; another partner's leg is 404 for every method."""
 
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -157,3 +157,8 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
             RecordedEventSerializer(event).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+def api_not_found(request, *args, **kwargs) -> JsonResponse:
+    """The API's answer to a path it does not have: JSON, like every other answer of the API."""
+    return JsonResponse({"detail": _("Not found.")}, status=404)

@@ -322,3 +322,42 @@ def test_the_openapi_schema_is_valid_and_describes_the_partner_api(client):
     served = client.get("/api/schema/", {"format": "json"})
     assert served.status_code == 200
     assert served.json()["info"]["title"] == "Xiangwei Market logistics API"
+
+
+# --- hostile input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    ["0580-06-01T08:00:00+08:00", "2001-01-01T00:00:00+00:00", "9999-12-31T23:59:00+08:00"],
+)
+def test_an_event_time_before_the_leg_or_far_ahead_is_a_400_naming_the_field(
+    express, carrier_leg, occurred_at
+):
+    response = express.post(
+        f"{LEGS}{carrier_leg.pk}/events/", event_body(occurred_at=occurred_at), format="json"
+    )
+
+    assert response.status_code == 400
+    assert "occurred_at" in response.json()
+    assert not TrackingEvent.objects.exists()
+    assert express.get(f"{LEGS}{carrier_leg.pk}/").status_code == 200
+
+
+def test_a_partner_no_longer_working_with_the_market_is_401(express, carrier_leg):
+    assert express.get(LEGS).status_code == 200
+    LogisticsPartner.objects.filter(code="express-national").update(active=False)
+
+    response = express.get(LEGS)
+
+    assert response.status_code == 401
+    assert express.post(f"{LEGS}{carrier_leg.pk}/events/", event_body(), format="json").status_code == 401
+
+
+@pytest.mark.parametrize("path", ["legs/1.5/", "legs/abc/", "legs/99999999999999999999/", "nothing-here/"])
+def test_a_path_or_id_the_api_does_not_have_is_a_json_404(express, carrier_leg, path):
+    response = express.get(f"/api/logistics/{path}")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert "detail" in response.json()

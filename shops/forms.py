@@ -11,6 +11,7 @@ from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from marketplace.form_fields import BoundedModelChoiceField, BoundedModelMultipleChoiceField
 from shops.listings import MAX_PRICE, MAX_STOCK, ListingData
 
 Product = get_model("catalogue", "Product")
@@ -22,7 +23,7 @@ ShopOrder = get_model("shops", "ShopOrder")
 MONTHS = [("", "—"), *((str(number), name) for number, name in MONTH_NAMES.items())]
 
 
-class CategoryChoiceField(forms.ModelChoiceField):
+class CategoryChoiceField(BoundedModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return obj.full_name if obj.depth > 1 else obj.display_name
 
@@ -31,7 +32,7 @@ class ListingForm(forms.Form):
     title = forms.CharField(label=_("Name"), max_length=255)
     title_en = forms.CharField(label=_("English name"), max_length=255, required=False)
     category = CategoryChoiceField(label=_("Category"), queryset=Category.objects.none())
-    product_class = forms.ModelChoiceField(label=_("Kind"), queryset=ProductClass.objects.none())
+    product_class = BoundedModelChoiceField(label=_("Kind"), queryset=ProductClass.objects.none())
     variety = forms.CharField(label=_("Variety"), max_length=64, required=False)
     variety_en = forms.CharField(label=_("Variety (English)"), max_length=64, required=False)
     price = forms.DecimalField(
@@ -57,7 +58,7 @@ class ListingForm(forms.Form):
         label=_("Shelf life (days)"), min_value=1, max_value=3650, required=False
     )
     grade = forms.ChoiceField(label=_("Grade"), choices=[("", "—"), *Product.Grade.choices], required=False)
-    certifications = forms.ModelMultipleChoiceField(
+    certifications = BoundedModelMultipleChoiceField(
         label=_("Certifications"),
         queryset=Certification.objects.none(),
         required=False,

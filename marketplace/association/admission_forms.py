@@ -15,6 +15,7 @@ from marketplace.association.admission import (
     application_photo_clean,
 )
 from marketplace.association.models import ShopApplication
+from marketplace.form_fields import BoundedModelMultipleChoiceField
 
 Region = get_model("places", "Region")
 Category = get_model("catalogue", "Category")
@@ -102,7 +103,7 @@ class ApplicationForm(forms.Form):
     produce = forms.CharField(
         label=_("What do you grow or make?"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
     )
-    categories = forms.ModelMultipleChoiceField(
+    categories = BoundedModelMultipleChoiceField(
         label=_("Categories you will sell in"),
         queryset=Category.objects.none(),
         widget=forms.CheckboxSelectMultiple,

@@ -30,17 +30,11 @@ from marketplace.association.listing_selectors import (
     review_queue,
     standard_rows,
 )
+from marketplace.form_fields import id_or_none
 
 Product = get_model("catalogue", "Product")
 Category = get_model("catalogue", "Category")
 CategoryStandard = get_model("catalogue", "CategoryStandard")
-
-
-def _int_or_none(value: str) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class ListingQueueView(AssociationAccessMixin, ListView):
@@ -51,8 +45,8 @@ class ListingQueueView(AssociationAccessMixin, ListView):
     def filters(self) -> dict:
         kind = self.request.GET.get("kind", "")
         return {
-            "shop_id": _int_or_none(self.request.GET.get("shop")),
-            "category_id": _int_or_none(self.request.GET.get("category")),
+            "shop_id": id_or_none(self.request.GET.get("shop")),
+            "category_id": id_or_none(self.request.GET.get("category")),
             "kind": kind if kind in QUEUE_KINDS else "",
         }
 

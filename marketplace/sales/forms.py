@@ -2,8 +2,6 @@
 sense is dropped with a message saying so, and its default is used instead: the page never fails on a
 hand-edited address."""
 
-import datetime
-
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,8 +20,15 @@ class PeriodForm(forms.Form):
         data = super().clean()
         if data.get("period") == periods.CUSTOM:
             start, end = data.get("start"), data.get("end")
+            outside = [d for d in (start, end) if d and not periods.FIRST_DAY <= d <= periods.LAST_DAY]
             if start is None or end is None:
                 self.add_error("start", _("Give both the first and the last day of a custom range."))
+            elif outside:
+                self.add_error(
+                    "start",
+                    _("Days from %(first)s to %(last)s only.")
+                    % {"first": periods.FIRST_DAY.isoformat(), "last": periods.LAST_DAY.isoformat()},
+                )
             elif start > end:
                 self.add_error("end", _("The last day must not be before the first."))
             elif (end - start).days >= periods.LONGEST_CUSTOM_DAYS:
@@ -58,7 +63,7 @@ def period_from(form: PeriodForm) -> periods.Period:
             return periods.custom_period(start, end)
         kind = periods.MONTH
     on = _chosen(form, "on") or timezone.localdate()
-    if not datetime.date(2000, 1, 1) <= on <= datetime.date(2100, 12, 31):
+    if not periods.FIRST_DAY <= on <= periods.LAST_DAY:
         on = timezone.localdate()
     return periods.period_of(kind, on)
 

@@ -20,6 +20,9 @@ KINDS = [
 SEASON_NAMES = {3: _("Spring"), 6: _("Summer"), 9: _("Autumn"), 12: _("Winter")}
 # A custom range is at most this long (the page stays fast; longer views are the exports' job anyway).
 LONGEST_CUSTOM_DAYS = 732
+# The days a period may cover: its comparisons reach a year back, which must stay a real date.
+FIRST_DAY = datetime.date(2000, 1, 1)
+LAST_DAY = datetime.date(2100, 12, 31)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from marketplace.form_fields import BoundedModelChoiceField
 from marketplace.settlement.models import Statement
 
 Category = get_model("catalogue", "Category")
@@ -45,13 +46,13 @@ class CommissionRuleForm(forms.Form):
     percent = forms.DecimalField(
         label=_("Commission (%)"), min_value=Decimal("0"), max_value=Decimal("100"), decimal_places=2
     )
-    category = forms.ModelChoiceField(
+    category = BoundedModelChoiceField(
         label=_("Category"),
         required=False,
         queryset=Category.objects.order_by("path"),
         empty_label=_("All categories"),
     )
-    shop = forms.ModelChoiceField(
+    shop = BoundedModelChoiceField(
         label=_("Shop"),
         required=False,
         queryset=Partner.objects.order_by("name"),

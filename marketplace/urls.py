@@ -3,10 +3,15 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 
 urlpatterns = [
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The language switch in every page's header posts without a CSRF token: switching someone's language
+    # is no harm worth one, and a token would set a CSRF cookie on public pages that shared caches keep
+    # (``/open-data/`` is ``Cache-Control: public``).
+    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("admin/", admin.site.urls),
     path("payments/", include("marketplace.payments.urls")),
     path("shop/", include("shops.console.urls")),

@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from marketplace.sales.facts import sales_facts_rebuild
@@ -131,3 +132,20 @@ def test_csv_and_page(client, county_of_five):
 def test_no_sales_yet(client, db):
     assert json.loads(client.get(reverse("open_data:json")).content)["months"] == []
     assert client.get(reverse("open_data:index")).status_code == 200
+
+
+def test_the_public_page_sets_no_cookie_a_shared_cache_could_keep(client, county_of_five):
+    response = client.get(reverse("open_data:index"))
+
+    assert response.status_code == 200
+    assert "public" in response["Cache-Control"]
+    assert not response.cookies  # no CSRF (or any) cookie on a publicly cacheable answer
+
+
+def test_the_language_switch_works_without_a_csrf_token(db):
+    browser = Client(enforce_csrf_checks=True)
+
+    response = browser.post(reverse("set_language"), {"language": "en", "next": "/open-data/"})
+
+    assert response.status_code == 302
+    assert response.cookies["django_language"].value == "en"

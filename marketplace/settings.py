@@ -303,6 +303,10 @@ SPECTACULAR_SETTINGS = {
 OSCAR_SHOP_NAME = _("Xiangwei Market")
 OSCAR_SHOP_TAGLINE = _("Village produce, straight from the farm")
 OSCAR_HOMEPAGE = "/"
+# Reviews: only signed-in buyers may write one, and each waits for a moderator (the admin's product
+# reviews) before it is shown: anonymous reviews published at once were a spam and defamation channel.
+OSCAR_ALLOW_ANON_REVIEWS = False
+OSCAR_MODERATE_REVIEWS = True
 # After signing in without a "next": farmers to their shop console, buyers to their account.
 LOGIN_REDIRECT_URL = "/shop/welcome/"
 LOGIN_URL = "/accounts/login/"

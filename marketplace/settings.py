@@ -6,6 +6,7 @@ With no environment at all it runs the *embedded default*: SQLite under ``var/``
 ``manage.py check --deploy``.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "logistics",
     "rest_framework",
     "drf_spectacular",
+    "axes",
 ]
 
 SITE_ID = 1
@@ -77,6 +79,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "oscar.apps.basket.middleware.BasketMiddleware",
+    # Throttling (marketplace/security.py): rate-limited posts answer 429; locked-out sign-ins their page.
+    "django_ratelimit.middleware.RatelimitMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -128,6 +133,8 @@ if not DEBUG:
         ]
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before any password is checked (django-axes).
+    "marketplace.security.LockoutBackend",
     "oscar.apps.customer.auth_backends.EmailBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -215,6 +222,22 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=30),
     },
 }
+
+# --- Throttling (marketplace/security.py) ------------------------------------------------------
+# Five wrong passwords in a row for one account from one address lock that pair for 15 minutes (a
+# lock on the account alone would let anyone lock a farmer out). Staff unlock in the admin (Axes → access
+# attempts: delete the row) or with `manage.py axes_reset_username <email>`.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "security/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "marketplace.security.axes_username"
+# The visitor's address is REMOTE_ADDR, never a header the visitor could set: behind a reverse proxy, have
+# it pass the client's address as the peer (gunicorn --forwarded-allow-ips with the proxy's address).
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+RATELIMIT_VIEW = "marketplace.security.rate_limited"
+RATELIMIT_IP_META_KEY = "REMOTE_ADDR"
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

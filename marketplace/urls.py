@@ -7,6 +7,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 
+from marketplace.security import password_reset_view
+
 urlpatterns = [
     # The language switch in every page's header posts without a CSRF token: switching someone's language
     # is no harm worth one, and a token would set a CSRF cookie on public pages that shared caches keep
@@ -21,6 +23,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("open-a-shop/", include("marketplace.association.admission_urls")),
     path("open-data/", include("marketplace.sales.urls")),
+    # Oscar's password reset, rate limited: each request mails a link to the address typed.
+    path("password-reset/", password_reset_view(), name="password-reset"),
     path("", include("marketplace.storefront.urls")),
     path("", include(apps.get_app_config("oscar").urls[0])),
 ]

@@ -38,6 +38,7 @@ from marketplace.association.shop_oversight import (
     shop_review_required_set,
     shop_suspend,
 )
+from marketplace.security import APPLY_RATE, post_rate_limit
 
 Partner = get_model("partner", "Partner")
 
@@ -50,6 +51,7 @@ def _form_error(form, error: AdmissionError) -> None:
 # --- public: the application and its private link -------------------------------------------------------
 
 
+@post_rate_limit(APPLY_RATE)
 class ApplyView(FormView):
     """开店申请: anyone may apply, no account needed."""
 

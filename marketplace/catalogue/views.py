@@ -14,6 +14,7 @@ from oscar.core.loading import get_model
 from marketplace.association.access import association_member
 from marketplace.association.listing_forms import ListingReportForm
 from marketplace.association.listing_review import ListingReviewError, listing_report_create
+from marketplace.security import REPORT_RATE, post_rate_limit
 from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.selectors import CARD_RELATED
@@ -62,6 +63,7 @@ class ProductDetailView(OscarProductDetailView):
         return ctx
 
 
+@post_rate_limit(REPORT_RATE)
 class ListingReportView(LoginRequiredMixin, FormView):
     """A signed-in buyer reports a listing on sale to the association (from the product page, or this
     page when the report needs correcting). The listing stays on sale and enters the review queue."""

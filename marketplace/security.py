@@ -1,0 +1,63 @@
+"""Throttling: sign-in lockout after repeated wrong passwords (django-axes) and rate limits on the forms
+anyone can post (django-ratelimit), both answered with a page that says what happened and what to do."""
+
+from axes.backends import AxesStandaloneBackend
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django_ratelimit.decorators import ratelimit
+from oscar.core.loading import get_class
+from oscar.views.decorators import login_forbidden
+
+# Posts a visitor (by IP address) may make to forms that anyone can reach, before a 429.
+APPLY_RATE = "5/h"  # /open-a-shop/ mails a "received" note to any address typed
+REPORT_RATE = "20/h"  # a buyer's reports on listings
+RESET_LINK_RATE = "5/h"  # each one mails a link to the address typed
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """axes' lockout check on every sign-in that comes with a request. Oscar's registration signs the new
+    buyer in without one (its password was just chosen, there is nothing to guess): that sign-in is left to
+    the next backend instead of failing."""
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
+    ) -> AbstractBaseUser | None:
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def axes_username(request: HttpRequest, credentials: dict | None) -> str:
+    """The account a sign-in is about, as axes counts it: people sign in with their e-mail, while axes,
+    after a successful sign-in, names the user by ``get_username()`` (an internal name here). Both become
+    the lower-cased e-mail, so a success clears the failures before it."""
+    typed = str((credentials or {}).get("username") or request.POST.get("login-username", "")).strip()
+    if "@" in typed:
+        return typed.lower()
+    user = get_user_model().objects.filter(username=typed).only("email").first()
+    return (user.email if user is not None and user.email else typed).lower()
+
+
+def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """What django-ratelimit answers when a limit is reached (``RATELIMIT_VIEW``)."""
+    return render(request, "security/rate_limited.html", status=429)
+
+
+def post_rate_limit(rate: str):
+    """Limit a class-based view's POSTs per IP address to ``rate`` (blocked: ``rate_limited``)."""
+    return method_decorator(ratelimit(key="ip", rate=rate, method="POST", block=True), name="post")
+
+
+def password_reset_view():
+    """Oscar's password reset page (as Oscar mounts it), with its posts rate limited per address."""
+    view = auth_views.PasswordResetView.as_view(
+        form_class=get_class("customer.forms", "PasswordResetForm"),
+        success_url=reverse_lazy("password-reset-done"),
+        template_name="oscar/registration/password_reset_form.html",
+    )
+    return login_forbidden(ratelimit(key="ip", rate=RESET_LINK_RATE, method="POST", block=True)(view))

@@ -214,12 +214,3 @@ def outbox_forget_done(*, older_than: timedelta) -> int:
     """Delete rows done long ago (their effects are recorded where they belong)."""
     deleted, _ = OutboxMessage.objects.filter(done_at__lt=timezone.now() - older_than).delete()
     return deleted
-
-
-def outbox_backlog() -> dict[str, int]:
-    """How many rows wait, and how many were given up on (for the admin and the health check)."""
-    pending = OutboxMessage.objects.filter(done_at__isnull=True)
-    return {
-        "waiting": pending.filter(failures__lt=settings.OUTBOX_MAX_FAILURES).count(),
-        "given_up": pending.filter(failures__gte=settings.OUTBOX_MAX_FAILURES).count(),
-    }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
 from oscar.defaults import *  # noqa: F403  (Oscar's documented way to take its defaults)
 
@@ -39,6 +40,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # --- Applications ----------------------------------------------------------------------------
 # Oscar's apps, with the ones we customise swapped for our forks under marketplace/.
 _OSCAR_FORKS = {
+    "oscar.config.Shop": "marketplace.config.Shop",  # Oscar's dashboard unmounted (marketplace/config.py)
     "oscar.apps.catalogue.apps.CatalogueConfig": "marketplace.catalogue.apps.CatalogueConfig",
     "oscar.apps.partner.apps.PartnerConfig": "marketplace.partner.apps.PartnerConfig",
     "oscar.apps.search.apps.SearchConfig": "marketplace.search.apps.SearchConfig",
@@ -46,6 +48,11 @@ _OSCAR_FORKS = {
     "oscar.apps.checkout.apps.CheckoutConfig": "marketplace.checkout.apps.CheckoutConfig",
     "oscar.apps.basket.apps.BasketConfig": "marketplace.basket.apps.BasketConfig",
     "oscar.apps.shipping.apps.ShippingConfig": "marketplace.shipping.apps.ShippingConfig",
+    "oscar.apps.customer.apps.CustomerConfig": "marketplace.customer.apps.CustomerConfig",
+    "oscar.apps.wishlists.apps.WishlistsConfig": "marketplace.wishlists.apps.WishlistsConfig",
+    # Not an Oscar app but in Oscar's list: the admin, on a site that takes hand-made requests as form
+    # errors (marketplace/admin_site.py).
+    "django.contrib.admin": "marketplace.admin_config.MarketplaceAdminConfig",
 }
 from oscar import INSTALLED_APPS as _OSCAR_APPS  # noqa: E402
 
@@ -64,16 +71,25 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "axes",
+    "csp",
 ]
 
 SITE_ID = 1
 
 MIDDLEWARE = [
+    # First: the visitor's address, for everything after (lockouts, rate limits), when behind our proxies.
+    "marketplace.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before everything that may render a page (lockouts, 429s): request.csp_nonce is set here.
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "marketplace.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before CsrfViewMiddleware, which reads the form: a body too large for its view is refused unread.
+    "marketplace.middleware.RequestBodyLimitMiddleware",
+    # After the body limit (it reads the form): a NUL in the request is a 400, a 20-digit URL id a 404.
+    "marketplace.request_checks.HostileInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -238,6 +254,9 @@ AXES_USERNAME_CALLABLE = "marketplace.security.axes_username"
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 RATELIMIT_VIEW = "marketplace.security.rate_limited"
 RATELIMIT_IP_META_KEY = "REMOTE_ADDR"
+# The site's own reverse proxies (addresses or networks, comma-separated): from these peers only, the
+# visitor's address is read from X-Forwarded-For (marketplace.middleware.ClientAddressMiddleware).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 
 # --- Internationalisation ---------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -264,6 +283,17 @@ STORAGES = {
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
+}
+# Request bodies (marketplace.middleware.RequestBodyLimitMiddleware): 4 MB for every view, more only for
+# the upload views, by URL name. The reverse proxy caps at the largest (docs/operations.md, "Request sizes").
+_MB = 1024 * 1024
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=4 * _MB)
+REQUEST_BODY_LIMITS = {
+    # The console's uploader sends one photo per request (PHOTO_MAX_UPLOAD_BYTES, 15 MB, and the form).
+    "console:photo-upload": 16 * _MB,
+    # An application's farm and licence photos, all in one form (each at most 10 MB; 25 MB together).
+    "admission:apply": 25 * _MB,
+    "admission:status": 25 * _MB,
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -301,8 +331,14 @@ REST_FRAMEWORK = {
         *([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"logistics_partner": env.str("LOGISTICS_API_RATE", default="600/min")},
+    # drf-spectacular's AutoSchema, documenting every error answer of the partner API as well.
+    "DEFAULT_SCHEMA_CLASS": "logistics.api.schema.PartnerAPISchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "logistics_partner": env.str("LOGISTICS_API_RATE", default="600/min"),
+        # Requests without a working token, per client address (REMOTE_ADDR), before it is refused
+        # without its token being looked up: token guessing (logistics/api/authentication.py).
+        "logistics_failed_auth": env.str("LOGISTICS_API_FAILED_AUTH_RATE", default="30/min"),
+    },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
@@ -377,6 +413,28 @@ SETTLEMENT_SHIPPING_SUBSIDY = env.str("SETTLEMENT_SHIPPING_SUBSIDY", default="")
 # --- Security ---------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp; docs/architecture.md, "Content-Security-Policy").
+# Scripts: files from our own origin, or inline with the response's nonce (request.csp_nonce); no inline
+# event handlers, no javascript: URLs, no eval. Stripe.js's origins are added only on the pages that load
+# it (marketplace/csp.py). Styles may be inline ('unsafe-inline', which a nonce would switch off): Oscar's
+# basket templates and the Django admin put style attributes in their markup, the console's sales chart
+# sizes its bars with them, the 500 page inlines its CSS (it renders without a request, so without a
+# nonce); and with images, fonts and connections held to our origin, injected CSS cannot send anything out.
+# connect-src and frame-src are written out so that the Stripe pages' additions extend 'self'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],  # data: for Bootstrap's icons and the WeChat Pay QR code
+        "connect-src": [SELF],
+        "frame-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

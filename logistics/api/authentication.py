@@ -1,6 +1,7 @@
 """Partner tokens: ``Authorization: Token <key>``. The key is looked up by its SHA-256 (only the digest is
 stored); a revoked or unknown token, or one of a partner no longer working with the market, is refused.
-``request.auth`` is the partner."""
+``request.auth`` is the partner. Requests without a working token are counted per client address, and an
+address past its rate is refused before its token is looked up, so tokens cannot be guessed at speed."""
 
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
@@ -12,13 +13,61 @@ from rest_framework.throttling import SimpleRateThrottle
 from logistics.models import LogisticsPartner, PartnerToken
 
 
+class FailedAuthenticationThrottle(SimpleRateThrottle):
+    """Requests without a working partner token, per client address
+    (``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["logistics_failed_auth"]``). Checked by the authentication
+    before the token lookup, because DRF runs a view's throttles only after authentication has passed; only
+    failures count, so a partner's own traffic is left to ``PartnerRateThrottle``. A success does not clear
+    the count: one partner's good token must not buy its holder more guesses at the others'."""
+
+    scope = "logistics_failed_auth"
+
+    def get_cache_key(self, request, view=None):
+        # The peer's address only: X-Forwarded-For is whatever the client writes (DRF's get_ident would
+        # believe it), and the project trusts no proxy header.
+        return self.cache_format % {"scope": self.scope, "ident": request.META.get("REMOTE_ADDR", "")}
+
+    def allows(self, request) -> bool:
+        """Whether the address has failures left in the window. Counts nothing: a request counts only once
+        it has failed (``failure_record``)."""
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request)
+        self.history = self.cache.get(self.key, [])
+        self.now = self.timer()
+        while self.history and self.history[-1] <= self.now - self.duration:
+            self.history.pop()
+        return len(self.history) < self.num_requests
+
+    def failure_record(self) -> None:
+        """Count the request ``allows`` let through as a failure of its address."""
+        if self.rate is not None:
+            self.throttle_success()  # DRF's step that writes the request into the window
+
+
 class PartnerTokenAuthentication(BaseAuthentication):
     keyword = "Token"
 
     def authenticate(self, request):
+        failures = FailedAuthenticationThrottle()
+        if not failures.allows(request):
+            raise exceptions.Throttled(wait=failures.wait())
+        try:
+            partner = self._partner(request)
+        except exceptions.AuthenticationFailed:
+            failures.failure_record()
+            raise
+        if partner is None:
+            failures.failure_record()
+            return None  # no token: the permission answers 401 with the challenge below
+        # No Django user stands behind a partner's system; the partner is the principal.
+        return AnonymousUser(), partner
+
+    def _partner(self, request) -> LogisticsPartner | None:
+        """The partner whose token the request sends; ``None`` when it sends none."""
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
-            return None  # no token: the permission answers 401 with the challenge below
+            return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(_("Send the header as “Authorization: Token <key>”."))
         try:
@@ -32,8 +81,7 @@ class PartnerTokenAuthentication(BaseAuthentication):
         )
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
-        # No Django user stands behind a partner's system; the partner is the principal.
-        return AnonymousUser(), token.partner
+        return token.partner
 
     def authenticate_header(self, request):
         return f'{self.keyword} realm="logistics"'

@@ -3,15 +3,17 @@
 
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import serializers, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from logistics.api.authentication import IsLogisticsPartner, PartnerRateThrottle, PartnerTokenAuthentication
+from logistics.api.schema import ErrorSerializer
 from logistics.api.serializers import (
     LegRejectSerializer,
     LegSerializer,
@@ -37,15 +39,10 @@ class LegPagination(PageNumberPagination):
     max_page_size = 200
 
 
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-
-
+# The error answers of every operation are documented by PartnerAPISchema (logistics/api/schema.py); these
+# are worded for the legs.
 CONFLICT = OpenApiResponse(ErrorSerializer, description="The leg's status does not allow this.")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such leg of this partner.")
-INVALID = OpenApiResponse(
-    OpenApiTypes.OBJECT, description="A field is missing or malformed: each field named with its errors."
-)
 
 
 @extend_schema_view(
@@ -115,7 +112,6 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
         request=LegRejectSerializer,
         responses={
             200: LegSerializer,
-            400: INVALID,
             404: NOT_FOUND,
             409: CONFLICT,
         },
@@ -137,7 +133,6 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
         responses={
             201: RecordedEventSerializer,
             200: RecordedEventSerializer,
-            400: INVALID,
             404: NOT_FOUND,
             409: CONFLICT,
         },
@@ -159,6 +154,7 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
+@csrf_exempt  # a POST to a mistyped path is a 404 too, not the CSRF failure page (DRF's views are exempt)
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
     """The API's answer to a path it does not have: JSON, like every other answer of the API."""
     return JsonResponse({"detail": _("Not found.")}, status=404)

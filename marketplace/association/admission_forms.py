@@ -4,6 +4,7 @@ association's decisions on it, and its decisions on a shop."""
 import re
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
@@ -128,6 +129,9 @@ class ApplicationForm(forms.Form):
     def __init__(self, *args, application: ShopApplication | None = None, **kwargs):
         """``application``: the application being edited (its photos may then be kept)."""
         super().__init__(*args, **kwargs)
+        # The most the form's post may weigh (RequestBodyLimitMiddleware); the page's script checks the
+        # chosen photos against it before sending, so an applicant never loses a post to a 413.
+        self.max_body_bytes = settings.REQUEST_BODY_LIMITS["admission:apply"]
         counties = list(admission_counties())
         self.counties = {county.pk: county for county in counties}
         towns = list(

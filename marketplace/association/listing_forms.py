@@ -61,3 +61,7 @@ class ListingReportForm(forms.Form):
         if cleaned.get("reason") == ListingReport.Reason.OTHER and not cleaned.get("text", "").strip():
             self.add_error("text", _("Say what is wrong with the listing."))
         return cleaned
+
+
+class RejectReviewForm(forms.Form):
+    reason = forms.CharField(label=_("Why it is rejected"), max_length=REASON_MAX_CHARS)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from marketplace.association.admission_selectors import applications_waiting_count
 from marketplace.association.listing_selectors import review_waiting_counts
 from marketplace.association.models import AuditEntry
+from marketplace.association.review_moderation import reviews_awaiting_count
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ def waiting_tiles() -> list[WaitingTile]:
     queue = reverse("association:listings")
     tiles.append(WaitingTile(_("listings awaiting review"), listings["awaiting"], f"{queue}?kind=awaiting"))
     tiles.append(WaitingTile(_("buyers' reports open"), listings["reports"], f"{queue}?kind=reported"))
+    reviews = reverse("association:reviews")
+    tiles.append(WaitingTile(_("buyers' reviews to moderate"), reviews_awaiting_count(), reviews))
     from marketplace.settlement import selectors as settlement  # settlement builds on the association
 
     statements = reverse("association:statements")

@@ -4,7 +4,7 @@ from ``AssociationAccessMixin``). Each part of the workspace adds its patterns h
 from django.urls import include, path
 
 from marketplace.association import admission_views as admission
-from marketplace.association import listing_views, views
+from marketplace.association import listing_views, review_views, views
 from marketplace.sales import views as sales_views
 
 app_name = "association"
@@ -23,6 +23,9 @@ urlpatterns = [
         listing_views.ListingReportsDismissView.as_view(),
         name="listing-dismiss",
     ),
+    path("reviews/", review_views.ReviewQueueView.as_view(), name="reviews"),
+    path("reviews/<int:pk>/publish/", review_views.ReviewPublishView.as_view(), name="review-publish"),
+    path("reviews/<int:pk>/reject/", review_views.ReviewRejectView.as_view(), name="review-reject"),
     path("standards/", listing_views.StandardListView.as_view(), name="standards"),
     path("standards/<int:category_pk>/", listing_views.StandardEditView.as_view(), name="standard-edit"),
     path("applications/", admission.ApplicationListView.as_view(), name="applications"),

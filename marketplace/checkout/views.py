@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 from django.views.generic import FormView, TemplateView
@@ -23,6 +24,7 @@ from marketplace.checkout.services import (
     checkout_place,
 )
 from marketplace.checkout.stock_holds import order_stock_hold, order_stock_release
+from marketplace.csp import allow_stripe_js
 from marketplace.partner.stock import SoldOut
 from marketplace.payments.models import Payment
 from marketplace.payments.services import (
@@ -91,6 +93,7 @@ class StripeContextMixin:
         return ctx
 
 
+@method_decorator(allow_stripe_js, name="dispatch")
 class CheckoutView(StripeContextMixin, FormView):
     template_name = "checkout/checkout.html"
     form_class = CheckoutForm
@@ -179,6 +182,7 @@ class CheckoutView(StripeContextMixin, FormView):
         return pay_or_explain(self.request, order, payment_method)
 
 
+@method_decorator(allow_stripe_js, name="dispatch")
 class PayView(StripeContextMixin, TemplateView):
     """An unpaid order: the WeChat Pay QR code while one waits for the buyer's scan; another card, or
     WeChat Pay when it is offered."""

@@ -2,8 +2,23 @@
 count is fixed whatever the number of products it shows."""
 
 import datetime
+from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Prefetch, QuerySet, Subquery, When
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from oscar.core.loading import get_model
@@ -14,6 +29,49 @@ Category = get_model("catalogue", "Category")
 ProductCategory = get_model("catalogue", "ProductCategory")
 Partner = get_model("partner", "Partner")
 Region = get_model("places", "Region")
+
+# The permission that opens the association's workspace (marketplace.association.access): named, not
+# imported, because the storefront sits below the association.
+ASSOCIATION_WORKSPACE_PERMISSION = ("association", "use_workspace")
+
+
+@dataclass(frozen=True)
+class Workplaces:
+    """Which of the marketplace's workplaces a signed-in user may open (each a link in the header)."""
+
+    shop_console: bool = False
+    association: bool = False
+    logistics_portal: bool = False
+    admin: bool = False
+
+
+def user_workplaces(user) -> Workplaces:
+    """One query, whatever the user: shops they farm for, the association's permission (by user or
+    group), logistics partners they work for."""
+    if not user.is_authenticated:
+        return Workplaces()
+    User = get_user_model()
+    app_label, codename = ASSOCIATION_WORKSPACE_PERMISSION
+    workspace = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            farms=Exists(User.partners.through.objects.filter(user_id=OuterRef("pk"))),
+            delivers=Exists(User.logistics_partners.through.objects.filter(user_id=OuterRef("pk"))),
+            associated=Exists(workspace.filter(Q(user=OuterRef("pk")) | Q(group__user=OuterRef("pk")))),
+        )
+        .values("farms", "delivers", "associated")
+        .first()
+    )
+    if row is None:
+        return Workplaces()
+    return Workplaces(
+        shop_console=row["farms"],
+        association=bool(user.is_active and (user.is_superuser or row["associated"])),
+        logistics_portal=row["delivers"],
+        admin=bool(user.is_active and user.is_staff),
+    )
+
 
 CARD_RELATED = ("shop", "shop__county", "shop__town", "shop__village", "origin_village", "product_class")
 

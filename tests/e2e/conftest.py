@@ -76,11 +76,13 @@ def demo_server(browser, live_server, settings, monkeypatch) -> str:
 
 @dataclass
 class Visit:
-    """One browser tab at one viewport, that records server errors and numbers its screenshots."""
+    """One browser tab at one viewport, that records server errors and the Content-Security-Policy's
+    refusals, and numbers its screenshots."""
 
     page: object
     name: str
     server_errors: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
     step: int = 0
 
     def screenshot(self, label: str) -> Path:
@@ -99,9 +101,12 @@ class Visit:
 
 @pytest.fixture
 def open_visit(browser) -> Iterator[Callable[..., Visit]]:
-    """Opens a Chinese-language tab at a named viewport; ``open_visit("phone", "buyer-phone")``."""
+    """Opens a Chinese-language tab at a named viewport; ``open_visit("phone", "buyer-phone")``. A test
+    whose tabs logged a Content-Security-Policy refusal (an inline script without the nonce, an inline
+    handler, a script or a call to an origin the policy does not name) fails when it ends."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     contexts = []
+    visits: list[Visit] = []
 
     def open_(viewport: str, name: str, *, locale: str = "zh-CN") -> Visit:
         context = browser.new_context(viewport=VIEWPORTS[viewport], locale=locale)
@@ -113,9 +118,19 @@ def open_visit(browser) -> Iterator[Callable[..., Visit]]:
             if response.status >= 500:
                 visit.server_errors.append(f"{response.status} {response.request.method} {response.url}")
 
+        def on_console(message) -> None:
+            # Chromium words a refusal "… violates the following Content Security Policy directive …".
+            if re.search(r"Content[ -]Security[ -]Policy", message.text, re.IGNORECASE):
+                visit.csp_violations.append(f"{visit.page.url}: {message.text}")
+
         visit.page.on("response", on_response)
+        visit.page.on("console", on_console)
+        visits.append(visit)
         return visit
 
     yield open_
     for context in contexts:
         context.close()
+    violations = [violation for visit in visits for violation in visit.csp_violations]
+    if violations:
+        pytest.fail("the Content-Security-Policy refused: " + "; ".join(violations), pytrace=False)

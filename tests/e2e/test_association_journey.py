@@ -5,6 +5,7 @@ orders it, and the association reviews the month's sales for Suichang county and
 
 import csv
 import io
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -237,3 +238,40 @@ def sales_review(staff: Visit, base: str, *, shop, gross: Decimal, units: int) -
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     check_page(staff, "sales-review-phone")
+
+
+def sized_file(folder: Path, name: str, size: int) -> Path:
+    """A file of exactly ``size`` bytes (the page looks only at sizes; it never reaches the server)."""
+    path = folder / name
+    path.write_bytes(os.urandom(size))
+    return path
+
+
+def test_photos_too_large_for_one_post_are_refused_on_the_page_before_sending(
+    demo_server, open_visit, settings, tmp_path
+):
+    """The page checks the chosen photos against what the server takes in one post, so an applicant is
+    told at once, with what they typed still there, instead of a 413 after a long upload."""
+    settings.REQUEST_BODY_LIMITS = {**settings.REQUEST_BODY_LIMITS, "admission:apply": 200 * 1024}
+    applications = ShopApplication.objects.count()  # the demo's
+    applicant = open_visit("phone", "application-too-large")
+    page = applicant.page
+    assert page.goto(f"{demo_server}/open-a-shop/").status == 200
+    form = page.locator("[data-testid=application-form]")
+    form.locator("#id_shop_name").fill(SHOP_NAME)
+    form.locator("#id_farm_photos").set_input_files([sized_file(tmp_path, "farm.jpg", 150 * 1024)])
+    expect(form.locator("[data-testid=photos-too-large]")).to_be_hidden()  # 150 KB fits
+    form.locator("#id_licence_photos").set_input_files([sized_file(tmp_path, "licence.jpg", 150 * 1024)])
+
+    alert = form.locator("[data-testid=photos-too-large]")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("200.0")
+    posts = []
+    page.on("request", lambda request: posts.append(request) if request.method == "POST" else None)
+    form.locator("[data-testid=application-submit]").click()
+    page.wait_for_timeout(300)
+
+    assert posts == []
+    expect(form.locator("#id_shop_name")).to_have_value(SHOP_NAME)
+    check_page(applicant, "application-too-large")
+    assert ShopApplication.objects.count() == applications

@@ -1,10 +1,12 @@
-"""The partners' REST API: token authentication, every lookup within the token's partner, accepting,
-rejecting (re-routed), posting tracking events (idempotent, malformed input named), a flat query count
-for the list, and a valid OpenAPI schema."""
+"""The partners' REST API: token authentication (token guessing throttled per address), every lookup
+within the token's partner, accepting, rejecting (re-routed), posting tracking events (idempotent, malformed
+input named), a flat query count for the list, and a valid OpenAPI schema that documents every error answer,
+each of them JSON in the documented shape."""
 
 import datetime
 import io
 
+import jsonschema
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -14,6 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
+from logistics.api.authentication import FailedAuthenticationThrottle, PartnerRateThrottle
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerToken, TrackingEvent
 from logistics.routing import consignment_route
 from logistics.services import partner_token_issue, partner_token_revoke
@@ -103,6 +106,106 @@ def test_the_management_command_issues_a_key_shown_once_that_works(carrier_leg):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert [leg["id"] for leg in client.get(LEGS).json()["results"]] == [carrier_leg.pk]
+
+
+# --- token guessing -----------------------------------------------------------------------------
+
+GUESSER = "203.0.113.7"
+
+
+class Clock:
+    """The throttle's clock (DRF's ``timer`` hook), moved by hand."""
+
+    def __init__(self):
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def failures_allowed() -> int:
+    return FailedAuthenticationThrottle().num_requests
+
+
+@pytest.fixture
+def express_key(demo_logistics) -> str:
+    return partner_token_issue(partner=LogisticsPartner.objects.get(code="express-national"), label="TMS")
+
+
+def from_address(address: str, key: str | None = None) -> APIClient:
+    client = APIClient(REMOTE_ADDR=address)
+    if key is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def test_guessing_tokens_is_429_before_any_token_is_looked_up_even_the_right_one(
+    carrier_leg, express_key, failures_allowed
+):
+    for guess in range(failures_allowed):
+        assert from_address(GUESSER, f"guess-{guess}").get(LEGS).status_code == 401
+
+    with CaptureQueriesContext(connection) as queries:
+        response = from_address(GUESSER, express_key).get(LEGS)
+
+    assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 60
+    assert response["Content-Type"].startswith("application/json")
+    assert set(response.json()) == {"detail"}
+    assert not [query for query in queries.captured_queries if "partnertoken" in query["sql"]]
+    # A forwarded-for header of the client's own making is no new address.
+    spoofed = from_address(GUESSER, express_key).get(LEGS, HTTP_X_FORWARDED_FOR="198.51.100.23")
+    assert spoofed.status_code == 429
+    assert (
+        from_address(GUESSER, express_key)
+        .post(f"{LEGS}{carrier_leg.pk}/events/", event_body(), format="json")
+        .status_code
+        == 429
+    )
+    assert not TrackingEvent.objects.exists()
+
+
+def test_requests_without_a_token_count_as_failures(consignment, failures_allowed):
+    for _ in range(failures_allowed):
+        assert from_address(GUESSER).get(LEGS).status_code == 401
+    assert from_address(GUESSER).get(LEGS).status_code == 429
+
+
+def test_an_address_locked_out_leaves_the_others_alone(carrier_leg, express_key, failures_allowed):
+    for guess in range(failures_allowed):
+        from_address(GUESSER, f"guess-{guess}").get(LEGS)
+    assert from_address(GUESSER, express_key).get(LEGS).status_code == 429
+
+    partner = from_address("198.51.100.2", express_key).get(LEGS)
+    assert partner.status_code == 200
+    assert [leg["id"] for leg in partner.json()["results"]] == [carrier_leg.pk]
+    assert from_address("198.51.100.3", "guess-x").get(LEGS).status_code == 401  # its own count
+
+
+def test_failures_count_for_a_minute_and_a_success_neither_counts_nor_clears_them(
+    consignment, express_key, failures_allowed, monkeypatch
+):
+    clock = Clock()
+    monkeypatch.setattr(FailedAuthenticationThrottle, "timer", clock)
+    for guess in range(failures_allowed - 1):
+        assert from_address(GUESSER, f"guess-{guess}").get(LEGS).status_code == 401
+        clock.now += 1
+    for _ in range(3):
+        assert from_address(GUESSER, express_key).get(LEGS).status_code == 200
+    assert from_address(GUESSER, "guess-last").get(LEGS).status_code == 401
+    locked = from_address(GUESSER, express_key).get(LEGS)
+    assert locked.status_code == 429
+
+    clock.now += int(locked["Retry-After"])  # the first failure drops out of the minute
+
+    assert from_address(GUESSER, express_key).get(LEGS).status_code == 200
+    assert from_address(GUESSER, "guess-again").get(LEGS).status_code == 401
+    assert from_address(GUESSER, express_key).get(LEGS).status_code == 429
+
+    clock.now += 60  # all of them out of the minute
+
+    assert from_address(GUESSER, express_key).get(LEGS).status_code == 200
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -324,6 +427,175 @@ def test_the_openapi_schema_is_valid_and_describes_the_partner_api(client):
     assert served.json()["info"]["title"] == "Xiangwei Market logistics API"
 
 
+DETAIL = "/api/logistics/legs/{id}/"
+ACCEPT = "/api/logistics/legs/{id}/accept/"
+REJECT = "/api/logistics/legs/{id}/reject/"
+EVENTS = "/api/logistics/legs/{id}/events/"
+DOCUMENTED_ERRORS = {
+    ("get", LEGS): {"400", "401", "404", "406", "429"},
+    ("get", DETAIL): {"401", "404", "406", "429"},
+    ("post", ACCEPT): {"401", "404", "406", "409", "429"},
+    ("post", REJECT): {"400", "401", "404", "406", "409", "415", "429"},
+    ("post", EVENTS): {"400", "401", "404", "406", "409", "415", "429"},
+}
+
+
+@pytest.fixture
+def openapi(client) -> dict:
+    """The document as the API serves it."""
+    return client.get("/api/schema/", {"format": "json"}).json()
+
+
+def test_every_operation_documents_each_error_it_can_answer_with_its_json_body(openapi):
+    operations = {
+        (method, path): operation
+        for path, methods in openapi["paths"].items()
+        for method, operation in methods.items()
+    }
+    assert set(operations) == set(DOCUMENTED_ERRORS)
+    for key, operation in operations.items():
+        errors = {code: answer for code, answer in operation["responses"].items() if code >= "400"}
+        assert set(errors) == DOCUMENTED_ERRORS[key], key
+        for code, answer in errors.items():
+            body = "FieldErrors" if code == "400" else "Error"
+            assert answer["content"] == {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}
+            }, (key, code)
+            assert answer["description"]
+        assert errors["401"]["headers"]["WWW-Authenticate"]["required"] is True
+        assert errors["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    error = openapi["components"]["schemas"]["Error"]
+    assert (error["properties"], error["required"]) == ({"detail": {"type": "string"}}, ["detail"])
+
+
+def documented_answer(openapi: dict, method: str, path: str | None, status: int) -> tuple[dict, list[str]]:
+    """The JSON schema of the body the document gives for that answer of that operation, and the headers it
+    says always come with it (a KeyError when it gives no such answer); for an answer outside any operation
+    (a path or a method the API does not have), the Error body."""
+    schemas = openapi["components"]["schemas"]
+    if path is None:
+        return schemas["Error"], []
+    answer = openapi["paths"][path][method]["responses"][str(status)]
+    body = schemas[answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    return body, [name for name, header in answer.get("headers", {}).items() if header["required"]]
+
+
+def at(path: str, leg: Leg) -> str:
+    return path.format(id=leg.pk)
+
+
+def malformed_json(express, leg, monkeypatch):
+    return express.generic("POST", at(EVENTS, leg), b'{"kind": "departed",', content_type="application/json")
+
+
+def a_list_for_a_body(express, leg, monkeypatch):
+    return express.post(at(EVENTS, leg), [event_body()], format="json")
+
+
+def no_reason(express, leg, monkeypatch):
+    return express.post(at(REJECT, leg), {}, format="json")
+
+
+def unknown_status(express, leg, monkeypatch):
+    return express.get(LEGS, {"status": "lost"})
+
+
+def no_token(express, leg, monkeypatch):
+    return APIClient().get(at(DETAIL, leg))
+
+
+def wrong_token(express, leg, monkeypatch):
+    return from_address("127.0.0.1", "not-a-real-key").post(at(ACCEPT, leg))
+
+
+def header_in_three_parts(express, leg, monkeypatch):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token two parts")
+    return client.get(LEGS)
+
+
+def another_partners_leg(express, leg, monkeypatch):
+    return client_of("coldchain-east").post(at(REJECT, leg), {"reason": "不是我的"}, format="json")
+
+
+def page_past_the_end(express, leg, monkeypatch):
+    return express.get(LEGS, {"page": 9})
+
+
+def id_not_a_number(express, leg, monkeypatch):
+    return express.post(f"{LEGS}1.5/accept/")
+
+
+def path_not_there(express, leg, monkeypatch):
+    return express.delete("/api/logistics/nothing-here/")
+
+
+def method_not_there(express, leg, monkeypatch):
+    return express.delete(at(DETAIL, leg))
+
+
+def accept_not_json(express, leg, monkeypatch):
+    return express.get(LEGS, HTTP_ACCEPT="application/xml")
+
+
+def leg_delivered(express, leg, monkeypatch):
+    express.post(at(EVENTS, leg), event_body(kind="delivered"), format="json")
+    return express.post(at(ACCEPT, leg))
+
+
+def form_encoded(express, leg, monkeypatch):
+    return express.post(at(REJECT, leg), "reason=x", content_type="application/x-www-form-urlencoded")
+
+
+def partner_over_its_rate(express, leg, monkeypatch):
+    monkeypatch.setattr(PartnerRateThrottle, "rate", "1/min", raising=False)
+    express.get(LEGS)
+    return express.get(LEGS)
+
+
+def too_many_failures(express, leg, monkeypatch):
+    for guess in range(FailedAuthenticationThrottle().num_requests):
+        from_address(GUESSER, f"guess-{guess}").get(LEGS)
+    return from_address(GUESSER, "one-more").post(at(EVENTS, leg), event_body(), format="json")
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "path", "request_made"),
+    [
+        (400, "post", EVENTS, malformed_json),
+        (400, "post", EVENTS, a_list_for_a_body),
+        (400, "post", REJECT, no_reason),
+        (400, "get", LEGS, unknown_status),
+        (401, "get", DETAIL, no_token),
+        (401, "post", ACCEPT, wrong_token),
+        (401, "get", LEGS, header_in_three_parts),
+        (404, "post", REJECT, another_partners_leg),
+        (404, "get", LEGS, page_past_the_end),
+        (404, "post", None, id_not_a_number),
+        (404, "delete", None, path_not_there),
+        (405, "delete", None, method_not_there),
+        (406, "get", LEGS, accept_not_json),
+        (409, "post", ACCEPT, leg_delivered),
+        (415, "post", REJECT, form_encoded),
+        (429, "get", LEGS, partner_over_its_rate),
+        (429, "post", EVENTS, too_many_failures),
+    ],
+    ids=lambda value: value.__name__ if callable(value) else None,
+)
+def test_every_error_is_json_as_the_schema_documents_it(
+    express, carrier_leg, openapi, monkeypatch, status, method, path, request_made
+):
+    response = request_made(express, carrier_leg, monkeypatch)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    body_schema, headers = documented_answer(openapi, method, path, status)
+    jsonschema.validate(response.json(), body_schema)
+    if status != 400:
+        assert set(response.json()) == {"detail"}
+    assert all(response.has_header(name) for name in headers), headers
+
+
 # --- hostile input ------------------------------------------------------------------------------
 
 
@@ -361,3 +633,18 @@ def test_a_path_or_id_the_api_does_not_have_is_a_json_404(express, carrier_leg, 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
     assert "detail" in response.json()
+
+
+def test_a_server_error_in_the_api_is_json_too(express, carrier_leg, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr("logistics.api.views.partner_legs", broken)
+    express.raise_request_exception = False
+
+    response = express.get(LEGS)
+
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["detail"]
+    assert "database" not in response.json()["detail"]  # nothing of the error leaks out

@@ -111,6 +111,12 @@ def order_status_label(order) -> str:
 
 
 @register.simple_tag
-def is_farmer(user) -> bool:
-    """Whether the signed-in visitor farms for a shop (the header then links to the shop console)."""
-    return bool(user.is_authenticated and user.partners.exists())
+def workplaces(user) -> selectors.Workplaces:
+    """The workplaces the signed-in visitor may open, each linked from the header: only those, so no
+    one is shown a link that answers 403. Worked out once per request (kept on the request's user)."""
+    found = getattr(user, "_workplaces", None)
+    if found is None:
+        found = selectors.user_workplaces(user)
+        if user.is_authenticated:
+            user._workplaces = found
+    return found

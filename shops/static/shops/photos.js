@@ -10,33 +10,59 @@
     var state = form.querySelector(".c-upload__state");
     var text = window.consoleText || {};
 
-    input.addEventListener("change", function () {
-        if (!input.files.length) { return; }
-        var data = new FormData(form);
+    // One photo per request: each stays within the server's per-request limit (16 MB), a bad one is named
+    // while the others go through, and the bar shows the whole selection's progress.
+    function uploadOne(file, done) {
+        var data = new FormData();
+        data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+        data.append("photos", file, file.name);
         var xhr = new XMLHttpRequest();
         xhr.open("POST", form.action);
         xhr.setRequestHeader("Accept", "application/json");
-        bar.hidden = false;
-        bar.value = 0;
-        state.textContent = text.uploading;
         xhr.upload.addEventListener("progress", function (event) {
-            if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
+            if (event.lengthComputable) { done.progress(event.loaded / event.total); }
         });
         xhr.addEventListener("load", function () {
             var answer = {};
             try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = {errors: [text.failed]}; }
-            bar.value = 100;
-            var errors = answer.errors || [];
-            state.textContent = (answer.saved && answer.saved.length ? text.uploaded + " " : "") + errors.join(" ");
-            state.classList.toggle("c-error", errors.length > 0);
-            if (answer.saved && answer.saved.length) {
-                // Show the new photos (as "processing") and let the poll below swap their thumbnails in.
-                window.setTimeout(function () { window.location.reload(); }, errors.length ? 2500 : 300);
-            }
-            input.value = "";
+            if (answer.detail) { answer.errors = [file.name + ": " + answer.detail]; }  // 413 and the like
+            done.finish(answer.saved || [], answer.errors || []);
         });
-        xhr.addEventListener("error", function () { state.textContent = text.failed; state.classList.add("c-error"); });
+        xhr.addEventListener("error", function () { done.finish([], [text.failed]); });
         xhr.send(data);
+    }
+
+    input.addEventListener("change", function () {
+        var files = Array.prototype.slice.call(input.files);
+        if (!files.length) { return; }
+        var saved = [], errors = [], index = 0;
+        bar.hidden = false;
+        bar.value = 0;
+        state.textContent = text.uploading;
+        state.classList.remove("c-error");
+        function next() {
+            if (index >= files.length) {
+                bar.value = 100;
+                state.textContent = (saved.length ? text.uploaded + " " : "") + errors.join(" ");
+                state.classList.toggle("c-error", errors.length > 0);
+                if (saved.length) {
+                    // Show the new photos (as "processing") and let the poll below swap their thumbnails in.
+                    window.setTimeout(function () { window.location.reload(); }, errors.length ? 2500 : 300);
+                }
+                input.value = "";
+                return;
+            }
+            uploadOne(files[index], {
+                progress: function (fraction) { bar.value = Math.round(100 * (index + fraction) / files.length); },
+                finish: function (newSaved, newErrors) {
+                    saved = saved.concat(newSaved);
+                    errors = errors.concat(newErrors);
+                    index += 1;
+                    next();
+                }
+            });
+        }
+        next();
     });
 
     var list = document.querySelector(".c-photos");

@@ -26,3 +26,35 @@
     narrow(county, town, function (option) { return option.textContent.trim(); });
     narrow(town, village, function (option) { return option.textContent.trim(); });
 }());
+
+// The photos chosen must fit in one post (the server refuses a larger one unread): check before sending,
+// and say so on the page instead of losing what was typed.
+(function () {
+    "use strict";
+    var form = document.querySelector("[data-testid=application-form]");
+    if (!form || !form.dataset.maxBytes) { return; }
+    var limit = parseInt(form.dataset.maxBytes, 10);
+    var alert = form.querySelector("[data-testid=photos-too-large]");
+    function chosenBytes() {
+        var total = 0;
+        Array.prototype.forEach.call(form.querySelectorAll("input[type=file]"), function (input) {
+            Array.prototype.forEach.call(input.files || [], function (file) { total += file.size; });
+        });
+        return total;
+    }
+    function check() {
+        var tooLarge = chosenBytes() > limit;
+        alert.hidden = !tooLarge;
+        alert.textContent = tooLarge ? form.dataset.tooLarge : "";
+        return !tooLarge;
+    }
+    form.addEventListener("change", function (event) {
+        if (event.target.type === "file") { check(); }
+    });
+    form.addEventListener("submit", function (event) {
+        if (!check()) {
+            event.preventDefault();
+            alert.scrollIntoView({block: "center"});
+        }
+    });
+}());

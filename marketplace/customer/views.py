@@ -1,0 +1,21 @@
+"""Oscar's customer views, forked: an order line has no page of its own (Oscar ships no template for one),
+so opening it shows its order, and a line the order does not have is a 404."""
+
+from django.shortcuts import get_object_or_404, redirect
+from oscar.apps.customer import views as oscar_views
+from oscar.apps.customer.views import *  # noqa: F403  (Oscar's other customer views, unchanged)
+from oscar.core.loading import get_model
+
+Order = get_model("order", "Order")
+
+
+class OrderLineView(oscar_views.OrderLineView):
+    """Posts an action on a line of the buyer's order (``reorder``); anything else lands on the order."""
+
+    def get_object(self, queryset=None):
+        order = get_object_or_404(Order, user=self.request.user, number=self.kwargs["order_number"])
+        return get_object_or_404(order.lines, id=self.kwargs["line_id"])
+
+    def get(self, request, *args, **kwargs):
+        self.get_object()
+        return redirect("customer:order", order_number=self.kwargs["order_number"])

@@ -1,0 +1,16 @@
+"""The site's answer to an error in a view: the partner API answers JSON, like every other answer of it;
+everything else gets the 500 page (in the visitor's language, without touching the database)."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.views import defaults
+
+API_PREFIX = "/api/"
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"detail": _("Something went wrong on our side; it was logged. Try again later.")}, status=500
+        )
+    return defaults.server_error(request)

@@ -10,6 +10,7 @@ sign-in, forms with CSRF tokens, recently viewed) are never cached.
 Several processes share the version only through a shared cache: production sets CACHE_URL to Redis.
 """
 
+import hashlib
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -63,7 +64,10 @@ def fragment_seconds() -> int:
 def cached_by_version(kind: str, key: object, load: Callable[[], T | None]) -> T | None:
     """An object a page is built around (a product, a shop, a place, a category), kept in the cache
     until the catalogue changes; ``None`` (not found) is not cached."""
-    cache_key = f"storefront:{kind}:{catalogue_version()}:{key}"
+    key_text = str(key)
+    if len(key_text) > 64 or not key_text.isprintable():  # a visitor's slug: any length, any characters
+        key_text = hashlib.sha256(key_text.encode("utf-8", "surrogatepass")).hexdigest()
+    cache_key = f"storefront:{kind}:{catalogue_version()}:{key_text}"
     found = cache.get(cache_key)
     if found is None:
         found = load()

@@ -14,6 +14,8 @@ import datetime
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from hypothesis import HealthCheck, settings
@@ -34,6 +36,18 @@ from tests.logistics.conftest import URUMQI, paid_shop_order
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+
+
+@pytest.fixture(autouse=True)
+def _connection_kept_open():
+    """Django's WSGI handler closes the database connection at each request's end when it is in a
+    transaction (on PostgreSQL, with CONN_MAX_AGE): that would end the test's own. The test client
+    unhooks the same signal handler around its requests; these requests come through WSGI."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ from django.utils.translation import gettext_lazy
 
 from logistics.models import (
     Consignment,
+    ConsignmentEvent,
     Leg,
+    LegEvent,
     LogisticsPartner,
     PartnerToken,
     PriceRule,
@@ -23,6 +25,7 @@ from logistics.models import (
 )
 from logistics.operations import consignments_stuck_route
 from logistics.routing import RoutingError, consignment_candidates, consignment_route
+from marketplace.admin_readonly import ReadOnlyModelAdmin
 
 
 class ServiceAreaInline(admin.TabularInline):
@@ -55,6 +58,22 @@ class LegInline(admin.TabularInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ConsignmentEventInline(admin.TabularInline):
+    """The consignment's status moves, as ``logistics.states.consignment_move`` recorded them."""
+
+    model = ConsignmentEvent
+    fields = ["created_at", "from_status", "to_status", "actor", "partner", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 
@@ -102,7 +121,7 @@ class ConsignmentAdmin(admin.ModelAdmin):
         "reason",
         "decisions",
     ]
-    inlines = [LegInline]
+    inlines = [LegInline, ConsignmentEventInline]
     actions = ["route_again"]
 
     @admin.display(description=gettext_lazy("Why it needs routing"))
@@ -194,6 +213,17 @@ class TrackingEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(LegEvent)
+class LegEventAdmin(ReadOnlyModelAdmin):
+    """The legs' status moves, as ``logistics.states.leg_move`` recorded them."""
+
+    list_display = ["created_at", "leg", "from_status", "to_status", "partner", "actor", "reason"]
+    list_filter = ["to_status"]
+    list_select_related = ["leg", "partner", "actor"]
+    search_fields = ["leg__consignment__shop_order__number"]
+    raw_id_fields = ["leg", "actor", "partner"]
 
 
 @admin.register(PartnerToken)

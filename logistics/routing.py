@@ -14,6 +14,7 @@ import hashlib
 import math
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,11 +23,15 @@ from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad, PriceRule
+from logistics.states import LEG_TRANSITIONS, consignment_move, leg_move
 from marketplace.outbox.services import outbox_emit
 from marketplace.places.models import Region
 from marketplace.places.selectors import region_children, region_match
 from shops.models import ShopOrder
 from shops.shipping import parcel_line
+
+if TYPE_CHECKING:
+    from oscar.apps.order.models import ShippingAddress
 
 Kind = LogisticsPartner.Kind
 S = ShopOrder.Status
@@ -91,7 +96,7 @@ def region_lineage(region: Region | None) -> list[int]:
     return ids
 
 
-def destination_resolve(address) -> Region | None:
+def destination_resolve(address: "ShippingAddress | None") -> Region | None:
     """The deepest region of a delivery address (province → city → county by name)."""
     if address is None:
         return None
@@ -121,10 +126,12 @@ def shipment_of(shop_order: ShopOrder) -> Shipment:
     )
 
 
-def _price(partner: LogisticsPartner, destination_lineage: list[int], weight_g: int):
+def _price(
+    partner: LogisticsPartner, destination_lineage: list[int], weight_g: int
+) -> tuple[Decimal, int] | None:
     """The partner's deepest price rule whose zone holds the destination (else its catch-all)."""
     depth = {region_id: index for index, region_id in enumerate(destination_lineage)}
-    best = None
+    best: tuple[int, PriceRule] | None = None
     for rule in partner.price_rules.all():
         if rule.zone_id is None:
             rank = len(destination_lineage)
@@ -136,7 +143,7 @@ def _price(partner: LogisticsPartner, destination_lineage: list[int], weight_g: 
             best = (rank, rule)
     if best is None:
         return None
-    rule: PriceRule = best[1]
+    rule = best[1]
     extra_kg = math.ceil(max(weight_g - 1000, 0) / 1000)
     return rule.first_kg + rule.extra_kg * extra_kg, rule.promised_days
 
@@ -215,17 +222,22 @@ def capacity_release(*, partner_id: int, day: datetime.date) -> None:
     PartnerDayLoad.objects.filter(partner_id=partner_id, day=day, booked__gt=0).update(booked=F("booked") - 1)
 
 
-def _choose_and_book(plan: LegPlan, day: datetime.date, forced: int | None) -> bool:
+def _choose_and_book(plan: LegPlan, day: datetime.date, forced: int | None) -> Candidate | None:
+    """Book the best eligible candidate of ``plan`` (the ``forced`` partner's only) and return it; None
+    when none has room."""
     eligible = sorted((c for c in plan.candidates if not c.excluded), key=lambda c: (c.score, c.partner))
     if forced is not None:
         eligible = [c for c in eligible if c.partner_id == forced]
     for candidate in eligible:
         if capacity_book(partner_id=candidate.partner_id, day=day):
             plan.chosen = candidate.partner_id
-            return True
+            return candidate
         candidate.excluded = f"full on {day.isoformat()} (booked meanwhile)"
-    return False
+    return None
 
+
+# The partners of each set of partner kinds, loaded once per routing run (or batch of runs).
+PartnersCache = dict[tuple[str, ...], list[LogisticsPartner]]
 
 LEG_PARTNER_KINDS: dict[str, tuple[str, ...]] = {
     Leg.Kind.FIRST_MILE: (Kind.SERVICE_POINT,),
@@ -242,7 +254,12 @@ def _leg_specs(shipment: Shipment) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _leg_plan(
-    *, kind: str, partner_kinds: tuple[str, ...], shipment: Shipment, refused: set[int], partners_cache: dict
+    *,
+    kind: str,
+    partner_kinds: tuple[str, ...],
+    shipment: Shipment,
+    refused: set[int],
+    partners_cache: PartnersCache,
 ) -> LegPlan:
     origin_lineage = region_lineage(shipment.origin)
     county_lineage = region_lineage(shipment.origin_county) or origin_lineage
@@ -289,7 +306,7 @@ def _leg_plan(
     return plan
 
 
-def _decision(plans: list[LegPlan], *, by: str, outcome: str) -> dict:
+def _decision(plans: list[LegPlan], *, by: str, outcome: str) -> dict[str, Any]:
     return {
         "at": timezone.now().isoformat(),
         "by": by,
@@ -304,7 +321,7 @@ def consignment_candidates(*, shop_order_id: int) -> list[LegPlan]:
     chooses from when routing by hand."""
     shop_order = ShopOrder.objects.select_related("shop", "order__shipping_address").get(pk=shop_order_id)
     shipment = shipment_of(shop_order)
-    cache: dict = {}
+    cache: PartnersCache = {}
     return [
         _leg_plan(
             kind=kind, partner_kinds=partner_kinds, shipment=shipment, refused=set(), partners_cache=cache
@@ -318,7 +335,7 @@ def consignment_route(
     shop_order_id: int,
     forced: dict[str, int] | None = None,
     actor: AbstractBaseUser | None = None,
-    partners_cache: dict | None = None,
+    partners_cache: PartnersCache | None = None,
 ) -> Consignment:
     """Plan (and book) the legs of a paid shop order. Idempotent: a routed consignment is returned as it
     is. ``forced`` (leg kind → partner id) is an association user's choice among the eligible candidates."""
@@ -349,6 +366,7 @@ def consignment_route(
         consignment.destination = shipment.destination
 
         plans: list[LegPlan] = []
+        booked: list[tuple[LegPlan, Candidate]] = []  # every leg of a routed consignment, with its partner
         missing = ""
         refused: dict[str, set[int]] = {}
         if existing is not None:
@@ -368,44 +386,48 @@ def consignment_route(
                 partners_cache=partners_cache,
             )
             plans.append(plan)
-            if not _choose_and_book(plan, shipment.day, (forced or {}).get(str(kind))):
+            chosen = _choose_and_book(plan, shipment.day, (forced or {}).get(str(kind)))
+            if chosen is None:
                 missing = f"no partner for the {kind} leg: " + (
                     "; ".join(f"{c.partner}: {c.excluded}" for c in plan.candidates)
                     or f"no partner of kind {', '.join(partner_kinds)}"
                 )
                 break
+            booked.append((plan, chosen))
         by = f"user {actor.pk}" if actor is not None else "routing"
         if missing:
             transaction.savepoint_rollback(sid)
-            consignment.status = Consignment.Status.NEEDS_ROUTING
             consignment.reason = missing
             consignment.decisions = [*consignment.decisions, _decision(plans, by=by, outcome="needs routing")]
-            consignment.save()
+            if existing is None:
+                consignment_move(
+                    consignment=consignment,
+                    to_status=Consignment.Status.NEEDS_ROUTING,
+                    actor=actor,
+                    reason=missing,
+                )
+            else:  # it needed routing and still does: a new attempt, not a move
+                consignment.save()
             _needs_routing_alert(consignment)
             return consignment
         transaction.savepoint_commit(sid)
-        consignment.status = Consignment.Status.ROUTED
         consignment.reason = ""
         consignment.decisions = [*consignment.decisions, _decision(plans, by=by, outcome="routed")]
-        consignment.save()
-        costs = {
-            (plan.kind, c.partner_id): c
-            for plan in plans
-            for c in plan.candidates
-            if c.partner_id == plan.chosen
-        }
+        if existing is not None:
+            consignment.save()
+        consignment_move(consignment=consignment, to_status=Consignment.Status.ROUTED, actor=actor, reason=by)
         Leg.objects.bulk_create(
             [
                 Leg(
                     consignment=consignment,
                     sequence=index,
                     kind=plan.kind,
-                    partner_id=plan.chosen,
+                    partner_id=chosen.partner_id,
                     day=shipment.day,
-                    cost=Decimal(costs[(plan.kind, plan.chosen)].cost or "0"),
-                    promised_days=costs[(plan.kind, plan.chosen)].days or 0,
+                    cost=Decimal(chosen.cost or "0"),
+                    promised_days=chosen.days or 0,
                 )
-                for index, plan in enumerate(plans, start=1)
+                for index, (plan, chosen) in enumerate(booked, start=1)
             ]
         )
     return consignment
@@ -419,9 +441,12 @@ def _needs_routing_alert(consignment: Consignment) -> None:
     )
 
 
-def leg_reject(*, leg_id: int, partner: LogisticsPartner, reason: str) -> Consignment:
-    """The partner will not carry this leg: free its slot and give the leg to the next candidate (never one
-    that refused it before); none left → the consignment needs routing. The shop is told either way."""
+def leg_reject(
+    *, leg_id: int, partner: LogisticsPartner, reason: str, actor: AbstractBaseUser | None = None
+) -> Consignment:
+    """The partner (through ``actor``, one of its portal users, or its API token) will not carry this leg:
+    free its slot and give the leg to the next candidate (never one that refused it before); none left →
+    the consignment needs routing. The shop is told either way."""
     with transaction.atomic():
         # Consignment first, then the leg: the order tracking_event_record locks them in (no deadlock).
         consignment_id = (
@@ -429,13 +454,12 @@ def leg_reject(*, leg_id: int, partner: LogisticsPartner, reason: str) -> Consig
         )
         consignment = Consignment.objects.select_for_update().get(pk=consignment_id)
         leg = Leg.objects.select_for_update().get(pk=leg_id, partner=partner)
-        if leg.status != Leg.Status.ASSIGNED and leg.status != Leg.Status.ACCEPTED:
+        if Leg.Status.REJECTED not in LEG_TRANSITIONS[leg.status]:
             raise RoutingError("only an assigned or accepted leg can be rejected")
         shop_order = ShopOrder.objects.select_related(
             "shop__village", "shop__county", "order__shipping_address"
         ).get(pk=consignment.shop_order_id)
-        leg.status, leg.reject_reason = Leg.Status.REJECTED, reason
-        leg.save(update_fields=["status", "reject_reason"])
+        leg_move(leg=leg, to_status=Leg.Status.REJECTED, actor=actor, partner=partner, reason=reason)
         capacity_release(partner_id=leg.partner_id, day=leg.day)
         # Legs set aside to plan the whole consignment again were not refused by their partner.
         refused = set(
@@ -451,13 +475,13 @@ def leg_reject(*, leg_id: int, partner: LogisticsPartner, reason: str) -> Consig
             refused=refused,
             partners_cache={},
         )
-        if _choose_and_book(plan, leg.day, None):
-            chosen = next(c for c in plan.candidates if c.partner_id == plan.chosen)
+        chosen = _choose_and_book(plan, leg.day, None)
+        if chosen is not None:
             Leg.objects.create(
                 consignment=consignment,
                 sequence=leg.sequence,
                 kind=leg.kind,
-                partner_id=plan.chosen,
+                partner_id=chosen.partner_id,
                 day=leg.day,
                 cost=Decimal(chosen.cost or "0"),
                 promised_days=chosen.days or 0,
@@ -466,24 +490,32 @@ def leg_reject(*, leg_id: int, partner: LogisticsPartner, reason: str) -> Consig
         else:
             # Start again clean: the other legs give back their slots, and routing (by the association,
             # or the stuck-orders command) plans the whole consignment again.
-            for other in Leg.objects.filter(
-                consignment=consignment, status__in=(Leg.Status.ASSIGNED, Leg.Status.ACCEPTED)
+            for other in (
+                Leg.objects.select_for_update()
+                .filter(consignment=consignment, status__in=(Leg.Status.ASSIGNED, Leg.Status.ACCEPTED))
+                .order_by("pk")
             ):
                 capacity_release(partner_id=other.partner_id, day=other.day)
-            Leg.objects.filter(
-                consignment=consignment, status__in=(Leg.Status.ASSIGNED, Leg.Status.ACCEPTED)
-            ).update(status=Leg.Status.REJECTED, reject_reason=RE_ROUTING)
-            consignment.status = Consignment.Status.NEEDS_ROUTING
+                leg_move(
+                    leg=other, to_status=Leg.Status.REJECTED, actor=actor, partner=partner, reason=RE_ROUTING
+                )
             consignment.reason = (
                 f"{partner.code} rejected the {leg.get_kind_display()} leg ({reason}); no other partner: "
                 + "; ".join(f"{c.partner}: {c.excluded}" for c in plan.candidates)
             )
             outcome = "needs routing"
+            consignment_move(
+                consignment=consignment,
+                to_status=Consignment.Status.NEEDS_ROUTING,
+                actor=actor,
+                partner=partner,
+                reason=consignment.reason,
+            )
             _needs_routing_alert(consignment)
         consignment.decisions = [
             *consignment.decisions,
             _decision([plan], by=f"partner {partner.code}", outcome=outcome),
         ]
-        consignment.save(update_fields=["status", "reason", "decisions", "updated_at"])
+        consignment.save(update_fields=["reason", "decisions", "updated_at"])
         outbox_emit(topic=LEG_REJECTED, key=str(leg.pk), payload={"leg_id": leg.pk})
     return consignment

@@ -5,11 +5,13 @@ Rejecting a leg is ``logistics.routing.leg_reject`` (it re-routes)."""
 
 import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
+from logistics.states import LEG_TRANSITIONS, consignment_move, leg_move
 from marketplace.outbox.services import outbox_emit
 from shops.fulfilment import shop_order_hand_over
 from shops.models import ShopOrder
@@ -37,20 +39,19 @@ class TrackingError(ValueError):
         self.field = field
 
 
-def leg_accept(*, leg_id: int, partner: LogisticsPartner) -> Leg:
-    """The partner will carry this leg. Accepting an accepted leg again changes nothing. Another
-    partner's leg raises ``Leg.DoesNotExist``."""
+def leg_accept(*, leg_id: int, partner: LogisticsPartner, actor: AbstractBaseUser | None = None) -> Leg:
+    """The partner (through ``actor``, one of its portal users, or its API token) will carry this leg.
+    Accepting an accepted leg again changes nothing. Another partner's leg raises ``Leg.DoesNotExist``."""
     with transaction.atomic():
         leg = Leg.objects.select_for_update().get(pk=leg_id, partner=partner)
         if leg.status == Leg.Status.ACCEPTED:
             return leg
-        if leg.status != Leg.Status.ASSIGNED:
+        if Leg.Status.ACCEPTED not in LEG_TRANSITIONS[leg.status]:
             raise TrackingError(
                 _("Only a leg waiting for you can be accepted; this one is “%(status)s”.")
                 % {"status": leg.get_status_display()}
             )
-        leg.status = Leg.Status.ACCEPTED
-        leg.save(update_fields=["status"])
+        leg_move(leg=leg, to_status=Leg.Status.ACCEPTED, actor=actor, partner=partner)
     return leg
 
 
@@ -95,10 +96,11 @@ def tracking_event_record(
     occurred_at: datetime.datetime,
     note: str = "",
     idempotency_key: str,
+    actor: AbstractBaseUser | None = None,
 ) -> tuple[TrackingEvent, bool]:
     """Record what happened to the parcel on ``leg`` (the caller has checked the leg is its partner's).
     Returns the event and whether it is new: the same idempotency key again returns the first event and
-    changes nothing."""
+    changes nothing. ``actor``: the portal user who reported it, if one did."""
     note = note.strip()
     _validate(leg=leg, kind=kind, occurred_at=occurred_at, note=note, idempotency_key=idempotency_key)
     with transaction.atomic():
@@ -121,17 +123,16 @@ def tracking_event_record(
             if existing is None:
                 raise
             return existing, False
-        _leg_status_update(leg)
+        _leg_status_update(leg=leg, event=event, actor=actor)
         _shop_order_follow(consignment=consignment, leg=leg, event=event)
         outbox_emit(topic=TRACKING_RECORDED, key=str(event.pk), payload={"event_id": event.pk})
     return event, True
 
 
-def _leg_status_update(leg: Leg) -> None:
+def _leg_status_update(*, leg: Leg, event: TrackingEvent, actor: AbstractBaseUser | None) -> None:
     status = leg_status_derived(list(leg.events.values_list("kind", "occurred_at", "pk")))
     if status is not None and status != leg.status:
-        leg.status = status
-        leg.save(update_fields=["status"])
+        leg_move(leg=leg, to_status=status, actor=actor, partner=leg.partner, reason=event.get_kind_display())
 
 
 def _shop_order_follow(*, consignment: Consignment, leg: Leg, event: TrackingEvent) -> None:
@@ -148,13 +149,14 @@ def _shop_order_follow(*, consignment: Consignment, leg: Leg, event: TrackingEve
         and any(other.kind == Leg.Kind.CARRIER for other in live)
         and all(other.status == Leg.Status.DELIVERED for other in live)
     ):
-        consignment.status = Consignment.Status.DELIVERED
-        consignment.save(update_fields=["status", "updated_at"])
-        _shop_order_advance(
-            shop_order_id=consignment.shop_order_id,
-            to_status=S.DELIVERED,
-            reason=_("Delivered by %(partner)s") % {"partner": partner},
+        reason = _("Delivered by %(partner)s") % {"partner": partner}
+        consignment_move(
+            consignment=consignment,
+            to_status=Consignment.Status.DELIVERED,
+            partner=leg.partner,
+            reason=reason,
         )
+        _shop_order_advance(shop_order_id=consignment.shop_order_id, to_status=S.DELIVERED, reason=reason)
         return
     if leg.kind == Leg.Kind.CARRIER:
         _shop_order_advance(

@@ -59,7 +59,7 @@ def body_too_large(request, limit: int) -> HttpResponse:
     megabytes = f"{limit / (1024 * 1024):g}"
     if request.path.startswith("/api/") or request.headers.get("accept", "").startswith("application/json"):
         message = _("The request body is larger than %(limit)s MB, the most this address takes.")
-        response = JsonResponse({"detail": message % {"limit": megabytes}}, status=413)
+        response: HttpResponse = JsonResponse({"detail": message % {"limit": megabytes}}, status=413)
     else:
         response = render(request, "security/too_large.html", {"limit_mb": megabytes}, status=413)
     response["Connection"] = "close"  # the unread body is not left on a kept-alive connection

@@ -7,6 +7,7 @@ shop orders in primary-key order, then stock records (``marketplace/partner/stoc
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -18,8 +19,12 @@ from marketplace.outbox.services import outbox_emit
 from shops.models import ShippingRule, ShopOrder, ShopOrderEvent
 from shops.shipping import parcel_line, shipping_quote
 
+if TYPE_CHECKING:
+    from oscar.apps.order.models import Line, Order
+else:
+    Order = get_model("order", "Order")
+
 S = ShopOrder.Status
-Order = get_model("order", "Order")
 
 # Written to the outbox when an order is paid (key: the order's id); routing, the buyer's and the shops'
 # notices and the sales facts subscribe to it. Payload: order_id, shop_order_ids, shop_ids, day (the
@@ -39,7 +44,15 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 }
 
 # How far along each status is, for the buyer's order status derived from its shop orders.
-PROGRESS = [S.PENDING_PAYMENT, S.PAID, S.ACCEPTED, S.PACKED, S.HANDED_OVER, S.IN_TRANSIT, S.DELIVERED]
+PROGRESS: list[str] = [
+    S.PENDING_PAYMENT,
+    S.PAID,
+    S.ACCEPTED,
+    S.PACKED,
+    S.HANDED_OVER,
+    S.IN_TRANSIT,
+    S.DELIVERED,
+]
 
 
 class ShopOrderTransitionError(ValueError):
@@ -59,7 +72,13 @@ def shop_order_transition(
     if to_status == S.CANCELLED and not reason.strip():
         raise ShopOrderTransitionError(_("Say why the shop order is cancelled."))
     event = ShopOrderEvent.objects.create(
-        shop_order=shop_order, from_status=shop_order.status, to_status=to_status, actor=actor, reason=reason
+        shop_order=shop_order,
+        from_status=shop_order.status,
+        to_status=to_status,
+        # The project's user model is auth.User (no AUTH_USER_MODEL), so any signed-in actor is one; the
+        # services take AbstractBaseUser because that is how django-stubs types `request.user`.
+        actor=actor,  # type: ignore[misc]
+        reason=reason,
     )
     shop_order.status = to_status
     shop_order.save(update_fields=["status"])
@@ -117,13 +136,13 @@ def order_status_derived(statuses: Iterable[str]) -> str:
 
 
 @transaction.atomic(savepoint=False)  # one with the order it splits: no savepoint of its own
-def shop_orders_create(*, order) -> list[ShopOrder]:
+def shop_orders_create(*, order: Order) -> list[ShopOrder]:
     """One shop order per shop in ``order`` (Oscar order lines grouped by partner), each with its
     lines' total and the shop's shipping charge. Idempotent: an order already split is returned as is."""
     existing = list(ShopOrder.objects.filter(order=order))
     if existing:
         return existing
-    by_shop: dict[int, list] = defaultdict(list)
+    by_shop: dict[int, list[Line]] = defaultdict(list)
     for line in order.lines.select_related("product", "partner").order_by("partner_id", "pk"):
         if line.partner_id is None:
             raise ValueError(f"order {order.number} line {line.pk} has no shop")

@@ -150,7 +150,7 @@ class LegActionView(LegObjectMixin, View):
 class LegAcceptView(LegActionView):
     def post(self, request, pk):
         try:
-            leg_accept(leg_id=self.leg.pk, partner=self.partner)
+            leg_accept(leg_id=self.leg.pk, partner=self.partner, actor=request.user)
         except TrackingError as error:
             return self.refused(str(error))
         return self.done(
@@ -166,7 +166,10 @@ class LegRejectView(LegActionView):
             return self.refused(_("Not rejected: say why you cannot carry it."))
         try:
             consignment = leg_reject(
-                leg_id=self.leg.pk, partner=self.partner, reason=form.cleaned_data["reason"]
+                leg_id=self.leg.pk,
+                partner=self.partner,
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
             )
         except RoutingError:
             return self.refused(_("This leg can no longer be rejected: the parcel is already on its way."))
@@ -197,6 +200,7 @@ class LegEventView(LegActionView):
                 occurred_at=timezone.now(),
                 note=form.cleaned_data["note"],
                 idempotency_key=form.cleaned_data["idempotency_key"],
+                actor=request.user,
             )
         except TrackingError as error:
             return self.refused(_("Not recorded: %(errors)s") % {"errors": error})

@@ -14,7 +14,7 @@ from marketplace.checkout.notifications import notice_send_once
 
 Status = ShopApplication.Status
 
-TEMPLATES = {
+TEMPLATES: dict[str, str] = {
     Status.SUBMITTED: "application_received",
     Status.CHANGES_REQUESTED: "application_changes_requested",
     Status.REJECTED: "application_rejected",

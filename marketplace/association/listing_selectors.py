@@ -4,6 +4,7 @@ category standards. They own the joins and prefetches, so a page's query count d
 the number of listings on it."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db.models import (
     Case,
@@ -29,7 +30,10 @@ from marketplace.association.listing_review import (
     listing_standards_check,
 )
 
-Product = get_model("catalogue", "Product")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Product
+else:
+    Product = get_model("catalogue", "Product")
 Category = get_model("catalogue", "Category")
 Certification = get_model("catalogue", "Certification")
 ListingReport = get_model("catalogue", "ListingReport")

@@ -151,11 +151,11 @@ class ShopApplication(models.Model):
 
     @property
     def town_label(self) -> str:
-        return self.town.name if self.town_id else self.town_name
+        return self.town.name if self.town is not None else self.town_name
 
     @property
     def village_label(self) -> str:
-        return self.village.name if self.village_id else self.village_name
+        return self.village.name if self.village is not None else self.village_name
 
 
 class ApplicationPhoto(models.Model):

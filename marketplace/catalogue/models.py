@@ -170,6 +170,14 @@ class Product(AbstractProduct):
         listing = self.parent if self.parent_id else self
         return bool(listing.is_public and listing.shop_id and listing.shop.is_open)
 
+    def has_review_by(self, user) -> bool:
+        """Oscar's check, answered from ``reviewed_by_viewer`` when a page's selector annotated it for the
+        signed-in viewer (one query for all of a page's products instead of one each)."""
+        reviewed = getattr(self, "reviewed_by_viewer", None)
+        if reviewed is not None and getattr(self, "reviewed_viewer_id", None) == user.pk:
+            return bool(reviewed)
+        return super().has_review_by(user)
+
     def is_presale(self, on: datetime.date | None = None) -> bool:
         return self.presale_ship_from is not None and self.presale_ship_from > (on or timezone.localdate())
 

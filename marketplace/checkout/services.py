@@ -2,6 +2,7 @@
 one transaction, so a sold-out line leaves nothing half-created. Paying comes after, through Stripe."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from oscar.core.loading import get_class, get_model
@@ -16,7 +17,10 @@ Basket = get_model("basket", "Basket")
 Order = get_model("order", "Order")
 ShippingAddress = get_model("order", "ShippingAddress")
 UserAddress = get_model("address", "UserAddress")
-Country = get_model("address", "Country")
+if TYPE_CHECKING:
+    from oscar.apps.address.models import Country
+else:
+    Country = get_model("address", "Country")
 ShopByShop = get_class("shipping.methods", "ShopByShop")
 
 

@@ -1,4 +1,5 @@
-"""Oscar's customer views, forked: an order line has no page of its own (Oscar ships no template for one),
+"""Oscar's customer views, forked: the order page reads its order once (a fixed number of queries for any
+number of shops); an order line has no page of its own (Oscar ships no template for one),
 so opening it shows its order, and a line the order does not have is a 404."""
 
 from django.shortcuts import get_object_or_404, redirect
@@ -6,7 +7,16 @@ from oscar.apps.customer import views as oscar_views
 from oscar.apps.customer.views import *  # noqa: F403  (Oscar's other customer views, unchanged)
 from oscar.core.loading import get_model
 
+from marketplace.order.selectors import buyer_order
+
 Order = get_model("order", "Order")
+
+
+class OrderDetailView(oscar_views.OrderDetailView):
+    """Oscar's order page, its order read once with everything the page shows (``buyer_order``)."""
+
+    def get_object(self, queryset=None):
+        return buyer_order(user=self.request.user, number=self.kwargs["order_number"])
 
 
 class OrderLineView(oscar_views.OrderLineView):

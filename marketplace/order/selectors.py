@@ -2,9 +2,16 @@
 (its lines for the item count, its shop orders and their shops for the status), so a page of orders runs
 the same number of queries for one order or twenty."""
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, Value, prefetch_related_objects
+from django.shortcuts import get_object_or_404
+from oscar.core.loading import get_model
 
 from shops.models import ShopOrder
+
+Order = get_model("order", "Order")
+Line = get_model("order", "Line")
+Product = get_model("catalogue", "Product")
+ProductReview = get_model("reviews", "ProductReview")
 
 
 def buyer_orders_with_parts(orders) -> list:
@@ -16,3 +23,19 @@ def buyer_orders_with_parts(orders) -> list:
         orders, "lines", Prefetch("shop_orders", queryset=ShopOrder.objects.select_related("shop"))
     )
     return orders
+
+
+def buyer_order(*, user, number: str):
+    """One of the buyer's orders (404 for anyone else's) with everything its page shows read at once: its
+    shop orders with their shops and refunds, its lines with their products (and whether the buyer has
+    reviewed each) and attributes. The page's query count is the same for one shop or six."""
+    products = Product.objects.annotate(
+        reviewed_by_viewer=Exists(ProductReview.objects.filter(product=OuterRef("pk"), user=user)),
+        reviewed_viewer_id=Value(user.pk),
+    )
+    lines = Line.objects.prefetch_related(Prefetch("product", queryset=products), "attributes")
+    shop_orders = ShopOrder.objects.select_related("shop").prefetch_related("refunds")
+    orders = Order.objects.filter(user=user).prefetch_related(
+        Prefetch("shop_orders", queryset=shop_orders), Prefetch("lines", queryset=lines)
+    )
+    return get_object_or_404(orders, number=number)

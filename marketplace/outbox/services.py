@@ -28,7 +28,22 @@ from marketplace.outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[str, dict[str, Any]], None]
+# What a subscriber returns is not used (a service called from a lambda may return its result).
+Handler = Callable[[str, dict[str, Any]], object]
+
+# The current transaction's key and the on-commit callback that forgets it, kept on the connection (one per
+# thread) under this attribute.
+_TRANSACTION_MARKER = "_outbox_transaction"
+TransactionMarker = tuple[str, Callable[[], None]]
+
+
+def _transaction_marker() -> TransactionMarker | None:
+    marker: TransactionMarker | None = getattr(connection, _TRANSACTION_MARKER, None)
+    return marker
+
+
+def _transaction_marker_set(marker: TransactionMarker | None) -> None:
+    setattr(connection, _TRANSACTION_MARKER, marker)
 
 
 @dataclass(frozen=True)
@@ -68,15 +83,15 @@ def transaction_key() -> str:
     key once the transaction committed or rolled back (its on-commit callback is then gone)."""
     if not connection.in_atomic_block:
         return uuid.uuid4().hex
-    current = getattr(connection, "_outbox_transaction", None)
+    current = _transaction_marker()
     if current is not None and any(entry[1] is current[1] for entry in connection.run_on_commit):
         return current[0]
     key = uuid.uuid4().hex
 
     def forget() -> None:
-        connection._outbox_transaction = None
+        _transaction_marker_set(None)
 
-    connection._outbox_transaction = (key, forget)
+    _transaction_marker_set((key, forget))
     transaction.on_commit(forget)
     return key
 
@@ -104,9 +119,9 @@ def outbox_emit(*, topic: str, key: str, payload: dict[str, Any] | None = None) 
 def _deliver_now(*, handlers: list[str], key: str) -> None:
     """The embedded default: no broker, so the rows just committed are delivered in this process. A failure
     is logged and the row stays for ``outbox_relay_once`` (or the next run of the same event)."""
-    current = getattr(connection, "_outbox_transaction", None)
+    current = _transaction_marker()
     if current is not None and current[0] == key:
-        connection._outbox_transaction = None  # the key is spent: a later change needs a row of its own
+        _transaction_marker_set(None)  # the key is spent: a later change needs a row of its own
     pending = OutboxMessage.objects.filter(handler__in=handlers, key=key, done_at__isnull=True)
     for message_id in pending.values_list("pk", flat=True):
         try:

@@ -5,11 +5,14 @@ import contextlib
 import datetime
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final
 
 import stripe
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
@@ -20,12 +23,16 @@ from marketplace.payments.models import Payment, PaymentClaim, Refund, RefundLin
 from shops.models import ShopOrder
 from shops.orders import order_lock, order_paid
 
+if TYPE_CHECKING:
+    from oscar.apps.order.models import Line, Order
+    from stripe.params import PaymentIntentConfirmParams, PaymentIntentCreateParams
+
 logger = logging.getLogger(__name__)
 
 MINOR_UNITS = Decimal("100")  # CNY: fen
 
 # The payment method a buyer chooses instead of a card: no Stripe.js token, Stripe answers with a QR code.
-WECHAT_PAY = "wechat_pay"
+WECHAT_PAY: Final = "wechat_pay"
 
 
 class RefundError(ValueError):
@@ -43,14 +50,22 @@ class StripeCalledInTransaction(RuntimeError):
 
 def in_app_transaction() -> bool:
     """Whether our code has a transaction open on this thread (a test case's own wrapper does not count)."""
-    return any(not block._from_testcase for block in connection.atomic_blocks)
+    # Django sets ``_from_testcase`` on every Atomic; django-stubs does not declare it.
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
 class _OutsideTransactionsClient(stripe.RequestsClient):
     """Stripe's HTTP client, refusing (``STRIPE_IN_TRANSACTION=raise``, development and tests) or logging
     (production) a call made inside one of our transactions."""
 
-    def request(self, method, url, headers, post_data=None):
+    # The signature of stripe's RequestsClient.request, which itself differs from its base HTTPClient's.
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str] | None,
+        post_data: Any = None,
+    ) -> tuple[bytes, int, Mapping[str, str]]:
         if in_app_transaction():
             if settings.STRIPE_IN_TRANSACTION == "raise":
                 raise StripeCalledInTransaction(f"{method.upper()} {url}")
@@ -76,15 +91,16 @@ def to_minor(amount: Decimal) -> int:
 
 
 def wechat_pay_offered() -> bool:
-    return settings.STRIPE_WECHAT_PAY
+    offered: bool = settings.STRIPE_WECHAT_PAY
+    return offered
 
 
 def payment_methods() -> list[str]:
     return ["card", WECHAT_PAY] if wechat_pay_offered() else ["card"]
 
 
-def _intent_params(order, payment_method: str) -> dict:
-    params = {
+def _intent_params(order: "Order", payment_method: str) -> "PaymentIntentCreateParams":
+    params: PaymentIntentCreateParams = {
         "amount": to_minor(order.total_incl_tax),
         "currency": order.currency.lower(),
         "metadata": {"order_number": str(order.number)},
@@ -92,14 +108,20 @@ def _intent_params(order, payment_method: str) -> dict:
         # monthly payouts are grouped by their statement number, not by order.
         "transfer_group": str(order.number),
     }
+    # stripe 16's types (its API version) name `payment_method_types` `allowed_payment_method_types`; we
+    # send the name localstripe and the API we test against take.
     if payment_method == WECHAT_PAY:
         return {
             **params,
-            "payment_method_types": [WECHAT_PAY],
+            "payment_method_types": [WECHAT_PAY],  # type: ignore[typeddict-unknown-key]
             "payment_method_data": {"type": WECHAT_PAY},
             "payment_method_options": {WECHAT_PAY: {"client": "web"}},
         }
-    return {**params, "payment_method_types": payment_methods(), "payment_method": payment_method}
+    return {
+        **params,
+        "payment_method_types": payment_methods(),  # type: ignore[typeddict-unknown-key]
+        "payment_method": payment_method,
+    }
 
 
 # Follow-ups written to the outbox (marketplace/outbox) by the services below.
@@ -155,7 +177,7 @@ def payment_in_progress(*, order_id: int) -> bool:
     )
 
 
-def payment_attempt(*, order, payment_method: str, return_url: str = "") -> Payment:
+def payment_attempt(*, order: "Order", payment_method: str, return_url: str = "") -> Payment:
     """Pay ``order`` with a card Stripe.js made in the buyer's browser (the card number never reaches
     us), or with ``WECHAT_PAY``: create the PaymentIntent for the order's total, confirm it, and record
     what Stripe answered. A card is charged at once; WeChat Pay waits, ``requires_action``, for the buyer
@@ -180,7 +202,7 @@ def payment_attempt(*, order, payment_method: str, return_url: str = "") -> Paym
         payment_claim_release(order_id=order.pk, token=token)
 
 
-def _payment_attempt_claimed(*, order, payment_method: str, return_url: str) -> Payment:
+def _payment_attempt_claimed(*, order: "Order", payment_method: str, return_url: str) -> Payment:
     attempts = list(Payment.objects.filter(order=order).order_by("-pk"))
     for attempt in attempts:
         if attempt.status == Payment.Status.SUCCEEDED:
@@ -223,13 +245,15 @@ def _payment_attempt_claimed(*, order, payment_method: str, return_url: str) -> 
         intent_id=intent.id,
         order=order,
         payment_method=WECHAT_PAY if payment_method == WECHAT_PAY else "card",
-        client_secret=intent.client_secret,
+        client_secret=intent.client_secret or "",  # Stripe always returns it for a secret-key create
         amount=order.total_incl_tax,
         currency=order.currency,
     )
     if intent.status != "requires_confirmation":
         return payment_record(intent=intent, order_id=order.pk)
-    confirm = {"return_url": return_url} if payment_method == WECHAT_PAY and return_url else None
+    confirm: PaymentIntentConfirmParams | None = (
+        {"return_url": return_url} if payment_method == WECHAT_PAY and return_url else None
+    )
     try:
         confirmed = client.v1.payment_intents.confirm(
             intent.id, params=confirm, options={"idempotency_key": f"confirm-{intent.id}"}
@@ -250,7 +274,7 @@ def payment_sync(*, intent_id: str) -> Payment:
 
 
 @transaction.atomic
-def payment_record(*, intent, order_id: int | None = None) -> Payment:
+def payment_record(*, intent: stripe.PaymentIntent, order_id: int | None = None) -> Payment:
     """Record Stripe's answer about one intent (of the order ``order_id``, looked up when not given). The
     order's row is locked first, then the payment's (the lock order of the paid-order flow): two intents
     of one order succeeding at once are recorded one after the other, and the second is a duplicate
@@ -345,7 +369,7 @@ class WeChatPayCode:
     data: str  # the weixin:// link the code holds
 
 
-def wechat_pay_code(*, order) -> WeChatPayCode | None:
+def wechat_pay_code(*, order: "Order") -> WeChatPayCode | None:
     """The QR code of ``order``'s WeChat Pay attempt while Stripe still waits for its scan, read from
     Stripe; None when there is none. An attempt that moved on meanwhile (paid, failed, cancelled) is
     recorded as Stripe now has it (payment_sync)."""
@@ -364,12 +388,12 @@ def wechat_pay_code(*, order) -> WeChatPayCode | None:
     qr = action.wechat_pay_display_qr_code
     return WeChatPayCode(
         payment=payment,
-        image_url=getattr(qr, "image_data_url", None) or getattr(qr, "image_url_png", ""),
+        image_url=getattr(qr, "image_data_url", None) or getattr(qr, "image_url_png", None) or "",
         data=getattr(qr, "data", ""),
     )
 
 
-def _lines_amount(shop_order: ShopOrder, lines: dict[int, int]) -> list[tuple[object, int, Decimal]]:
+def _lines_amount(shop_order: ShopOrder, lines: dict[int, int]) -> list[tuple["Line", int, Decimal]]:
     """Check a per-line refund (order line id → quantity) and price it at what the buyer paid."""
     own = {line.pk: line for line in shop_order.lines()}
     already = dict(
@@ -413,10 +437,10 @@ def refund_sync(*, refund_id: int) -> Refund:
 
 
 @transaction.atomic
-def refund_record(*, refund_id: int, stripe_status: str) -> Refund:
+def refund_record(*, refund_id: int, stripe_status: str | None) -> Refund:
     """Record Stripe's status of a refund; once it succeeded, the sales facts follow (through the outbox)."""
     refund = Refund.objects.select_for_update().get(pk=refund_id)
-    status = REFUND_STATUSES.get(stripe_status, Refund.Status.PENDING)
+    status = REFUND_STATUSES.get(stripe_status or "", Refund.Status.PENDING)
     if refund.status == Refund.Status.PENDING and status != refund.status:
         refund.status = status
         refund.save(update_fields=["status"])
@@ -487,7 +511,7 @@ def shop_order_refund(
     shop_order_id: int,
     amount: Decimal | None = None,
     lines: dict[int, int] | None = None,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
     reason: str = "",
 ) -> Refund:
     """Refund part of one shop order through Stripe: given ``lines`` (order line id → quantity) at the
@@ -508,7 +532,12 @@ def shop_order_refund(
         if amount <= 0 or amount > left:
             raise RefundError(_("A refund must be more than ¥0 and at most ¥%(left)s.") % {"left": left})
         refund = Refund.objects.create(
-            shop_order=shop_order, payment=payment, amount=amount, reason=reason, created_by=actor
+            shop_order=shop_order,
+            payment=payment,
+            amount=amount,
+            reason=reason,
+            # auth.User is the user model; services take AbstractBaseUser, django-stubs' `request.user`.
+            created_by=actor,  # type: ignore[misc]
         )
         RefundLine.objects.bulk_create(
             [RefundLine(refund=refund, line=line, quantity=q, amount=a) for line, q, a in priced]

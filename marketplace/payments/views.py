@@ -25,7 +25,7 @@ REFUND_EVENTS = {"refund.updated", "refund.created", "charge.refund.updated"}
 HANDLED = INTENT_EVENTS | CHARGE_EVENTS | REFUND_EVENTS
 
 
-def _subject(event) -> str:
+def _subject(event: stripe.Event) -> str:
     """The id of what the event is about, as processing reads it: an intent's, or a refund's."""
     obj = event.data.object.to_dict() if hasattr(event.data.object, "to_dict") else {}
     value = obj.get("payment_intent") if event.type in CHARGE_EVENTS else obj.get("id")

@@ -1,10 +1,15 @@
 """The region tree of China's administrative divisions: province → city → county → town → village."""
 
+from typing import TYPE_CHECKING
+
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.i18n import pick
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Region(models.Model):
@@ -50,7 +55,7 @@ class Region(models.Model):
         return {1: "province", 2: "city", 3: "county", 4: "town", 5: "village"}[self.level]
 
 
-def region_field(label) -> models.ForeignKey:
+def region_field(label: "StrOrPromise") -> "models.ForeignKey[Region | None, Region | None]":
     """An optional link to one level of the region tree (a shop's or an application's county, town…)."""
     return models.ForeignKey(
         "places.Region", verbose_name=label, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

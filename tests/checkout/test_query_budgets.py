@@ -8,9 +8,12 @@ import stripe
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
+from oscar.test.factories import create_order
 
 from marketplace.outbox.models import OutboxMessage
+from shops.orders import shop_orders_create
 from tests.checkout.conftest import ADDRESS, order_from_two_shops
 from tests.factories import ProductFactory, ShopFactory
 from tests.payments.conftest import card_from_browser
@@ -65,6 +68,44 @@ def test_the_buyers_order_history_queries_do_not_grow_with_the_orders(client, dj
         assert buyer_client.get(url).content.decode().count('data-testid="buyer-order-status"') == n
     assert counts[10] == counts[1], f"order history: {counts[1]} queries with 1 order, {counts[10]} with 10"
     assert counts[10] <= ORDER_HISTORY_BUDGET, f"order history: {counts[10]} queries"
+
+
+ORDER_PAGE_BUDGET = 17
+
+
+def order_from_shops(user, shops: int, *, reviewed: bool = False):
+    """A buyer's order with one product from each of ``shops`` shops, split into its shop orders; with
+    ``reviewed``, the buyer has reviewed the first product."""
+    basket = get_model("basket", "Basket").objects.create(owner=user)
+    basket.strategy = Default()
+    products = [ProductFactory(shop=ShopFactory(), stock=(Decimal("10.00"), 10)) for _ in range(shops)]
+    for product in products:
+        basket.add_product(product, 1)
+    order = create_order(basket=basket, user=user)
+    shop_orders_create(order=order)
+    if reviewed:
+        get_model("reviews", "ProductReview").objects.create(
+            product=products[0], user=user, score=5, title="好", body="很好"
+        )
+    return order
+
+
+def test_the_buyers_order_page_queries_do_not_grow_with_its_shops(client, django_user_model):
+    """Each shop's part, its refunds and tracking, each line's product and whether the buyer may still
+    review it: read with the order (marketplace.order.selectors.buyer_order), not per shop or line."""
+    counts = {}
+    for shops in (1, 6):
+        buyer = django_user_model.objects.create_user(f"buyer{shops}", f"buyer{shops}@example.cn", "pw")
+        order = order_from_shops(buyer, shops, reviewed=True)
+        buyer_client = type(client)()
+        buyer_client.force_login(buyer)
+        url = reverse("customer:order", kwargs={"order_number": order.number})
+        counts[shops] = queries(buyer_client, url)
+        html = buyer_client.get(url).content.decode()
+        assert html.count('data-testid="buyer-shop-order"') == shops
+        assert html.count("#addreview") == shops - 1  # not the product the buyer reviewed
+    assert counts[6] == counts[1], f"order page: {counts[1]} queries with 1 shop, {counts[6]} with 6"
+    assert counts[6] <= ORDER_PAGE_BUDGET, f"order page: {counts[6]} queries"
 
 
 @pytest.mark.django_db(

@@ -2,6 +2,8 @@
 and the product page's 'recently viewed' strip (read through the storefront selectors, so it costs a
 fixed number of queries)."""
 
+from typing import TYPE_CHECKING
+
 from django import template
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -12,6 +14,9 @@ from marketplace.order.selectors import buyer_orders_with_parts
 from marketplace.storefront import selectors
 from shops.models import ShopOrder
 from shops.orders import order_status_derived
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 register = template.Library()
 
@@ -104,7 +109,7 @@ def buyer_orders(orders) -> list:
 
 
 @register.simple_tag
-def order_status_label(order) -> str:
+def order_status_label(order) -> "StrOrPromise":
     """The buyer's order status, derived from its shop orders (shops.orders.order_status_derived)."""
     statuses = [shop_order.status for shop_order in order.shop_orders.all()]
     return ShopOrder.Status(order_status_derived(statuses)).label

@@ -1,0 +1,98 @@
+"""The status machines of consignments and legs: the allowed transitions of each, and the one function
+that moves each (row lock, the table's check, the status, an event row saying who moved it and why).
+Routing (``routing.py``) and the partners' reports (``tracking.py``) move statuses only through these."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from logistics.models import Consignment, ConsignmentEvent, Leg, LegEvent, LogisticsPartner
+
+C = Consignment.Status
+L = Leg.Status
+
+# "" is a consignment not yet saved: routing creates it routed, or needing routing with the reason.
+CONSIGNMENT_TRANSITIONS: dict[str, set[str]] = {
+    "": {C.ROUTED, C.NEEDS_ROUTING},
+    C.NEEDS_ROUTING: {C.ROUTED},
+    C.ROUTED: {C.NEEDS_ROUTING, C.DELIVERED},  # needs routing: a rejected leg no other partner could take
+    C.DELIVERED: set(),
+}
+
+# A leg is created assigned. Tracking events may come before the partner accepts (the status is derived
+# from them: in progress, exception, delivered); delivered is final; a leg with events can't be rejected.
+LEG_TRANSITIONS: dict[str, set[str]] = {
+    L.ASSIGNED: {L.ACCEPTED, L.REJECTED, L.IN_PROGRESS, L.EXCEPTION, L.DELIVERED},
+    L.ACCEPTED: {L.REJECTED, L.IN_PROGRESS, L.EXCEPTION, L.DELIVERED},
+    L.IN_PROGRESS: {L.EXCEPTION, L.DELIVERED},
+    L.EXCEPTION: {L.IN_PROGRESS, L.DELIVERED},
+    L.REJECTED: set(),
+    L.DELIVERED: set(),
+}
+
+
+class StatusMoveError(ValueError):
+    """A move the transitions table does not allow. The services check the table first and refuse with
+    their own words (``TrackingError``, ``RoutingError``); this is the last guard."""
+
+
+@transaction.atomic
+def consignment_move(
+    *,
+    consignment: Consignment,
+    to_status: str,
+    actor: AbstractBaseUser | None = None,
+    partner: LogisticsPartner | None = None,
+    reason: str = "",
+) -> ConsignmentEvent:
+    """Move ``consignment`` to ``to_status`` and record it. An unsaved consignment is created with the
+    status (its other fields as the caller set them); a saved one has only its status (and ``updated_at``)
+    written, so the caller saves the fields it changed itself. Callers that lock its legs too lock the
+    consignment first (the order in ``routing.leg_reject`` and ``tracking.tracking_event_record``)."""
+    if consignment.pk is None:
+        from_status = ""
+    else:
+        from_status = (
+            Consignment.objects.select_for_update().values_list("status", flat=True).get(pk=consignment.pk)
+        )
+    if to_status not in CONSIGNMENT_TRANSITIONS[from_status]:
+        raise StatusMoveError(
+            f"consignment {consignment.pk} cannot move from “{from_status or 'new'}” to “{to_status}”"
+        )
+    consignment.status = to_status
+    if consignment.pk is None:
+        consignment.save()
+    else:
+        consignment.save(update_fields=["status", "updated_at"])
+    return ConsignmentEvent.objects.create(
+        consignment=consignment,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        partner=partner,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def leg_move(
+    *,
+    leg: Leg,
+    to_status: str,
+    actor: AbstractBaseUser | None = None,
+    partner: LogisticsPartner | None = None,
+    reason: str = "",
+) -> LegEvent:
+    """Move ``leg`` to ``to_status`` and record it; a rejection keeps ``reason`` on the leg as well.
+    Callers holding the consignment's lock take it before this one (see ``consignment_move``)."""
+    from_status = Leg.objects.select_for_update().values_list("status", flat=True).get(pk=leg.pk)
+    if to_status not in LEG_TRANSITIONS[from_status]:
+        raise StatusMoveError(f"leg {leg.pk} cannot move from “{from_status}” to “{to_status}”")
+    leg.status = to_status
+    fields = ["status"]
+    if to_status == L.REJECTED:
+        leg.reject_reason = reason
+        fields.append("reject_reason")
+    leg.save(update_fields=fields)
+    return LegEvent.objects.create(
+        leg=leg, from_status=from_status, to_status=to_status, actor=actor, partner=partner, reason=reason
+    )

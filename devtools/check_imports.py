@@ -28,8 +28,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
         ("marketplace/association/access.py", "django.contrib.auth"),
         ("marketplace/association/access.py", "django.contrib.auth.models"),
         ("marketplace/association/admission.py", "oscar.apps.customer.forms"),
-        ("marketplace/association/selectors.py", "marketplace.sales.deliveries"),
-        ("marketplace/association/selectors.py", "marketplace.settlement"),
         # reportlab is loaded only when a statement PDF is drawn.
         ("marketplace/settlement/exports.py", "reportlab.lib"),
         ("marketplace/settlement/exports.py", "reportlab.lib.pagesizes"),
@@ -38,7 +36,6 @@ ALLOWED: frozenset[tuple[str, str]] = frozenset(
         ("marketplace/settlement/exports.py", "reportlab.pdfbase"),
         ("marketplace/settlement/exports.py", "reportlab.pdfbase.cidfonts"),
         ("marketplace/settlement/exports.py", "reportlab.platypus"),
-        ("marketplace/shipping/methods.py", "marketplace.checkout.selectors"),
         ("tests/factories.py", "marketplace.association.access"),
         ("tests/factories.py", "oscar.test.factories"),
     }

@@ -160,12 +160,9 @@ class Leg(models.Model):
         return f"{self.consignment_id}#{self.sequence} {self.kind} by {self.partner_id}"
 
 
-class ConsignmentEvent(models.Model):
-    """One move of a consignment's status (``logistics.states.consignment_move``); from blank: created."""
+class StatusMove(models.Model):
+    """What every status move records besides from and to: who moved it, which partner, why, when."""
 
-    consignment = models.ForeignKey(Consignment, on_delete=models.CASCADE, related_name="status_events")
-    from_status = models.CharField(max_length=16, choices=Consignment.Status.choices, blank=True)
-    to_status = models.CharField(max_length=16, choices=Consignment.Status.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -177,30 +174,28 @@ class ConsignmentEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        abstract = True
         ordering = ["created_at", "pk"]
+
+
+class ConsignmentEvent(StatusMove):
+    """One move of a consignment's status (``logistics.states.consignment_move``); from blank: created."""
+
+    consignment = models.ForeignKey(Consignment, on_delete=models.CASCADE, related_name="status_events")
+    from_status = models.CharField(max_length=16, choices=Consignment.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=Consignment.Status.choices)
 
     def __str__(self) -> str:
         return f"{self.consignment_id}: {self.from_status or '-'} → {self.to_status}"
 
 
-class LegEvent(models.Model):
+class LegEvent(StatusMove):
     """One move of a leg's status (``logistics.states.leg_move``): who moved it and why. Not a tracking
     event: those are the partner's reports of the parcel, from which some of these moves are derived."""
 
     leg = models.ForeignKey(Leg, on_delete=models.CASCADE, related_name="status_events")
     from_status = models.CharField(max_length=16, choices=Leg.Status.choices)
     to_status = models.CharField(max_length=16, choices=Leg.Status.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    partner = models.ForeignKey(
-        LogisticsPartner, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    reason = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
         return f"{self.leg_id}: {self.from_status} → {self.to_status}"

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 
-API_PREFIX = "/api/"
+API_PREFIX = "/api/"  # the partner API: its answers, errors included, are JSON
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

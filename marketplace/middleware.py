@@ -11,6 +11,8 @@ from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from marketplace.errors import API_PREFIX
+
 
 class ChineseFirstLocaleMiddleware(LocaleMiddleware):
     """Django's LocaleMiddleware, minus the browser's Accept-Language: the language cookie set by the
@@ -57,7 +59,9 @@ class RequestBodyLimitMiddleware:
 
 def body_too_large(request, limit: int) -> HttpResponse:
     megabytes = f"{limit / (1024 * 1024):g}"
-    if request.path.startswith("/api/") or request.headers.get("accept", "").startswith("application/json"):
+    if request.path.startswith(API_PREFIX) or request.headers.get("accept", "").startswith(
+        "application/json"
+    ):
         message = _("The request body is larger than %(limit)s MB, the most this address takes.")
         response: HttpResponse = JsonResponse({"detail": message % {"limit": megabytes}}, status=413)
     else:

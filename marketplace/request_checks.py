@@ -7,10 +7,10 @@ from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
 
+from marketplace.errors import API_PREFIX  # the partner API, which answers JSON and looks its own ids up
 from marketplace.form_fields import ID_MAX
 
 NUL = "\x00"
-API_PREFIX = "/api/"  # the partner API, which answers JSON and looks its own ids up
 
 
 def _holds_nul(data) -> bool:

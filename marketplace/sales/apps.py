@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -6,3 +8,7 @@ class SalesConfig(AppConfig):
     name = "marketplace.sales"
     label = "sales"
     verbose_name = _("Sales review")
+
+    def ready(self) -> None:
+        # Its counters on the association's overview (marketplace.association.waiting).
+        import_module(f"{self.name}.waiting")

@@ -7,14 +7,14 @@ from oscar.apps.shipping.methods import *  # noqa: F403  (Oscar's methods stay a
 from oscar.apps.shipping.methods import Base
 from oscar.core import prices
 
+from marketplace.checkout.selectors import basket_shop_groups
+
 
 class ShopByShop(Base):
     code = "shop-by-shop"
     name = _("Delivery by each shop")
 
     def calculate(self, basket):
-        from marketplace.checkout.selectors import basket_shop_groups
-
         total = sum((group.shipping.charge for group in basket_shop_groups(basket)), Decimal("0.00"))
         return prices.Price(
             currency=basket.currency or "CNY", excl_tax=total, incl_tax=total, tax=Decimal("0.00")

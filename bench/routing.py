@@ -124,8 +124,8 @@ def _fresh_database(log) -> None:
 def world_size() -> tuple[int, int, int] | None:
     """(paid shop orders, logistics partners, villages) of the existing database, None if it has none."""
     from logistics.models import LogisticsPartner
+    from marketplace.order.models import ShopOrder
     from marketplace.places.models import Region
-    from shops.models import ShopOrder
 
     try:
         return (
@@ -296,8 +296,8 @@ def _template_order(shops: list[tuple], county):
     from oscar.core.loading import get_model
 
     from marketplace.checkout.services import DeliveryAddress, checkout_place
-    from shops.models import ShopOrder
-    from shops.orders import shop_order_transition
+    from marketplace.order.models import ShopOrder
+    from marketplace.order.shop_orders import shop_order_transition
 
     Basket = get_model("basket", "Basket")
     shop, products = shops[0]
@@ -326,7 +326,7 @@ def _copies(*, template, plans: list[tuple], counties_by_pk: dict, start: int) -
     from django.db import transaction
     from django.utils import timezone
 
-    from shops.models import ShopOrder
+    from marketplace.order.models import ShopOrder
 
     order = template.order
     line = order.lines.get()
@@ -394,9 +394,9 @@ def _copies(*, template, plans: list[tuple], counties_by_pk: dict, start: int) -
 
 def world_generate(*, orders: int, partners: int, log=print) -> None:
     from logistics.routing import shipment_of
+    from marketplace.order.models import ShopOrder
     from marketplace.places.divisions import divisions_load
     from marketplace.places.models import Region
-    from shops.models import ShopOrder
 
     started = time.monotonic()
     _fresh_database(log)
@@ -475,7 +475,7 @@ def route_all(*, sample_every: int, profile: str | None) -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from logistics.routing import consignment_route
-    from shops.models import ShopOrder
+    from marketplace.order.models import ShopOrder
 
     ids = list(
         ShopOrder.objects.filter(status=ShopOrder.Status.PAID).order_by("pk").values_list("pk", flat=True)

@@ -15,7 +15,7 @@ size, shops, days and generator is reused. No other database is touched. Its nam
 The shops, categories, products and buyers are written with the ORM; the orders (Oscar's order, lines,
 payment; the shop orders with their status events; refunds, some itemised by line, some failed) with
 set-based SQL (``INSERT … SELECT … generate_series``), foreign keys checked once afterwards. The facts are
-then built by ``marketplace.sales.facts.sales_facts_rebuild`` and checked against a direct computation
+then built by ``shops.sales.facts.sales_facts_rebuild`` and checked against a direct computation
 over the order lines for the busiest month, to the cent.
 
 Exits non-zero when a page does not answer 200, the facts disagree with the orders, or a page's query
@@ -202,7 +202,7 @@ def world_build(*, shops: int, first_day: datetime.date, last_day: datetime.date
     from django.db import connection, transaction
     from oscar.core.loading import get_model
 
-    from marketplace.association.access import association_group
+    from shops.association.access import association_group
 
     Region = get_model("places", "Region")
     Partner = get_model("partner", "Partner")
@@ -723,7 +723,7 @@ def facts_check(period) -> dict:
     from django.db.models import Sum
 
     from marketplace.local_dates import day_bounds
-    from marketplace.sales.models import SalesDay
+    from shops.sales.models import SalesDay
 
     start, _ = day_bounds(period.start)
     _, end = day_bounds(period.end)
@@ -770,8 +770,8 @@ def months_to_measure(first_day: datetime.date, last_day: datetime.date) -> list
     from django.db.models import Sum
     from django.db.models.functions import TruncMonth
 
-    from marketplace.sales.models import SalesDay
-    from marketplace.sales.periods import MONTH, period_of
+    from marketplace.periods import MONTH, period_of
+    from shops.sales.models import SalesDay
 
     per_month = dict(
         SalesDay.objects.annotate(m=TruncMonth("day"))
@@ -840,7 +840,7 @@ def selector_measure(period, *, requests: int, warmup: int, dimension: str = "sh
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from marketplace.sales.selectors import SalesFilters, sales_review
+    from shops.sales.selectors import SalesFilters, sales_review
 
     def once():
         return sales_review(period=period, filters=SalesFilters(), dimension=dimension)
@@ -899,7 +899,7 @@ def one_size(args) -> int:
     from django.test import Client
     from django.utils import timezone
 
-    from marketplace.sales.facts import sales_facts_rebuild
+    from shops.sales.facts import sales_facts_rebuild
 
     if reuse:
         first_day = datetime.date.fromisoformat(label["first_day"])

@@ -25,18 +25,18 @@ CHECKED = ("marketplace", "shops", "logistics", "fixtures", "tests/factories.py"
 ALLOWED: frozenset[tuple[str, str]] = frozenset(
     {
         ("fixtures/listing_review.py", "django.contrib.auth"),
-        ("marketplace/association/access.py", "django.contrib.auth"),
-        ("marketplace/association/access.py", "django.contrib.auth.models"),
-        ("marketplace/association/admission.py", "oscar.apps.customer.forms"),
+        ("shops/association/access.py", "django.contrib.auth"),
+        ("shops/association/access.py", "django.contrib.auth.models"),
+        ("shops/association/admission.py", "oscar.apps.customer.forms"),
         # reportlab is loaded only when a statement PDF is drawn.
-        ("marketplace/settlement/exports.py", "reportlab.lib"),
-        ("marketplace/settlement/exports.py", "reportlab.lib.pagesizes"),
-        ("marketplace/settlement/exports.py", "reportlab.lib.styles"),
-        ("marketplace/settlement/exports.py", "reportlab.lib.units"),
-        ("marketplace/settlement/exports.py", "reportlab.pdfbase"),
-        ("marketplace/settlement/exports.py", "reportlab.pdfbase.cidfonts"),
-        ("marketplace/settlement/exports.py", "reportlab.platypus"),
-        ("tests/factories.py", "marketplace.association.access"),
+        ("shops/settlement/exports.py", "reportlab.lib"),
+        ("shops/settlement/exports.py", "reportlab.lib.pagesizes"),
+        ("shops/settlement/exports.py", "reportlab.lib.styles"),
+        ("shops/settlement/exports.py", "reportlab.lib.units"),
+        ("shops/settlement/exports.py", "reportlab.pdfbase"),
+        ("shops/settlement/exports.py", "reportlab.pdfbase.cidfonts"),
+        ("shops/settlement/exports.py", "reportlab.platypus"),
+        ("tests/factories.py", "shops.association.access"),
         ("tests/factories.py", "oscar.test.factories"),
     }
 )

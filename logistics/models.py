@@ -102,7 +102,7 @@ class Consignment(models.Model):
         NEEDS_ROUTING = "needs_routing", _("Needs routing")
         DELIVERED = "delivered", _("Delivered")
 
-    shop_order = models.OneToOneField("shops.ShopOrder", on_delete=models.PROTECT, related_name="consignment")
+    shop_order = models.OneToOneField("order.ShopOrder", on_delete=models.PROTECT, related_name="consignment")
     status = models.CharField(_("Status"), max_length=16, choices=Status.choices, db_index=True)
     planned_for = models.DateField(_("Planned for"))
     needs_cold_chain = models.BooleanField(default=False)

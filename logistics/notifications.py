@@ -4,8 +4,8 @@ rejected its parcel's leg, the buyer when the parcel moves. Each sent once (``no
 import hashlib
 
 from logistics.models import Consignment, Leg, TrackingEvent
-from marketplace.association.access import association_members
-from marketplace.checkout.notifications import notice_send_once
+from marketplace.outbox.notices import notice_send_once
+from marketplace.roles import association_members
 
 
 def _association_emails() -> list[str]:

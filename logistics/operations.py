@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from logistics.models import Consignment, Leg, PartnerDayLoad, TrackingEvent
 from logistics.routing import RoutingError, consignment_route
-from shops.models import ShopOrder
+from marketplace.order.models import ShopOrder
 
 ROUTABLE = (ShopOrder.Status.PAID, ShopOrder.Status.ACCEPTED, ShopOrder.Status.PACKED)
 

@@ -24,11 +24,11 @@ from django.utils import timezone
 
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad, PriceRule
 from logistics.states import LEG_TRANSITIONS, consignment_move, leg_move
+from marketplace.order.models import ShopOrder
 from marketplace.outbox.services import outbox_emit
 from marketplace.places.models import Region
 from marketplace.places.selectors import region_children, region_match
-from shops.models import ShopOrder
-from shops.shipping import parcel_line
+from marketplace.shipping.parcels import parcel_line
 
 if TYPE_CHECKING:
     from oscar.apps.order.models import ShippingAddress

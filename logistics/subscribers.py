@@ -6,8 +6,8 @@ from typing import Any
 from logistics import notifications
 from logistics.routing import LEG_REJECTED, NEEDS_ROUTING, RoutingError, consignment_route
 from logistics.tracking import TRACKING_RECORDED
+from marketplace.order.shop_orders import ORDER_PAID
 from marketplace.outbox.services import subscribe
-from shops.orders import ORDER_PAID
 
 logger = logging.getLogger(__name__)
 

@@ -12,10 +12,9 @@ from django.utils.translation import gettext as _
 
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
 from logistics.states import LEG_TRANSITIONS, consignment_move, leg_move
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import shop_order_advance
 from marketplace.outbox.services import outbox_emit
-from shops.fulfilment import shop_order_hand_over
-from shops.models import ShopOrder
-from shops.orders import ALLOWED_TRANSITIONS, shop_order_transition
 
 # Written to the outbox when a tracking event is recorded (key: the event): the buyer is told.
 TRACKING_RECORDED = "logistics.tracking_recorded"
@@ -23,7 +22,6 @@ TRACKING_RECORDED = "logistics.tracking_recorded"
 K = TrackingEvent.Kind
 S = ShopOrder.Status
 # The part of a shop order's life logistics moves it along; cancelled, refunded or unpaid parts are off it.
-SHOP_ORDER_PATH = [S.PAID, S.ACCEPTED, S.PACKED, S.HANDED_OVER, S.IN_TRANSIT, S.DELIVERED]
 # A partner's clock may run a little fast; an event further in the future than this is refused.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 # How long before its leg was assigned an event may say it happened: a day, for a logger or a partner's
@@ -156,39 +154,17 @@ def _shop_order_follow(*, consignment: Consignment, leg: Leg, event: TrackingEve
             partner=leg.partner,
             reason=reason,
         )
-        _shop_order_advance(shop_order_id=consignment.shop_order_id, to_status=S.DELIVERED, reason=reason)
+        shop_order_advance(shop_order_id=consignment.shop_order_id, to_status=S.DELIVERED, reason=reason)
         return
     if leg.kind == Leg.Kind.CARRIER:
-        _shop_order_advance(
+        shop_order_advance(
             shop_order_id=consignment.shop_order_id,
             to_status=S.IN_TRANSIT,
             reason=f"{event.get_kind_display()} · {partner}",
         )
         return
-    _shop_order_advance(
+    shop_order_advance(
         shop_order_id=consignment.shop_order_id,
         to_status=S.HANDED_OVER,
         reason=_("Picked up by %(partner)s") % {"partner": partner},
     )
-
-
-def _shop_order_advance(*, shop_order_id: int, to_status: str, reason: str) -> None:
-    """Step the shop order through the allowed transitions up to ``to_status``. One already there or
-    beyond, or off the path (cancelled, refunded, unpaid), is left alone. Handing over goes through the
-    shop's own hand-over service, so the parcel's stock is consumed as when the farmer presses it."""
-    target = SHOP_ORDER_PATH.index(to_status)
-    # Locked first, so a farmer pressing "hand over" or "cancel" meanwhile waits and then sees the move.
-    status = ShopOrder.objects.select_for_update().values_list("status", flat=True).get(pk=shop_order_id)
-    while status in SHOP_ORDER_PATH and SHOP_ORDER_PATH.index(status) < target:
-        status = max(
-            (
-                step
-                for step in ALLOWED_TRANSITIONS[status]
-                if step in SHOP_ORDER_PATH and SHOP_ORDER_PATH.index(step) <= target
-            ),
-            key=SHOP_ORDER_PATH.index,
-        )
-        if status == S.HANDED_OVER:
-            shop_order_hand_over(shop_order_id=shop_order_id, reason=reason)
-        else:
-            shop_order_transition(shop_order_id=shop_order_id, to_status=status, reason=reason)

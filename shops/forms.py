@@ -18,7 +18,7 @@ Product = get_model("catalogue", "Product")
 Category = get_model("catalogue", "Category")
 ProductClass = get_model("catalogue", "ProductClass")
 Certification = get_model("catalogue", "Certification")
-ShopOrder = get_model("shops", "ShopOrder")
+ShopOrder = get_model("order", "ShopOrder")
 
 MONTHS = [("", "—"), *((str(number), name) for number, name in MONTH_NAMES.items())]
 

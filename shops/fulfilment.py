@@ -1,16 +1,14 @@
-"""What a shop does with its paid shop orders: accept, pack (parcels and weight), hand to logistics,
-or cancel with a reason (``marketplace.checkout.cancellation.shop_order_cancel``: stock released,
-the part refunded). Every move goes through
-``shops.orders.shop_order_transition``, which checks the transitions table and records the event."""
+"""What a shop does with its paid shop orders: accept, pack (parcels and weight), hand to logistics, or
+cancel with a reason (``marketplace.order.cancellation.shop_order_cancel``: the part refunded). Every move
+goes through ``marketplace.order.shop_orders.shop_order_transition``, which checks the transitions table,
+records the event and applies the move's stock rule."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from marketplace.checkout.stock_holds import shop_orders_stock_requests
-from marketplace.partner.stock import stock_consume
-from shops.models import ShopOrder
-from shops.orders import shop_order_transition
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import shop_order_transition
 
 S = ShopOrder.Status
 
@@ -42,14 +40,7 @@ def shop_order_pack(
 def shop_order_hand_over(
     *, shop_order_id: int, actor: AbstractBaseUser | None = None, reason: str = ""
 ) -> ShopOrder:
-    """The parcels leave the shop: the boxes come off the shop's stock for good. (Also reached when a
-    logistics partner reports the pick-up: ``logistics.tracking``, with a reason naming the partner.)"""
-    with transaction.atomic():
-        shop_order_transition(
-            shop_order_id=shop_order_id, to_status=S.HANDED_OVER, actor=actor, reason=reason
-        )
-        shop_order = ShopOrder.objects.select_for_update().get(pk=shop_order_id)
-        if shop_order.stock_held:
-            stock_consume(requests=shop_orders_stock_requests([shop_order]))
-            ShopOrder.objects.filter(pk=shop_order_id).update(stock_held=False)
+    """The parcels leave the shop: the move consumes the boxes' stock (``shop_order_transition``); a
+    logistics partner reporting the pick-up makes the same move."""
+    shop_order_transition(shop_order_id=shop_order_id, to_status=S.HANDED_OVER, actor=actor, reason=reason)
     return ShopOrder.objects.get(pk=shop_order_id)

@@ -19,13 +19,13 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
-from marketplace.association.listing_review import (
+from marketplace.storefront.caching import catalogue_changed
+from shops.association.listing_review import (
     ListingReviewError,
     listing_checkable,
     listing_review_move,
     listing_standards_check,
 )
-from marketplace.storefront.caching import catalogue_changed
 
 Product = get_model("catalogue", "Product")
 StockRecord = get_model("partner", "StockRecord")

@@ -10,7 +10,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from oscar.core.loading import get_model
 
-from shops.models import ShopOrder
+from marketplace.order.models import ShopOrder
 
 Partner = get_model("partner", "Partner")
 Product = get_model("catalogue", "Product")

@@ -102,7 +102,7 @@ def association_member(**fields):
     """A user of the association's staff group (who may use /association/ and is alerted by it)."""
     from oscar.test.factories import UserFactory
 
-    from marketplace.association.access import association_group
+    from shops.association.access import association_group
 
     user = UserFactory(**fields)
     user.groups.add(association_group())

@@ -19,6 +19,6 @@ admin.site.unregister(Product)
 @admin.register(Product)
 class ListingAdmin(ProductAdmin):  # noqa: F405 (Oscar's admin)
     """Products in the admin. A listing's review status moves only through the association's review
-    (``marketplace.association.listing_review``) and the farmer's console, which record each move."""
+    (``shops.association.listing_review``) and the farmer's console, which record each move."""
 
     readonly_fields = ["listing_status"]

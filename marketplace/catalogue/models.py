@@ -195,35 +195,6 @@ class ProductImage(AbstractProductImage):
     renditions_ready = models.BooleanField(_("Renditions ready"), default=False)
 
 
-class ListingReviewEvent(models.Model):
-    """One move of a listing through the association's review (who, when, why); written by
-    ``marketplace.association.listing_review`` and never edited."""
-
-    product = models.ForeignKey(
-        "catalogue.Product", verbose_name=_("Listing"), on_delete=models.CASCADE, related_name="review_events"
-    )
-    from_status = models.CharField(_("From"), max_length=16, choices=Product.ListingStatus.choices)
-    to_status = models.CharField(_("To"), max_length=16, choices=Product.ListingStatus.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("By"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    reason = models.TextField(_("Reason"), blank=True)
-    created_at = models.DateTimeField(_("When"), auto_now_add=True, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        verbose_name = _("Listing review event")
-        verbose_name_plural = _("Listing review events")
-
-    def __str__(self) -> str:
-        return f"{self.product_id}: {self.from_status} → {self.to_status}"
-
-
 class ListingReport(models.Model):
     """A buyer's report that a listing is wrong. The listing stays on sale and enters the association's
     review queue until the report is resolved (dismissed, or the listing sent back)."""
@@ -281,54 +252,6 @@ class ListingReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.get_reason_display()}"
-
-
-class CategoryStandard(models.Model):
-    """The association's quality standard for a category and the categories under it (the nearest
-    ancestor with a standard wins): which listing fields must be filled in, how many photos, and
-    notes for farmers. Checked by ``marketplace.association.listing_review.listing_standards_check``."""
-
-    # The listing fields a standard may require, with the label farmers and staff read.
-    class Field(models.TextChoices):
-        VARIETY = "variety", _("Variety")
-        NET_WEIGHT = "net_weight", _("Net weight")
-        PACK = "pack", _("Pack")
-        HARVEST_MONTHS = "harvest_months", _("Harvest months")
-        SHELF_LIFE = "shelf_life", _("Shelf life")
-        STORAGE = "storage", _("Storage")
-        GRADE = "grade", _("Grade")
-        TITLE_EN = "title_en", _("English title")
-        DESCRIPTION = "description", _("Description")
-
-    category = models.OneToOneField(
-        "catalogue.Category", verbose_name=_("Category"), on_delete=models.CASCADE, related_name="standard"
-    )
-    required_fields = models.JSONField(_("Required fields"), default=list, blank=True)
-    min_photos = models.PositiveSmallIntegerField(
-        _("Minimum photos"), default=0, validators=[MaxValueValidator(20)]
-    )
-    notes = models.TextField(_("Notes for farmers"), blank=True)
-    updated_at = models.DateTimeField(_("Updated"), auto_now=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("Updated by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-
-    class Meta:
-        verbose_name = _("Category standard")
-        verbose_name_plural = _("Category standards")
-
-    def __str__(self) -> str:
-        return str(self.category)
-
-    @property
-    def required_labels(self) -> list[str]:
-        labels = dict(self.Field.choices)
-        return [labels[name] for name in self.required_fields if name in labels]
 
 
 from oscar.apps.catalogue.models import *  # noqa: E402,F403

@@ -11,9 +11,9 @@ from django.views.generic import FormView
 from oscar.apps.catalogue.views import ProductDetailView as OscarProductDetailView
 from oscar.core.loading import get_model
 
-from marketplace.association.access import association_member
-from marketplace.association.listing_forms import ListingReportForm
-from marketplace.association.listing_review import ListingReviewError, listing_report_create
+from marketplace.catalogue.forms import ListingReportForm
+from marketplace.catalogue.reports import ListingReportError, listing_report_create
+from marketplace.roles import association_member
 from marketplace.security import REPORT_RATE, post_rate_limit
 from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.listing import lazy_list
@@ -95,7 +95,7 @@ class ListingReportView(LoginRequiredMixin, FormView):
                 reason=form.cleaned_data["reason"],
                 text=form.cleaned_data["text"],
             )
-        except ListingReviewError as error:
+        except ListingReportError as error:
             form.add_error(None, str(error))
             return self.form_invalid(form)
         messages.success(self.request, _("Thank you: the shop association will look at this listing."))

@@ -4,8 +4,8 @@ its shipping charge."""
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from shops.models import ShippingRule
-from shops.shipping import ShippingQuote, parcel_line, shipping_quote
+from marketplace.shipping.models import ShippingRule
+from marketplace.shipping.parcels import ShippingQuote, parcel_line, shipping_quote
 
 
 @dataclass(frozen=True)

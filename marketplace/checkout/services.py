@@ -8,8 +8,8 @@ from django.db import transaction
 from oscar.core.loading import get_class, get_model
 
 from marketplace.checkout.selectors import basket_shop_groups
+from marketplace.order.shop_orders import shop_orders_create
 from marketplace.partner.stock import StockRequest, stock_allocate
-from shops.orders import shop_orders_create
 
 OrderCreator = get_class("order.utils", "OrderCreator")
 OrderTotalCalculator = get_class("checkout.calculators", "OrderTotalCalculator")

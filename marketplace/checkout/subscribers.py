@@ -1,9 +1,9 @@
 """The buyer's and the shops' e-mails about orders, sent when the outbox says so."""
 
 from marketplace.checkout import notifications
+from marketplace.order.shop_orders import ORDER_PAID
 from marketplace.outbox.services import subscribe
 from marketplace.payments.services import PAYMENT_FAILED, REFUND_CREATED
-from shops.orders import ORDER_PAID
 
 subscribe(
     topic=ORDER_PAID,

@@ -5,7 +5,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from marketplace.checkout.cancellation import orders_unpaid_release
+from marketplace.order.cancellation import orders_unpaid_release
 
 
 @shared_task(name="checkout.orders_unpaid_release")

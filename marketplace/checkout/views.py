@@ -23,8 +23,8 @@ from marketplace.checkout.services import (
     address_book_save,
     checkout_place,
 )
-from marketplace.checkout.stock_holds import order_stock_hold, order_stock_release
 from marketplace.csp import allow_stripe_js
+from marketplace.order.stock_holds import order_stock_hold, order_stock_release
 from marketplace.partner.stock import SoldOut
 from marketplace.payments.models import Payment
 from marketplace.payments.services import (

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Value, prefetch_related
 from django.shortcuts import get_object_or_404
 from oscar.core.loading import get_model
 
-from shops.models import ShopOrder
+from marketplace.order.models import ShopOrder
 
 Order = get_model("order", "Order")
 Line = get_model("order", "Line")
@@ -16,7 +16,8 @@ ProductReview = get_model("reviews", "ProductReview")
 
 def buyer_orders_with_parts(orders) -> list:
     """``orders`` (one page of a buyer's order history) as a list, each order with its lines and its shop
-    orders (with their shops) prefetched: the derived status (shops.orders.order_status_derived) and
+    orders (with their shops) prefetched: the derived status
+    (marketplace.order.shop_orders.order_status_derived) and
     each shop's part read from memory."""
     orders = list(orders)
     prefetch_related_objects(

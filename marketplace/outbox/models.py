@@ -40,3 +40,19 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.key} → {self.handler}"
+
+
+class SentNotification(models.Model):
+    """A notice claimed for sending (``marketplace.outbox.notices.notice_send_once``): each goes once."""
+
+    kind = models.CharField(max_length=64)
+    key = models.CharField(max_length=128)
+    recipients = models.TextField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="notification_once")]
+        db_table = "checkout_sentnotification"  # kept its name when it moved from the checkout
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

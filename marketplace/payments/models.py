@@ -76,7 +76,7 @@ class Refund(models.Model):
         SUCCEEDED = "succeeded", _("Refunded")
         FAILED = "failed", _("Refund failed")
 
-    shop_order = models.ForeignKey("shops.ShopOrder", on_delete=models.PROTECT, related_name="refunds")
+    shop_order = models.ForeignKey("order.ShopOrder", on_delete=models.PROTECT, related_name="refunds")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     reason = models.TextField(blank=True)

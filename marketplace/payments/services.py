@@ -18,10 +18,10 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import order_lock, order_paid
 from marketplace.outbox.services import outbox_emit
 from marketplace.payments.models import Payment, PaymentClaim, Refund, RefundLine, StripeEvent
-from shops.models import ShopOrder
-from shops.orders import order_lock, order_paid
 
 if TYPE_CHECKING:
     from oscar.apps.order.models import Line, Order

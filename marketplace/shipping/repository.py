@@ -1,4 +1,5 @@
-"""The only shipping method offered: every shop ships its own parcel at its own rule (shops/shipping.py)."""
+"""The only shipping method offered: every shop ships its own parcel at its own rule
+(marketplace/shipping/parcels.py)."""
 
 from oscar.apps.shipping.repository import Repository as OscarRepository
 

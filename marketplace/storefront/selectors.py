@@ -23,16 +23,14 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from oscar.core.loading import get_model
 
+from marketplace.roles import ASSOCIATION_WORKSPACE_PERMISSION
+
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
 Category = get_model("catalogue", "Category")
 ProductCategory = get_model("catalogue", "ProductCategory")
 Partner = get_model("partner", "Partner")
 Region = get_model("places", "Region")
-
-# The permission that opens the association's workspace (marketplace.association.access): named, not
-# imported, because the storefront sits below the association.
-ASSOCIATION_WORKSPACE_PERMISSION = ("association", "use_workspace")
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ def user_workplaces(user) -> Workplaces:
     if not user.is_authenticated:
         return Workplaces()
     User = get_user_model()
-    app_label, codename = ASSOCIATION_WORKSPACE_PERMISSION
+    app_label, codename = ASSOCIATION_WORKSPACE_PERMISSION.split(".")
     workspace = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
     row = (
         User.objects.filter(pk=user.pk)

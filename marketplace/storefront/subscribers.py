@@ -1,5 +1,6 @@
 """What the storefront does when the outbox says so: bump the catalogue version, add view counts."""
 
+from marketplace.order.shop_orders import ORDER_PAID
 from marketplace.outbox.services import subscribe
 from marketplace.storefront.analytics import (
     PRODUCT_VIEWS_COUNTED,
@@ -7,7 +8,6 @@ from marketplace.storefront.analytics import (
     product_views_add,
 )
 from marketplace.storefront.caching import CATALOGUE_CHANGED, catalogue_version_bump
-from shops.orders import ORDER_PAID
 
 subscribe(
     topic=CATALOGUE_CHANGED,

@@ -4,10 +4,10 @@ Statements are looked up within the console's shop: another shop's statement num
 from django.http import Http404
 from django.views.generic import TemplateView, View
 
-from marketplace.settlement import selectors
-from marketplace.settlement.exports import definitions_text, statement_csv_response, statement_pdf_response
-from marketplace.settlement.models import Statement
 from shops.console.access import ShopConsoleMixin
+from shops.settlement import selectors
+from shops.settlement.exports import definitions_text, statement_csv_response, statement_pdf_response
+from shops.settlement.models import Statement
 
 
 class StatementListView(ShopConsoleMixin, TemplateView):

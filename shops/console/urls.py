@@ -1,5 +1,5 @@
 """The console's URLs, mounted at /shop/. Object ids in these URLs are looked up within the farmer's
-own shop (tests/shops/test_console_isolation.py walks every pattern here with another shop's ids)."""
+own shop (tests/shops/console/test_console_isolation.py walks every pattern here with another shop's ids)."""
 
 from django.urls import path
 

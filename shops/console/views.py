@@ -18,10 +18,12 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 from oscar.core.loading import get_model
 
-from marketplace.association.listing_review import listing_standards_check
-from marketplace.checkout.cancellation import shop_order_cancel
+from marketplace.order.cancellation import shop_order_cancel
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import ALLOWED_TRANSITIONS, ShopOrderTransitionError
 from marketplace.payments.services import RefundError
 from shops import imports, photos
+from shops.association.listing_review import listing_standards_check
 from shops.console.access import SESSION_KEY, ShopConsoleMixin
 from shops.forms import CancelForm, ListingForm, PackForm, PickingDayForm, QuickEditForm
 from shops.fulfilment import shop_order_accept, shop_order_hand_over, shop_order_pack
@@ -34,8 +36,6 @@ from shops.listings import (
     listing_resume,
     listing_update,
 )
-from shops.models import ShopOrder
-from shops.orders import ALLOWED_TRANSITIONS, ShopOrderTransitionError
 from shops.selectors import (
     ORDER_TABS,
     console_listing,

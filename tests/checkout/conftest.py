@@ -6,7 +6,7 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 from oscar.test.factories import create_order
 
-from shops.orders import shop_orders_create
+from marketplace.order.shop_orders import shop_orders_create
 from tests.factories import ProductFactory, ShopFactory
 from tests.payments.conftest import localstripe, stripe_settings, wechat_pay_on  # noqa: F401  (shared fixtures)
 

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from oscar.core.loading import get_model
 
-from marketplace.checkout.cancellation import shop_order_cancel
-from shops.models import ShopOrder
-from shops.orders import shop_order_transition
+from marketplace.order.cancellation import shop_order_cancel
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import shop_order_transition
 from tests.checkout.conftest import ADDRESS, order_from_two_shops
 from tests.payments.conftest import card_from_browser
 

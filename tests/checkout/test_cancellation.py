@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 from oscar.core.loading import get_model
 
-from marketplace.checkout.cancellation import orders_unpaid_release, shop_order_cancel
+from marketplace.order.cancellation import orders_unpaid_release, shop_order_cancel
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import ShopOrderTransitionError
 from marketplace.payments.models import Payment, Refund
 from marketplace.payments.services import stripe_client
-from shops.models import ShopOrder
-from shops.orders import ShopOrderTransitionError
 from tests.checkout.conftest import ADDRESS
 from tests.payments.conftest import card_from_browser
 

@@ -8,8 +8,8 @@ from django.urls import reverse
 from oscar.core.loading import get_model
 
 from marketplace.checkout.forms import CheckoutForm
+from marketplace.order.models import ShopOrder
 from marketplace.payments.models import Payment
-from shops.models import ShopOrder
 from tests.checkout.conftest import ADDRESS
 from tests.payments.conftest import card_from_browser
 

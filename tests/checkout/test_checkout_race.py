@@ -10,9 +10,9 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 
 from marketplace.checkout.services import DeliveryAddress, checkout_place
+from marketplace.order.models import ShopOrder
 from marketplace.partner.stock import SoldOut
 from marketplace.payments.models import Payment
-from shops.models import ShopOrder
 from tests.factories import ProductFactory
 
 Basket = get_model("basket", "Basket")

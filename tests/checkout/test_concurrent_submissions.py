@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from oscar.core.loading import get_model
 
+from marketplace.order.models import ShopOrder, ShopOrderEvent
 from marketplace.payments.models import Payment
-from shops.models import ShopOrder, ShopOrderEvent
 from tests.checkout.conftest import ADDRESS, order_from_two_shops
 from tests.payments.conftest import card_from_browser
 

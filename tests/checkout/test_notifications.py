@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from oscar.core.loading import get_model
 
-from marketplace.checkout.cancellation import shop_order_cancel
+from marketplace.order.cancellation import shop_order_cancel
 from marketplace.payments.services import payment_sync
 from tests.checkout.conftest import ADDRESS
 from tests.payments.conftest import card_from_browser

@@ -12,8 +12,8 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 from oscar.test.factories import create_order
 
+from marketplace.order.shop_orders import shop_orders_create
 from marketplace.outbox.models import OutboxMessage
-from shops.orders import shop_orders_create
 from tests.checkout.conftest import ADDRESS, order_from_two_shops
 from tests.factories import ProductFactory, ShopFactory
 from tests.payments.conftest import card_from_browser

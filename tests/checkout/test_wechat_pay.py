@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 from oscar.core.loading import get_model
 
+from marketplace.order.models import ShopOrder
 from marketplace.payments.models import Payment
 from marketplace.payments.services import stripe_client
-from shops.models import ShopOrder
 from tests.checkout.conftest import ADDRESS
 from tests.payments.conftest import card_from_browser, wechat_scan
 from tests.payments.test_stripe import event_for, post_webhook, signed

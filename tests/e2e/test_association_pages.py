@@ -5,10 +5,10 @@ import pytest
 from django.urls import reverse
 from oscar.core.loading import get_model
 
-from marketplace.association.models import ShopApplication
+from shops.association.models import ShopApplication
 from tests.e2e.conftest import Visit
 
-CategoryStandard = get_model("catalogue", "CategoryStandard")
+CategoryStandard = get_model("association", "CategoryStandard")
 Partner = get_model("partner", "Partner")
 Product = get_model("catalogue", "Product")
 

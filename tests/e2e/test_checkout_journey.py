@@ -8,8 +8,8 @@ import requests
 from oscar.core.loading import get_model
 from playwright.sync_api import expect
 
+from marketplace.order.models import ShopOrder
 from marketplace.payments.models import Payment, StripeEvent
-from shops.models import ShopOrder
 from tests.e2e.conftest import Visit
 from tests.payments.conftest import localstripe, wechat_scan  # noqa: F401  (the fake Stripe server fixture)
 

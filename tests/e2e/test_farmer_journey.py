@@ -14,8 +14,8 @@ from oscar.core.loading import get_model
 from PIL import Image
 from playwright.sync_api import expect
 
+from marketplace.order.models import ShopOrder
 from marketplace.payments.models import Payment
-from shops.models import ShopOrder
 from tests.e2e.conftest import Visit
 from tests.e2e.test_checkout_journey import add_to_basket, fill_checkout, shop_with_stripe  # noqa: F401
 from tests.payments.conftest import localstripe  # noqa: F401  (the fake Stripe server fixture)

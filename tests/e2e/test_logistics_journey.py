@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
 from logistics.services import partner_token_issue
-from shops.models import ShopOrder
+from marketplace.order.models import ShopOrder
 from tests.e2e.conftest import Visit
 from tests.e2e.test_checkout_journey import add_to_basket, shop_with_stripe  # noqa: F401
 from tests.payments.conftest import localstripe  # noqa: F401  (the fake Stripe server fixture)

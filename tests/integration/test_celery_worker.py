@@ -22,9 +22,9 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 from oscar.test.factories import create_order
 
+from marketplace.order.shop_orders import ORDER_PAID, shop_orders_create
 from marketplace.outbox.services import outbox_emit
 from marketplace.search.models import SearchToken
-from shops.orders import ORDER_PAID, shop_orders_create
 from tests.factories import ProductFactory, ShopFactory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -47,13 +47,13 @@ from redis.retry import Retry
 from logistics.models import Consignment, Leg, PartnerDayLoad
 from marketplace.cache import ForgivingRedisCache
 from marketplace.checkout.services import checkout_place
+from marketplace.order.models import ShopOrder
 from marketplace.outbox.models import OutboxMessage
 from marketplace.payments.models import Payment, StripeEvent
 from marketplace.payments.services import payment_attempt
-from marketplace.sales.facts import sales_facts_rebuild
-from marketplace.sales.models import BuyerSalesDay, CategorySalesDay, ProductSalesDay, SalesDay
 from marketplace.search.indexing import products_index
-from shops.models import ShopOrder
+from shops.sales.facts import sales_facts_rebuild
+from shops.sales.models import BuyerSalesDay, CategorySalesDay, ProductSalesDay, SalesDay
 from tests.checkout.conftest import ADDRESS
 from tests.factories import ProductFactory, category
 from tests.integration.test_celery_worker import database_url, wait_for

@@ -18,8 +18,8 @@ from django.db import connection, transaction
 from fixtures.loader import logistics_load, regions_load
 from logistics.models import Consignment, Leg, PartnerDayLoad
 from logistics.tasks import consignment_route_task
+from marketplace.order.models import ShopOrder
 from marketplace.places.divisions import divisions_load
-from shops.models import ShopOrder
 from tests.factories import ProductFactory
 from tests.integration.test_celery_worker import wait_for, worker_run
 from tests.logistics.conftest import FIXTURES, paid_shop_order, shop_in

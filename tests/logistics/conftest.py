@@ -12,9 +12,9 @@ from oscar.core.loading import get_model
 
 from fixtures.loader import logistics_load, region_path_resolve, regions_load
 from marketplace.checkout.services import DeliveryAddress, checkout_place
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import shop_order_transition
 from marketplace.places.divisions import divisions_load
-from shops.models import ShopOrder
-from shops.orders import shop_order_transition
 from tests.factories import ProductFactory, ShopFactory
 from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (shared fixtures)
 

@@ -20,7 +20,7 @@ from logistics.api.authentication import FailedAuthenticationThrottle, PartnerRa
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerToken, TrackingEvent
 from logistics.routing import consignment_route
 from logistics.services import partner_token_issue, partner_token_revoke
-from shops.models import ShopOrder
+from marketplace.order.models import ShopOrder
 from tests.logistics.conftest import paid_shop_order
 
 pytestmark = pytest.mark.django_db

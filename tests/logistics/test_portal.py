@@ -9,7 +9,7 @@ from oscar.test.factories import UserFactory
 
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
 from logistics.routing import consignment_route
-from shops.models import ShopOrder
+from marketplace.order.models import ShopOrder
 from tests.logistics.conftest import paid_shop_order
 
 pytestmark = pytest.mark.django_db

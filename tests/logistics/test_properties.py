@@ -28,9 +28,9 @@ from oscar.core.loading import get_model
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad, PriceRule, ServiceArea
 from logistics.routing import consignment_route
 from marketplace.checkout.services import DeliveryAddress, checkout_place
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import shop_order_transition
 from marketplace.places.models import Region
-from shops.models import ShopOrder
-from shops.orders import shop_order_transition
 from tests.factories import ProductFactory, ShopFactory
 
 pytestmark = pytest.mark.django_db

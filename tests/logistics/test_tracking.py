@@ -11,7 +11,7 @@ from oscar.core.loading import get_model
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
 from logistics.routing import consignment_route
 from logistics.tracking import TrackingError, leg_accept, leg_status_derived, tracking_event_record
-from shops.models import ShopOrder
+from marketplace.order.models import ShopOrder
 from tests.logistics.conftest import paid_shop_order
 
 StockRecord = get_model("partner", "StockRecord")

@@ -16,9 +16,9 @@ from django.urls import reverse
 from oscar.test.factories import UserFactory
 
 from logistics.models import LogisticsPartner
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import shop_order_transition
 from marketplace.storefront import views as storefront_views
-from shops.models import ShopOrder
-from shops.orders import shop_order_transition
 from shops.services import farmer_attach
 from tests.checkout.conftest import order_from_two_shops
 from tests.factories import ProductFactory, ShopFactory, association_member

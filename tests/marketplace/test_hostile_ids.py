@@ -6,8 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from marketplace.form_fields import ID_MAX, id_or_none
-from tests.association.test_admission import form_data, place, shoots  # noqa: F401  (the fixtures)
 from tests.factories import association_member
+from tests.shops.association.test_admission import form_data, place, shoots  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.django_db
 

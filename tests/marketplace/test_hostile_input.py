@@ -63,16 +63,17 @@ from fixtures.loader import logistics_load, region_path_resolve, regions_load
 from logistics.models import LogisticsPartner
 from logistics.routing import consignment_route
 from logistics.services import partner_token_issue
-from marketplace.association.access import association_group
-from marketplace.association.admission import ApplicationDetails, application_submit
 from marketplace.checkout.services import DeliveryAddress, checkout_place
+from marketplace.order.models import ShopOrder
+from marketplace.order.shop_orders import shop_order_transition
 from marketplace.payments.models import Payment
-from marketplace.settlement.models import CommissionRule
-from marketplace.settlement.services import statements_generate
-from shops.models import ShippingRule, ShopOrder
-from shops.orders import shop_order_transition
+from marketplace.shipping.models import ShippingRule
+from shops.association.access import association_group
+from shops.association.admission import ApplicationDetails, application_submit
 from shops.photos import product_photo_add
 from shops.services import farmer_attach
+from shops.settlement.models import CommissionRule
+from shops.settlement.services import statements_generate
 from tests.factories import ProductFactory, ShopFactory, category
 
 pytestmark = pytest.mark.django_db

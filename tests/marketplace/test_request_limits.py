@@ -9,8 +9,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from oscar.core.loading import get_model
 
-from marketplace.association.models import ShopApplication
 from marketplace.middleware import ClientAddressMiddleware
+from shops.association.models import ShopApplication
 
 Product = get_model("catalogue", "Product")
 

@@ -11,9 +11,9 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 from oscar.test.factories import create_order
 
+from marketplace.order.shop_orders import shop_orders_create
 from marketplace.payments.models import Payment
 from marketplace.payments.services import stripe_client
-from shops.orders import shop_orders_create
 from tests.factories import ProductFactory, ShopFactory
 
 ROOT = Path(__file__).resolve().parents[2]

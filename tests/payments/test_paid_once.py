@@ -10,7 +10,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
-from marketplace.association.models import AuditEntry
+from marketplace.order.models import ShopOrder, ShopOrderEvent
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import outbox_deliver
 from marketplace.payments.models import Payment, PaymentClaim, Refund, StripeEvent
@@ -24,7 +24,7 @@ from marketplace.payments.services import (
     shop_order_refund,
     stripe_client,
 )
-from shops.models import ShopOrder, ShopOrderEvent
+from shops.association.models import AuditEntry
 from tests.factories import association_member
 from tests.payments.conftest import card_from_browser, charged_behind_our_back
 from tests.payments.test_stripe import post_webhook, signed

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from marketplace.order.models import ShopOrder, ShopOrderEvent
 from marketplace.payments.models import Payment, Refund, StripeEvent
 from marketplace.payments.services import (
     RefundError,
@@ -17,7 +18,6 @@ from marketplace.payments.services import (
     shop_order_refund,
     stripe_client,
 )
-from shops.models import ShopOrder, ShopOrderEvent
 from tests.payments.conftest import card_from_browser, charged_behind_our_back
 
 pytestmark = pytest.mark.django_db
@@ -189,7 +189,7 @@ def test_a_refund_stripe_left_pending_counts_once_stripe_says_it_succeeded(
     from django.utils import timezone
 
     from marketplace.payments.tasks import refunds_pending_sync_task
-    from marketplace.sales.models import SalesDay
+    from shops.sales.models import SalesDay
 
     payment_attempt(order=placed_order, payment_method=card_from_browser(localstripe, "4242424242424242"))
     tea_part = placed_order.shop_orders.get(shop__name="龙谷茶舍")

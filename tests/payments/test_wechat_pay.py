@@ -3,6 +3,7 @@ waits for the buyer's scan with a QR code; the order is paid only when Stripe sa
 
 import pytest
 
+from marketplace.order.models import ShopOrder
 from marketplace.payments.models import Payment
 from marketplace.payments.services import (
     WECHAT_PAY,
@@ -13,7 +14,6 @@ from marketplace.payments.services import (
     stripe_client,
     wechat_pay_code,
 )
-from shops.models import ShopOrder
 from tests.payments.conftest import card_from_browser, wechat_scan
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,10 @@ from django.utils.translation import pgettext_lazy
 from oscar.core.loading import get_class
 
 from marketplace.checkout.selectors import basket_shop_sections as sections_of
+from marketplace.order.models import ShopOrder
 from marketplace.order.selectors import buyer_orders_with_parts
+from marketplace.order.shop_orders import order_status_derived
 from marketplace.storefront import selectors
-from shops.models import ShopOrder
-from shops.orders import order_status_derived
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -110,7 +110,8 @@ def buyer_orders(orders) -> list:
 
 @register.simple_tag
 def order_status_label(order) -> "StrOrPromise":
-    """The buyer's order status, derived from its shop orders (shops.orders.order_status_derived)."""
+    """The buyer's order status, derived from its shop orders
+    (marketplace.order.shop_orders.order_status_derived)."""
     statuses = [shop_order.status for shop_order in order.shop_orders.all()]
     return ShopOrder.Status(order_status_derived(statuses)).label
 

@@ -1,8 +1,0 @@
-from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
-
-
-class AssociationConfig(AppConfig):
-    name = "marketplace.association"
-    label = "association"
-    verbose_name = _("Shop association")

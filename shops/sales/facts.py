@@ -1,0 +1,290 @@
+"""Building the daily sales facts from the source rows. A sale is a shop order that was paid, on the
+Asia/Shanghai day of its move to PAID; a refund counts on the day it was made, if it succeeded.
+``sales_facts_refresh`` recomputes one day (for some shops or all) by delete + insert in one
+transaction, holding the shops' rows locked so two refreshes of the same shop and day run one after
+the other. Running it twice changes nothing the second time."""
+
+import datetime
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from oscar.core.loading import get_model
+
+from marketplace.local_dates import day_bounds
+from marketplace.order.models import ShopOrder, ShopOrderEvent
+from marketplace.payments.models import Refund, RefundLine
+from shops.sales.models import BuyerSalesDay, CategorySalesDay, ProductSalesDay, SalesDay
+
+Partner = get_model("partner", "Partner")
+Line = get_model("order", "Line")
+Category = get_model("catalogue", "Category")
+ProductCategory = get_model("catalogue", "ProductCategory")
+ZERO = Decimal("0.00")
+FACTS_VERSION_KEY = "sales-facts-version"
+
+
+def facts_version() -> str:
+    """A token that changes whenever any fact changes: what is drawn from the facts (the charts) is
+    cached under it."""
+    return cache.get_or_set(FACTS_VERSION_KEY, lambda: uuid.uuid4().hex, None)
+
+
+def _facts_changed() -> None:
+    transaction.on_commit(lambda: cache.set(FACTS_VERSION_KEY, uuid.uuid4().hex, None))
+
+
+def buyer_key(*, user_id: int | None, email: str) -> str:
+    """Who bought, for counting repeat buyers only: a user's id, or a one-way hash of a guest's e-mail."""
+    if user_id is not None:
+        return f"u{user_id}"
+    return "g" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+@dataclass
+class _ProductDay:
+    category_id: int | None
+    sales: set = field(default_factory=set)
+    units: int = 0
+    goods: Decimal = ZERO
+    presale_goods: Decimal = ZERO
+    refunds_itemised: Decimal = ZERO
+
+
+@dataclass
+class _ShopDay:
+    sales: int = 0
+    units: int = 0
+    goods: Decimal = ZERO
+    shipping: Decimal = ZERO
+    presale_goods: Decimal = ZERO
+    refunds: Decimal = ZERO
+    refunds_itemised: Decimal = ZERO
+    products: dict = field(default_factory=dict)  # product id → _ProductDay
+    buyers: dict = field(default_factory=lambda: defaultdict(int))  # buyer key → sales
+    # (category id, scope, buyer key) → shop order ids containing it
+    categories: dict = field(default_factory=lambda: defaultdict(set))
+
+
+class _Categories:
+    """Each product's primary category (the first by tree order, as the farmer console shows it; a
+    variant takes its parent's) and each category's ancestors, for the products of one day."""
+
+    def __init__(self, product_parents: dict[int, int | None]):
+        owners = {pid: parent or pid for pid, parent in product_parents.items()}
+        primary: dict[int, int] = {}
+        rows = (
+            ProductCategory.objects.filter(product_id__in=set(owners.values()))
+            .order_by("category__path", "pk")
+            .values_list("product_id", "category_id")
+        )
+        for owner_id, category_id in rows:
+            primary.setdefault(owner_id, category_id)
+        self.primary = {pid: primary.get(owner) for pid, owner in owners.items()}
+        self.tree: dict[int, list[int]] = {}
+        used = {c for c in self.primary.values() if c is not None}
+        if used:
+            paths = dict(Category.objects.filter(pk__in=used).values_list("pk", "path"))
+            step = Category.steplen
+            prefixes = {p[:n] for p in paths.values() for n in range(step, len(p) + 1, step)}
+            by_path = dict(Category.objects.filter(path__in=prefixes).values_list("path", "pk"))
+            for pk, path in paths.items():
+                self.tree[pk] = [by_path[path[:n]] for n in range(step, len(path) + 1, step)]
+
+    def of(self, product_id: int | None) -> int | None:
+        return self.primary.get(product_id) if product_id is not None else None
+
+    def with_ancestors(self, category_id: int | None) -> list[int | None]:
+        return self.tree.get(category_id, [category_id]) if category_id is not None else [None]
+
+
+def _paid_events(start: datetime.datetime | None = None, end: datetime.datetime | None = None):
+    """The moves to PAID (each a sale) in [start, end)."""
+    events = ShopOrderEvent.objects.filter(to_status=ShopOrder.Status.PAID)
+    return events.filter(created_at__gte=start, created_at__lt=end) if start is not None else events
+
+
+def _succeeded_refunds(start: datetime.datetime | None = None, end: datetime.datetime | None = None):
+    """The refunds that succeeded, made in [start, end)."""
+    refunds = Refund.objects.filter(status=Refund.Status.SUCCEEDED)
+    return refunds.filter(created_at__gte=start, created_at__lt=end) if start is not None else refunds
+
+
+def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _ShopDay]:
+    start, end = day_bounds(day)
+    paid = _paid_events(start, end)
+    refunds = _succeeded_refunds(start, end)
+    if shop_ids is not None:
+        paid = paid.filter(shop_order__shop_id__in=shop_ids)
+        refunds = refunds.filter(shop_order__shop_id__in=shop_ids)
+    sales = list(
+        ShopOrder.objects.filter(pk__in=paid.values("shop_order_id")).values_list(
+            "pk", "shop_id", "order_id", "shipping_charge", "order__user_id", "order__guest_email"
+        )
+    )
+    sale_of = {(order_id, shop_id): (pk, shipping) for pk, shop_id, order_id, shipping, *_ in sales}
+    lines = list(
+        Line.objects.filter(order_id__in={s[2] for s in sales}, partner_id__in={s[1] for s in sales})
+        .values_list(
+            "order_id",
+            "partner_id",
+            "product_id",
+            "product__parent_id",
+            "quantity",
+            "line_price_incl_tax",
+            "product__presale_ship_from",
+            "product__parent__presale_ship_from",
+        )
+        .order_by("pk")
+    )
+    refund_rows = list(refunds.values_list("pk", "shop_order__shop_id", "amount"))
+    refund_lines = list(
+        RefundLine.objects.filter(refund_id__in=[r[0] for r in refund_rows]).values_list(
+            "refund_id", "line__product_id", "line__product__parent_id", "amount"
+        )
+    )
+    parents = {line[2]: line[3] for line in lines if line[2] is not None}
+    parents.update({rl[1]: rl[2] for rl in refund_lines if rl[1] is not None})
+    categories = _Categories(parents)
+
+    days: dict[int, _ShopDay] = defaultdict(_ShopDay)
+    buyer_of = {}
+    for pk, shop_id, _order_id, shipping, user_id, email in sales:
+        facts = days[shop_id]
+        facts.sales += 1
+        facts.shipping += shipping
+        buyer_of[pk] = buyer_key(user_id=user_id, email=email or "")
+        facts.buyers[buyer_of[pk]] += 1
+    for order_id, shop_id, product_id, _parent, quantity, price, ship_from, parent_ship_from in lines:
+        sale = sale_of.get((order_id, shop_id))
+        if sale is None:
+            continue  # a line of another shop of the same order: not this shop's sale
+        sale_id = sale[0]
+        facts = days[shop_id]
+        ship_from = ship_from or parent_ship_from
+        presale = price if ship_from is not None and ship_from > day else ZERO
+        category_id = categories.of(product_id)
+        product = facts.products.setdefault(product_id, _ProductDay(category_id=category_id))
+        product.sales.add(sale_id)
+        product.units += quantity
+        product.goods += price
+        product.presale_goods += presale
+        facts.units += quantity
+        facts.goods += price
+        facts.presale_goods += presale
+        facts.categories[(category_id, CategorySalesDay.Scope.OWN, buyer_of[sale_id])].add(sale_id)
+        for tree_id in categories.with_ancestors(category_id):
+            facts.categories[(tree_id, CategorySalesDay.Scope.TREE, buyer_of[sale_id])].add(sale_id)
+    shop_of_refund = {}
+    for pk, shop_id, amount in refund_rows:
+        days[shop_id].refunds += amount
+        shop_of_refund[pk] = shop_id
+    for refund_id, product_id, _parent, amount in refund_lines:
+        facts = days[shop_of_refund[refund_id]]
+        category_id = categories.of(product_id)
+        product = facts.products.setdefault(product_id, _ProductDay(category_id=category_id))
+        product.refunds_itemised += amount
+        facts.refunds_itemised += amount
+    return days
+
+
+@transaction.atomic
+def sales_facts_refresh(*, day: datetime.date, shop_ids: list[int] | None = None) -> int:
+    """Recompute the facts of ``day`` for ``shop_ids`` (every shop when None) from the source rows.
+    Returns how many shops had sales or refunds that day."""
+    # FOR NO KEY UPDATE: two refreshes of a shop still queue, but checkout's inserts that point at the
+    # shop (order lines, shop orders take FOR KEY SHARE on it) are not held up while the facts are built.
+    locked = Partner.objects.select_for_update(no_key=True).order_by("pk")
+    if shop_ids is not None:
+        locked = locked.filter(pk__in=shop_ids)
+    list(locked.values_list("pk", flat=True))
+    days = _shop_days(day, shop_ids)
+    for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay):
+        stale = model.objects.filter(day=day)
+        if shop_ids is not None:
+            stale = stale.filter(shop_id__in=shop_ids)
+        stale.delete()
+    SalesDay.objects.bulk_create(
+        SalesDay(
+            day=day,
+            shop_id=shop_id,
+            sales=f.sales,
+            units=f.units,
+            goods=f.goods,
+            shipping=f.shipping,
+            presale_goods=f.presale_goods,
+            refunds=f.refunds,
+            refunds_itemised=f.refunds_itemised,
+        )
+        for shop_id, f in days.items()
+    )
+    ProductSalesDay.objects.bulk_create(
+        ProductSalesDay(
+            day=day,
+            shop_id=shop_id,
+            product_id=product_id,
+            category_id=p.category_id,
+            sales=len(p.sales),
+            units=p.units,
+            goods=p.goods,
+            presale_goods=p.presale_goods,
+            refunds_itemised=p.refunds_itemised,
+        )
+        for shop_id, f in days.items()
+        for product_id, p in f.products.items()
+    )
+    CategorySalesDay.objects.bulk_create(
+        CategorySalesDay(
+            day=day, shop_id=shop_id, category_id=category_id, scope=scope, buyer_key=buyer, sales=len(ids)
+        )
+        for shop_id, f in days.items()
+        for (category_id, scope, buyer), ids in f.categories.items()
+    )
+    BuyerSalesDay.objects.bulk_create(
+        BuyerSalesDay(day=day, shop_id=shop_id, buyer_key=buyer, sales=n)
+        for shop_id, f in days.items()
+        for buyer, n in f.buyers.items()
+    )
+    _facts_changed()
+    return len(days)
+
+
+def _active_days(since: datetime.date, until: datetime.date) -> set[datetime.date]:
+    """The days with a sale, a refund or facts already (three queries)."""
+    start, _ = day_bounds(since)
+    _, end = day_bounds(until)
+    tz = timezone.get_default_timezone()
+    days = set(
+        SalesDay.objects.filter(day__gte=since, day__lte=until).values_list("day", flat=True).distinct()
+    )
+    for source in (_paid_events(start, end), _succeeded_refunds(start, end)):
+        days.update(
+            source.annotate(local_day=TruncDate("created_at", tzinfo=tz))
+            .values_list("local_day", flat=True)
+            .distinct()
+        )
+    return days
+
+
+def sales_facts_rebuild(*, since: datetime.date | None = None, until: datetime.date | None = None) -> int:
+    """Rebuild every shop's facts from ``since`` (the first sale or refund when None) to ``until``
+    (today), one day at a time: a handful of queries per day with sales, refunds or facts, whatever the
+    number of shops. Returns the days rebuilt."""
+    until = until or timezone.localdate()
+    if since is None:
+        firsts = [source.order_by("created_at").first() for source in (_paid_events(), _succeeded_refunds())]
+        stamps = [timezone.localdate(row.created_at) for row in firsts if row is not None]
+        since = min(stamps, default=until)
+        # Facts left from before the first sale (source rows deleted since) go too.
+        for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay):
+            model.objects.filter(day__lt=since).delete()
+    days = sorted(_active_days(since, until))
+    for day in days:
+        sales_facts_refresh(day=day)
+    return len(days)

@@ -1,0 +1,100 @@
+"""Pre-aggregated daily sales facts: what the sales review, its exports and the open data read instead of
+order lines. Each row is rebuilt from the source rows (shop orders, their lines, refunds) for one shop
+and one Asia/Shanghai day by ``shops.sales.facts``; nothing else writes them."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 14, "decimal_places": 2, "default": 0}
+
+
+class SalesDay(models.Model):
+    """One shop's sales on one day: its sales (paid shop orders, by the day they were paid), their lines
+    and shipping, and the refunds that succeeded that day (whatever day their sale was)."""
+
+    day = models.DateField()
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+    sales = models.PositiveIntegerField(default=0)
+    units = models.PositiveIntegerField(default=0)
+    goods = models.DecimalField(**MONEY)
+    shipping = models.DecimalField(**MONEY)
+    presale_goods = models.DecimalField(**MONEY)
+    refunds = models.DecimalField(**MONEY)
+    # The part of ``refunds`` paid back for named order lines (RefundLine); the rest is not itemised.
+    refunds_itemised = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "shop"], name="sales_day_one_per_shop")]
+        verbose_name = _("Daily sales of a shop")
+        verbose_name_plural = _("Daily sales of shops")
+
+    def __str__(self) -> str:
+        return f"{self.day} shop {self.shop_id}"
+
+
+class ProductSalesDay(models.Model):
+    """One product's part of a shop's day: units and goods sold, how many sales contained it, its
+    pre-sale goods (the product shipped later than the sale day, frozen when the row is built) and the
+    refunds itemised to its lines. ``category`` is the product's primary category when built."""
+
+    day = models.DateField()
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+    # Null when the order line's product was deleted since (Oscar keeps the line).
+    product = models.ForeignKey("catalogue.Product", null=True, on_delete=models.SET_NULL, related_name="+")
+    category = models.ForeignKey("catalogue.Category", null=True, on_delete=models.SET_NULL, related_name="+")
+    sales = models.PositiveIntegerField(default=0)
+    units = models.PositiveIntegerField(default=0)
+    goods = models.DecimalField(**MONEY)
+    presale_goods = models.DecimalField(**MONEY)
+    refunds_itemised = models.DecimalField(**MONEY)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day", "shop"], name="sales_product_day_shop"),
+            models.Index(fields=["day", "category"], name="sales_product_day_category"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} shop {self.shop_id} product {self.product_id}"
+
+
+class CategorySalesDay(models.Model):
+    """How many of one buyer's sales at a shop on a day contained a category: with ``scope`` "own", a
+    product whose primary category it is; with "tree", a product in it or under it (so a category filter
+    counts a sale once even when it holds two of its sub-categories)."""
+
+    class Scope(models.TextChoices):
+        OWN = "own", _("Primary category")
+        TREE = "tree", _("Category and its sub-categories")
+
+    day = models.DateField()
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey("catalogue.Category", null=True, on_delete=models.SET_NULL, related_name="+")
+    scope = models.CharField(max_length=4, choices=Scope.choices)
+    buyer_key = models.CharField(max_length=40)
+    sales = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day", "shop"], name="sales_category_day_shop"),
+            models.Index(fields=["day", "scope", "category"], name="sales_category_day_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} shop {self.shop_id} category {self.category_id} ({self.scope})"
+
+
+class BuyerSalesDay(models.Model):
+    """How many sales one buyer made at a shop on a day, for repeat buyers. ``buyer_key`` is "u" and the
+    user's id, or "g" and a hash of a guest's e-mail: never shown, never reversible to an address."""
+
+    day = models.DateField()
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+    buyer_key = models.CharField(max_length=40)
+    sales = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "shop"], name="sales_buyer_day_shop")]
+
+    def __str__(self) -> str:
+        return f"{self.day} shop {self.shop_id} buyer {self.buyer_key}"

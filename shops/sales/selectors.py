@@ -1,0 +1,439 @@
+"""Reads of the sales review: figures for a period from the daily facts (never from order lines), broken
+down by shop, village, town, county, category or product, with the previous period and the same period a
+year earlier. The number of queries is fixed, whatever the number of shops, products or days."""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import connection
+from django.db.models import F, Sum
+from django.utils.translation import gettext_lazy as _
+from oscar.core.loading import get_model
+
+from marketplace.figures import percent_of
+from marketplace.i18n import pick
+from marketplace.periods import Period
+from shops.sales.models import BuyerSalesDay, CategorySalesDay, ProductSalesDay, SalesDay
+
+Partner = get_model("partner", "Partner")
+Region = get_model("places", "Region")
+Category = get_model("catalogue", "Category")
+Product = get_model("catalogue", "Product")
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+SHOP, VILLAGE, TOWN, COUNTY, CATEGORY, PRODUCT = "shop", "village", "town", "county", "category", "product"
+DIMENSIONS = [
+    (SHOP, _("Shop")),
+    (VILLAGE, _("Village")),
+    (TOWN, _("Town")),
+    (COUNTY, _("County")),
+    (CATEGORY, _("Category")),
+    (PRODUCT, _("Product")),
+]
+SHOP_DIMENSIONS = {
+    SHOP: "shop_id",
+    VILLAGE: "shop__village_id",
+    TOWN: "shop__town_id",
+    COUNTY: "shop__county_id",
+}
+# The row that holds what cannot belong to a product or category: shipping, and refunds not itemised.
+UNITEMISED = "unitemised"
+
+
+@dataclass(frozen=True)
+class SalesFilters:
+    county_id: int | None = None
+    town_id: int | None = None
+    village_id: int | None = None
+    shop_id: int | None = None
+    category_id: int | None = None
+
+
+def change_percent(current, previous) -> Decimal | None:
+    """The change from ``previous`` to ``current`` in per cent (one decimal); None when there was none."""
+    if current is None or previous is None:
+        return None
+    return percent_of(current - previous, previous)
+
+
+def category_roots(categories) -> dict:
+    """Each category's top-level category (itself for a top-level one), by the category's pk, read from
+    the materialised paths of ``categories`` (all of them: no query)."""
+    root_of_path = {c.path: c for c in categories if c.depth == 1}
+    return {c.pk: root_of_path.get(c.path[: Category.steplen]) for c in categories}
+
+
+@dataclass
+class Figures:
+    """The figures of one group (or of everything) over a period. ``orders`` and ``units`` are None on
+    the row of shipping and refunds not itemised; ``repeat_buyers`` is None where it is not counted."""
+
+    key: object = None
+    label: str = ""
+    orders: int | None = 0
+    units: int | None = 0
+    goods: Decimal = ZERO
+    shipping: Decimal = ZERO
+    presale_goods: Decimal = ZERO
+    refunds: Decimal = ZERO
+    repeat_buyers: int | None = 0
+
+    @property
+    def gross(self) -> Decimal:
+        return self.goods + self.shipping
+
+    @property
+    def net(self) -> Decimal:
+        return self.gross - self.refunds
+
+    @property
+    def average_order_value(self) -> Decimal | None:
+        return (self.gross / self.orders).quantize(CENT, ROUND_HALF_UP) if self.orders else None
+
+    @property
+    def presale_share(self) -> Decimal | None:
+        """Pre-sale goods as a per cent of goods (one decimal)."""
+        return percent_of(self.presale_goods, self.goods)
+
+
+METRICS = [
+    ("orders", _("Orders")),
+    ("units", _("Units")),
+    ("gross", _("Gross sales")),
+    ("refunds", _("Refunds")),
+    ("net", _("Net sales")),
+    ("average_order_value", _("Average order value")),
+    ("repeat_buyers", _("Repeat buyers")),
+    ("presale_share", _("Pre-sale share (%)")),
+]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    metric: str
+    label: str
+    current: object
+    previous: object
+    last_year: object
+
+    @property
+    def change_previous(self) -> Decimal | None:
+        return change_percent(self.current, self.previous)
+
+    @property
+    def change_last_year(self) -> Decimal | None:
+        return change_percent(self.current, self.last_year)
+
+
+@dataclass
+class Row:
+    figures: Figures
+    previous_net: Decimal = ZERO
+
+    @property
+    def change_previous(self) -> Decimal | None:
+        return change_percent(self.figures.net, self.previous_net)
+
+
+@dataclass
+class SalesReview:
+    period: Period
+    previous: Period
+    last_year: Period
+    dimension: str
+    filters: SalesFilters
+    totals: Figures
+    totals_previous: Figures
+    totals_last_year: Figures
+    rows: list[Row]
+    daily: list[tuple[datetime.date, Decimal]]
+    comparisons: list[Comparison] = field(default_factory=list)
+
+    @property
+    def dimension_label(self) -> str:
+        return dict(DIMENSIONS)[self.dimension]
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The small tables the page needs whole: shops, their regions and the categories."""
+
+    shops: list
+    counties: list
+    towns: list
+    villages: list
+    categories: list
+
+    @property
+    def shop_names(self) -> dict[int, str]:
+        return {shop.pk: shop.display_name for shop in self.shops}
+
+    @property
+    def region_names(self) -> dict[int, str]:
+        return {r.pk: r.display_name for r in (*self.counties, *self.towns, *self.villages)}
+
+    @property
+    def category_names(self) -> dict[int, str]:
+        return {c.pk: c.path_name for c in self.categories}
+
+
+def review_choices() -> Choices:
+    """Shops, the counties/towns/villages they are in, and categories (three queries)."""
+    shops = list(
+        Partner.objects.exclude(status=Partner.Status.APPLIED)
+        .only("pk", "name", "name_en", "code", "county_id", "town_id", "village_id")
+        .order_by("name", "pk")
+    )
+    used = {getattr(shop, f) for shop in shops for f in ("county_id", "town_id", "village_id")} - {None}
+    regions = list(Region.objects.filter(pk__in=used).order_by("name", "pk"))
+    categories = list(Category.objects.order_by("path"))
+    roots = category_roots(categories)
+    for category in categories:  # full names without a query per category (Oscar's walks the parents)
+        parent = roots[category.pk]
+        names = [category.display_name]
+        if parent is not None and parent.pk != category.pk:
+            names.insert(0, parent.display_name)
+        category.path_name = " > ".join(names)
+    return Choices(
+        shops=shops,
+        counties=[r for r in regions if r.level == Region.Level.COUNTY],
+        towns=[r for r in regions if r.level == Region.Level.TOWN],
+        villages=[r for r in regions if r.level == Region.Level.VILLAGE],
+        categories=categories,
+    )
+
+
+def _subtree(category_id: int, choices: Choices) -> list[int]:
+    root = next((c for c in choices.categories if c.pk == category_id), None)
+    if root is None:
+        return [category_id]
+    return [c.pk for c in choices.categories if c.path.startswith(root.path)]
+
+
+def _scoped(queryset, period: Period, filters: SalesFilters):
+    queryset = queryset.filter(day__gte=period.start, day__lte=period.end)
+    for name, value in (
+        ("shop__county_id", filters.county_id),
+        ("shop__town_id", filters.town_id),
+        ("shop__village_id", filters.village_id),
+        ("shop_id", filters.shop_id),
+    ):
+        if value is not None:
+            queryset = queryset.filter(**{name: value})
+    return queryset
+
+
+def _grouped(queryset, group: str | None, **sums) -> dict:
+    """Sums of ``queryset`` per ``group`` (a field path), or over everything under the key None."""
+    aggregates = {name: Sum(column) for name, column in sums.items()}
+    if group is None:
+        return {None: queryset.aggregate(**aggregates)}
+    return {row.pop("g"): row for row in queryset.annotate(g=F(group)).values("g").annotate(**aggregates)}
+
+
+def _repeat_buyers(queryset, group: str | None) -> dict:
+    """Per group, how many buyers made 2 or more sales in it (one query: the buyers' sales are summed
+    and counted in the database)."""
+    fields = ["g", "buyer_key"] if group else ["buyer_key"]
+    if group:
+        queryset = queryset.annotate(g=F(group))
+    inner = queryset.values(*fields).annotate(n=Sum("sales")).filter(n__gte=2).values(*fields)
+    sql, params = inner.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if group:
+            cursor.execute(f"SELECT g, COUNT(*) FROM ({sql}) repeat_buyers GROUP BY g", params)  # noqa: S608
+            return dict(cursor.fetchall())
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) repeat_buyers", params)  # noqa: S608
+        return {None: cursor.fetchone()[0]}
+
+
+def _figures(
+    period: Period, filters: SalesFilters, dimension: str | None, choices: Choices, *, buyers: bool = True
+) -> tuple[dict[object, Figures], Figures | None]:
+    """Figures per group of ``dimension`` (None: one group, everything), and for the category and product
+    breakdowns without a category filter, the row of shipping and refunds not itemised. Without
+    ``buyers``, repeat buyers are not counted (None), which saves their query."""
+    categories = _subtree(filters.category_id, choices) if filters.category_id is not None else None
+    group = SHOP_DIMENSIONS.get(dimension) if dimension else None
+    if dimension == CATEGORY:
+        group = "category_id"
+    elif dimension == PRODUCT:
+        group = "product_id"
+    by_products = categories is not None or dimension in (CATEGORY, PRODUCT)
+    unitemised = None
+    if by_products:
+        products = _scoped(ProductSalesDay.objects, period, filters)
+        if categories is not None:
+            products = products.filter(category_id__in=categories)
+        money = _grouped(
+            products,
+            group,
+            sales="sales",
+            units="units",
+            goods="goods",
+            presale_goods="presale_goods",
+            refunds="refunds_itemised",
+        )
+        for row in money.values():
+            row["shipping"] = ZERO
+        if dimension == PRODUCT:
+            orders = {key: row["sales"] for key, row in money.items()}
+            repeat = None
+        else:
+            category_sales = _scoped(CategorySalesDay.objects, period, filters)
+            if dimension == CATEGORY:
+                category_sales = category_sales.filter(scope=CategorySalesDay.Scope.OWN)
+                if categories is not None:
+                    category_sales = category_sales.filter(category_id__in=categories)
+            else:
+                category_sales = category_sales.filter(
+                    scope=CategorySalesDay.Scope.TREE, category_id=filters.category_id
+                )
+            orders = {
+                key: row["sales"] for key, row in _grouped(category_sales, group, sales="sales").items()
+            }
+            repeat = _repeat_buyers(category_sales, group) if buyers else None
+        if categories is None:
+            shop_totals = _scoped(SalesDay.objects, period, filters).aggregate(
+                shipping=Sum("shipping"), refunds=Sum("refunds"), itemised=Sum("refunds_itemised")
+            )
+            unitemised = Figures(
+                key=UNITEMISED,
+                label=str(_("Shipping and refunds not itemised")),
+                orders=None,
+                units=None,
+                shipping=shop_totals["shipping"] or ZERO,
+                refunds=(shop_totals["refunds"] or ZERO) - (shop_totals["itemised"] or ZERO),
+                repeat_buyers=None,
+            )
+    else:
+        shop_days = _scoped(SalesDay.objects, period, filters)
+        money = _grouped(
+            shop_days,
+            group,
+            sales="sales",
+            units="units",
+            goods="goods",
+            shipping="shipping",
+            presale_goods="presale_goods",
+            refunds="refunds",
+        )
+        orders = {key: row["sales"] for key, row in money.items()}
+        repeat = _repeat_buyers(_scoped(BuyerSalesDay.objects, period, filters), group) if buyers else None
+    figures = {}
+    for key in set(money) | set(orders):
+        row = money.get(key, {})
+        figures[key] = Figures(
+            key=key,
+            orders=orders.get(key) or 0,
+            units=row.get("units") or 0,
+            goods=row.get("goods") or ZERO,
+            shipping=row.get("shipping") or ZERO,
+            presale_goods=row.get("presale_goods") or ZERO,
+            refunds=row.get("refunds") or ZERO,
+            repeat_buyers=None if repeat is None else repeat.get(key, 0),
+        )
+    return figures, unitemised
+
+
+def _totals(period: Period, filters: SalesFilters, choices: Choices) -> Figures:
+    figures, _unitemised = _figures(period, filters, None, choices)
+    return figures.get(None) or Figures()
+
+
+def _daily(period: Period, filters: SalesFilters, choices: Choices) -> list[tuple[datetime.date, Decimal]]:
+    """Net sales per day of ``period`` (every day, zero where nothing happened)."""
+    if filters.category_id is not None:
+        rows = _scoped(ProductSalesDay.objects, period, filters).filter(
+            category_id__in=_subtree(filters.category_id, choices)
+        )
+        nets = dict(
+            rows.values("day").annotate(n=Sum("goods") - Sum("refunds_itemised")).values_list("day", "n")
+        )
+    else:
+        rows = _scoped(SalesDay.objects, period, filters)
+        nets = dict(
+            rows.values("day")
+            .annotate(n=Sum("goods") + Sum("shipping") - Sum("refunds"))
+            .values_list("day", "n")
+        )
+    return [(day, Decimal(nets.get(day) or 0).quantize(CENT)) for day in period.each_day()]
+
+
+def _labels(keys, dimension: str, choices: Choices) -> dict:
+    if dimension == SHOP:
+        return choices.shop_names
+    if dimension in (VILLAGE, TOWN, COUNTY):
+        return choices.region_names
+    if dimension == CATEGORY:
+        return choices.category_names
+    # Only the names (a product's, else its parent's, as ``Product.get_title``): a month by product can
+    # name thousands of products, and whole rows with their parents cost several times as much.
+    names = Product.objects.filter(pk__in=[k for k in keys if k is not None]).values_list(
+        "pk", "title", "title_en", "parent__title", "parent__title_en"
+    )
+    return {
+        pk: pick(title, title_en) or pick(p_title, p_title_en)
+        for pk, title, title_en, p_title, p_title_en in names
+    }
+
+
+def sales_review(
+    *,
+    period: Period,
+    filters: SalesFilters,
+    dimension: str,
+    choices: Choices | None = None,
+    totals: bool = True,
+    daily: bool = True,
+    buyers: bool = True,
+) -> SalesReview:
+    """What the sales review page shows for ``period``. The chart and the exports ask for less: without
+    ``totals`` the three periods' totals (and comparisons) are left empty, without ``daily`` the series
+    per day, without ``buyers`` the rows' repeat buyers (None); each saves its queries."""
+    choices = choices or review_choices()
+    previous, last_year = period.previous(), period.last_year()
+    figures, unitemised = _figures(period, filters, dimension, choices, buyers=buyers)
+    # Of the previous period the table shows net sales only.
+    previous_figures, previous_unitemised = _figures(previous, filters, dimension, choices, buyers=False)
+    labels = _labels(figures, dimension, choices)
+    none_label = str(_("Deleted product")) if dimension == PRODUCT else str(_("Not set"))
+    rows = []
+    for key, row in figures.items():
+        row.label = labels.get(key, none_label) if key is not None else none_label
+        rows.append(Row(row, previous_figures[key].net if key in previous_figures else ZERO))
+    rows.sort(key=lambda r: (-r.figures.net, r.figures.label))
+    if unitemised is not None and (unitemised.gross or unitemised.refunds or previous_unitemised.net):
+        rows.append(Row(unitemised, previous_unitemised.net))
+    if totals:
+        current_totals = _totals(period, filters, choices)
+        totals_previous = _totals(previous, filters, choices)
+        totals_last_year = _totals(last_year, filters, choices)
+    else:
+        current_totals = totals_previous = totals_last_year = Figures()
+    review = SalesReview(
+        period=period,
+        previous=previous,
+        last_year=last_year,
+        dimension=dimension,
+        filters=filters,
+        totals=current_totals,
+        totals_previous=totals_previous,
+        totals_last_year=totals_last_year,
+        rows=rows,
+        daily=_daily(period, filters, choices) if daily else [],
+    )
+    if totals:
+        review.comparisons = [
+            Comparison(
+                metric,
+                label,
+                getattr(current_totals, metric),
+                getattr(totals_previous, metric),
+                getattr(totals_last_year, metric),
+            )
+            for metric, label in METRICS
+        ]
+    return review

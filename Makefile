@@ -47,7 +47,7 @@ stack: venv
 # The suite on the embedded default (SQLite, eager Celery). Browser tests and the real-worker test
 # need Chromium and Redis: `make test-e2e` and .ci/run run them.
 test: venv
-	$(PY) -m pytest -m "not e2e and not celery_worker" -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not e2e and not celery_worker" -n 2 --durations=10 $(PYTEST_ARGS)
 
 test-e2e: venv
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
@@ -57,6 +57,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(PY) devtools/check_imports.py
 	$(VENV)/bin/lint-imports
+	$(PY) devtools/check_locks.py
 	$(VENV)/bin/mypy
 	$(PY) manage.py makemigrations --check --dry-run
 

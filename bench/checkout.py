@@ -788,8 +788,8 @@ def report(
     say("follow-ups written from the measured window on (written → done):")
     say("| subscriber | rows | p50 s | p95 s | max s | failed runs | undone |")
     say("|---|---:|---:|---:|---:|---:|---:|")
-    for handler, count, p50, p95, longest, failed, left in check.follow_ups:
-        p50, p95, longest = (fmt(seconds_of(d), 2) for d in (p50, p95, longest))
+    for handler, count, p50_s, p95_s, longest_s, failed, left in check.follow_ups:
+        p50, p95, longest = (fmt(seconds_of(d), 2) for d in (p50_s, p95_s, longest_s))
         say(f"| {handler} | {count} | {p50} | {p95} | {longest} | {failed} | {left} |")
     if findings:
         say("errors in the stack's logs:")

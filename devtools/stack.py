@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
@@ -426,7 +427,7 @@ def localstripe_webhook_register(stripe_base: str, *, url: str, secret: str, eve
         response.read()
     finally:
         connection.close()
-    if response.status != 200:
+    if response.status != HTTPStatus.OK:
         raise StackError(f"localstripe refused the webhook registration ({response.status})")
 
 
@@ -607,7 +608,9 @@ class Stack:
             say("  WARNING: no manage.py outbox_relay in this checkout: the relay is not running")
 
         wait_until(
-            lambda: http_status(config.web_url, timeout=30) == 200, what="web (GET / → 200)", child=web
+            lambda: http_status(config.web_url, timeout=30) == HTTPStatus.OK,
+            what="web (GET / → 200)",
+            child=web,
         )
         wait_until(
             lambda: re.search(r"celery@\S+ ready\.", worker.log_text()) is not None,

@@ -2,12 +2,15 @@
 consignments with the reasons routing recorded, routing again, and routing by hand among the candidates."""
 
 from dataclasses import asdict
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -57,7 +60,7 @@ class LegInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -70,17 +73,17 @@ class ConsignmentEventInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
 class ManualRouteForm(forms.Form):
     """One select per leg, offering the candidates eligible now (the others are listed with their reason)."""
 
-    def __init__(self, *args, legs: list[dict], **kwargs):
+    def __init__(self, *args: Any, legs: list[dict], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for leg in legs:
             choices = [
@@ -125,11 +128,11 @@ class ConsignmentAdmin(admin.ModelAdmin):
     actions = ["route_again"]
 
     @admin.display(description=gettext_lazy("Why it needs routing"))
-    def short_reason(self, obj):
+    def short_reason(self, obj: ConsignmentEvent) -> str:
         return obj.reason[:120]
 
     @admin.display(description=gettext_lazy("Route"))
-    def route(self, obj):
+    def route(self, obj: Consignment) -> str:
         if obj.status != Consignment.Status.NEEDS_ROUTING:
             return ""
         return format_html(
@@ -139,7 +142,7 @@ class ConsignmentAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description=gettext_lazy("Route again (those that need routing)"))
-    def route_again(self, request, queryset):
+    def route_again(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         done = 0
         for consignment in queryset.filter(status=Consignment.Status.NEEDS_ROUTING):
             try:
@@ -151,7 +154,7 @@ class ConsignmentAdmin(admin.ModelAdmin):
                 messages.error(request, str(error))
         messages.info(request, _("%(done)d routed; the others still need routing.") % {"done": done})
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         return [
             path(
                 "<int:pk>/route/",
@@ -166,7 +169,7 @@ class ConsignmentAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def route_by_hand(self, request, pk):
+    def route_by_hand(self, request: HttpRequest, pk: int) -> HttpResponse:
         consignment = get_object_or_404(Consignment, pk=pk)
         if not self.has_change_permission(request, consignment):
             return redirect("admin:index")
@@ -195,7 +198,7 @@ class ConsignmentAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/logistics/route_by_hand.html", context)
 
-    def route_stuck(self, request):
+    def route_stuck(self, request: HttpRequest) -> HttpResponse:
         outcome = consignments_stuck_route()
         messages.info(
             request, ", ".join(f"{k}: {v}" for k, v in sorted(outcome.items())) or _("Nothing stuck.")
@@ -208,10 +211,10 @@ class TrackingEventAdmin(admin.ModelAdmin):
     list_display = ["leg", "kind", "occurred_at", "recorded_at", "note"]
     list_filter = ["kind"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -235,10 +238,10 @@ class PartnerTokenAdmin(admin.ModelAdmin):
     readonly_fields = ["partner", "digest", "label", "created_at"]
     actions = ["revoke"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description=gettext_lazy("Revoke"))
-    def revoke(self, request, queryset):
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         revoked = queryset.update(revoked=True)
         messages.info(request, _("%(count)d token(s) revoked.") % {"count": revoked})

@@ -3,6 +3,7 @@ within one partner, and the related rows a page shows are loaded here, in a fixe
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch, QuerySet
 
 from logistics.models import Leg, LogisticsPartner, TrackingEvent
@@ -69,7 +70,7 @@ def portal_leg_groups(*, partner: LogisticsPartner) -> list[LegGroup]:
     return groups
 
 
-def user_partners(user) -> list[LogisticsPartner]:
+def user_partners(user: User | AnonymousUser) -> list[LogisticsPartner]:
     """The logistics partners a signed-in user works for."""
     if not user.is_authenticated:
         return []

@@ -9,8 +9,9 @@ directly, two queries per page."""
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Exists, Min, OuterRef, Subquery
+from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
@@ -31,7 +32,7 @@ class PartnerPerformance:
     rejected: int = 0
 
     @property
-    def on_time_rate(self):
+    def on_time_rate(self) -> Decimal | None:
         """Per cent of the legs due or done that were done on time (one decimal); None with none."""
         return percent_of(self.done_on_time, self.done_on_time + self.done_late + self.overdue)
 
@@ -89,7 +90,7 @@ def logistics_performance(*, period: Period, today: datetime.date | None = None)
     return sorted(by_partner.values(), key=lambda e: (-e.legs, e.partner.code))
 
 
-def consignments_needing_routing(*, limit: int = 50):
+def consignments_needing_routing(*, limit: int = 50) -> QuerySet[Consignment]:
     """The parcels waiting for the association to route them by hand, oldest first."""
     return (
         Consignment.objects.filter(status=Consignment.Status.NEEDS_ROUTING)

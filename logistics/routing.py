@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad, PriceRule
 from logistics.states import LEG_TRANSITIONS, consignment_move, leg_move
+from marketplace.locks import for_update
 from marketplace.order.models import ShopOrder
 from marketplace.outbox.services import outbox_emit
 from marketplace.places.models import Region
@@ -342,7 +343,7 @@ def consignment_route(
     partners_cache = {} if partners_cache is None else partners_cache
     with transaction.atomic():
         shop_order = (
-            ShopOrder.objects.select_for_update(of=("self",))
+            for_update(ShopOrder.objects.all(), of=("self",))
             .select_related(
                 "shop__village__parent__parent__parent__parent",
                 "shop__county__parent__parent",
@@ -448,12 +449,12 @@ def leg_reject(
     free its slot and give the leg to the next candidate (never one that refused it before); none left →
     the consignment needs routing. The shop is told either way."""
     with transaction.atomic():
-        # Consignment first, then the leg: the order tracking_event_record locks them in (no deadlock).
+        # Consignment first, then the leg: the order of marketplace.locks.LOCK_ORDER (no deadlock).
         consignment_id = (
             Leg.objects.filter(pk=leg_id, partner=partner).values_list("consignment_id", flat=True).get()
         )
-        consignment = Consignment.objects.select_for_update().get(pk=consignment_id)
-        leg = Leg.objects.select_for_update().get(pk=leg_id, partner=partner)
+        consignment = for_update(Consignment.objects.all()).get(pk=consignment_id)
+        leg = for_update(Leg.objects.all()).get(pk=leg_id, partner=partner)
         if Leg.Status.REJECTED not in LEG_TRANSITIONS[leg.status]:
             raise RoutingError("only an assigned or accepted leg can be rejected")
         shop_order = ShopOrder.objects.select_related(
@@ -491,7 +492,7 @@ def leg_reject(
             # Start again clean: the other legs give back their slots, and routing (by the association,
             # or the stuck-orders command) plans the whole consignment again.
             for other in (
-                Leg.objects.select_for_update()
+                for_update(Leg.objects.all())
                 .filter(consignment=consignment, status__in=(Leg.Status.ASSIGNED, Leg.Status.ACCEPTED))
                 .order_by("pk")
             ):

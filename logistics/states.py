@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from logistics.models import Consignment, ConsignmentEvent, Leg, LegEvent, LogisticsPartner
+from marketplace.locks import for_update
 
 C = Consignment.Status
 L = Leg.Status
@@ -52,7 +53,7 @@ def consignment_move(
         from_status = ""
     else:
         from_status = (
-            Consignment.objects.select_for_update().values_list("status", flat=True).get(pk=consignment.pk)
+            for_update(Consignment.objects.all()).values_list("status", flat=True).get(pk=consignment.pk)
         )
     if to_status not in CONSIGNMENT_TRANSITIONS[from_status]:
         raise StatusMoveError(
@@ -63,7 +64,7 @@ def consignment_move(
         consignment.save()
     else:
         consignment.save(update_fields=["status", "updated_at"])
-    return ConsignmentEvent.objects.create(
+    return ConsignmentEvent.objects.create(  # type: ignore[misc]  # auth.User is the user model; services take AbstractBaseUser (django-stubs' request.user)
         consignment=consignment,
         from_status=from_status,
         to_status=to_status,
@@ -84,7 +85,7 @@ def leg_move(
 ) -> LegEvent:
     """Move ``leg`` to ``to_status`` and record it; a rejection keeps ``reason`` on the leg as well.
     Callers holding the consignment's lock take it before this one (see ``consignment_move``)."""
-    from_status = Leg.objects.select_for_update().values_list("status", flat=True).get(pk=leg.pk)
+    from_status = for_update(Leg.objects.all()).values_list("status", flat=True).get(pk=leg.pk)
     if to_status not in LEG_TRANSITIONS[from_status]:
         raise StatusMoveError(f"leg {leg.pk} cannot move from “{from_status}” to “{to_status}”")
     leg.status = to_status
@@ -93,6 +94,6 @@ def leg_move(
         leg.reject_reason = reason
         fields.append("reject_reason")
     leg.save(update_fields=fields)
-    return LegEvent.objects.create(
+    return LegEvent.objects.create(  # type: ignore[misc]  # auth.User is the user model; services take AbstractBaseUser (django-stubs' request.user)
         leg=leg, from_status=from_status, to_status=to_status, actor=actor, partner=partner, reason=reason
     )

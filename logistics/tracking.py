@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
 from logistics.states import LEG_TRANSITIONS, consignment_move, leg_move
+from marketplace.locks import for_update
 from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import shop_order_advance
 from marketplace.outbox.services import outbox_emit
@@ -27,12 +28,13 @@ CLOCK_SKEW = datetime.timedelta(minutes=5)
 # How long before its leg was assigned an event may say it happened: a day, for a logger or a partner's
 # system set to the wrong time zone (UTC against Beijing time is 8 hours); anything earlier is refused.
 EARLIEST_BEFORE_LEG = datetime.timedelta(days=1)
+IDEMPOTENCY_KEY_MAX_CHARS = 128
 
 
 class TrackingError(ValueError):
     """A report that cannot be recorded. ``field`` names the input at fault, if one is."""
 
-    def __init__(self, message: str, *, field: str = ""):
+    def __init__(self, message: str, *, field: str = "") -> None:
         super().__init__(message)
         self.field = field
 
@@ -41,7 +43,7 @@ def leg_accept(*, leg_id: int, partner: LogisticsPartner, actor: AbstractBaseUse
     """The partner (through ``actor``, one of its portal users, or its API token) will carry this leg.
     Accepting an accepted leg again changes nothing. Another partner's leg raises ``Leg.DoesNotExist``."""
     with transaction.atomic():
-        leg = Leg.objects.select_for_update().get(pk=leg_id, partner=partner)
+        leg = for_update(Leg.objects.all()).get(pk=leg_id, partner=partner)
         if leg.status == Leg.Status.ACCEPTED:
             return leg
         if Leg.Status.ACCEPTED not in LEG_TRANSITIONS[leg.status]:
@@ -70,7 +72,7 @@ def _validate(
 ) -> None:
     if kind not in K.values:
         raise TrackingError(_("Unknown event kind “%(kind)s”.") % {"kind": kind}, field="kind")
-    if not idempotency_key or len(idempotency_key) > 128:
+    if not idempotency_key or len(idempotency_key) > IDEMPOTENCY_KEY_MAX_CHARS:
         raise TrackingError(_("Give an idempotency key of 1 to 128 characters."), field="idempotency_key")
     if not isinstance(occurred_at, datetime.datetime) or timezone.is_naive(occurred_at):
         raise TrackingError(_("Give the time with its time zone."), field="occurred_at")
@@ -102,11 +104,14 @@ def tracking_event_record(
     note = note.strip()
     _validate(leg=leg, kind=kind, occurred_at=occurred_at, note=note, idempotency_key=idempotency_key)
     with transaction.atomic():
-        # Consignment, then leg: the order leg_reject locks them in (it may touch every leg of the
-        # consignment). Holding the consignment serialises the events of its legs, so "every leg
-        # delivered" is seen by exactly one of them.
-        consignment = Consignment.objects.select_for_update().get(pk=leg.consignment_id)
-        leg = Leg.objects.select_for_update().select_related("partner").get(pk=leg.pk)
+        # Shop order, consignment, then leg (marketplace.locks.LOCK_ORDER): the event may move the shop
+        # order on, and routing and leg_reject lock in the same order. Holding the consignment serialises
+        # the events of its legs, so "every leg delivered" is seen by exactly one of them.
+        for_update(ShopOrder.objects.all()).filter(
+            pk__in=Consignment.objects.filter(pk=leg.consignment_id).values("shop_order_id")
+        ).values_list("pk", flat=True).first()
+        consignment = for_update(Consignment.objects.all()).get(pk=leg.consignment_id)
+        leg = for_update(Leg.objects.all()).select_related("partner").get(pk=leg.pk)
         if leg.status == Leg.Status.REJECTED:  # (a leg with events can no longer be rejected)
             raise TrackingError(_("This leg was rejected: it can have no tracking events."))
         try:

@@ -1,5 +1,5 @@
 """The marketplace project: settings, URLs, the Celery app, the storefront and the Oscar apps we fork."""
 
-from .celery import app as celery_app
+from marketplace.celery import app as celery_app
 
 __all__ = ["celery_app"]

@@ -7,6 +7,7 @@ timeouts keep a dead cache from holding a request up.
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache
@@ -22,7 +23,7 @@ _WARN_EVERY = 60.0
 class ForgivingRedisCache(RedisCache):
     _last_warning = 0.0
 
-    def __init__(self, server, params):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
         options = params.setdefault("OPTIONS", {})
         options.setdefault("socket_connect_timeout", 0.25)
         options.setdefault("socket_timeout", 0.5)
@@ -35,11 +36,11 @@ class ForgivingRedisCache(RedisCache):
             logger.warning("cache unavailable (%s: %s): pages render uncached", operation, error)
 
 
-def _forgiving(operation: str, fallback: Any):
+def _forgiving(operation: str, fallback: object) -> Callable[..., object]:
     """Wrap RedisCache's ``operation`` so that an unreachable Redis gives ``fallback`` instead of raising."""
     original = getattr(RedisCache, operation)
 
-    def method(self, *args, **kwargs):
+    def method(self: ForgivingRedisCache, *args: Any, **kwargs: Any) -> object:
         try:
             return original(self, *args, **kwargs)
         except UNAVAILABLE as error:

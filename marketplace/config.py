@@ -8,9 +8,10 @@ Oscar's dashboard is not mounted: every job it does has an owner here that goes 
 - categories, certifications, pages, offers and users: the Django admin (/admin/), for the site's admins.
 """
 
+from django.urls import URLPattern, URLResolver
 from oscar import config
 
 
 class Shop(config.Shop):
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         return [pattern for pattern in super().get_urls() if str(pattern.pattern) != "dashboard/"]

@@ -3,7 +3,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 
-def percent_of(part, whole) -> Decimal | None:
+def percent_of(part: Decimal | int, whole: Decimal | int | None) -> Decimal | None:
     """``part`` as a per cent of ``whole`` (one decimal); None when there is no whole."""
     if not whole:
         return None

@@ -4,8 +4,11 @@ form error, not an overflow when it becomes a time in Asia/Shanghai. Every model
 every id read from a query string, goes through here."""
 
 import datetime
+from collections.abc import Iterable
+from typing import Any
 
 from django import forms
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
 ID_MAX = 2**63 - 1  # the largest id PostgreSQL's bigint (and SQLite's integer) can hold
@@ -21,14 +24,14 @@ def id_or_none(value: object) -> int | None:
 
 
 class BoundedModelChoiceField(forms.ModelChoiceField):
-    def to_python(self, value):
+    def to_python(self, value: object) -> Model | None:
         if value not in self.empty_values and self.to_field_name is None and id_or_none(value) is None:
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
 
 
 class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):
-    def _check_values(self, value):
+    def _check_values(self, value: Iterable[object]) -> QuerySet[Any]:
         if self.to_field_name is None:
             for pk in value:
                 if id_or_none(pk) is None:

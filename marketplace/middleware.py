@@ -3,9 +3,11 @@ body larger than its view takes is read."""
 
 import contextlib
 import ipaddress
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.locale import LocaleMiddleware
 from django.shortcuts import render
 from django.utils import translation
@@ -19,7 +21,7 @@ class ChineseFirstLocaleMiddleware(LocaleMiddleware):
     switch (/i18n/setlang/) decides, else zh-hans. An English-language browser in Shanghai still gets
     the Chinese market it expects, and pages are the same for every first visit (cache-friendly)."""
 
-    def process_request(self, request):
+    def process_request(self, request: HttpRequest) -> None:
         chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         supported = {code for code, _name in settings.LANGUAGES}
         language = chosen if chosen in supported else settings.LANGUAGE_CODE
@@ -36,13 +38,19 @@ class RequestBodyLimitMiddleware:
     come before ``CsrfViewMiddleware``, whose ``process_view`` reads the form. The reverse proxy's own
     cap (docs/operations.md) is set to the largest of these, so a larger body never reaches a worker."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
         try:
             size = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -57,7 +65,7 @@ class RequestBodyLimitMiddleware:
         return body_too_large(request, limit)
 
 
-def body_too_large(request, limit: int) -> HttpResponse:
+def body_too_large(request: HttpRequest, limit: int) -> HttpResponse:
     megabytes = f"{limit / (1024 * 1024):g}"
     if request.path.startswith(API_PREFIX) or request.headers.get("accept", "").startswith(
         "application/json"
@@ -77,7 +85,7 @@ class ClientAddressMiddleware:
     header's earlier entries are whatever the visitor chose to send, so they are never believed). With no
     trusted proxies (the default), the header is ignored."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.proxies = [ipaddress.ip_network(entry, strict=False) for entry in settings.TRUSTED_PROXIES]
 
@@ -88,7 +96,7 @@ class ClientAddressMiddleware:
             return False
         return any(ip in network for network in self.proxies)
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.proxies and self.trusted(request.META.get("REMOTE_ADDR", "")):
             hops = [
                 hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()

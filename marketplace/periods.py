@@ -20,6 +20,7 @@ KINDS = [
 SEASON_NAMES = {3: _("Spring"), 6: _("Summer"), 9: _("Autumn"), 12: _("Winter")}
 # A custom range is at most this long (the page stays fast; longer views are the exports' job anyway).
 LONGEST_CUSTOM_DAYS = 732
+MARCH, DECEMBER = 3, 12
 # The days a period may cover: its comparisons reach a year back, which must stay a real date.
 FIRST_DAY = datetime.date(2000, 1, 1)
 LAST_DAY = datetime.date(2100, 12, 31)
@@ -103,12 +104,12 @@ def period_of(kind: str, on: datetime.date) -> Period:
         return Period(MONTH, on.replace(day=1), month_last(on))
     if kind == SEASON:
         first_month = (on.month // 3) * 3 or 12  # December, January and February are winter
-        year = on.year - 1 if on.month < 3 else on.year
+        year = on.year - 1 if on.month < MARCH else on.year
         last_month = (first_month + 1) % 12 + 1
         return Period(
             SEASON,
             datetime.date(year, first_month, 1),
-            month_last(datetime.date(year + (first_month == 12), last_month, 1)),
+            month_last(datetime.date(year + (first_month == DECEMBER), last_month, 1)),
         )
     raise ValueError(f"unknown period kind {kind!r}")
 

@@ -2,8 +2,11 @@
 form (PostgreSQL can neither store nor compare text holding one), and an id in the URL beyond what a
 database key holds (it names nothing, and SQLite cannot even compare it)."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import BadRequest
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.utils.translation import gettext as _
 from django.views import defaults
 
@@ -13,7 +16,7 @@ from marketplace.form_fields import ID_MAX
 NUL = "\x00"
 
 
-def _holds_nul(data) -> bool:
+def _holds_nul(data: QueryDict) -> bool:
     return any(NUL in key or any(NUL in value for value in values) for key, values in data.lists())
 
 
@@ -30,13 +33,19 @@ class HostileInputMiddleware:
     id larger than the largest database key is a 404. It runs in ``process_view``, after
     ``RequestBodyLimitMiddleware`` has refused a body too large to read."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
         api = request.path.startswith(API_PREFIX)
         if NUL in request.path_info or _holds_nul(request.GET) or _holds_nul(request.POST):
             if api:

@@ -1,14 +1,19 @@
 """Throttling: sign-in lockout after repeated wrong passwords (django-axes) and rate limits on the forms
 anyone can post (django-ratelimit), both answered with a page that says what happened and what to do."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.views import View
 from django_ratelimit.decorators import ratelimit
 from oscar.core.loading import get_class
 from oscar.views.decorators import login_forbidden
@@ -25,7 +30,11 @@ class LockoutBackend(AxesStandaloneBackend):
     the next backend instead of failing."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
     ) -> AbstractBaseUser | None:
         if request is None:
             return None
@@ -48,12 +57,15 @@ def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     return render(request, "security/rate_limited.html", status=429)
 
 
-def post_rate_limit(rate: str):
+_ViewClass = TypeVar("_ViewClass", bound=type[View])
+
+
+def post_rate_limit(rate: str) -> Callable[[_ViewClass], _ViewClass]:
     """Limit a class-based view's POSTs per IP address to ``rate`` (blocked: ``rate_limited``)."""
     return method_decorator(ratelimit(key="ip", rate=rate, method="POST", block=True), name="post")
 
 
-def password_reset_view():
+def password_reset_view() -> Callable[..., HttpResponseBase]:
     """Oscar's password reset page (as Oscar mounts it), with its posts rate limited per address."""
     view = auth_views.PasswordResetView.as_view(
         form_class=get_class("customer.forms", "PasswordResetForm"),

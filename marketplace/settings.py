@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "sorl.thumbnail",
     "marketplace.places",
     "marketplace.outbox",
+    "marketplace.ledger",
     "marketplace.payments",
     "shops.association",
     "shops.settlement",

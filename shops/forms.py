@@ -3,6 +3,7 @@ row of an import file, and turns it into ``shops.listings.ListingData``."""
 
 import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -14,8 +15,12 @@ from oscar.core.loading import get_model
 from marketplace.form_fields import BoundedModelChoiceField, BoundedModelMultipleChoiceField
 from shops.listings import MAX_PRICE, MAX_STOCK, ListingData
 
-Product = get_model("catalogue", "Product")
-Category = get_model("catalogue", "Category")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Category, Product
+    from oscar.apps.partner.models import StockRecord
+else:
+    Product = get_model("catalogue", "Product")
+    Category = get_model("catalogue", "Category")
 ProductClass = get_model("catalogue", "ProductClass")
 Certification = get_model("catalogue", "Certification")
 ShopOrder = get_model("order", "ShopOrder")
@@ -24,7 +29,7 @@ MONTHS = [("", "—"), *((str(number), name) for number, name in MONTH_NAMES.ite
 
 
 class CategoryChoiceField(BoundedModelChoiceField):
-    def label_from_instance(self, obj) -> str:
+    def label_from_instance(self, obj: "Category") -> str:
         return obj.full_name if obj.depth > 1 else obj.display_name
 
 
@@ -76,12 +81,13 @@ class ListingForm(forms.Form):
     )
     sku = forms.CharField(label=_("Your code (optional)"), max_length=64, required=False)
 
-    def __init__(self, *args, allow_past_presale: bool = False, **kwargs):
+    def __init__(self, *args: Any, allow_past_presale: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.allow_past_presale = allow_past_presale
-        self.fields["category"].queryset = Category.objects.filter(is_public=True).order_by("path")
-        self.fields["product_class"].queryset = ProductClass.objects.order_by("name")
-        self.fields["certifications"].queryset = Certification.objects.all()
+        # ModelChoiceFields (django-stubs types a form's fields as plain Fields)
+        self.fields["category"].queryset = Category.objects.filter(is_public=True).order_by("path")  # type: ignore[attr-defined]
+        self.fields["product_class"].queryset = ProductClass.objects.order_by("name")  # type: ignore[attr-defined]
+        self.fields["certifications"].queryset = Certification.objects.all()  # type: ignore[attr-defined]
 
     def clean_title(self) -> str:
         title = self.cleaned_data["title"].strip()
@@ -89,8 +95,8 @@ class ListingForm(forms.Form):
             raise ValidationError(_("Give the listing a name."))
         return title
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         start, end = cleaned.get("harvest_start_month"), cleaned.get("harvest_end_month")
         if (start is None) != (end is None):
             self.add_error("harvest_end_month", _("Give both the first and the last month of the harvest."))
@@ -134,7 +140,7 @@ class ListingForm(forms.Form):
         )
 
     @classmethod
-    def initial_for(cls, product, stockrecord) -> dict:
+    def initial_for(cls, product: "Product", stockrecord: "StockRecord | None") -> dict[str, Any]:
         """The form's values for an existing listing."""
         initial = {
             name: getattr(product, name)

@@ -38,6 +38,7 @@ Partner = get_model("partner", "Partner")
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 1000
+SHORT_LABEL_CHARS = 5  # a template column this narrow is drawn narrower
 # An Excel sheet can hold rows that only carry formatting far below the data; reading stops here so a
 # small file cannot keep a worker busy walking a million empty rows.
 MAX_SHEET_ROWS = 20 * MAX_ROWS
@@ -164,7 +165,7 @@ class ImportPreview:
 class ImportRejected(Exception):
     """Some rows have errors (or one failed while saving); nothing was imported."""
 
-    def __init__(self, preview: ImportPreview):
+    def __init__(self, preview: ImportPreview) -> None:
         super().__init__(_("Some rows have errors; nothing was imported."))
         self.preview = preview
 
@@ -189,7 +190,7 @@ _FIELD_BY_HEADER = {
 }
 
 
-def _cell_text(value) -> str:
+def _cell_text(value: object) -> str:  # noqa: PLR0911
     """A cell as the farmer sees it: dates in ISO form, whole numbers without “.0”."""
     if value is None:
         return ""
@@ -293,7 +294,7 @@ def _header_read(cells: list[str]) -> dict[int, tuple[str, str]]:
     return columns
 
 
-def import_rows_read(*, upload: UploadedFile) -> list[dict[str, str]]:
+def import_rows_read(*, upload: UploadedFile) -> list[dict[str, str]]:  # noqa: PLR0912
     """The listing rows of an uploaded .csv or .xlsx file (a Django ``UploadedFile``), as
     ``{field: value}`` dicts of strings with the spreadsheet's row number under ``"_row"``.
 
@@ -491,7 +492,7 @@ def _label(row: dict[str, str], field_name: str) -> str:
     return row.get(LABEL_KEY_PREFIX + field_name) or _COLUMNS_BY_FIELD[field_name].label
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
@@ -614,7 +615,9 @@ def listings_import_template() -> bytes:
     sheet.append([_TEMPLATE_EXAMPLE[column.field] for column in IMPORT_COLUMNS])
     for index, column in enumerate(IMPORT_COLUMNS, start=1):
         sheet.cell(row=1, column=index).font = Font(bold=column.required)
-        sheet.column_dimensions[get_column_letter(index)].width = 14 if len(column.label) < 5 else 18
+        sheet.column_dimensions[get_column_letter(index)].width = (
+            14 if len(column.label) < SHORT_LABEL_CHARS else 18
+        )
     # Codes stay text, so that Excel keeps “0012” as typed instead of turning it into 12.
     sku_letter = get_column_letter(list(_COLUMNS_BY_FIELD).index("sku") + 1)
     for row in range(2, MAX_ROWS + 2):

@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.locks import for_update
 from marketplace.storefront.caching import catalogue_changed
 from shops.association.listing_review import (
     ListingReviewError,
@@ -137,7 +138,7 @@ def listing_update(
 ) -> "Product":
     """Change a listing's details, price and stock (the stock left to sell, see the module note)."""
     with transaction.atomic():
-        product = Product.objects.select_for_update().get(pk=product.pk)
+        product = for_update(Product.objects.all()).get(pk=product.pk)
         _product_apply(product, data)
         product.save()
         product.categories.set([data.category_id])
@@ -168,28 +169,33 @@ def listing_price_stock_set(
     catalogue_changed()
 
 
-def _status_move(*, product: "Product", allowed_from: set[str], to_status: str) -> "Product":
+def _status_move(
+    *, product: "Product", allowed_from: set[str], to_status: str, actor: AbstractBaseUser | None
+) -> "Product":
+    """The farmer's own move of a listing, through the listing's one move function (an event row with
+    who did it)."""
     with transaction.atomic():
-        product = Product.objects.select_for_update().get(pk=product.pk)
+        product = for_update(Product.objects.all()).get(pk=product.pk)
         if product.listing_status not in allowed_from:
             raise ListingError(
                 _("A listing that is “%(status)s” cannot be changed this way.")
                 % {"status": product.get_listing_status_display()}
             )
-        product.listing_status = to_status
-        product.is_public = to_status == ListingStatus.LIVE
-        product.save(update_fields=["listing_status", "is_public"])
-    return product
+        return listing_review_move(product=product, to_status=to_status, actor=actor)
 
 
 def listing_pause(*, product: "Product", actor: AbstractBaseUser | None = None) -> "Product":
     """Take a listing off sale (sold out for the season, a bad week…); its stock and photos stay."""
-    return _status_move(product=product, allowed_from={ListingStatus.LIVE}, to_status=ListingStatus.PAUSED)
+    return _status_move(
+        product=product, allowed_from={ListingStatus.LIVE}, to_status=ListingStatus.PAUSED, actor=actor
+    )
 
 
 def listing_resume(*, product: "Product", actor: AbstractBaseUser | None = None) -> "Product":
     """Put a paused listing back on sale. A listing awaiting review waits for the association."""
-    return _status_move(product=product, allowed_from={ListingStatus.PAUSED}, to_status=ListingStatus.LIVE)
+    return _status_move(
+        product=product, allowed_from={ListingStatus.PAUSED}, to_status=ListingStatus.LIVE, actor=actor
+    )
 
 
 def listing_resubmit(*, product: "Product", actor: AbstractBaseUser | None = None) -> "Product":

@@ -5,6 +5,7 @@ a Celery task after the upload commits."""
 import io
 import logging
 import secrets
+from collections.abc import Iterable
 from functools import partial
 
 import pillow_heif
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, Max
 from django.db.models.fields.files import FieldFile
@@ -21,7 +23,9 @@ from oscar.core.loading import get_model
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 from sorl.thumbnail import delete as thumbnails_delete
 from sorl.thumbnail import get_thumbnail, source_cache
+from sorl.thumbnail.images import ImageFile as Thumbnail
 
+from marketplace.locks import for_update
 from marketplace.outbox.services import outbox_emit
 from marketplace.storefront.caching import catalogue_changed
 
@@ -58,7 +62,7 @@ class PhotoRejected(ValueError):
         return str(self)
 
 
-def _display_name(upload) -> str:
+def _display_name(upload: UploadedFile) -> str:
     return (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1] or _("photo")
 
 
@@ -80,7 +84,7 @@ def _too_large(name: str, size: tuple[int, int]) -> PhotoRejected:
     )
 
 
-def _declared_size(upload) -> tuple[int, int] | None:
+def _declared_size(upload: UploadedFile) -> tuple[int, int] | None:
     """Width and height as the file's header states them, read by the format's own Pillow plugin, which
     (unlike Image.open) does not refuse a decompression bomb, so the farmer can be told the size."""
     Image.init()
@@ -117,7 +121,7 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def photo_clean(upload, *, max_bytes: int | None = None) -> bytes:
+def photo_clean(upload: UploadedFile, *, max_bytes: int | None = None) -> bytes:
     """The upload as a JPEG of at most PHOTO_ORIGINAL_MAX_SIDE on its long side, upright, sRGB, and
     without EXIF, XMP or comments; PhotoRejected if it is over ``max_bytes`` (default
     PHOTO_MAX_UPLOAD_BYTES), not a photo, or damaged."""
@@ -179,10 +183,10 @@ def photo_clean(upload, *, max_bytes: int | None = None) -> bytes:
 
 def _product_lock(product: "Product") -> None:
     """Serialise the photo writes of one product (count, numbering) on its row."""
-    Product.objects.select_for_update().only("pk").get(pk=product.pk)
+    for_update(Product.objects.all()).only("pk").get(pk=product.pk)
 
 
-def _renumber(photos) -> None:
+def _renumber(photos: Iterable["ProductImage"]) -> None:
     """Give ``photos``, in the order given, display orders 0..n-1; only changed rows are written."""
     changed = []
     for position, photo in enumerate(photos):
@@ -196,7 +200,9 @@ def _files_delete(original: FieldFile) -> None:
     thumbnails_delete(original)  # the original, its renditions and sorl's record of them
 
 
-def product_photo_add(*, product: "Product", upload, actor: AbstractBaseUser | None = None) -> "ProductImage":
+def product_photo_add(
+    *, product: "Product", upload: UploadedFile, actor: AbstractBaseUser | None = None
+) -> "ProductImage":
     """Add an uploaded photo (a Django UploadedFile) after the product's others; the first becomes the
     main photo. Raises PhotoRejected with a message for the farmer, leaving no row and no file."""
     limit = settings.PHOTO_MAX_PER_PRODUCT
@@ -280,7 +286,7 @@ def product_photo_delete(*, product: "Product", photo_id: int) -> None:
         catalogue_changed()
 
 
-def photo_rendition(photo: "ProductImage", kind: str):
+def photo_rendition(photo: "ProductImage", kind: str) -> Thumbnail:
     """The sorl thumbnail of ``photo`` for ``kind`` ("list", "page" or "zoom"), with the options the
     renditions task drew it with."""
     options = RENDITION_OPTIONS.get(kind, RENDITION_DEFAULT_OPTIONS)

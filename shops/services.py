@@ -1,14 +1,20 @@
 """Writes on shops: status moves through an explicit transitions table, each with an event row."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.locks import for_update
 from shops.models import ShopStatusEvent
 
-Partner = get_model("partner", "Partner")
+if TYPE_CHECKING:
+    from oscar.apps.partner.models import Partner
+else:
+    Partner = get_model("partner", "Partner")
 Status = Partner.Status
 
 ALLOWED_TRANSITIONS: dict[str, set[str]] = {
@@ -27,13 +33,13 @@ def shop_status_change(
     *, shop_id: int, to_status: str, actor: AbstractBaseUser | None = None, reason: str = ""
 ) -> ShopStatusEvent:
     """Move a shop to ``to_status`` if the transitions table allows it, and record who and why."""
-    shop = Partner.objects.select_for_update().get(pk=shop_id)
+    shop = for_update(Partner.objects.all()).get(pk=shop_id)
     if to_status not in ALLOWED_TRANSITIONS.get(shop.status, set()):
         raise ShopStatusError(
             _("A shop cannot move from “%(from)s” to “%(to)s”.")
             % {"from": shop.get_status_display(), "to": Status(to_status).label}
         )
-    event = ShopStatusEvent.objects.create(
+    event = ShopStatusEvent.objects.create(  # type: ignore[misc]  # auth.User is the user model; services take AbstractBaseUser (django-stubs' request.user)
         shop=shop, from_status=shop.status, to_status=to_status, actor=actor, reason=reason
     )
     shop.status = to_status

@@ -1,9 +1,16 @@
 """factory-boy factories for the marketplace's own models (Oscar's are in oscar.test.factories)."""
 
+import datetime
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 from oscar.core.loading import get_model
+
+from marketplace.ledger.models import SaleEntry
+from marketplace.ledger.services import ledger_refund_record
+from marketplace.order.models import ShopOrderEvent
+from marketplace.payments.models import Refund
 
 Region = get_model("places", "Region")
 Partner = get_model("partner", "Partner")
@@ -100,10 +107,28 @@ def category(name: str, name_en: str = "", parent=None):
 
 def association_member(**fields):
     """A user of the association's staff group (who may use /association/ and is alerted by it)."""
-    from oscar.test.factories import UserFactory
+    from oscar.test.factories import UserFactory  # noqa: PLC0415 (allowed in devtools/check_imports.py)
 
-    from shops.association.access import association_group
+    from shops.association.access import association_group  # noqa: PLC0415 (allowed in devtools/check_imports.py)
 
     user = UserFactory(**fields)
     user.groups.add(association_group())
     return user
+
+
+def paid_move_date(event: "ShopOrderEvent", at: "datetime.datetime") -> None:
+    """Date a shop order's move to PAID (made through ``shop_order_transition``) at ``at``, and its sale
+    in the ledger with it, as if it had been paid then."""
+    ShopOrderEvent.objects.filter(pk=event.pk).update(created_at=at)
+    SaleEntry.objects.filter(shop_order_id=event.shop_order_id, kind=SaleEntry.Kind.SALE).update(
+        at=at, day=timezone.localdate(at)
+    )
+
+
+def refund_date(refund: "Refund", at: "datetime.datetime") -> None:
+    """Date a refund made in a test at ``at``; one that succeeded goes into the ledger, as the refund
+    service's success does."""
+    Refund.objects.filter(pk=refund.pk).update(created_at=at)
+    refund.refresh_from_db()
+    if refund.status == Refund.Status.SUCCEEDED:
+        ledger_refund_record(refund=refund, shop_id=refund.shop_order.shop_id)

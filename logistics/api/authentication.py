@@ -6,9 +6,12 @@ address past its rate is refused before its token is looked up, so tokens cannot
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, permissions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
 
 from logistics.models import LogisticsPartner, PartnerToken
 
@@ -20,14 +23,17 @@ class FailedAuthenticationThrottle(SimpleRateThrottle):
     failures count, so a partner's own traffic is left to ``PartnerRateThrottle``. A success does not clear
     the count: one partner's good token must not buy its holder more guesses at the others'."""
 
+    num_requests: int  # set from the rate by SimpleRateThrottle.__init__
+    duration: int
+
     scope = "logistics_failed_auth"
 
-    def get_cache_key(self, request, view=None):
+    def get_cache_key(self, request: Request, view: APIView | None = None) -> str:
         # The peer's address only: X-Forwarded-For is whatever the client writes (DRF's get_ident would
         # believe it), and the project trusts no proxy header.
         return self.cache_format % {"scope": self.scope, "ident": request.META.get("REMOTE_ADDR", "")}
 
-    def allows(self, request) -> bool:
+    def allows(self, request: Request) -> bool:
         """Whether the address has failures left in the window. Counts nothing: a request counts only once
         it has failed (``failure_record``)."""
         if self.rate is None:
@@ -47,8 +53,9 @@ class FailedAuthenticationThrottle(SimpleRateThrottle):
 
 class PartnerTokenAuthentication(BaseAuthentication):
     keyword = "Token"
+    header_parts = 2  # the keyword and the key
 
-    def authenticate(self, request):
+    def authenticate(self, request: Request) -> tuple[AnonymousUser, LogisticsPartner] | None:
         failures = FailedAuthenticationThrottle()
         if not failures.allows(request):
             raise exceptions.Throttled(wait=failures.wait())
@@ -63,12 +70,12 @@ class PartnerTokenAuthentication(BaseAuthentication):
         # No Django user stands behind a partner's system; the partner is the principal.
         return AnonymousUser(), partner
 
-    def _partner(self, request) -> LogisticsPartner | None:
+    def _partner(self, request: Request) -> LogisticsPartner | None:
         """The partner whose token the request sends; ``None`` when it sends none."""
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
-        if len(parts) != 2:
+        if len(parts) != self.header_parts:
             raise exceptions.AuthenticationFailed(_("Send the header as “Authorization: Token <key>”."))
         try:
             key = parts[1].decode()
@@ -83,12 +90,12 @@ class PartnerTokenAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         return token.partner
 
-    def authenticate_header(self, request):
+    def authenticate_header(self, request: Request) -> str:
         return f'{self.keyword} realm="logistics"'
 
 
 class IsLogisticsPartner(permissions.BasePermission):
-    def has_permission(self, request, view):
+    def has_permission(self, request: Request, view: APIView) -> bool:
         return isinstance(request.auth, LogisticsPartner)
 
 
@@ -97,7 +104,7 @@ class PartnerRateThrottle(SimpleRateThrottle):
 
     scope = "logistics_partner"
 
-    def get_cache_key(self, request, view):
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         if not isinstance(request.auth, LogisticsPartner):
             return None
         return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
@@ -107,7 +114,7 @@ class PartnerTokenScheme(OpenApiAuthenticationExtension):
     target_class = PartnerTokenAuthentication
     name = "partnerToken"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {
             "type": "apiKey",
             "in": "header",

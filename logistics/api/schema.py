@@ -2,8 +2,11 @@
 its JSON body, so a partner's client can rely on the document (and the tests hold the API to it). This is
 the project's drf-spectacular schema class (``REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]``)."""
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import ComponentRegistry
 from rest_framework import serializers
 
 
@@ -21,7 +24,7 @@ class FieldErrorsSerializer(serializers.Serializer):
 class FieldErrorsScheme(OpenApiSerializerExtension):
     target_class = FieldErrorsSerializer
 
-    def map_serializer(self, auto_schema, direction):
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         return {
             "type": "object",
             "description": (
@@ -38,7 +41,9 @@ class PartnerAPISchema(AutoSchema):
     """drf-spectacular's schema, plus the error answers of each operation that its view does not document
     itself (an operation's own ``@extend_schema`` responses, such as a 404 worded for it, are kept)."""
 
-    def get_operation(self, path, path_regex, path_prefix, method, registry):
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: ComponentRegistry
+    ) -> dict[str, Any] | None:
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None

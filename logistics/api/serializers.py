@@ -1,5 +1,8 @@
 """What the partner API shows of a leg, and what it accepts: a rejection's reason, a tracking event."""
 
+import datetime
+from typing import TYPE_CHECKING, Any
+
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -7,11 +10,14 @@ from rest_framework import serializers
 
 from logistics.models import Leg, TrackingEvent
 
+if TYPE_CHECKING:
+    from marketplace.places.models import Region
 
-def _region_label(region) -> str:
+
+def _region_label(region: "Region | None") -> str:
     if region is None:
         return ""
-    return f"{region.parent.name} {region.name}" if region.parent_id else region.name
+    return f"{region.parent.name} {region.name}" if region.parent is not None else region.name
 
 
 class TrackingEventSerializer(serializers.ModelSerializer):
@@ -126,7 +132,7 @@ class AwareDateTimeField(serializers.DateTimeField):
         "naive": _("Give the time zone too, e.g. 2026-05-01T09:30:00+08:00."),
     }
 
-    def to_internal_value(self, value):
+    def to_internal_value(self, value: datetime.datetime | str) -> datetime.datetime:
         if isinstance(value, str):
             try:
                 parsed = parse_datetime(value)
@@ -148,7 +154,7 @@ class TrackingEventCreateSerializer(serializers.Serializer):
         help_text="Chosen by the partner, unique per event: posting the same key again records nothing new.",
     )
 
-    def validate(self, attrs):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["kind"] == TrackingEvent.Kind.EXCEPTION and not attrs.get("note", "").strip():
             raise serializers.ValidationError({"note": _("Say what went wrong.")})
         return attrs

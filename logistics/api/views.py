@@ -1,7 +1,10 @@
 """The partner API's endpoints. Thin: reads through ``logistics.partner_selectors``, writes through
 ``logistics.tracking`` and ``logistics.routing``; another partner's leg is 404 for every method."""
 
-from django.http import Http404, JsonResponse
+from typing import Any, cast
+
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
@@ -10,6 +13,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from logistics.api.authentication import IsLogisticsPartner, PartnerRateThrottle, PartnerTokenAuthentication
@@ -20,7 +24,7 @@ from logistics.api.serializers import (
     RecordedEventSerializer,
     TrackingEventCreateSerializer,
 )
-from logistics.models import Leg
+from logistics.models import Leg, LogisticsPartner
 from logistics.partner_selectors import partner_leg, partner_legs
 from logistics.routing import RoutingError, leg_reject
 from logistics.tracking import TrackingError, leg_accept, tracking_event_record
@@ -71,10 +75,10 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = Leg.objects.none()  # for the schema; the partner's own legs come from the selectors
 
     @property
-    def partner(self):
-        return self.request.auth
+    def partner(self) -> LogisticsPartner:
+        return cast(LogisticsPartner, self.request.auth)  # IsLogisticsPartner let only a partner in
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         statuses = self.request.query_params.getlist("status")
         unknown = [value for value in statuses if value not in LISTED_STATUSES]
         if unknown:
@@ -99,7 +103,7 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
         responses={200: LegSerializer, 404: NOT_FOUND, 409: CONFLICT},
     )
     @action(detail=True, methods=["post"])
-    def accept(self, request, pk=None):
+    def accept(self, request: Request, pk: str | None = None) -> Response:
         leg = self.get_object()
         try:
             leg_accept(leg_id=leg.pk, partner=self.partner)
@@ -117,7 +121,7 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
         },
     )
     @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
+    def reject(self, request: Request, pk: str | None = None) -> Response:
         leg = self.get_object()
         payload = LegRejectSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -138,7 +142,7 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
         },
     )
     @action(detail=True, methods=["post"])
-    def events(self, request, pk=None):
+    def events(self, request: Request, pk: str | None = None) -> Response:
         leg = self.get_object()
         payload = TrackingEventCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -155,6 +159,6 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @csrf_exempt  # a POST to a mistyped path is a 404 too, not the CSRF failure page (DRF's views are exempt)
-def api_not_found(request, *args, **kwargs) -> JsonResponse:
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """The API's answer to a path it does not have: JSON, like every other answer of the API."""
     return JsonResponse({"detail": _("Not found.")}, status=404)

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -30,13 +31,13 @@ class TrackingEventForm(forms.Form):
     # A new key each time the form is shown: pressing "record" twice records the event once.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=128)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         if cleaned.get("kind") == TrackingEvent.Kind.EXCEPTION and not cleaned.get("note", "").strip():
             self.add_error("note", _("Say what went wrong."))
         return cleaned

@@ -6,21 +6,26 @@ Every view derives from ``PartnerPortalMixin``: the signed-in user must work for
 a 403 page that says so); the partner a page is about is the one chosen in the session, never one named in
 the URL, and legs are looked up within it, so another partner's leg is 404."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
-from logistics.models import Consignment, Leg
+from logistics.models import Consignment, Leg, TrackingEvent
 from logistics.partner_selectors import partner_leg, portal_leg_groups, user_partners
 from logistics.portal.forms import LegRejectForm, TrackingEventForm
 from logistics.routing import RoutingError, leg_reject
 from logistics.tracking import TrackingError, leg_accept, tracking_event_record
+from marketplace.storefront.workspace import ForbiddenPage, workspace_forbidden
 
 SESSION_KEY = "logistics_partner_id"
 
@@ -47,12 +52,34 @@ REJECT_STATUSES = (Leg.Status.ASSIGNED, Leg.Status.ACCEPTED)
 
 
 class PartnerPortalMixin(LoginRequiredMixin):
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         self.partners = user_partners(request.user)
         if not self.partners:
-            return render(request, "logistics/portal/no_partner.html", status=403)
+            return workspace_forbidden(
+                request,
+                ForbiddenPage(
+                    workspace=_("Partner portal"),
+                    title=_("Not a logistics partner"),
+                    heading=_("Your account belongs to no logistics partner"),
+                    paragraphs=[
+                        _(
+                            "You are signed in as %(email)s, but this account does not work for any "
+                            "logistics partner of the market."
+                        )
+                        % {"email": request.user.email},
+                        _(
+                            "If your service point, hub or carrier already works with the market, ask the "
+                            "association to add this account to it."
+                        ),
+                    ],
+                    testid="no-partner",
+                    sign_out=True,
+                    workspace_class="portal",
+                    stylesheet="logistics/portal.css",
+                ),
+            )
         chosen = request.session.get(SESSION_KEY)
         self.partner = next((p for p in self.partners if p.pk == chosen), self.partners[0])
         self.objects_load()  # before the method is looked at: another partner's leg is 404 for GET and POST
@@ -61,7 +88,7 @@ class PartnerPortalMixin(LoginRequiredMixin):
     def objects_load(self) -> None:
         """Look up the objects named in the URL within ``self.partner``; raise Http404 if not its."""
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(partner=self.partner, partners=self.partners)
         return context
@@ -70,7 +97,7 @@ class PartnerPortalMixin(LoginRequiredMixin):
 class HomeView(PartnerPortalMixin, TemplateView):
     template_name = "logistics/portal/home.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["groups"] = [
             {
@@ -85,7 +112,7 @@ class HomeView(PartnerPortalMixin, TemplateView):
 
 
 class PartnerSwitchView(PartnerPortalMixin, View):
-    def post(self, request):
+    def post(self, request: HttpRequest) -> HttpResponse:
         try:
             partner_id = int(request.POST.get("partner", ""))
         except ValueError:
@@ -110,7 +137,7 @@ class LegObjectMixin(PartnerPortalMixin):
 class LegView(LegObjectMixin, TemplateView):
     template_name = "logistics/portal/leg.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         leg = self.leg
         events = list(leg.events.all())
@@ -130,7 +157,7 @@ class LegView(LegObjectMixin, TemplateView):
         return context
 
 
-def _suggested_kind(leg: Leg, events) -> str:
+def _suggested_kind(leg: Leg, events: Iterable[TrackingEvent]) -> str:
     reported = {event.kind for event in events}
     usual = USUAL_EVENTS[leg.kind]
     return next((kind for kind in usual if kind not in reported), usual[-1])
@@ -139,16 +166,16 @@ def _suggested_kind(leg: Leg, events) -> str:
 class LegActionView(LegObjectMixin, View):
     """POST-only moves of one leg; a refused move says why and changes nothing."""
 
-    def done(self, message: str, level=messages.SUCCESS):
+    def done(self, message: str, level: int = messages.SUCCESS) -> HttpResponse:
         messages.add_message(self.request, level, message)
         return redirect("logistics_portal:leg", pk=self.leg.pk)
 
-    def refused(self, message: str):
+    def refused(self, message: str) -> HttpResponse:
         return self.done(message, messages.ERROR)
 
 
 class LegAcceptView(LegActionView):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
             leg_accept(leg_id=self.leg.pk, partner=self.partner, actor=request.user)
         except TrackingError as error:
@@ -160,7 +187,7 @@ class LegAcceptView(LegActionView):
 
 
 class LegRejectView(LegActionView):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         form = LegRejectForm(request.POST)
         if not form.is_valid():
             return self.refused(_("Not rejected: say why you cannot carry it."))
@@ -184,7 +211,7 @@ class LegRejectView(LegActionView):
 
 
 class LegEventView(LegActionView):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         form = TrackingEventForm(request.POST)
         if not form.is_valid():
             errors = "; ".join(

@@ -1,4 +1,4 @@
-import oscar.apps.basket.apps as apps
+from oscar.apps.basket import apps
 
 
 class BasketConfig(apps.BasketConfig):

@@ -2,11 +2,16 @@
 (product class and stock records for the strategy, the shop for grouping), so those pages run the same
 number of queries for one line or ten."""
 
+from typing import Any
+
+from django.db.models import QuerySet
 from oscar.apps.basket.abstract_models import AbstractBasket
 
 
 class Basket(AbstractBasket):
-    def all_lines(self):
+    _lines: "QuerySet[Any] | None"  # Oscar's cache of the lines, set in its __init__
+
+    def all_lines(self) -> QuerySet[Any]:
         if self.id is None:
             return self.lines.model.objects.none()
         if self._lines is None:

@@ -1,4 +1,4 @@
-import oscar.apps.catalogue.apps as apps
+from oscar.apps.catalogue import apps
 
 
 class CatalogueConfig(apps.CatalogueConfig):

@@ -1,5 +1,7 @@
 """The product page's forms: a buyer's report of a listing."""
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -18,8 +20,8 @@ class ListingReportForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         if cleaned.get("reason") == ListingReport.Reason.OTHER and not cleaned.get("text", "").strip():
             self.add_error("text", _("Say what is wrong with the listing."))
         return cleaned

@@ -4,6 +4,7 @@ season, pack, storage, cold chain and certifications."""
 import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -170,7 +171,7 @@ class Product(AbstractProduct):
         listing = self.parent if self.parent_id else self
         return bool(listing.is_public and listing.shop_id and listing.shop.is_open)
 
-    def has_review_by(self, user) -> bool:
+    def has_review_by(self, user: AbstractBaseUser | AnonymousUser) -> bool:
         """Oscar's check, answered from ``reviewed_by_viewer`` when a page's selector annotated it for the
         signed-in viewer (one query for all of a page's products instead of one each)."""
         reviewed = getattr(self, "reviewed_by_viewer", None)

@@ -2,9 +2,12 @@
 the page's live parts need (price, stock, badges); photos, facts and attributes are read lazily by
 fragments that are usually served from the cache (marketplace/storefront/caching.py)."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
@@ -19,30 +22,33 @@ from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.selectors import CARD_RELATED
 
-Product = get_model("catalogue", "Product")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Product
+else:
+    Product = get_model("catalogue", "Product")
 
 
 class ProductDetailView(OscarProductDetailView):
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         return Product.objects.select_related(*CARD_RELATED, "shop__province", "shop__city").prefetch_related(
             "stockrecords", "certifications"
         )
 
-    def get_object(self, queryset=None):
+    def get_object(self, queryset: QuerySet[Any] | None = None) -> Product:
         """The product with its shop, stock records and certifications, from the cache when the
         catalogue has not changed since it was stored (a catalogue change moves the version on)."""
         if hasattr(self, "object"):
             return self.object
         return cached_by_version("product", self.kwargs["pk"], lambda: self._load_product(queryset))
 
-    def _load_product(self, queryset):
+    def _load_product(self, queryset: QuerySet[Any] | None) -> Product:
         product = super().get_object(queryset)
         # Oscar's cached properties, computed now so they travel with the cached object.
         product.has_options  # noqa: B018
         product.num_approved_reviews  # noqa: B018
         return product
 
-    def is_viewable(self, product, request):
+    def is_viewable(self, product: Product, request: HttpRequest) -> bool:
         shop_open = product.shop is not None and product.shop.is_open
         # The association's staff see a listing before it is on sale: they review it as buyers will see it.
         return (
@@ -51,7 +57,7 @@ class ProductDetailView(OscarProductDetailView):
             or association_member(request.user)
         )
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["product_attributes"] = lazy_list(
             lambda: self.object.attribute_values.select_related("attribute", "value_option").order_by(
@@ -71,7 +77,7 @@ class ListingReportView(LoginRequiredMixin, FormView):
     template_name = "storefront/listing_report.html"
     form_class = ListingReportForm
 
-    def get_product(self):
+    def get_product(self) -> Product:
         if not hasattr(self, "product"):
             self.product = (
                 Product.objects.storefront()
@@ -83,10 +89,10 @@ class ListingReportView(LoginRequiredMixin, FormView):
                 raise Http404
         return self.product
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(product=self.get_product(), **kwargs)
 
-    def form_valid(self, form):
+    def form_valid(self, form: ListingReportForm) -> HttpResponse:
         product = self.get_product()
         try:
             listing_report_create(
@@ -101,7 +107,7 @@ class ListingReportView(LoginRequiredMixin, FormView):
         messages.success(self.request, _("Thank you: the shop association will look at this listing."))
         return redirect(product.get_absolute_url())
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: ListingReportForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 

@@ -1,11 +1,11 @@
-import oscar.apps.checkout.apps as apps
-from django.urls import path
+from django.urls import URLPattern, URLResolver, path
+from oscar.apps.checkout import apps
 
 
 class CheckoutConfig(apps.CheckoutConfig):
     name = "marketplace.checkout"
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern | URLResolver]:
         from marketplace.checkout import views
 
         urls = [

@@ -2,13 +2,14 @@
 Stripe.js made, or WeChat Pay when it is offered (the pay-again page uses the payment part alone)."""
 
 import re
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from marketplace.payments.services import WECHAT_PAY, wechat_pay_offered
-from marketplace.places.selectors import region_children, region_match
+from marketplace.places.selectors import PREFIX_MIN_CHARS, region_children, region_match
 
 Region = get_model("places", "Region")
 
@@ -30,7 +31,7 @@ class PaymentForm(forms.Form):
     )
     payment_method = forms.CharField(widget=forms.HiddenInput, max_length=255, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.wechat_pay = wechat_pay_offered()
 
@@ -80,7 +81,7 @@ class CheckoutForm(PaymentForm):
 
     field_order = ["email", "recipient", "phone", "province", "city", "county", "street"]
 
-    def __init__(self, *args, guest: bool, **kwargs):
+    def __init__(self, *args: Any, guest: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].required = guest
 
@@ -89,17 +90,17 @@ class CheckoutForm(PaymentForm):
         typed = self.cleaned_data["province"].strip()
         provinces = list(Region.objects.filter(level=Region.Level.PROVINCE).only("pk", "name"))
         for province in provinces:
-            if typed == province.name or (len(typed) >= 2 and province.name.startswith(typed)):
+            if typed == province.name or (len(typed) >= PREFIX_MIN_CHARS and province.name.startswith(typed)):
                 self.province = province  # the cities are checked against it in clean()
                 return province.name
         if not provinces:  # no region data loaded (a bare database): accept what was typed
             return typed
         raise forms.ValidationError(_("Choose a province, municipality or autonomous region of China."))
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         """City and county must be divisions of the province and city chosen, when the region tree knows
         that province's cities (and that city's counties); otherwise what was typed is kept."""
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         province_name, city_typed = cleaned.get("province"), cleaned.get("city")
         if not province_name or not city_typed:
             return cleaned

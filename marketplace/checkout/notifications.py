@@ -1,16 +1,21 @@
 """Emails about orders: confirmation to the buyer (grouped by shop), a new-order notice to each shop's
 farmers, payment failed and refund; each sent once through ``marketplace.outbox.notices``."""
 
+from typing import TYPE_CHECKING
+
 from oscar.core.loading import get_model
 
 from marketplace.order.models import ShopOrder
 from marketplace.outbox.notices import notice_send_once
 from marketplace.payments.models import Payment, Refund
 
-Order = get_model("order", "Order")
+if TYPE_CHECKING:
+    from oscar.apps.order.models import Order
+else:
+    Order = get_model("order", "Order")
 
 
-def _buyer_email(order) -> str:
+def _buyer_email(order: "Order") -> str:
     return order.user.email if order.user_id else order.guest_email
 
 

@@ -3,15 +3,21 @@ its shipping charge."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from marketplace.shipping.models import ShippingRule
 from marketplace.shipping.parcels import ShippingQuote, parcel_line, shipping_quote
 
+if TYPE_CHECKING:
+    from django.forms.formsets import BaseFormSet
+    from oscar.apps.basket.models import Basket, BasketLine
+    from oscar.apps.partner.models import Partner
+
 
 @dataclass(frozen=True)
 class ShopGroup:
-    shop: object
-    lines: list
+    shop: "Partner"
+    lines: list["BasketLine"]
     goods_total: Decimal
     shipping: ShippingQuote
 
@@ -20,7 +26,7 @@ class ShopGroup:
         return self.goods_total + self.shipping.charge
 
 
-def basket_shop_groups(basket) -> list[ShopGroup]:
+def basket_shop_groups(basket: "Basket") -> list[ShopGroup]:
     """One group per shop in the basket, in shop order, with the shop's own shipping charge."""
     lines = list(basket.all_lines())  # Oscar's basket (forked) loads product, shop and stock with them
     # Oscar asks for the shipping charge several times per page: compute once per state of the basket.
@@ -66,7 +72,7 @@ class BasketShopSection:
     forms: list[BasketLineForm] = field(default_factory=list)
 
 
-def basket_shop_sections(basket, formset) -> list[BasketShopSection]:
+def basket_shop_sections(basket: "Basket", formset: "BaseFormSet[Any]") -> list[BasketShopSection]:
     """Oscar's basket line forms under their shop, in the order of ``basket_shop_groups``. Every form of
     the formset is placed exactly once, so the one formset still posts every line."""
     groups = basket_shop_groups(basket)  # memoized: the totals and the shipping method use the same

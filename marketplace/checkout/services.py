@@ -4,17 +4,24 @@ one transaction, so a sold-out line leaves nothing half-created. Paying comes af
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.http import HttpRequest
 from oscar.core.loading import get_class, get_model
 
 from marketplace.checkout.selectors import basket_shop_groups
+from marketplace.locks import for_update
 from marketplace.order.shop_orders import shop_orders_create
 from marketplace.partner.stock import StockRequest, stock_allocate
 
 OrderCreator = get_class("order.utils", "OrderCreator")
 OrderTotalCalculator = get_class("checkout.calculators", "OrderTotalCalculator")
-Basket = get_model("basket", "Basket")
-Order = get_model("order", "Order")
+if TYPE_CHECKING:
+    from oscar.apps.basket.models import Basket
+    from oscar.apps.order.models import Order
+else:
+    Basket = get_model("basket", "Basket")
+    Order = get_model("order", "Order")
 ShippingAddress = get_model("order", "ShippingAddress")
 UserAddress = get_model("address", "UserAddress")
 if TYPE_CHECKING:
@@ -49,7 +56,7 @@ class NotOnSale(CheckoutError):  # noqa: N818 - a state, not an error
 class AlreadyPlaced(CheckoutError):  # noqa: N818 - a state, not an error
     """The basket was turned into an order by another submission (a double click, a second tab)."""
 
-    def __init__(self, order) -> None:
+    def __init__(self, order: "Order") -> None:
         super().__init__(f"basket already placed as order {order.number}")
         self.order = order
 
@@ -68,7 +75,14 @@ def _china() -> "Country":
     return country
 
 
-def checkout_place(*, basket, user, email: str, address: DeliveryAddress, request=None):
+def checkout_place(
+    *,
+    basket: "Basket",
+    user: AbstractBaseUser | AnonymousUser,
+    email: str,
+    address: DeliveryAddress,
+    request: HttpRequest | None = None,
+) -> "Order":
     """Turn ``basket`` into an unpaid order split by shop. Raises ``SoldOut`` (nothing created) when a
     line's stock is gone at this moment, and ``AlreadyPlaced`` when another submission of the same basket
     placed it first (submissions of one basket are serialised by a lock on its row)."""
@@ -83,7 +97,7 @@ def checkout_place(*, basket, user, email: str, address: DeliveryAddress, reques
     method = ShopByShop()
     shipping_charge = method.calculate(basket)
     with transaction.atomic():
-        Basket.objects.select_for_update().filter(pk=basket.pk).values_list("pk", flat=True).first()
+        for_update(Basket.objects.all()).filter(pk=basket.pk).values_list("pk", flat=True).first()
         placed = Order.objects.filter(basket_id=basket.pk).first()
         if placed is not None:
             raise AlreadyPlaced(placed)
@@ -126,7 +140,7 @@ ADDRESS_FIELDS = {
 }
 
 
-def address_book(*, user, limit: int = 5) -> list[DeliveryAddress]:
+def address_book(*, user: AbstractBaseUser, limit: int = 5) -> list[DeliveryAddress]:
     """The signed-in buyer's saved delivery addresses: the default (the one used last) first, then the
     most used and the newest."""
     saved = UserAddress.objects.filter(user=user).order_by(
@@ -138,13 +152,13 @@ def address_book(*, user, limit: int = 5) -> list[DeliveryAddress]:
     ]
 
 
-def address_book_latest(*, user) -> DeliveryAddress | None:
+def address_book_latest(*, user: AbstractBaseUser) -> DeliveryAddress | None:
     """The address to fill the form with: the buyer's default."""
     book = address_book(user=user, limit=1)
     return book[0] if book else None
 
 
-def address_book_save(*, user, address: DeliveryAddress) -> None:
+def address_book_save(*, user: AbstractBaseUser, address: DeliveryAddress) -> None:
     """Keep the address a signed-in buyer just used, as their default (no duplicates: Oscar hashes it)."""
     saved = UserAddress(
         user=user,

@@ -1,8 +1,12 @@
 """The checkout page, the pay-again page (with a WeChat Pay QR code while one waits) and the confirmation."""
 
+from typing import TYPE_CHECKING, Any
+
+from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -36,19 +40,22 @@ from marketplace.payments.services import (
 )
 from marketplace.places.selectors import region_children, region_match
 
-Order = get_model("order", "Order")
+if TYPE_CHECKING:
+    from oscar.apps.order.models import Order
+else:
+    Order = get_model("order", "Order")
 Region = get_model("places", "Region")
 StockRecord = get_model("partner", "StockRecord")
 
 ORDER_SESSION_KEY = "checkout_order_numbers"
 
 
-def _remember(request, order) -> None:
+def _remember(request: HttpRequest, order: Order) -> None:
     numbers = request.session.get(ORDER_SESSION_KEY, [])
     request.session[ORDER_SESSION_KEY] = [*numbers[-19:], str(order.number)]
 
 
-def _buyer_order(request, number: str):
+def _buyer_order(request: HttpRequest, number: str) -> Order:
     """The order only its buyer may open: a signed-in owner, or the guest session that placed it."""
     order = Order.objects.filter(number=number).first()
     if order is None:
@@ -60,11 +67,11 @@ def _buyer_order(request, number: str):
     raise Http404
 
 
-def _paid(order) -> bool:
+def _paid(order: Order) -> bool:
     return Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()
 
 
-def pay_or_explain(request, order, payment_method: str):
+def pay_or_explain(request: HttpRequest, order: Order, payment_method: str) -> HttpResponse:
     """Charge the order; when the card is declined, say why and put the stock back on sale. WeChat Pay
     goes on at the order's pay page, which shows the QR code Stripe drew until the buyer has scanned it."""
     pay_url = reverse("checkout:pay", kwargs={"number": order.number})
@@ -86,8 +93,8 @@ def pay_or_explain(request, order, payment_method: str):
 
 
 class StripeContextMixin:
-    def get_context_data(self, **kwargs):
-        ctx = super().get_context_data(**kwargs)
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        ctx = super().get_context_data(**kwargs)  # type: ignore[misc]  # a mixin for Django's views
         ctx["stripe_publishable_key"] = settings.STRIPE_PUBLISHABLE_KEY
         ctx["stripe_js_url"] = settings.STRIPE_JS_URL
         return ctx
@@ -98,16 +105,16 @@ class CheckoutView(StripeContextMixin, FormView):
     template_name = "checkout/checkout.html"
     form_class = CheckoutForm
 
-    def dispatch(self, request, *args, **kwargs):
-        if request.basket.is_empty:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.basket.is_empty:  # type: ignore[attr-defined]  # Oscar's middleware
             messages.info(request, _("Your basket is empty."))
             return redirect("basket:summary")
         return super().dispatch(request, *args, **kwargs)
 
-    def get_form_kwargs(self):
+    def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "guest": not self.request.user.is_authenticated}
 
-    def get_initial(self):
+    def get_initial(self) -> dict[str, Any]:
         if not self.request.user.is_authenticated:
             return {}
         saved = address_book_latest(user=self.request.user)
@@ -117,9 +124,9 @@ class CheckoutView(StripeContextMixin, FormView):
             initial["phone"] = initial["phone"].removeprefix("+86")
         return initial
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
-        groups = basket_shop_groups(self.request.basket)
+        groups = basket_shop_groups(self.request.basket)  # type: ignore[attr-defined]  # Oscar's middleware
         ctx["groups"] = groups
         ctx["provinces"] = Region.objects.filter(level=Region.Level.PROVINCE).values_list("name", flat=True)
         if self.request.user.is_authenticated:
@@ -132,7 +139,7 @@ class CheckoutView(StripeContextMixin, FormView):
         ctx["order_total"] = sum(g.total for g in groups)
         return ctx
 
-    def form_valid(self, form):
+    def form_valid(self, form: forms.Form) -> HttpResponse:
         data = form.cleaned_data
         address = DeliveryAddress(
             recipient=data["recipient"],
@@ -144,7 +151,7 @@ class CheckoutView(StripeContextMixin, FormView):
         )
         try:
             order = checkout_place(
-                basket=self.request.basket,
+                basket=self.request.basket,  # type: ignore[attr-defined]  # Oscar's middleware
                 user=self.request.user,
                 email=data["email"],
                 address=address,
@@ -178,7 +185,7 @@ class CheckoutView(StripeContextMixin, FormView):
             address_book_save(user=self.request.user, address=address)
         return self.pay(order, data["payment_method"])
 
-    def pay(self, order, payment_method: str):
+    def pay(self, order: Order, payment_method: str) -> HttpResponse:
         return pay_or_explain(self.request, order, payment_method)
 
 
@@ -190,13 +197,13 @@ class PayView(StripeContextMixin, TemplateView):
     template_name = "checkout/pay.html"
     wechat_code = None
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.order = _buyer_order(request, kwargs["number"])
         if _paid(self.order):
             return redirect("checkout:thank-you", number=self.order.number)
         return super().dispatch(request, *args, **kwargs)
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.in_progress = payment_in_progress(order_id=self.order.pk)
         if self.in_progress:
             return super().get(request, *args, **kwargs)  # no Stripe call while another request pays
@@ -205,7 +212,7 @@ class PayView(StripeContextMixin, TemplateView):
             return redirect("checkout:thank-you", number=self.order.number)
         return super().get(request, *args, **kwargs)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["order"] = self.order
         ctx["shop_orders"] = self.order.shop_orders.select_related("shop")
@@ -214,11 +221,11 @@ class PayView(StripeContextMixin, TemplateView):
         ctx["in_progress"] = getattr(self, "in_progress", False)
         return ctx
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         form = PaymentForm(request.POST)
         if not form.is_valid():
             for errors in form.errors.values():
-                messages.error(request, errors[0])
+                messages.error(request, str(errors[0]))
             return redirect("checkout:pay", number=self.order.number)
         method = form.cleaned_data["payment_method"]
         try:
@@ -230,7 +237,7 @@ class PayView(StripeContextMixin, TemplateView):
 
 
 @require_GET
-def pay_status(request, number: str) -> JsonResponse:
+def pay_status(request: HttpRequest, number: str) -> JsonResponse:
     """What the pay page polls while its WeChat Pay QR code waits: paid yet, still waiting, and where to
     go next. Reads the attempt back from Stripe, so it works before (or without) the webhook."""
     order = _buyer_order(request, number)
@@ -243,7 +250,7 @@ def pay_status(request, number: str) -> JsonResponse:
 class ThankYouView(TemplateView):
     template_name = "checkout/thank_you.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         order = _buyer_order(self.request, kwargs["number"])
         ctx["order"] = order
@@ -254,7 +261,7 @@ class ThankYouView(TemplateView):
 
 
 @require_GET
-def address_divisions(request) -> JsonResponse:
+def address_divisions(request: HttpRequest) -> JsonResponse:
     """The address form's suggestions: the cities of ``?province=``, or the counties of ``?province=`` and
     ``?city=`` (names as a buyer may type them), from the region tree. The same for everyone: cacheable."""
     provinces = region_children(parent=None, level=Region.Level.PROVINCE)

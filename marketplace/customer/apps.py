@@ -1,4 +1,4 @@
-import oscar.apps.customer.apps as apps
+from oscar.apps.customer import apps
 
 
 class CustomerConfig(apps.CustomerConfig):

@@ -2,6 +2,10 @@
 number of shops); an order line has no page of its own (Oscar ships no template for one),
 so opening it shows its order, and a line the order does not have is a 404."""
 
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from oscar.apps.customer import views as oscar_views
 from oscar.apps.customer.views import *  # noqa: F403  (Oscar's other customer views, unchanged)
@@ -9,23 +13,26 @@ from oscar.core.loading import get_model
 
 from marketplace.order.selectors import buyer_order
 
-Order = get_model("order", "Order")
+if TYPE_CHECKING:
+    from oscar.apps.order.models import Line, Order
+else:
+    Order = get_model("order", "Order")
 
 
 class OrderDetailView(oscar_views.OrderDetailView):
     """Oscar's order page, its order read once with everything the page shows (``buyer_order``)."""
 
-    def get_object(self, queryset=None):
+    def get_object(self, queryset: QuerySet[Any] | None = None) -> Order:
         return buyer_order(user=self.request.user, number=self.kwargs["order_number"])
 
 
 class OrderLineView(oscar_views.OrderLineView):
     """Posts an action on a line of the buyer's order (``reorder``); anything else lands on the order."""
 
-    def get_object(self, queryset=None):
+    def get_object(self, queryset: QuerySet[Any] | None = None) -> "Line":
         order = get_object_or_404(Order, user=self.request.user, number=self.kwargs["order_number"])
         return get_object_or_404(order.lines, id=self.kwargs["line_id"])
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.get_object()
         return redirect("customer:order", order_number=self.kwargs["order_number"])

@@ -1,4 +1,4 @@
-import oscar.apps.order.apps as apps
+from oscar.apps.order import apps
 
 
 class OrderConfig(apps.OrderConfig):

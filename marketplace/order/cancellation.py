@@ -4,10 +4,12 @@ refunds exactly that part through Stripe."""
 
 from datetime import timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace.locks import for_update
 from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import shop_order_transition
 from marketplace.payments.models import Payment
@@ -16,10 +18,10 @@ from marketplace.payments.services import payment_cancel, payment_sync, shop_ord
 S = ShopOrder.Status
 
 
-def shop_order_cancel(*, shop_order_id: int, actor=None, reason: str) -> ShopOrder:
+def shop_order_cancel(*, shop_order_id: int, actor: AbstractBaseUser | None = None, reason: str) -> ShopOrder:
     """Cancel one shop order before it is handed to logistics; refund it if it was paid."""
     with transaction.atomic():
-        shop_order = ShopOrder.objects.select_for_update().get(pk=shop_order_id)
+        shop_order = for_update(ShopOrder.objects.all()).get(pk=shop_order_id)
         was_paid = shop_order.status != S.PENDING_PAYMENT
         shop_order_transition(shop_order_id=shop_order.pk, to_status=S.CANCELLED, actor=actor, reason=reason)
     if was_paid:

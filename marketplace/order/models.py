@@ -1,8 +1,12 @@
 """Oscar's order, and its split into shop orders: the part of a buyer's order each shop fulfils, with its
 own status and the event row of every move (the moves are in ``marketplace/order/shop_orders.py``)."""
 
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.db import models
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 
@@ -52,10 +56,10 @@ class ShopOrder(models.Model):
         return self.number
 
     @property
-    def total(self):
+    def total(self) -> Decimal:
         return self.lines_total + self.shipping_charge
 
-    def lines(self):
+    def lines(self) -> "QuerySet[Line]":
         return self.order.lines.filter(partner_id=self.shop_id)
 
 
@@ -83,3 +87,6 @@ class ShopOrderEvent(models.Model):
 
 
 from oscar.apps.order.models import *  # noqa: E402,F403
+
+if TYPE_CHECKING:
+    from oscar.apps.order.models import Line

@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.ledger.services import ledger_sales_record
+from marketplace.locks import for_update
 from marketplace.order.models import ShopOrder, ShopOrderEvent
 from marketplace.order.stock_holds import shop_orders_stock_requests
 from marketplace.outbox.services import outbox_emit
@@ -74,7 +76,7 @@ def shop_order_transition(
     locked, an event records who, when and why, and the rules of the move are applied with it: a part
     handed to logistics consumes the stock it holds (the boxes left the shop), a cancelled part releases
     it (the boxes go back on sale)."""
-    shop_order = ShopOrder.objects.select_for_update().get(pk=shop_order_id)
+    shop_order = for_update(ShopOrder.objects.all()).get(pk=shop_order_id)
     if to_status not in ALLOWED_TRANSITIONS[shop_order.status]:
         raise ShopOrderTransitionError(
             _("A shop order cannot move from “%(from)s” to “%(to)s”.")
@@ -103,6 +105,8 @@ def shop_order_transition(
         shop_order.stock_held = False
         update_fields.append("stock_held")
     shop_order.save(update_fields=update_fields)
+    if to_status == S.PAID:
+        ledger_sales_record(shop_orders=[shop_order], at=event.created_at)
     return event
 
 
@@ -116,7 +120,7 @@ def shop_order_advance(
     unpaid), is left alone."""
     target = PROGRESS.index(to_status)
     # Locked first, so a farmer pressing "hand over" or "cancel" meanwhile waits and then sees the move.
-    status = ShopOrder.objects.select_for_update().values_list("status", flat=True).get(pk=shop_order_id)
+    status = for_update(ShopOrder.objects.all()).values_list("status", flat=True).get(pk=shop_order_id)
     while status in DELIVERY_PATH and PROGRESS.index(status) < target:
         status = max(
             (
@@ -131,7 +135,7 @@ def shop_order_advance(
 
 def order_lock(*, order_id: int) -> None:
     """Lock the buyer's order row: the first lock of the paid-order flow (see the module docstring)."""
-    Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True).first()
+    for_update(Order.objects.all()).filter(pk=order_id).values_list("pk", flat=True).first()
 
 
 @transaction.atomic(savepoint=False)
@@ -140,10 +144,10 @@ def order_paid(*, order_id: int, reason: str) -> list[ShopOrderEvent]:
     event each), and the work a sale implies is written to the outbox in this same transaction. Calling it
     again changes nothing. The caller holds the order's lock (``order_lock``)."""
     unpaid = list(
-        ShopOrder.objects.select_for_update()
+        for_update(ShopOrder.objects.all())
         .filter(order_id=order_id, status=S.PENDING_PAYMENT)
         .order_by("pk")
-        .only("pk", "shop_id", "status")
+        .only("pk", "shop_id", "status", "lines_total", "shipping_charge")
     )
     if not unpaid:
         return []
@@ -154,6 +158,7 @@ def order_paid(*, order_id: int, reason: str) -> list[ShopOrderEvent]:
         ]
     )
     ShopOrder.objects.filter(pk__in=[part.pk for part in unpaid]).update(status=S.PAID)
+    ledger_sales_record(shop_orders=unpaid, at=events[0].created_at)
     outbox_emit(
         topic=ORDER_PAID,
         key=str(order_id),

@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.outbox.models import OutboxMessage
@@ -13,10 +17,10 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
     actions = ["replay"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.action(description=_("Run again now"))
-    def replay(self, request, queryset) -> None:
+    def replay(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         count = outbox_replay(message_ids=queryset.values_list("pk", flat=True))
         messages.success(request, _("%(n)s messages are due again.") % {"n": count})

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from marketplace.locks import for_update
 from marketplace.outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ def outbox_deliver(*, message_id: int) -> bool:
         if subscriber.atomic:
             with transaction.atomic():
                 # The row's lock keeps a second delivery of the same row waiting until this one commits.
-                locked = OutboxMessage.objects.select_for_update().filter(pk=message_id).first()
+                locked = for_update(OutboxMessage.objects.all()).filter(pk=message_id).first()
                 if locked is None or locked.done_at is not None:
                     return False
                 subscriber.run(locked.key, locked.payload)

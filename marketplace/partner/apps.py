@@ -1,4 +1,4 @@
-import oscar.apps.partner.apps as apps
+from oscar.apps.partner import apps
 
 
 class PartnerConfig(apps.PartnerConfig):

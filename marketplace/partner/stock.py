@@ -29,7 +29,7 @@ class StockRequest:
 class SoldOut(Exception):
     """Some lines could not be allocated; nothing was."""
 
-    def __init__(self, stockrecord_ids: list[int]):
+    def __init__(self, stockrecord_ids: list[int]) -> None:
         self.stockrecord_ids = stockrecord_ids
         super().__init__(f"sold out: stock records {stockrecord_ids}")
 

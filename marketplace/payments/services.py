@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
 import stripe
 from django.conf import settings
@@ -18,6 +18,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from marketplace.ledger.services import ledger_refund_record
+from marketplace.locks import for_update
 from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import order_lock, order_paid
 from marketplace.outbox.services import outbox_emit
@@ -64,7 +66,7 @@ class _OutsideTransactionsClient(stripe.RequestsClient):
         method: str,
         url: str,
         headers: Mapping[str, str] | None,
-        post_data: Any = None,
+        post_data: object = None,
     ) -> tuple[bytes, int, Mapping[str, str]]:
         if in_app_transaction():
             if settings.STRIPE_IN_TRANSACTION == "raise":
@@ -282,7 +284,7 @@ def payment_record(*, intent: stripe.PaymentIntent, order_id: int | None = None)
     if order_id is None:
         order_id = Payment.objects.filter(intent_id=intent.id).values_list("order_id", flat=True).get()
     order_lock(order_id=order_id)
-    payments = list(Payment.objects.select_for_update().filter(order_id=order_id).order_by("pk"))
+    payments = list(for_update(Payment.objects.all()).filter(order_id=order_id).order_by("pk"))
     payment = next(p for p in payments if p.intent_id == intent.id)
     if intent.amount != to_minor(payment.amount) or intent.currency != payment.currency.lower():
         raise ValueError(f"intent {intent.id} does not match order {payment.order_id}")
@@ -439,7 +441,7 @@ def refund_sync(*, refund_id: int) -> Refund:
 @transaction.atomic
 def refund_record(*, refund_id: int, stripe_status: str | None) -> Refund:
     """Record Stripe's status of a refund; once it succeeded, the sales facts follow (through the outbox)."""
-    refund = Refund.objects.select_for_update().get(pk=refund_id)
+    refund = for_update(Refund.objects.all()).get(pk=refund_id)
     status = REFUND_STATUSES.get(stripe_status or "", Refund.Status.PENDING)
     if refund.status == Refund.Status.PENDING and status != refund.status:
         refund.status = status
@@ -456,7 +458,12 @@ def refund_sync_by_stripe_id(*, stripe_refund_id: str) -> Refund | None:
 
 
 def _refund_succeeded(refund: Refund) -> None:
-    """Money went back: the sales review's facts of the refund's shop and day follow (outbox)."""
+    """Money went back: a refund row in the sales ledger, and the sales review's facts of the refund's
+    shop and day follow (outbox)."""
+    ledger_refund_record(
+        refund=refund,
+        shop_id=ShopOrder.objects.values_list("shop_id", flat=True).get(pk=refund.shop_order_id),
+    )
     outbox_emit(topic=REFUND_SUCCEEDED, key=str(refund.pk), payload={"refund_id": refund.pk})
 
 
@@ -517,7 +524,7 @@ def shop_order_refund(
     """Refund part of one shop order through Stripe: given ``lines`` (order line id → quantity) at the
     price paid for them, else ``amount``, else all that is left."""
     with transaction.atomic():
-        shop_order = ShopOrder.objects.select_for_update().get(pk=shop_order_id)
+        shop_order = for_update(ShopOrder.objects.all()).get(pk=shop_order_id)
         priced = _lines_amount(shop_order, lines) if lines else []
         if priced:
             amount = sum((line_amount for _line, _q, line_amount in priced), Decimal("0"))

@@ -1,4 +1,4 @@
-import oscar.apps.search.apps as apps
+from oscar.apps.search import apps
 
 
 class SearchConfig(apps.SearchConfig):

@@ -1,23 +1,28 @@
 """Keeping the search index current: what text a product is found by, and writing its tokens."""
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.db.models import QuerySet
 from oscar.core.loading import get_model
 
 from marketplace.search.models import ProductSearchDocument, SearchToken
 from marketplace.search.tokens import index_tokens, normalise
 
-Product = get_model("catalogue", "Product")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Product
+else:
+    Product = get_model("catalogue", "Product")
 
 
-def _searchable_queryset():
+def _searchable_queryset() -> QuerySet["Product"]:
     return Product.objects.select_related(
         "shop", "shop__county", "shop__town", "shop__village", "origin_village", "product_class"
     ).prefetch_related("categories")
 
 
-def product_search_text(product) -> str:
+def product_search_text(product: "Product") -> str:
     """Names, variety, kind, category, shop and place: what buyers type. Descriptions are left out
     on purpose: a tea shop's story mentioning peach blossom must not make it a peach result."""
     parts = [product.title, product.title_en, product.variety, product.variety_en, product.upc]
@@ -36,7 +41,7 @@ def product_search_text(product) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _write(product) -> None:
+def _write(product: "Product") -> None:
     text = product_search_text(product)
     ProductSearchDocument.objects.update_or_create(product=product, defaults={"text": normalise(text)})
     wanted = index_tokens(text)

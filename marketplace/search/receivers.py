@@ -8,15 +8,21 @@ after commit.
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from oscar.core.loading import get_model
 
 from marketplace.search.tasks import product_index_enqueue
 
-Product = get_model("catalogue", "Product")
-Partner = get_model("partner", "Partner")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Product
+    from oscar.apps.partner.models import Partner
+else:
+    Product = get_model("catalogue", "Product")
+    Partner = get_model("partner", "Partner")
 
 SHOP_FIELDS_SEARCHED = {"name", "name_en", "county", "town", "village"}
 
@@ -41,18 +47,24 @@ def _enqueue(product_id: int) -> None:
 
 @receiver(post_save, sender=Product, dispatch_uid="search_product_saved")
 @receiver(post_delete, sender=Product, dispatch_uid="search_product_deleted")
-def product_changed(sender, instance, **kwargs) -> None:
+def product_changed(sender: type[Model], instance: "Product", **kwargs: Any) -> None:
     _enqueue(instance.pk)
 
 
 @receiver(m2m_changed, sender=Product.categories.through, dispatch_uid="search_product_categories")
-def product_categories_changed(sender, instance, action, **kwargs) -> None:
+def product_categories_changed(sender: type[Model], instance: Model, action: str, **kwargs: Any) -> None:
     if action in {"post_add", "post_remove", "post_clear"} and isinstance(instance, Product):
         _enqueue(instance.pk)
 
 
 @receiver(post_save, sender=Partner, dispatch_uid="search_shop_saved")
-def shop_changed(sender, instance, created, update_fields=None, **kwargs) -> None:
+def shop_changed(
+    sender: type[Model],
+    instance: "Partner",
+    created: bool,
+    update_fields: frozenset[str] | None = None,
+    **kwargs: Any,
+) -> None:
     if created or (update_fields is not None and not SHOP_FIELDS_SEARCHED & set(update_fields)):
         return
     if _deferred.get():

@@ -1,9 +1,11 @@
 """Catalogue, category and search pages as plain database queries (Oscar's versions go through
 Haystack, whose simple engine leaves them empty and whose Whoosh setup is slow and cannot split Chinese)."""
 
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -15,26 +17,30 @@ from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.views import ProductListPage
 
-Category = get_model("catalogue", "Category")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Category
+else:
+    Category = get_model("catalogue", "Category")
 
 
 class CatalogueView(ProductListPage):
     template_name = "oscar/catalogue/browse.html"
 
-    def product_queryset(self):
+    def product_queryset(self) -> QuerySet[Any]:
         return selectors.product_cards(selectors.storefront_products().order_by("-date_created", "pk"))
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["summary"] = _("All produce")
-        ctx["categories"] = lazy_list(lambda: selectors.top_categories())
+        ctx["categories"] = lazy_list(selectors.top_categories)
         return ctx
 
 
 class ProductCategoryView(ProductListPage):
     template_name = "oscar/catalogue/category.html"
+    category: Category
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.category = cached_by_version(
             "category", kwargs["pk"], lambda: Category.objects.filter(pk=kwargs["pk"]).first()
         )
@@ -47,10 +53,10 @@ class ProductCategoryView(ProductListPage):
             return HttpResponsePermanentRedirect(expected)
         return super().get(request, *args, **kwargs)
 
-    def product_queryset(self):
+    def product_queryset(self) -> QuerySet[Any]:
         return selectors.category_products(category=self.category)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["category"] = self.category
         ctx["subcategories"] = lazy_list(lambda: self.category.get_children().filter(is_public=True))
@@ -62,19 +68,19 @@ class FacetedSearchView(ProductListPage):
 
     template_name = "oscar/search/results.html"
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.form = SearchForm(request.GET)
         raw = self.form.cleaned_data["q"] if self.form.is_valid() else request.GET.get("q", "")[:2000]
         self.query = parse_query(raw)
         self.raw_query = raw
         return super().get(request, *args, **kwargs)
 
-    def product_queryset(self):
+    def product_queryset(self) -> QuerySet[Any]:
         return selectors.product_cards(
             product_search(query=self.query, products=selectors.storefront_products())
         )
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx.update(
             {

@@ -4,8 +4,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from marketplace.shipping.models import ShippingRule
+
+if TYPE_CHECKING:
+    from oscar.apps.basket.models import BasketLine
+    from oscar.apps.order.models import OrderLine
 
 # Used for a shop that has not set its own rule yet: what most village shops charge.
 DEFAULT_RULE = ShippingRule(
@@ -28,7 +33,7 @@ class ParcelLine:
         return self.unit_price * self.quantity
 
 
-def parcel_line(line) -> ParcelLine:
+def parcel_line(line: "BasketLine | OrderLine") -> ParcelLine:
     """A basket line or an order line as the shipping rule sees it (both carry product, quantity and
     the unit price paid)."""
     return ParcelLine(

@@ -12,8 +12,10 @@ import threading
 import time
 import uuid
 from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from oscar.apps.analytics import receivers as oscar_receivers
@@ -29,7 +31,10 @@ PRODUCT_VIEWS_COUNTED = "storefront.product_views_counted"
 ProductRecord = get_model("analytics", "ProductRecord")
 UserRecord = get_model("analytics", "UserRecord")
 Order = get_model("order", "Order")
-Product = get_model("catalogue", "Product")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Product
+else:
+    Product = get_model("catalogue", "Product")
 
 
 class ViewBuffer:
@@ -80,7 +85,9 @@ def _product_views_add_one(*, product_id: int, views: int) -> None:
         ProductRecord.objects.filter(product_id=product_id).update(num_views=F("num_views") + views)
 
 
-def receive_product_view(sender, product, user, **kwargs) -> None:
+def receive_product_view(
+    sender: object, product: "Product", user: AbstractBaseUser | AnonymousUser | None, **kwargs: Any
+) -> None:
     if user is not None and user.is_authenticated:
         oscar_receivers.receive_product_view(sender, product=product, user=user, **kwargs)
         return

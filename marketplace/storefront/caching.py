@@ -24,6 +24,7 @@ from marketplace.outbox.services import outbox_emit, transaction_key
 # Written to the outbox by every catalogue change, once per commit: the version is bumped again.
 CATALOGUE_CHANGED = "storefront.catalogue_changed"
 VERSION_KEY = "storefront:catalogue-version"
+KEY_TEXT_MAX_CHARS = 64  # longer (or unprintable) keys are hashed
 
 T = TypeVar("T")
 
@@ -65,7 +66,8 @@ def cached_by_version(kind: str, key: object, load: Callable[[], T | None]) -> T
     """An object a page is built around (a product, a shop, a place, a category), kept in the cache
     until the catalogue changes; ``None`` (not found) is not cached."""
     key_text = str(key)
-    if len(key_text) > 64 or not key_text.isprintable():  # a visitor's slug: any length, any characters
+    # a visitor's slug: any length, any characters
+    if len(key_text) > KEY_TEXT_MAX_CHARS or not key_text.isprintable():
         key_text = hashlib.sha256(key_text.encode("utf-8", "surrogatepass")).hexdigest()
     cache_key = f"storefront:{kind}:{catalogue_version()}:{key_text}"
     found = cache.get(cache_key)

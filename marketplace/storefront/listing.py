@@ -4,22 +4,23 @@ A page whose grid comes from the fragment cache never evaluates its queryset, so
 no catalogue query at all. A page number out of range raises Http404 when the list is first read.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from django.core.paginator import InvalidPage, Paginator
+from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.functional import SimpleLazyObject, cached_property
 
 
 class LazyProductPage:
-    def __init__(self, queryset: Callable[[], QuerySet], *, page: str | int | None, per_page: int):
+    def __init__(self, queryset: Callable[[], QuerySet], *, page: str | int | None, per_page: int) -> None:
         self._queryset = queryset
         self._page = page or 1
         self._per_page = per_page
 
     @cached_property
-    def page_obj(self):
+    def page_obj(self) -> Page[Any]:
         paginator = Paginator(self._queryset(), self._per_page)
         try:
             page = paginator.page(self._page)
@@ -38,6 +39,6 @@ class LazyProductPage:
         }
 
 
-def lazy_list(read: Callable[[], object]) -> SimpleLazyObject:
+def lazy_list(read: Callable[[], Iterable[object]]) -> SimpleLazyObject:
     """A list read from the database once, on first use in a template (never if the fragment is cached)."""
     return SimpleLazyObject(lambda: list(read()))

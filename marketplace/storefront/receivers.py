@@ -5,6 +5,9 @@ these models without our services, so it hangs on model signals. Writes that byp
 (``QuerySet.update``, stock allocation) call ``catalogue_changed()`` themselves.
 """
 
+from typing import Any
+
+from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from oscar.core.loading import get_model
 
@@ -24,7 +27,7 @@ WATCHED = [
 ]
 
 
-def _changed(sender, **kwargs) -> None:
+def _changed(sender: type[Model], **kwargs: Any) -> None:
     catalogue_changed()
 
 

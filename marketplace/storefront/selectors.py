@@ -3,9 +3,10 @@ count is fixed whatever the number of products it shows."""
 
 import datetime
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission
 from django.db.models import (
     Case,
     Count,
@@ -27,7 +28,10 @@ from marketplace.roles import ASSOCIATION_WORKSPACE_PERMISSION
 
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
-Category = get_model("catalogue", "Category")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Category
+else:
+    Category = get_model("catalogue", "Category")
 ProductCategory = get_model("catalogue", "ProductCategory")
 Partner = get_model("partner", "Partner")
 Region = get_model("places", "Region")
@@ -43,7 +47,7 @@ class Workplaces:
     admin: bool = False
 
 
-def user_workplaces(user) -> Workplaces:
+def user_workplaces(user: AbstractBaseUser | AnonymousUser) -> Workplaces:
     """One query, whatever the user: shops they farm for, the association's permission (by user or
     group), logistics partners they work for."""
     if not user.is_authenticated:
@@ -138,7 +142,7 @@ def top_categories() -> QuerySet:
     return Category.objects.get_root_nodes().filter(is_public=True)
 
 
-def category_products(*, category) -> QuerySet:
+def category_products(*, category: "Category") -> QuerySet:
     # A subquery rather than a join: no DISTINCT over every column, and a plain COUNT for the paginator.
     in_category = ProductCategory.objects.filter(category__in=category.get_descendants_and_self())
     return product_cards(

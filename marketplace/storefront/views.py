@@ -4,8 +4,11 @@ the forked search app; product and basket pages are Oscar's with our templates.
 Catalogue data reaches templates lazily (``LazyProductPage``, callables), so a page whose fragments
 come from the cache (``marketplace/storefront/caching.py``) runs no catalogue query."""
 
+from typing import Any
+
 from django.conf import settings
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.generic import ListView, TemplateView
 
 from marketplace.storefront import selectors
@@ -16,10 +19,10 @@ from marketplace.storefront.listing import LazyProductPage, lazy_list
 class ProductListPage(TemplateView):
     """A page with a paginated grid of product cards (read lazily)."""
 
-    def product_queryset(self):
+    def product_queryset(self) -> QuerySet[Any]:
         raise NotImplementedError
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         listing = LazyProductPage(
             self.product_queryset,
@@ -33,12 +36,12 @@ class ProductListPage(TemplateView):
 class HomeView(TemplateView):
     template_name = "storefront/home.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         # Read on first use: a cached home page reads none of them.
         ctx["in_season"] = lazy_list(lambda: selectors.products_in_season(limit=12))
         ctx["shops"] = lazy_list(lambda: selectors.open_shops(limit=12))
-        ctx["categories"] = lazy_list(lambda: selectors.top_categories())
+        ctx["categories"] = lazy_list(selectors.top_categories)
         ctx["places"] = lazy_list(selectors.places_with_shops)
         return ctx
 
@@ -48,14 +51,14 @@ class ShopListView(ListView):
     context_object_name = "shops"
     paginate_by = 30
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         return selectors.open_shops()
 
 
 class ShopDetailView(ProductListPage):
     template_name = "storefront/shop_detail.html"
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.shop = cached_by_version(
             "shop", kwargs["code"], lambda: selectors.shop_for_page(code=kwargs["code"])
         )
@@ -63,10 +66,10 @@ class ShopDetailView(ProductListPage):
             raise Http404
         return super().get(request, *args, **kwargs)
 
-    def product_queryset(self):
+    def product_queryset(self) -> QuerySet[Any]:
         return selectors.shop_products(shop=self.shop)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["shop"] = self.shop
         return ctx
@@ -75,7 +78,7 @@ class ShopDetailView(ProductListPage):
 class PlaceListView(TemplateView):
     template_name = "storefront/place_list.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["places"] = selectors.places_with_shops()
         return ctx
@@ -84,7 +87,7 @@ class PlaceListView(TemplateView):
 class PlaceDetailView(ProductListPage):
     template_name = "storefront/place_detail.html"
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.place = cached_by_version(
             "place", kwargs["pk"], lambda: selectors.place_for_page(pk=kwargs["pk"])
         )
@@ -92,10 +95,10 @@ class PlaceDetailView(ProductListPage):
             raise Http404
         return super().get(request, *args, **kwargs)
 
-    def product_queryset(self):
+    def product_queryset(self) -> QuerySet[Any]:
         return selectors.place_products(place=self.place)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["place"] = self.place
         ctx["shops"] = lazy_list(lambda: selectors.place_shops(place=self.place))

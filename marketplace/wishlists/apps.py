@@ -1,4 +1,4 @@
-import oscar.apps.wishlists.apps as apps
+from oscar.apps.wishlists import apps
 
 
 class WishlistsConfig(apps.WishlistsConfig):

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.locks import for_update
 from marketplace.outbox.services import outbox_emit
 from shops.association.audit import acting_user, audit_record
 from shops.association.models import ApplicationEvent, ApplicationPhoto, ShopApplication
@@ -43,6 +45,7 @@ ALLOWED_TRANSITIONS: dict[str, set[str]] = {
 
 MB = 1024 * 1024
 PHOTO_MAX_BYTES = 10 * MB
+USERNAME_MAX_CHARS = 150  # django.contrib.auth's User.username
 # How many photos of each kind an application carries.
 PHOTO_LIMITS: dict[str, tuple[int, int]] = {Kind.FARM: (1, 6), Kind.LICENCE: (1, 4)}
 
@@ -85,7 +88,7 @@ class ApplicationDetails:
 # --- photos -------------------------------------------------------------------------------------
 
 
-def application_photo_clean(upload) -> bytes:
+def application_photo_clean(upload: UploadedFile) -> bytes:
     """An uploaded photo as a clean JPEG (upright, sRGB, no EXIF: a licence photo's GPS stays home);
     AdmissionError if it is over 10 MB, not a JPEG/PNG/WebP (or a phone's HEIC) image, or damaged."""
     try:
@@ -183,7 +186,7 @@ def application_status_change(
     """Move an application to ``to_status`` if the transitions table allows it, with an event row;
     AdmissionError (changing nothing) otherwise. Runs inside the caller's transaction, or its own."""
     with transaction.atomic():
-        application = ShopApplication.objects.select_for_update().get(pk=application_id)
+        application = for_update(ShopApplication.objects.all()).get(pk=application_id)
         if to_status not in ALLOWED_TRANSITIONS.get(application.status, set()):
             raise AdmissionError(
                 _("This application is “%(from)s”; it cannot become “%(to)s”.")
@@ -266,7 +269,7 @@ def application_resubmit(
     stored: list[str] = []
     try:
         with transaction.atomic():
-            application = ShopApplication.objects.select_for_update().get(pk=application_id)
+            application = for_update(ShopApplication.objects.all()).get(pk=application_id)
             if application.status != Status.CHANGES_REQUESTED:
                 raise AdmissionError(_("This application is not waiting for your changes."))
             application_duplicates_check(
@@ -360,15 +363,15 @@ def _regions_resolve(application: ShopApplication) -> dict[str, "Region | None"]
     return {"province": province, "city": city, "county": county, "town": town, "village": village}
 
 
-def _farmer_account(application: ShopApplication):
+def _farmer_account(application: ShopApplication) -> AbstractBaseUser:
     """The applicant's account, found by email or made with an unusable password (they set one from
     the sign-in email)."""
     user = User.objects.filter(email__iexact=application.email).order_by("pk").first()
     if user is not None:
         return user
-    from oscar.apps.customer.forms import generate_username
+    from oscar.apps.customer.forms import generate_username  # noqa: PLC0415
 
-    username = application.email if len(application.email) <= 150 else generate_username()
+    username = application.email if len(application.email) <= USERNAME_MAX_CHARS else generate_username()
     if User.objects.filter(username=username).exists():
         username = generate_username()
     user = User(username=username, email=application.email, first_name=application.farmer_name[:150])

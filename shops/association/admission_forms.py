@@ -2,10 +2,14 @@
 association's decisions on it, and its decisions on a shop."""
 
 import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -18,7 +22,10 @@ from shops.association.admission import (
 )
 from shops.association.models import ShopApplication
 
-Region = get_model("places", "Region")
+if TYPE_CHECKING:
+    from marketplace.places.models import Region
+else:
+    Region = get_model("places", "Region")
 Category = get_model("catalogue", "Category")
 Partner = get_model("partner", "Partner")
 
@@ -33,14 +40,14 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultiplePhotoField(forms.FileField):
     """Several photos in one input, each cleaned (checked, EXIF removed) into JPEG bytes."""
 
-    def __init__(self, *, low: int, high: int, **kwargs):
+    def __init__(self, *, low: int, high: int, **kwargs: Any) -> None:
         self.low, self.high = low, high
         kwargs.setdefault(
             "widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic"})
         )
         super().__init__(**kwargs)
 
-    def clean(self, data, initial=None):
+    def clean(self, data: object, initial: object = None) -> list[UploadedFile] | None:
         uploads = [upload for upload in (data if isinstance(data, list | tuple) else [data]) if upload]
         if not uploads:
             if self.required:
@@ -62,15 +69,15 @@ class MultiplePhotoField(forms.FileField):
         return cleaned
 
 
-def _grouped(regions, parent_label) -> list:
+def _grouped(regions: Iterable["Region"], parent_label: Callable[["Region"], str]) -> list[tuple[str, Any]]:
     """Select choices grouped under each region's parent: [(parent label, [(pk, name), …]), …]."""
-    groups: dict[str, list] = {}
+    groups: dict[str, list[tuple[int, str]]] = {}
     for region in regions:
         groups.setdefault(parent_label(region), []).append((region.pk, region.name))
     return [("", "—"), *groups.items()]
 
 
-def admission_counties():
+def admission_counties() -> QuerySet["Region"]:
     """The counties an application may come from: those the region tree knows down to their towns (the
     association's service area, as the demo's Suichang and Huishan)."""
     return (
@@ -126,7 +133,7 @@ class ApplicationForm(forms.Form):
         high=PHOTO_LIMITS["licence"][1],
     )
 
-    def __init__(self, *args, application: ShopApplication | None = None, **kwargs):
+    def __init__(self, *args: Any, application: ShopApplication | None = None, **kwargs: Any) -> None:
         """``application``: the application being edited (its photos may then be kept)."""
         super().__init__(*args, **kwargs)
         # The most the form's post may weigh (RequestBodyLimitMiddleware); the page's script checks the
@@ -171,8 +178,8 @@ class ApplicationForm(forms.Form):
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         county = self.counties.get(data.get("county"))
         if "county" in data and county is None:
             self.add_error("county", _("Choose a county from the list."))
@@ -277,6 +284,6 @@ class ShopFilterForm(forms.Form):
     county = forms.TypedChoiceField(label=_("County"), coerce=int, required=False, empty_value=None)
     q = forms.CharField(label=_("Name"), max_length=64, required=False)
 
-    def __init__(self, *args, counties=(), **kwargs):
+    def __init__(self, *args: Any, counties: Iterable["Region"] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["county"].choices = [("", _("All")), *((county.pk, county.name) for county in counties)]

@@ -3,6 +3,7 @@ event): received (with the private link), changes requested (the message and the
 reason), approved (a link to set a password, then the console)."""
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sites.models import Site
 from django.urls import reverse
@@ -32,7 +33,7 @@ def application_link(application: ShopApplication) -> str:
     return absolute_url(reverse("admission:status", kwargs={"token": application.token}))
 
 
-def set_password_link(user) -> str:
+def set_password_link(user: AbstractBaseUser) -> str:
     """Oscar's password-reset confirm page for ``user``, with Django's default token: the farmer sets a
     password there and signs in (the token is spent once the password changes)."""
     return absolute_url(

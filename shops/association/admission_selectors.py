@@ -1,21 +1,29 @@
 """Reads that shape the admission and shops-oversight pages: each owns its joins, so a page's query
 count does not grow with its rows."""
 
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
+from typing import TYPE_CHECKING
+
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from oscar.core.loading import get_model
 
 from shops.association.audit import audit_trail
-from shops.association.models import ApplicationEvent, ApplicationPhoto, ShopApplication
+from shops.association.models import ApplicationEvent, ApplicationPhoto, AuditEntry, ShopApplication
 from shops.models import ShopStatusEvent
 
-Partner = get_model("partner", "Partner")
-Region = get_model("places", "Region")
-Category = get_model("catalogue", "Category")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Category
+    from oscar.apps.partner.models import Partner
+
+    from marketplace.places.models import Region
+else:
+    Partner = get_model("partner", "Partner")
+    Region = get_model("places", "Region")
+    Category = get_model("catalogue", "Category")
 
 Status = ShopApplication.Status
 
 
-def applications_list(*, status: str = ""):
+def applications_list(*, status: str = "") -> QuerySet[ShopApplication]:
     """Applications, those waiting for a decision first (newest first), then the others by date."""
     applications = (
         ShopApplication.objects.select_related("county", "town", "village", "shop")
@@ -58,7 +66,7 @@ def application_by_token(*, token: str) -> ShopApplication:
     )
 
 
-def shops_list(*, status: str = "", county_id: int | None = None, query: str = ""):
+def shops_list(*, status: str = "", county_id: int | None = None, query: str = "") -> QuerySet["Partner"]:
     """Every shop with its place and its number of listings, by name."""
     shops = (
         Partner.objects.select_related("county", "town", "village")
@@ -99,5 +107,5 @@ def shop_detail(*, pk: int) -> "Partner":
     )
 
 
-def shop_audit_trail(shop: "Partner"):
+def shop_audit_trail(shop: "Partner") -> QuerySet[AuditEntry]:
     return audit_trail(shop)[:50]

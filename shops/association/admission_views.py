@@ -2,10 +2,14 @@
 status link, and in the workspace the applications queue, an application with its decisions, its
 private photos, and the shops oversight (list, detail, suspend, reinstate, listing review)."""
 
+from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -43,7 +47,7 @@ from shops.association.shop_oversight import (
 Partner = get_model("partner", "Partner")
 
 
-def _form_error(form, error: AdmissionError) -> None:
+def _form_error(form: forms.Form, error: AdmissionError) -> None:
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
 
@@ -58,7 +62,7 @@ class ApplyView(FormView):
     template_name = "association/applications_open_a_shop.html"
     form_class = ApplicationForm
 
-    def form_valid(self, form):
+    def form_valid(self, form: ApplicationForm) -> HttpResponse:
         try:
             application = application_submit(
                 details=form.details(),
@@ -77,7 +81,7 @@ class ApplyView(FormView):
         )
         return redirect("admission:status", token=application.token)
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: ApplicationForm) -> HttpResponse:
         response = super().form_invalid(form)
         response.status_code = 400
         return response
@@ -89,7 +93,7 @@ class ApplicationStatusView(TemplateView):
 
     template_name = "association/applications_status.html"
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             self.application = selectors.application_by_token(token=kwargs["token"])
         except ShopApplication.DoesNotExist:
@@ -100,7 +104,7 @@ class ApplicationStatusView(TemplateView):
     def editable(self) -> bool:
         return self.application.status == ShopApplication.Status.CHANGES_REQUESTED
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         if self.editable and "form" not in context:
             context["form"] = ApplicationForm(
@@ -127,7 +131,7 @@ class ApplicationStatusView(TemplateView):
         )
         return context
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not self.editable:
             messages.error(request, _("This application is not waiting for your changes."))
             return redirect("admission:status", token=self.application.token)
@@ -159,13 +163,13 @@ class ApplicationListView(AssociationAccessMixin, ListView):
     paginate_by = 50
     context_object_name = "applications"
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         self.filter_form = ApplicationFilterForm(self.request.GET or None)
         status = self.filter_form.cleaned_data["status"] if self.filter_form.is_valid() else ""
         self.status = status
         return selectors.applications_list(status=status)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(
             filter_form=self.filter_form,
             chosen_status=self.status,
@@ -187,7 +191,7 @@ class ApplicationObjectMixin(AssociationAccessMixin):
 class ApplicationDetailView(ApplicationObjectMixin, TemplateView):
     template_name = "association/applications_detail.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         application = self.application_load()
         photos = list(application.photos.all())
         context = {
@@ -208,10 +212,10 @@ class ApplicationDecisionView(ApplicationObjectMixin, View):
     http_method_names = ["post"]
     form_class = None
 
-    def decide(self, *, application_id: int, form) -> str:
+    def decide(self, *, application_id: int, form: forms.Form | None) -> str:
         raise NotImplementedError
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         application = get_object_or_404(ShopApplication, pk=kwargs["pk"])
         form = self.form_class(request.POST) if self.form_class else None
         if form is not None and not form.is_valid():
@@ -229,7 +233,7 @@ class ApplicationDecisionView(ApplicationObjectMixin, View):
 
 
 class ApplicationApproveView(ApplicationDecisionView):
-    def decide(self, *, application_id: int, form) -> str:
+    def decide(self, *, application_id: int, form: forms.Form | None) -> str:
         shop = application_approve(application_id=application_id, actor=self.request.user)
         return _("Approved: the shop “%(name)s” is open and the farmer has been emailed a sign-in link.") % {
             "name": shop.name
@@ -239,7 +243,7 @@ class ApplicationApproveView(ApplicationDecisionView):
 class ApplicationRequestChangesView(ApplicationDecisionView):
     form_class = RequestChangesForm
 
-    def decide(self, *, application_id: int, form) -> str:
+    def decide(self, *, application_id: int, form: forms.Form | None) -> str:
         application_request_changes(
             application_id=application_id, actor=self.request.user, message=form.cleaned_data["message"]
         )
@@ -249,7 +253,7 @@ class ApplicationRequestChangesView(ApplicationDecisionView):
 class ApplicationRejectView(ApplicationDecisionView):
     form_class = RejectForm
 
-    def decide(self, *, application_id: int, form) -> str:
+    def decide(self, *, application_id: int, form: forms.Form | None) -> str:
         application_reject(
             application_id=application_id, actor=self.request.user, reason=form.cleaned_data["reason"]
         )
@@ -259,7 +263,7 @@ class ApplicationRejectView(ApplicationDecisionView):
 class ApplicationPhotoView(AssociationAccessMixin, View):
     """An application's photo (licences are personal data): members only, never cached by others."""
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         photo = get_object_or_404(ApplicationPhoto, pk=kwargs["photo_pk"], application_id=kwargs["pk"])
         try:
             handle = photo.image.open("rb")
@@ -280,7 +284,7 @@ class ShopListView(AssociationAccessMixin, ListView):
     paginate_by = 50
     context_object_name = "shops"
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         self.counties = selectors.shop_counties()
         self.filter_form = ShopFilterForm(self.request.GET or None, counties=self.counties)
         data = self.filter_form.cleaned_data if self.filter_form.is_valid() else {}
@@ -288,7 +292,7 @@ class ShopListView(AssociationAccessMixin, ListView):
             status=data.get("status") or "", county_id=data.get("county"), query=(data.get("q") or "").strip()
         )
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         query = self.request.GET.copy()
         query.pop("page", None)
         return super().get_context_data(
@@ -303,7 +307,7 @@ class ShopObjectMixin(AssociationAccessMixin):
 class ShopDetailView(ShopObjectMixin, TemplateView):
     template_name = "association/shops_detail.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         try:
             shop = selectors.shop_detail(pk=self.kwargs["pk"])
         except Partner.DoesNotExist:
@@ -324,10 +328,10 @@ class ShopDecisionView(ShopObjectMixin, View):
     http_method_names = ["post"]
     form_class = ShopReasonForm
 
-    def decide(self, *, shop_id: int, form) -> str:
+    def decide(self, *, shop_id: int, form: forms.Form) -> str:
         raise NotImplementedError
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         shop = get_object_or_404(Partner, pk=kwargs["pk"])
         form = self.form_class(request.POST)
         if not form.is_valid():
@@ -343,13 +347,13 @@ class ShopDecisionView(ShopObjectMixin, View):
 
 
 class ShopSuspendView(ShopDecisionView):
-    def decide(self, *, shop_id: int, form) -> str:
+    def decide(self, *, shop_id: int, form: forms.Form) -> str:
         shop_suspend(shop_id=shop_id, actor=self.request.user, reason=form.cleaned_data["reason"])
         return _("The shop is suspended: its products have left the market. Its open orders carry on.")
 
 
 class ShopReinstateView(ShopDecisionView):
-    def decide(self, *, shop_id: int, form) -> str:
+    def decide(self, *, shop_id: int, form: forms.Form) -> str:
         shop_reinstate(shop_id=shop_id, actor=self.request.user, reason=form.cleaned_data["reason"])
         return _("The shop is reinstated: its live products are back in the market.")
 
@@ -357,7 +361,7 @@ class ShopReinstateView(ShopDecisionView):
 class ShopReviewRequiredView(ShopDecisionView):
     form_class = ShopReviewRequiredForm
 
-    def decide(self, *, shop_id: int, form) -> str:
+    def decide(self, *, shop_id: int, form: forms.Form) -> str:
         shop = shop_review_required_set(
             shop_id=shop_id,
             actor=self.request.user,

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
+from django.db.models import QuerySet
 
 from shops.association.models import AuditEntry
 
@@ -23,7 +24,7 @@ def audit_record(
     details: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Record that ``actor`` took ``action`` on ``subject`` (any saved model instance), and why."""
-    return AuditEntry.objects.create(
+    return AuditEntry.objects.create(  # type: ignore[misc]  # auth.User is the user model; services take AbstractBaseUser (django-stubs' request.user)
         actor=acting_user(actor),
         action=action,
         subject_type=subject._meta.label_lower,
@@ -34,7 +35,7 @@ def audit_record(
     )
 
 
-def audit_trail(subject: models.Model):
+def audit_trail(subject: models.Model) -> QuerySet[AuditEntry]:
     """The decisions taken on ``subject``, newest first."""
     return AuditEntry.objects.filter(
         subject_type=subject._meta.label_lower, subject_id=str(subject.pk)

@@ -9,6 +9,7 @@ every decision of the association's staff is also written to its decision log (`
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -17,7 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.locks import for_update
 from shops.association.audit import acting_user, audit_record
+
+if TYPE_CHECKING:
+    from marketplace.places.models import Region
 
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
@@ -28,18 +33,19 @@ ListingReport = get_model("catalogue", "ListingReport")
 ListingStatus = Product.ListingStatus
 StandardField = CategoryStandard.Field
 
-# The review's status machine. Pausing and resuming (live ⇄ paused) are the farmer's own business and
-# stay in shops.listings.
+# A listing's status machine (an event row for every move). Pausing and resuming (live ⇄ paused) are the
+# farmer's own moves (shops.listings); the rest are the review's.
 REVIEW_TRANSITIONS: dict[str, set[str]] = {
     ListingStatus.AWAITING_REVIEW: {ListingStatus.LIVE, ListingStatus.SENT_BACK},
-    ListingStatus.LIVE: {ListingStatus.SENT_BACK},
+    ListingStatus.LIVE: {ListingStatus.SENT_BACK, ListingStatus.PAUSED},
     # A reported listing its farmer paused can still be sent back (else pausing would dodge a send-back).
-    ListingStatus.PAUSED: {ListingStatus.SENT_BACK},
+    ListingStatus.PAUSED: {ListingStatus.SENT_BACK, ListingStatus.LIVE},
     ListingStatus.SENT_BACK: {ListingStatus.AWAITING_REVIEW},
 }
 
 # A buyer may file this many reports in a day, over all listings (one open report per listing).
 REASON_MAX_CHARS = 2000
+MIN_PHOTOS_MAX = 20
 
 
 class ListingReviewError(ValueError):
@@ -77,7 +83,7 @@ class StandardsBook:
     listings asks the database once. Oscar's categories are a materialised-path tree, so a category's
     ancestors are the prefixes of its path."""
 
-    def __init__(self, standards: Iterable["CategoryStandard"]):
+    def __init__(self, standards: Iterable["CategoryStandard"]) -> None:
         self._by_path = {standard.category.path: standard for standard in standards}
 
     @classmethod
@@ -94,7 +100,7 @@ class StandardsBook:
         return None
 
 
-def region_within(region, registered: Iterable) -> bool:
+def region_within(region: "Region | None", registered: Iterable["Region"]) -> bool:
     """Whether ``region`` is one of ``registered`` or lies under one of them in the region tree."""
     wanted = {r.pk for r in registered}
     while region is not None:
@@ -169,7 +175,7 @@ def listing_standards_check(
 def listing_checkable(product_id: int) -> "Product":
     """The listing locked for a decision, with what the standards check reads."""
     return (
-        Product.objects.select_for_update(of=("self",))
+        for_update(Product.objects.all(), of=("self",))
         .select_related(*CHECK_RELATED)
         .prefetch_related(*CHECK_PREFETCH)
         .get(pk=product_id)
@@ -184,7 +190,7 @@ def listing_review_move(
 ) -> "Product":
     """Move a listing through the review if ``REVIEW_TRANSITIONS`` allows it, with an event row;
     the storefront shows it only while it is on sale. Call inside the caller's transaction."""
-    locked = Product.objects.select_for_update().get(pk=product.pk)
+    locked = for_update(Product.objects.all()).get(pk=product.pk)
     from_status = locked.listing_status
     if to_status not in REVIEW_TRANSITIONS.get(from_status, set()):
         raise ListingReviewError(
@@ -239,7 +245,7 @@ def listing_approve(*, product: "Product", actor: AbstractBaseUser) -> "Product"
 
 def _reports_resolve(*, product: "Product", actor: AbstractBaseUser, resolution: str, note: str) -> list[int]:
     reports = list(
-        ListingReport.objects.select_for_update()
+        for_update(ListingReport.objects.all())
         .filter(product=product, status=ListingReport.Status.OPEN)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -285,7 +291,7 @@ def listing_reports_dismiss(*, product: "Product", actor: AbstractBaseUser, reas
     if len(reason) > REASON_MAX_CHARS:
         raise ListingReviewError(_("The reason is too long (at most 2,000 characters)."))
     with transaction.atomic():
-        locked = Product.objects.select_for_update().get(pk=product.pk)
+        locked = for_update(Product.objects.all()).get(pk=product.pk)
         reports = _reports_resolve(
             product=locked, actor=actor, resolution=ListingReport.Resolution.DISMISSED, note=reason
         )
@@ -321,11 +327,11 @@ def category_standard_set(
     unknown = set(required_fields) - set(StandardField.values)
     if unknown:
         raise ListingReviewError(_("Unknown field(s): %(fields)s") % {"fields": ", ".join(sorted(unknown))})
-    if not 0 <= min_photos <= 20:
+    if not 0 <= min_photos <= MIN_PHOTOS_MAX:
         raise ListingReviewError(_("The minimum number of photos must be between 0 and 20."))
     notes = (notes or "").strip()
     with transaction.atomic():
-        standard = CategoryStandard.objects.select_for_update().filter(category=category).first()
+        standard = for_update(CategoryStandard.objects.all()).filter(category=category).first()
         before = (
             {
                 "required_fields": standard.required_fields,

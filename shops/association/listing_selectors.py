@@ -3,6 +3,7 @@ oldest first), one listing with its reports and history, the counters of the ove
 category standards. They own the joins and prefetches, so a page's query count does not grow with
 the number of listings on it."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
+    QuerySet,
     Subquery,
     Value,
     When,
@@ -36,7 +38,10 @@ else:
     Product = get_model("catalogue", "Product")
 Category = get_model("catalogue", "Category")
 Certification = get_model("catalogue", "Certification")
-ListingReport = get_model("catalogue", "ListingReport")
+if TYPE_CHECKING:
+    from marketplace.catalogue.models import ListingReport
+else:
+    ListingReport = get_model("catalogue", "ListingReport")
 ListingReviewEvent = get_model("association", "ListingReviewEvent")
 StockRecord = get_model("partner", "StockRecord")
 Partner = get_model("partner", "Partner")
@@ -45,11 +50,13 @@ ListingStatus = Product.ListingStatus
 QUEUE_KINDS = ("awaiting", "reported")
 
 
-def _open_reports():
+def _open_reports() -> QuerySet[ListingReport]:
     return ListingReport.objects.filter(product=OuterRef("pk"), status=ListingReport.Status.OPEN)
 
 
-def review_queue(*, shop_id: int | None = None, category_id: int | None = None, kind: str = ""):
+def review_queue(
+    *, shop_id: int | None = None, category_id: int | None = None, kind: str = ""
+) -> QuerySet["Product"]:
     """Listings awaiting review and listings with open reports, the longest waiting first. Each
     carries ``open_reports`` and ``waiting_since`` (when it was submitted, or first reported)."""
     open_reports = _open_reports()
@@ -113,7 +120,7 @@ class QueueRow:
     awaiting: bool
 
 
-def queue_rows(products) -> list[QueueRow]:
+def queue_rows(products: Iterable["Product"]) -> list[QueueRow]:
     """The rows of one page of the queue, each with its standards check (the standards read once)."""
     book = StandardsBook.load()
     rows = []

@@ -2,8 +2,12 @@
 decisions (approve, send back, dismiss reports), and the category standards. Thin: reads through
 ``listing_selectors``, writes through ``listing_review``."""
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import messages
-from django.http import Http404
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,6 +16,7 @@ from django.views.generic import FormView, ListView, TemplateView
 from oscar.core.loading import get_model
 
 from marketplace.form_fields import id_or_none
+from marketplace.http import AuthenticatedHttpRequest
 from shops.association.access import AssociationAccessMixin
 from shops.association.listing_forms import CategoryStandardForm, DismissReportsForm, SendBackForm
 from shops.association.listing_review import (
@@ -32,7 +37,10 @@ from shops.association.listing_selectors import (
     standard_rows,
 )
 
-Product = get_model("catalogue", "Product")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Product
+else:
+    Product = get_model("catalogue", "Product")
 Category = get_model("catalogue", "Category")
 CategoryStandard = get_model("association", "CategoryStandard")
 
@@ -50,10 +58,10 @@ class ListingQueueView(AssociationAccessMixin, ListView):
             "kind": kind if kind in QUEUE_KINDS else "",
         }
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         return review_queue(**self.filters())
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         shops, categories = review_filter_choices()
         context.update(
@@ -69,14 +77,15 @@ class ListingQueueView(AssociationAccessMixin, ListView):
 
 class ListingObjectMixin(AssociationAccessMixin):
     section = "listings"
+    kwargs: dict[str, Any]  # the URL's, set by Django's View
 
-    def get_product(self):
+    def get_product(self) -> "Product":
         try:
             return review_listing(product_id=self.kwargs["pk"])
         except Product.DoesNotExist:
             raise Http404 from None
 
-    def get_decided_product(self):
+    def get_decided_product(self) -> "Product":
         """The listing a decision is posted on: the decision's service loads what it needs itself."""
         return get_object_or_404(
             Product.objects.only("pk", "title"), pk=self.kwargs["pk"], parent__isnull=True
@@ -86,7 +95,7 @@ class ListingObjectMixin(AssociationAccessMixin):
 class ListingDetailView(ListingObjectMixin, TemplateView):
     template_name = "association/listings_detail.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         product = self.get_product()
         reports = list(product.reports.all())
@@ -104,7 +113,7 @@ class ListingDetailView(ListingObjectMixin, TemplateView):
 
 
 class ListingApproveView(ListingObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         product = self.get_decided_product()
         try:
             listing_approve(product=product, actor=request.user)
@@ -116,7 +125,7 @@ class ListingApproveView(ListingObjectMixin, View):
 
 
 class ListingSendBackView(ListingObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         product = self.get_decided_product()
         form = SendBackForm(request.POST)
         if not form.is_valid():
@@ -136,7 +145,7 @@ class ListingSendBackView(ListingObjectMixin, View):
 
 
 class ListingReportsDismissView(ListingObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         product = self.get_decided_product()
         form = DismissReportsForm(request.POST)
         if not form.is_valid():
@@ -161,7 +170,7 @@ class StandardListView(AssociationAccessMixin, TemplateView):
     template_name = "association/standards.html"
     section = "listings"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(
             rows=standard_rows(), certifications=certifications_with_regions(), **kwargs
         )
@@ -171,22 +180,23 @@ class StandardEditView(AssociationAccessMixin, FormView):
     template_name = "association/standards_edit.html"
     section = "listings"
     form_class = CategoryStandardForm
+    request: AuthenticatedHttpRequest  # AssociationAccessMixin lets only signed-in staff in
 
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.category = Category.objects.filter(pk=kwargs["category_pk"]).first()
         return super().dispatch(request, *args, **kwargs)
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.category is None:
             raise Http404
         return super().get(request, *args, **kwargs)
 
-    def post(self, request, *args, **kwargs):
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if self.category is None:
             raise Http404
         return super().post(request, *args, **kwargs)
 
-    def get_initial(self):
+    def get_initial(self) -> dict[str, Any]:
         standard = CategoryStandard.objects.filter(category=self.category).first()
         if standard is None:
             return {"min_photos": 0}
@@ -196,10 +206,10 @@ class StandardEditView(AssociationAccessMixin, FormView):
             "notes": standard.notes,
         }
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(category=self.category, **kwargs)
 
-    def form_valid(self, form):
+    def form_valid(self, form: CategoryStandardForm) -> HttpResponse:
         try:
             category_standard_set(
                 category=self.category,
@@ -217,6 +227,6 @@ class StandardEditView(AssociationAccessMixin, FormView):
         )
         return redirect(reverse("association:standards") + f"#category-{self.category.pk}")
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: CategoryStandardForm) -> HttpResponse:
         messages.error(self.request, _("Please correct the fields marked below."))
         return self.render_to_response(self.get_context_data(form=form), status=400)

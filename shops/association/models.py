@@ -3,6 +3,8 @@ workspace (admission, listing review, settlement…) writes to it through ``asso
 
 import os
 import secrets
+from pathlib import Path
+from typing import Any, Never
 
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
@@ -57,18 +59,18 @@ class PrivateStorage(FileSystemStorage):
     MEDIA_ROOT, with no public URL; the workspace serves them to association members only. The folder is
     read from the settings at each use, so a test (or a deployment) can move it."""
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(base_url=None, **kwargs)
 
     @property
-    def base_location(self):
+    def base_location(self) -> Path:
         return settings.PRIVATE_MEDIA_ROOT / "applications"
 
     @property
-    def location(self):
+    def location(self) -> str:
         return os.path.abspath(self.base_location)
 
-    def url(self, name):
+    def url(self, name: str | None) -> Never:
         raise ValueError("Private files have no public URL; the workspace serves them.")
 
 

@@ -3,14 +3,21 @@ until the association's staff publish or reject it here. A published review coun
 rating (Oscar's ``ProductReview.save`` recomputes it); a rejected one is never shown. Each decision is
 written to the association's decision log."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.locks import for_update
 from shops.association.audit import audit_record
 
-ProductReview = get_model("reviews", "ProductReview")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.reviews.models import ProductReview
+else:
+    ProductReview = get_model("reviews", "ProductReview")
 
 REASON_MAX_CHARS = 2000
 
@@ -19,7 +26,7 @@ class ReviewModerationError(ValueError):
     """A moderation decision that cannot be taken; the message says why, for the user."""
 
 
-def reviews_awaiting():
+def reviews_awaiting() -> QuerySet["ProductReview"]:
     """Reviews waiting for a decision, oldest first, with what the queue shows of each."""
     return (
         ProductReview.objects.filter(status=ProductReview.FOR_MODERATION)
@@ -32,10 +39,12 @@ def reviews_awaiting_count() -> int:
     return ProductReview.objects.filter(status=ProductReview.FOR_MODERATION).count()
 
 
-def _decide(*, review_id: int, actor: AbstractBaseUser, status: int, action: str, reason: str = ""):
+def _decide(
+    *, review_id: int, actor: AbstractBaseUser, status: int, action: str, reason: str = ""
+) -> "ProductReview":
     with transaction.atomic():
         review = (
-            ProductReview.objects.select_for_update(of=("self",))
+            for_update(ProductReview.objects.all(), of=("self",))
             .select_related("product")
             .filter(pk=review_id)
             .first()
@@ -56,12 +65,12 @@ def _decide(*, review_id: int, actor: AbstractBaseUser, status: int, action: str
     return review
 
 
-def review_publish(*, review_id: int, actor: AbstractBaseUser):
+def review_publish(*, review_id: int, actor: AbstractBaseUser) -> "ProductReview":
     """Show the review on its product's page and count it in the product's rating."""
     return _decide(review_id=review_id, actor=actor, status=ProductReview.APPROVED, action="review.publish")
 
 
-def review_reject(*, review_id: int, actor: AbstractBaseUser, reason: str):
+def review_reject(*, review_id: int, actor: AbstractBaseUser, reason: str) -> "ProductReview":
     """Never show the review. The reason is kept in the decision log."""
     reason = reason.strip()
     if not reason:

@@ -1,12 +1,17 @@
 """The review moderation page of the association's workspace: buyers' reviews waiting for a decision,
 each published or rejected. Thin: reads and writes through ``review_moderation``."""
 
+from typing import Any
+
 from django.contrib import messages
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import ListView
 
+from marketplace.http import AuthenticatedHttpRequest
 from shops.association.access import AssociationAccessMixin
 from shops.association.listing_forms import RejectReviewForm
 from shops.association.review_moderation import (
@@ -22,15 +27,15 @@ class ReviewQueueView(AssociationAccessMixin, ListView):
     section = "reviews"
     paginate_by = 30
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         return reviews_awaiting()
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(reject_form=RejectReviewForm(), **kwargs)
 
 
 class ReviewPublishView(AssociationAccessMixin, View):
-    def post(self, request, pk):
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         try:
             review = review_publish(review_id=pk, actor=request.user)
         except ReviewModerationError as error:
@@ -43,7 +48,7 @@ class ReviewPublishView(AssociationAccessMixin, View):
 
 
 class ReviewRejectView(AssociationAccessMixin, View):
-    def post(self, request, pk):
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         form = RejectReviewForm(request.POST)
         if not form.is_valid():
             messages.error(request, _("Say why the review is rejected: it is kept in the decision log."))

@@ -1,5 +1,6 @@
 """Reads for the workspace's overview and decision log."""
 
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -26,7 +27,7 @@ def waiting_tiles() -> list[WaitingTile]:
     return [tile for tile in tiles if tile.count]
 
 
-def audit_entries(*, action: str = ""):
+def audit_entries(*, action: str = "") -> QuerySet[AuditEntry]:
     entries = AuditEntry.objects.select_related("actor")
     return entries.filter(action=action) if action else entries
 

@@ -2,15 +2,21 @@
 once; its open orders carry on), reinstate it, and whether its new listings wait for review. Each goes
 through the shop's own write path and is audited in the same transaction."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.locks import for_update
 from shops.association.audit import audit_record
 from shops.services import ShopStatusError, shop_status_change
 
-Partner = get_model("partner", "Partner")
+if TYPE_CHECKING:
+    from oscar.apps.partner.models import Partner
+else:
+    Partner = get_model("partner", "Partner")
 
 
 class ShopDecisionError(ValueError):
@@ -58,7 +64,7 @@ def shop_review_required_set(
     """Whether the shop's new listings wait for the association's review before going public. Setting
     the value it already has changes and records nothing."""
     with transaction.atomic():
-        shop = Partner.objects.select_for_update().get(pk=shop_id)
+        shop = for_update(Partner.objects.all()).get(pk=shop_id)
         if shop.listing_review_required == required:
             return shop
         shop.listing_review_required = required

@@ -1,7 +1,9 @@
 """The workspace's overview and its decision log."""
 
+from typing import Any
 from urllib.parse import urlencode
 
+from django.db.models import QuerySet
 from django.views.generic import ListView, TemplateView
 
 from shops.association.access import AssociationAccessMixin
@@ -12,7 +14,7 @@ class HomeView(AssociationAccessMixin, TemplateView):
     template_name = "association/home.html"
     section = "home"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(waiting=waiting_tiles(), latest=audit_entries()[:10], **kwargs)
 
 
@@ -21,10 +23,10 @@ class AuditView(AssociationAccessMixin, ListView):
     section = "audit"
     paginate_by = 50
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[Any]:
         return audit_entries(action=self.request.GET.get("action", "")[:64])
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         action = self.request.GET.get("action", "")[:64]
         return super().get_context_data(
             actions=audit_actions(),

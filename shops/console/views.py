@@ -4,11 +4,12 @@ cancellation) and say what happened with a message."""
 
 import secrets
 from decimal import Decimal
+from typing import Any
 
 import segno
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -63,7 +64,7 @@ ORDER_TAB_LABELS = {
 }
 
 
-def landing(request):
+def landing(request: HttpRequest) -> HttpResponse:
     """Where signing in leads: farmers to their shop's console, everyone else to their account."""
     if farmer_shops(request.user):
         return redirect("console:home")
@@ -76,7 +77,7 @@ class HomeView(ShopConsoleMixin, TemplateView):
     template_name = "shops/console/home.html"
     section = "home"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         counts = console_tab_counts(shop=self.shop)
         context.update(
@@ -90,7 +91,7 @@ class HomeView(ShopConsoleMixin, TemplateView):
 
 
 class ShopSwitchView(ShopConsoleMixin, View):
-    def post(self, request):
+    def post(self, request: HttpRequest) -> HttpResponse:
         try:
             shop_id = int(request.POST.get("shop", ""))
         except ValueError:
@@ -115,7 +116,7 @@ class ListingObjectMixin(ShopConsoleMixin):
         except Product.DoesNotExist:
             raise Http404 from None
 
-    def get_product(self):
+    def get_product(self) -> "Product":
         return self._product
 
 
@@ -124,7 +125,7 @@ class ListingListView(ShopConsoleMixin, TemplateView):
     section = "listings"
     FILTERS = ("all", "low", "sold_out", "paused", "presale")
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         show = self.request.GET.get("show", "all")
         show = show if show in self.FILTERS else "all"
@@ -159,16 +160,16 @@ class ListingFormMixin(ShopConsoleMixin):
     template_name = "shops/console/listing_form.html"
     section = "listings"
 
-    def form_invalid(self, form):
+    def form_invalid(self, form: ListingForm) -> HttpResponse:
         messages.error(self.request, _("Please correct the fields marked below."))
         return super().form_invalid(form)
 
 
 class ListingCreateView(ListingFormMixin, FormView):
-    def get_initial(self):
+    def get_initial(self) -> dict[str, Any]:
         return {"storage": Product.Storage.AMBIENT, "stock": 10}
 
-    def form_valid(self, form):
+    def form_valid(self, form: ListingForm) -> HttpResponse:
         try:
             product = listing_create(shop=self.shop, data=form.listing_data(), actor=self.request.user)
         except ListingError as error:
@@ -188,25 +189,25 @@ class ListingCreateView(ListingFormMixin, FormView):
 
 
 class ListingEditView(ListingObjectMixin, ListingFormMixin, FormView):
-    def get_form_kwargs(self):
+    def get_form_kwargs(self) -> dict[str, Any]:
         kwargs = super().get_form_kwargs()
         # A pre-sale already shipping may keep its (now past) ship-from date when other fields change.
         kwargs["allow_past_presale"] = self.get_product().presale_ship_from is not None
         return kwargs
 
-    def get_initial(self):
+    def get_initial(self) -> dict[str, Any]:
         product = self.get_product()
         records = product.shop_stockrecords
         return ListingForm.initial_for(product, records[0] if records else None)
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["product"] = self.get_product()
         # What the association's standards still ask of this listing, so the farmer fixes it first.
         context["review_problems"] = listing_standards_check(self.get_product())
         return context
 
-    def form_valid(self, form):
+    def form_valid(self, form: ListingForm) -> HttpResponse:
         product = listing_update(
             product=self.get_product(), data=form.listing_data(), actor=self.request.user
         )
@@ -215,7 +216,7 @@ class ListingEditView(ListingObjectMixin, ListingFormMixin, FormView):
 
 
 class ListingPauseView(ListingObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
             product = listing_pause(product=self.get_product(), actor=request.user)
         except ListingError as error:
@@ -228,7 +229,7 @@ class ListingPauseView(ListingObjectMixin, View):
 
 
 class ListingResumeView(ListingObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
             product = listing_resume(product=self.get_product(), actor=request.user)
         except ListingError as error:
@@ -239,7 +240,7 @@ class ListingResumeView(ListingObjectMixin, View):
 
 
 class ListingResubmitView(ListingObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
             product = listing_resubmit(product=self.get_product(), actor=request.user)
         except ListingError as error:
@@ -252,7 +253,7 @@ class ListingResubmitView(ListingObjectMixin, View):
 
 
 class ListingQuickEditView(ListingObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         product = self.get_product()
         form = QuickEditForm(request.POST)
         if not form.is_valid():
@@ -283,7 +284,7 @@ class ListingQuickEditView(ListingObjectMixin, View):
 # --- photos -------------------------------------------------------------------------------------
 
 
-def _photo_json(photo) -> dict:
+def _photo_json(photo: "ProductImage") -> dict[str, Any]:
     thumb = photos.photo_rendition(photo, "list").url if photo.renditions_ready else None
     return {"id": photo.pk, "ready": photo.renditions_ready, "thumb": thumb, "main": photo.display_order == 0}
 
@@ -292,7 +293,7 @@ class PhotoListView(ListingObjectMixin, TemplateView):
     template_name = "shops/console/photos.html"
     section = "listings"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         product = self.get_product()
         context.update(
@@ -308,7 +309,7 @@ class PhotoUploadView(ListingObjectMixin, View):
     """Takes one or more files; answers JSON to the page's uploader (with progress) and redirects a
     plain form post. Each file is checked on its own: a bad one is named and the good ones are kept."""
 
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         product = self.get_product()
         uploads = request.FILES.getlist("photos")
         saved, refused = [], []
@@ -333,7 +334,7 @@ class PhotoUploadView(ListingObjectMixin, View):
 
 
 class PhotoStatusView(ListingObjectMixin, View):
-    def get(self, request, pk):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         return JsonResponse({"photos": [_photo_json(photo) for photo in self.get_product().images.all()]})
 
 
@@ -348,21 +349,21 @@ class PhotoObjectMixin(ListingObjectMixin):
 
 
 class PhotoMainView(PhotoObjectMixin, View):
-    def post(self, request, pk, photo_pk):
+    def post(self, request: HttpRequest, pk: int, photo_pk: int) -> HttpResponse:
         photos.product_photo_make_main(product=self.get_product(), photo_id=self.photo_id())
         messages.success(request, _("Main photo chosen."))
         return redirect("console:listing-photos", pk=pk)
 
 
 class PhotoDeleteView(PhotoObjectMixin, View):
-    def post(self, request, pk, photo_pk):
+    def post(self, request: HttpRequest, pk: int, photo_pk: int) -> HttpResponse:
         photos.product_photo_delete(product=self.get_product(), photo_id=self.photo_id())
         messages.success(request, _("Photo deleted."))
         return redirect("console:listing-photos", pk=pk)
 
 
 class PhotoReorderView(ListingObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         product = self.get_product()
         try:
             photo_ids = [int(value) for value in request.POST.getlist("photo")]
@@ -382,7 +383,7 @@ class ImportView(ShopConsoleMixin, TemplateView):
     template_name = "shops/console/import.html"
     section = "listings"
 
-    def post(self, request):
+    def post(self, request: HttpRequest) -> HttpResponse:
         upload = request.FILES.get("file")
         context = self.get_context_data()
         if upload is None:
@@ -413,7 +414,7 @@ class ImportView(ShopConsoleMixin, TemplateView):
 
 
 class ImportConfirmView(ShopConsoleMixin, View):
-    def post(self, request):
+    def post(self, request: HttpRequest) -> HttpResponse:
         pending = request.session.get(IMPORT_SESSION_KEY)
         if (
             not pending
@@ -440,7 +441,7 @@ class ImportConfirmView(ShopConsoleMixin, View):
 
 
 class ImportTemplateView(ShopConsoleMixin, View):
-    def get(self, request, kind):
+    def get(self, request: HttpRequest, kind: str) -> HttpResponse:
         if kind == "xlsx":
             content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
             body = imports.listings_import_template()
@@ -460,7 +461,7 @@ class OrderListView(ShopConsoleMixin, TemplateView):
     template_name = "shops/console/orders.html"
     section = "orders"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         tab = self.request.GET.get("tab", "new")
         tab = tab if tab in ORDER_TABS else "new"
@@ -488,7 +489,7 @@ class OrderDetailView(OrderObjectMixin, TemplateView):
     template_name = "shops/console/order_detail.html"
     section = "orders"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         shop_order = self.get_shop_order()
         context.update(
@@ -515,17 +516,17 @@ def _allowed_actions(shop_order: ShopOrder) -> dict[str, bool]:
 class OrderActionView(OrderObjectMixin, View):
     """POST-only moves of one shop order; refused moves say why and change nothing."""
 
-    def done(self, message: str):
+    def done(self, message: str) -> HttpResponse:
         messages.success(self.request, message)
         return redirect("console:order", number=self.kwargs["number"])
 
-    def refused(self, message: str):
+    def refused(self, message: str) -> HttpResponse:
         messages.error(self.request, message)
         return redirect("console:order", number=self.kwargs["number"])
 
 
 class OrderAcceptView(OrderActionView):
-    def post(self, request, number):
+    def post(self, request: HttpRequest, number: str) -> HttpResponse:
         shop_order = self.get_shop_order()
         try:
             shop_order_accept(shop_order_id=shop_order.pk, actor=request.user)
@@ -535,7 +536,7 @@ class OrderAcceptView(OrderActionView):
 
 
 class OrderPackView(OrderActionView):
-    def post(self, request, number):
+    def post(self, request: HttpRequest, number: str) -> HttpResponse:
         shop_order = self.get_shop_order()
         form = PackForm(request.POST)
         if not form.is_valid():
@@ -560,7 +561,7 @@ class OrderPackView(OrderActionView):
 
 
 class OrderHandOverView(OrderActionView):
-    def post(self, request, number):
+    def post(self, request: HttpRequest, number: str) -> HttpResponse:
         shop_order = self.get_shop_order()
         try:
             shop_order_hand_over(shop_order_id=shop_order.pk, actor=request.user)
@@ -570,7 +571,7 @@ class OrderHandOverView(OrderActionView):
 
 
 class OrderCancelView(OrderActionView):
-    def post(self, request, number):
+    def post(self, request: HttpRequest, number: str) -> HttpResponse:
         shop_order = self.get_shop_order()
         form = CancelForm(request.POST)
         if not form.is_valid():
@@ -595,7 +596,7 @@ class PackingSlipView(OrderObjectMixin, TemplateView):
     template_name = "shops/console/packing_slip.html"
     section = "orders"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         shop_order = self.get_shop_order()
         if shop_order.status in (ShopOrder.Status.CANCELLED, ShopOrder.Status.REFUNDED):
@@ -609,7 +610,7 @@ class PickingListView(ShopConsoleMixin, TemplateView):
     template_name = "shops/console/picking.html"
     section = "orders"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         form = PickingDayForm(self.request.GET or None)
         day = form.day_or_today()
@@ -622,7 +623,7 @@ class SalesView(ShopConsoleMixin, TemplateView):
     template_name = "shops/console/sales.html"
     section = "sales"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["sales"] = shop_sales(shop=self.shop)
         return context

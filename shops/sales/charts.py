@@ -22,6 +22,7 @@ FONT_STACK = (
     "'WenQuanYi Micro Hei',sans-serif"
 )
 MOST_GROUPS = 12
+MARKED_DAYS_MAX = 40  # beyond this many days the line has no point markers
 
 
 def _svg(figure: Figure) -> str:
@@ -62,7 +63,10 @@ def sales_chart_svg(
     line = daily.subplots()
     days = [day for day, _net in review.daily]
     line.plot(
-        days, [float(net) for _day, net in review.daily], color=GREEN, marker="o" if len(days) < 40 else None
+        days,
+        [float(net) for _day, net in review.daily],
+        color=GREEN,
+        marker="o" if len(days) < MARKED_DAYS_MAX else None,
     )
     line.axhline(float(Decimal(0)), color=GREY, linewidth=0.8)
     line.set_title(chart_text(title_daily), loc="left", fontsize=11)

@@ -1,5 +1,6 @@
-"""Building the daily sales facts from the source rows. A sale is a shop order that was paid, on the
-Asia/Shanghai day of its move to PAID; a refund counts on the day it was made, if it succeeded.
+"""Building the daily sales facts from the sales ledger (``marketplace.ledger``): a sale counts on the
+Asia/Shanghai day it was paid, a refund on the day it was made, once it succeeded; the order lines give
+each sale's products and categories.
 ``sales_facts_refresh`` recomputes one day (for some shops or all) by delete + insert in one
 transaction, holding the shops' rows locked so two refreshes of the same shop and day run one after
 the other. Running it twice changes nothing the second time."""
@@ -10,16 +11,17 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models.functions import TruncDate
+from django.db.models import QuerySet
 from django.utils import timezone
 from oscar.core.loading import get_model
 
-from marketplace.local_dates import day_bounds
-from marketplace.order.models import ShopOrder, ShopOrderEvent
-from marketplace.payments.models import Refund, RefundLine
+from marketplace.ledger.models import SaleEntry
+from marketplace.locks import for_update
+from marketplace.payments.models import RefundLine
 from shops.sales.models import BuyerSalesDay, CategorySalesDay, ProductSalesDay, SalesDay
 
 Partner = get_model("partner", "Partner")
@@ -33,7 +35,7 @@ FACTS_VERSION_KEY = "sales-facts-version"
 def facts_version() -> str:
     """A token that changes whenever any fact changes: what is drawn from the facts (the charts) is
     cached under it."""
-    return cache.get_or_set(FACTS_VERSION_KEY, lambda: uuid.uuid4().hex, None)
+    return cast(str, cache.get_or_set(FACTS_VERSION_KEY, lambda: uuid.uuid4().hex, None))
 
 
 def _facts_changed() -> None:
@@ -76,7 +78,7 @@ class _Categories:
     """Each product's primary category (the first by tree order, as the farmer console shows it; a
     variant takes its parent's) and each category's ancestors, for the products of one day."""
 
-    def __init__(self, product_parents: dict[int, int | None]):
+    def __init__(self, product_parents: dict[int, int | None]) -> None:
         owners = {pid: parent or pid for pid, parent in product_parents.items()}
         primary: dict[int, int] = {}
         rows = (
@@ -87,7 +89,7 @@ class _Categories:
         for owner_id, category_id in rows:
             primary.setdefault(owner_id, category_id)
         self.primary = {pid: primary.get(owner) for pid, owner in owners.items()}
-        self.tree: dict[int, list[int]] = {}
+        self.tree: dict[int, list[int | None]] = {}
         used = {c for c in self.primary.values() if c is not None}
         if used:
             paths = dict(Category.objects.filter(pk__in=used).values_list("pk", "path"))
@@ -104,28 +106,28 @@ class _Categories:
         return self.tree.get(category_id, [category_id]) if category_id is not None else [None]
 
 
-def _paid_events(start: datetime.datetime | None = None, end: datetime.datetime | None = None):
-    """The moves to PAID (each a sale) in [start, end)."""
-    events = ShopOrderEvent.objects.filter(to_status=ShopOrder.Status.PAID)
-    return events.filter(created_at__gte=start, created_at__lt=end) if start is not None else events
-
-
-def _succeeded_refunds(start: datetime.datetime | None = None, end: datetime.datetime | None = None):
-    """The refunds that succeeded, made in [start, end)."""
-    refunds = Refund.objects.filter(status=Refund.Status.SUCCEEDED)
-    return refunds.filter(created_at__gte=start, created_at__lt=end) if start is not None else refunds
+def _entries(since: datetime.date | None = None, until: datetime.date | None = None) -> QuerySet[SaleEntry]:
+    """The ledger's rows (sales and refunds) of the days ``since`` to ``until``, inclusive."""
+    entries = SaleEntry.objects.all()
+    if since is not None:
+        entries = entries.filter(day__gte=since)
+    if until is not None:
+        entries = entries.filter(day__lte=until)
+    return entries
 
 
 def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _ShopDay]:
-    start, end = day_bounds(day)
-    paid = _paid_events(start, end)
-    refunds = _succeeded_refunds(start, end)
+    entries = _entries(day, day)
     if shop_ids is not None:
-        paid = paid.filter(shop_order__shop_id__in=shop_ids)
-        refunds = refunds.filter(shop_order__shop_id__in=shop_ids)
+        entries = entries.filter(shop_id__in=shop_ids)
     sales = list(
-        ShopOrder.objects.filter(pk__in=paid.values("shop_order_id")).values_list(
-            "pk", "shop_id", "order_id", "shipping_charge", "order__user_id", "order__guest_email"
+        entries.filter(kind=SaleEntry.Kind.SALE).values_list(
+            "shop_order_id",
+            "shop_id",
+            "shop_order__order_id",
+            "shipping",
+            "shop_order__order__user_id",
+            "shop_order__order__guest_email",
         )
     )
     sale_of = {(order_id, shop_id): (pk, shipping) for pk, shop_id, order_id, shipping, *_ in sales}
@@ -143,7 +145,13 @@ def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _Sho
         )
         .order_by("pk")
     )
-    refund_rows = list(refunds.values_list("pk", "shop_order__shop_id", "amount"))
+    # A refund row's amount is negative in the ledger: the facts keep what was paid back.
+    refund_rows = [
+        (refund_id, shop_id, -amount)
+        for refund_id, shop_id, amount in entries.filter(kind=SaleEntry.Kind.REFUND).values_list(
+            "refund_id", "shop_id", "amount"
+        )
+    ]
     refund_lines = list(
         RefundLine.objects.filter(refund_id__in=[r[0] for r in refund_rows]).values_list(
             "refund_id", "line__product_id", "line__product__parent_id", "amount"
@@ -167,8 +175,8 @@ def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _Sho
             continue  # a line of another shop of the same order: not this shop's sale
         sale_id = sale[0]
         facts = days[shop_id]
-        ship_from = ship_from or parent_ship_from
-        presale = price if ship_from is not None and ship_from > day else ZERO
+        ships_from = ship_from or parent_ship_from
+        presale = price if ships_from is not None and ships_from > day else ZERO
         category_id = categories.of(product_id)
         product = facts.products.setdefault(product_id, _ProductDay(category_id=category_id))
         product.sales.add(sale_id)
@@ -200,7 +208,7 @@ def sales_facts_refresh(*, day: datetime.date, shop_ids: list[int] | None = None
     Returns how many shops had sales or refunds that day."""
     # FOR NO KEY UPDATE: two refreshes of a shop still queue, but checkout's inserts that point at the
     # shop (order lines, shop orders take FOR KEY SHARE on it) are not held up while the facts are built.
-    locked = Partner.objects.select_for_update(no_key=True).order_by("pk")
+    locked = for_update(Partner.objects.all(), no_key=True).order_by("pk")
     if shop_ids is not None:
         locked = locked.filter(pk__in=shop_ids)
     list(locked.values_list("pk", flat=True))
@@ -256,19 +264,11 @@ def sales_facts_refresh(*, day: datetime.date, shop_ids: list[int] | None = None
 
 
 def _active_days(since: datetime.date, until: datetime.date) -> set[datetime.date]:
-    """The days with a sale, a refund or facts already (three queries)."""
-    start, _ = day_bounds(since)
-    _, end = day_bounds(until)
-    tz = timezone.get_default_timezone()
+    """The days with a sale, a refund or facts already (two queries)."""
     days = set(
         SalesDay.objects.filter(day__gte=since, day__lte=until).values_list("day", flat=True).distinct()
     )
-    for source in (_paid_events(start, end), _succeeded_refunds(start, end)):
-        days.update(
-            source.annotate(local_day=TruncDate("created_at", tzinfo=tz))
-            .values_list("local_day", flat=True)
-            .distinct()
-        )
+    days.update(_entries(since, until).order_by().values_list("day", flat=True).distinct())
     return days
 
 
@@ -278,9 +278,7 @@ def sales_facts_rebuild(*, since: datetime.date | None = None, until: datetime.d
     number of shops. Returns the days rebuilt."""
     until = until or timezone.localdate()
     if since is None:
-        firsts = [source.order_by("created_at").first() for source in (_paid_events(), _succeeded_refunds())]
-        stamps = [timezone.localdate(row.created_at) for row in firsts if row is not None]
-        since = min(stamps, default=until)
+        since = _entries().order_by("day").values_list("day", flat=True).first() or until
         # Facts left from before the first sale (source rows deleted since) go too.
         for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay):
             model.objects.filter(day__lt=since).delete()

@@ -2,6 +2,8 @@
 sense is dropped with a message saying so, and its default is used instead: the page never fails on a
 hand-edited address."""
 
+from typing import Any
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,8 +18,8 @@ class PeriodForm(forms.Form):
     start = forms.DateField(label=_("From (custom)"), required=False)
     end = forms.DateField(label=_("To (custom)"), required=False)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("period") == periods.CUSTOM:
             start, end = data.get("start"), data.get("end")
             outside = [d for d in (start, end) if d and not periods.FIRST_DAY <= d <= periods.LAST_DAY]
@@ -48,7 +50,7 @@ class PeriodForm(forms.Form):
         ]
 
 
-def _chosen(form: forms.Form, name: str):
+def _chosen(form: forms.Form, name: str) -> object:
     """A field's clean value, or None when it was wrong (its error is reported by ``problems``)."""
     return form.cleaned_data.get(name) if name not in form.errors else None
 
@@ -76,7 +78,7 @@ class SalesFilterForm(PeriodForm):
     category = forms.TypedChoiceField(label=_("Category"), coerce=int, required=False, empty_value=None)
     dimension = forms.ChoiceField(label=_("Break down by"), choices=DIMENSIONS, required=False)
 
-    def __init__(self, *args, choices: Choices, **kwargs):
+    def __init__(self, *args: Any, choices: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         everything = [("", _("All"))]
         self.fields["county"].choices = everything + [(str(r.pk), r.display_name) for r in choices.counties]

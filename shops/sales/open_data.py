@@ -7,6 +7,7 @@ each breakdown comes from at least 3 shops together; no total is published at al
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db.models import Sum
@@ -19,7 +20,10 @@ from shops.sales.selectors import category_roots
 
 Partner = get_model("partner", "Partner")
 Region = get_model("places", "Region")
-Category = get_model("catalogue", "Category")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Category
+else:
+    Category = get_model("catalogue", "Category")
 
 FEWEST_SHOPS = 3
 MONTHS = 24
@@ -95,7 +99,7 @@ def rows_withhold(rows: list[OpenRow], *, unlisted_shops: set) -> None:
         smallest.withheld = PROTECTS_ANOTHER
 
 
-def _open_data() -> list[OpenMonth]:
+def _open_data() -> list[OpenMonth]:  # noqa: PLR0915
     shops = {
         pk: (county_id, village_id)
         for pk, county_id, village_id in Partner.objects.values_list("pk", "county_id", "village_id")
@@ -107,7 +111,7 @@ def _open_data() -> list[OpenMonth]:
     categories = {c.pk: c for c in Category.objects.all()}
     roots = category_roots(categories.values())
 
-    def root(category_id):
+    def root(category_id: int) -> "Category | None":
         return roots.get(category_id)
 
     recent = SalesDay.objects.order_by("-day").values_list("day", flat=True).first()
@@ -140,7 +144,7 @@ def _open_data() -> list[OpenMonth]:
     )
     months: dict[datetime.date, dict[str, dict]] = {}
 
-    def month_of(value) -> dict[str, dict]:
+    def month_of(value: datetime.date) -> dict[str, dict[str, Any]]:
         key = value.date() if isinstance(value, datetime.datetime) else value
         return months.setdefault(key, {"county": {}, "village": {}, "category": {}, "unlisted": {}})
 

@@ -3,11 +3,13 @@ down by shop, village, town, county, category or product, with the previous peri
 year earlier. The number of queries is fixed, whatever the number of shops, products or days."""
 
 import datetime
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -18,7 +20,10 @@ from shops.sales.models import BuyerSalesDay, CategorySalesDay, ProductSalesDay,
 
 Partner = get_model("partner", "Partner")
 Region = get_model("places", "Region")
-Category = get_model("catalogue", "Category")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Category
+else:
+    Category = get_model("catalogue", "Category")
 Product = get_model("catalogue", "Product")
 
 ZERO = Decimal("0.00")
@@ -51,14 +56,14 @@ class SalesFilters:
     category_id: int | None = None
 
 
-def change_percent(current, previous) -> Decimal | None:
+def change_percent(current: Decimal | None, previous: Decimal | None) -> Decimal | None:
     """The change from ``previous`` to ``current`` in per cent (one decimal); None when there was none."""
     if current is None or previous is None:
         return None
     return percent_of(current - previous, previous)
 
 
-def category_roots(categories) -> dict:
+def category_roots(categories: Sequence["Category"]) -> dict[int, "Category | None"]:
     """Each category's top-level category (itself for a top-level one), by the category's pk, read from
     the materialised paths of ``categories`` (all of them: no query)."""
     root_of_path = {c.path: c for c in categories if c.depth == 1}
@@ -212,7 +217,7 @@ def _subtree(category_id: int, choices: Choices) -> list[int]:
     return [c.pk for c in choices.categories if c.path.startswith(root.path)]
 
 
-def _scoped(queryset, period: Period, filters: SalesFilters):
+def _scoped(queryset: QuerySet[Any], period: Period, filters: SalesFilters) -> QuerySet[Any]:
     queryset = queryset.filter(day__gte=period.start, day__lte=period.end)
     for name, value in (
         ("shop__county_id", filters.county_id),
@@ -225,7 +230,7 @@ def _scoped(queryset, period: Period, filters: SalesFilters):
     return queryset
 
 
-def _grouped(queryset, group: str | None, **sums) -> dict:
+def _grouped(queryset: QuerySet[Any], group: str | None, **sums: Any) -> dict:
     """Sums of ``queryset`` per ``group`` (a field path), or over everything under the key None."""
     aggregates = {name: Sum(column) for name, column in sums.items()}
     if group is None:
@@ -233,7 +238,7 @@ def _grouped(queryset, group: str | None, **sums) -> dict:
     return {row.pop("g"): row for row in queryset.annotate(g=F(group)).values("g").annotate(**aggregates)}
 
 
-def _repeat_buyers(queryset, group: str | None) -> dict:
+def _repeat_buyers(queryset: QuerySet[Any], group: str | None) -> dict:
     """Per group, how many buyers made 2 or more sales in it (one query: the buyers' sales are summed
     and counted in the database)."""
     fields = ["g", "buyer_key"] if group else ["buyer_key"]
@@ -249,7 +254,7 @@ def _repeat_buyers(queryset, group: str | None) -> dict:
         return {None: cursor.fetchone()[0]}
 
 
-def _figures(
+def _figures(  # noqa: PLR0912
     period: Period, filters: SalesFilters, dimension: str | None, choices: Choices, *, buyers: bool = True
 ) -> tuple[dict[object, Figures], Figures | None]:
     """Figures per group of ``dimension`` (None: one group, everything), and for the category and product
@@ -362,7 +367,7 @@ def _daily(period: Period, filters: SalesFilters, choices: Choices) -> list[tupl
     return [(day, Decimal(nets.get(day) or 0).quantize(CENT)) for day in period.each_day()]
 
 
-def _labels(keys, dimension: str, choices: Choices) -> dict:
+def _labels(keys: Iterable[Any], dimension: str, choices: Choices) -> dict[Any, str]:
     if dimension == SHOP:
         return choices.shop_names
     if dimension in (VILLAGE, TOWN, COUNTY):

@@ -17,8 +17,11 @@ def facts_after_sale(key: str, payload: dict[str, Any]) -> None:
 
 
 def facts_after_refund(key: str, payload: dict[str, Any]) -> None:
-    refund = Refund.objects.select_related("shop_order").only("created_at", "shop_order__shop_id")
-    refund = refund.get(pk=payload["refund_id"])
+    refund = (
+        Refund.objects.select_related("shop_order")
+        .only("created_at", "shop_order__shop_id")
+        .get(pk=payload["refund_id"])
+    )
     sales_facts_refresh(day=timezone.localdate(refund.created_at), shop_ids=[refund.shop_order.shop_id])
 
 

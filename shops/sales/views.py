@@ -4,10 +4,11 @@ import csv
 import hashlib
 import io
 import json
+from typing import Any
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.decorators import method_decorator
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from shops.sales.exports import sales_csv, sales_xlsx, table_header
 from shops.sales.facts import facts_version
 from shops.sales.forms import PeriodForm, SalesFilterForm, period_from
 from shops.sales.open_data import CACHE_SECONDS, open_data
-from shops.sales.selectors import review_choices, sales_review
+from shops.sales.selectors import SalesReview, review_choices, sales_review
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -31,7 +32,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class SalesReviewMixin(AssociationAccessMixin):
     section = "sales"
 
-    def review(self, *, report_problems: bool = True, **parts):
+    def review(self, *, report_problems: bool = True, **parts: Any) -> SalesReview:
         """The review of the request's filters; ``parts`` as ``sales_review`` takes them."""
         choices = review_choices()
         form = SalesFilterForm(self.request.GET, choices=choices)
@@ -45,7 +46,7 @@ class SalesReviewMixin(AssociationAccessMixin):
         )
         return form, review
 
-    def query(self, **changes) -> str:
+    def query(self, **changes: Any) -> str:
         params = self.request.GET.copy()
         params.pop("format", None)
         for name, value in changes.items():
@@ -61,7 +62,7 @@ CHART_CACHE_SECONDS = 600
 class SalesReviewView(SalesReviewMixin, TemplateView):
     template_name = "sales/review.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form, review = self.review()
         dimension_label = review.dimension_label
         step = {"period": review.period.kind}
@@ -89,7 +90,7 @@ class SalesReviewView(SalesReviewMixin, TemplateView):
 class SalesChartView(SalesReviewMixin, View):
     """The chart of the current view as an SVG image (its own request, so the page is not kept waiting)."""
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # Drawing takes matplotlib a good half second: a chart is kept until the facts change (the
         # version is bumped by every refresh) or for ten minutes.
         query = hashlib.sha256(self.query().encode()).hexdigest()[:32]
@@ -115,7 +116,7 @@ class SalesChartView(SalesReviewMixin, View):
 class SalesExportView(SalesReviewMixin, View):
     """The current table as CSV or Excel (``?format=csv|xlsx`` and the page's own filters)."""
 
-    def get(self, request, *args, **kwargs):
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         _form, review = self.review(report_problems=False, daily=False)  # the table has no series per day
         dimension_label = review.dimension_label
         name = f"sales-{review.dimension}-{review.period.start:%Y%m%d}-{review.period.end:%Y%m%d}"
@@ -134,7 +135,7 @@ class LogisticsPerformanceView(AssociationAccessMixin, TemplateView):
     template_name = "sales/logistics.html"
     section = "logistics"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form = PeriodForm(self.request.GET)
         for problem in form.problems():
             messages.warning(self.request, problem)
@@ -152,7 +153,7 @@ class LogisticsPerformanceView(AssociationAccessMixin, TemplateView):
 class OpenDataView(TemplateView):
     template_name = "sales/open_data.html"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         return super().get_context_data(months=open_data(), **kwargs)
 
 
@@ -182,7 +183,7 @@ def _open_data_json() -> dict:
 
 
 @cache_control(public=True, max_age=CACHE_SECONDS)
-def open_data_json(request):
+def open_data_json(request: HttpRequest) -> HttpResponse:
     body = json.dumps(_open_data_json(), ensure_ascii=False, indent=1)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Access-Control-Allow-Origin"] = "*"
@@ -190,7 +191,7 @@ def open_data_json(request):
 
 
 @cache_control(public=True, max_age=CACHE_SECONDS)
-def open_data_csv(request):
+def open_data_csv(request: HttpRequest) -> HttpResponse:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(

@@ -2,6 +2,7 @@
 
 import datetime
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -20,8 +21,8 @@ class MonthField(forms.CharField):
 
     widget = forms.TextInput(attrs={"type": "month", "placeholder": "2026-03"})
 
-    def to_python(self, value):
-        value = super().to_python(value).strip()
+    def to_python(self, value: str | None) -> datetime.date | None:  # type: ignore[override]  # cleans to a day
+        value = super().to_python(value).strip()  # type: ignore[union-attr]  # CharField gives "" for no value
         if not value:
             return None
         try:
@@ -66,9 +67,9 @@ class CommissionRuleForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), required=False, max_length=255)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].label_from_instance = lambda c: "— " * (c.depth - 1) + c.name
+        self.fields["category"].label_from_instance = lambda c: "— " * (c.depth - 1) + c.name  # type: ignore[attr-defined]
 
 
 class RuleEndForm(forms.Form):

@@ -1,6 +1,7 @@
 """Settling money with the village shops: the association's commission rules, each shop's monthly
 statement (sales − refunds − commission − shipping subsidy = payable) and how it was paid."""
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -64,13 +65,13 @@ class CommissionRule(models.Model):
         return f"{self.scope_label()} {self.percent}% {self.effective_from}–{self.effective_to or ''}"
 
     def scope_label(self) -> str:
-        category = self.category.name if self.category_id else ""
-        shop = self.shop.display_name if self.shop_id else ""
+        category = self.category.name if self.category is not None else ""
+        shop = self.shop.display_name if self.shop is not None else ""
         if shop and category:
             return f"{shop} · {category}"
         return shop or category or str(_("Default"))
 
-    def in_force_on(self, day) -> bool:
+    def in_force_on(self, day: datetime.date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
 
@@ -226,9 +227,9 @@ class StatementLine(models.Model):
     @property
     def reference(self) -> str:
         """What the line is about: the earlier statement carried over, else its shop order's number."""
-        if self.carried_from_id:
+        if self.carried_from is not None:
             return self.carried_from.number
-        return self.shop_order.number if self.shop_order_id else ""
+        return self.shop_order.number if self.shop_order is not None else ""
 
 
 class Payout(models.Model):

@@ -6,15 +6,22 @@ association's rule for the category or its nearest ancestor; else the default ru
 commission. A product in several categories takes the deepest category that has a rule."""
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
+from marketplace.locks import for_update
 from shops.association.audit import acting_user, audit_record
 from shops.settlement.models import CommissionRule
+
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Category
+    from oscar.apps.partner.models import Partner
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal("100")
@@ -67,10 +74,10 @@ def commission_rule_add(
     percent: Decimal,
     effective_from: datetime.date,
     effective_to: datetime.date | None = None,
-    category=None,
-    shop=None,
+    category: "Category | None" = None,
+    shop: "Partner | None" = None,
     note: str = "",
-    actor=None,
+    actor: AbstractBaseUser | None = None,
 ) -> CommissionRule:
     """Add a rule; refused if another rule of the same scope (same category, same shop) is in force on
     any of its days."""
@@ -95,7 +102,7 @@ def commission_rule_add(
                     "to": other.effective_to.isoformat() if other.effective_to else _("no end"),
                 }
             )
-    rule = CommissionRule.objects.create(
+    rule = CommissionRule.objects.create(  # type: ignore[misc]  # auth.User is the user model; services take AbstractBaseUser (django-stubs' request.user)
         percent=percent,
         category=category,
         shop=shop,
@@ -110,10 +117,10 @@ def commission_rule_add(
 
 @transaction.atomic
 def commission_rule_end(
-    *, rule_id: int, last_day: datetime.date, actor=None, reason: str = ""
+    *, rule_id: int, last_day: datetime.date, actor: AbstractBaseUser | None = None, reason: str = ""
 ) -> CommissionRule:
     """End a rule: ``last_day`` is the last day it is in force. It can only be brought forward."""
-    rule = CommissionRule.objects.select_for_update().get(pk=rule_id)
+    rule = for_update(CommissionRule.objects.all()).get(pk=rule_id)
     if last_day < rule.effective_from:
         raise CommissionRuleError(
             _("A rule cannot end before it starts (%(day)s).") % {"day": rule.effective_from.isoformat()}
@@ -140,7 +147,7 @@ NO_RULE = Rate(percent=Decimal("0"), rule=None)
 class CommissionBook:
     """Every rule, loaded once, answering which rate applies to a line (rules are few: a page of them)."""
 
-    def __init__(self, rules=None) -> None:
+    def __init__(self, rules: Iterable[CommissionRule] | None = None) -> None:
         if rules is None:
             rules = CommissionRule.objects.select_related("category")
         self.rules = list(rules)
@@ -152,9 +159,13 @@ class CommissionBook:
             matching = [
                 rule
                 for rule in candidates
-                if any(path.startswith(rule.category.path) for path in category_paths)
+                if any(path.startswith(rule.category.path) for path in category_paths)  # type: ignore[union-attr]
             ]
-            return max(matching, key=lambda rule: (len(rule.category.path), -rule.pk), default=None)
+            return max(
+                matching,
+                key=lambda rule: (len(rule.category.path), -rule.pk),  # type: ignore[union-attr]  # category rules
+                default=None,
+            )
 
         shop_rules = [rule for rule in in_force if rule.shop_id == shop_id]
         found = nearest([rule for rule in shop_rules if rule.category_id])

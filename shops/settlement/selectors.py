@@ -5,7 +5,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from shops.settlement.models import CommissionRule, ShopPayoutAccount, Statement, StatementLine
 
@@ -24,7 +24,7 @@ class StatementTotals:
 
 def statements(
     *, period: datetime.date | None = None, shop_id: int | None = None, status: str = "", query: str = ""
-):
+) -> QuerySet[Statement]:
     found = Statement.objects.select_related("shop")
     if period is not None:
         found = found.filter(period=period)
@@ -39,7 +39,7 @@ def statements(
     return found.order_by("-period", "shop__name", "pk")
 
 
-def statements_totals(found) -> StatementTotals:
+def statements_totals(found: QuerySet[Statement]) -> StatementTotals:
     fields = Statement.TOTAL_FIELDS
     sums = found.order_by().aggregate(count=Count("pk"), **{name: Sum(name) for name in fields})
     return StatementTotals(count=sums.pop("count"), **{name: sums[name] or Decimal("0") for name in fields})
@@ -62,7 +62,7 @@ def statement_detail(
     return found.get()
 
 
-def statement_lines(statement: Statement):
+def statement_lines(statement: Statement) -> QuerySet[StatementLine]:
     return (
         StatementLine.objects.filter(statement=statement)
         .select_related("shop_order", "carried_from")
@@ -79,7 +79,7 @@ def payout_account(shop_id: int) -> ShopPayoutAccount | None:
     return ShopPayoutAccount.objects.filter(shop_id=shop_id).first()
 
 
-def commission_rules():
+def commission_rules() -> QuerySet[CommissionRule]:
     return CommissionRule.objects.select_related("category", "shop").order_by(
         "shop__name", "category__path", "-effective_from", "pk"
     )

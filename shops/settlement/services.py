@@ -20,26 +20,36 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import stripe
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.ledger.models import SaleEntry
 from marketplace.local_dates import local_midnight, month_after, month_first, month_last
-from marketplace.order.models import ShopOrder, ShopOrderEvent
+from marketplace.locks import for_update
+from marketplace.order.models import ShopOrder
 from marketplace.payments.models import Refund, RefundLine
 from marketplace.payments.services import stripe_client, to_minor
 from shops.association.audit import acting_user, audit_record
 from shops.settlement.models import Payout, ShopPayoutAccount, Statement, StatementLine
 from shops.settlement.rules import CommissionBook, commission_of, money
 
-Line = get_model("order", "Line")
-ProductCategory = get_model("catalogue", "ProductCategory")
-Partner = get_model("partner", "Partner")
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import ProductCategory
+    from oscar.apps.order.models import Line
+    from oscar.apps.partner.models import Partner
+    from stripe.params import TransferCreateParams
+else:
+    Line = get_model("order", "Line")
+    ProductCategory = get_model("catalogue", "ProductCategory")
+    Partner = get_model("partner", "Partner")
 
 K = StatementLine.Kind
 ZERO = Decimal("0")
@@ -69,7 +79,7 @@ class PayoutUnderWay(StatementError):
         )
 
 
-def statement_number(*, shop, period: datetime.date) -> str:
+def statement_number(*, shop: "Partner", period: datetime.date) -> str:
     return f"ST-{period:%Y%m}-{shop.code}"
 
 
@@ -105,16 +115,24 @@ class _Ledger:
 
     def add(self, line: StatementLine) -> None:
         if line.kind == K.COMMISSION:
-            self.charged[line.shop_order_id] += -line.amount
+            self.charged[line.shop_order_id] += -line.amount  # type: ignore[index]  # commission lines have one
             if line.order_line_id:
                 self.charged_line[line.order_line_id] = (-line.amount, line.rate)
         elif line.kind == K.COMMISSION_REVERSAL:
-            self.given_back[line.shop_order_id] += line.amount
+            self.given_back[line.shop_order_id] += line.amount  # type: ignore[index]  # reversals have one
             if line.order_line_id:
                 self.given_back_line[line.order_line_id] += line.amount
 
 
-def _sale_lines(shop_order: ShopOrder, day, order_lines, paths, book, subsidy) -> list[StatementLine]:
+def _sale_lines(
+    shop_order: ShopOrder,
+    *,
+    day: datetime.date,
+    order_lines: list["Line"],
+    paths: dict[int, list[str]],
+    book: CommissionBook,
+    subsidy: Decimal | None,
+) -> list[StatementLine]:
     lines = [
         StatementLine(
             kind=K.SALE, shop_order=shop_order, day=day, amount=shop_order.lines_total, description=""
@@ -161,7 +179,9 @@ def _sale_lines(shop_order: ShopOrder, day, order_lines, paths, book, subsidy) -
     return lines
 
 
-def _refund_lines(refund: Refund, refunded_before: Decimal, ledger: _Ledger, itemised) -> list[StatementLine]:
+def _refund_lines(
+    refund: Refund, refunded_before: Decimal, ledger: _Ledger, itemised: list[RefundLine] | None
+) -> list[StatementLine]:
     shop_order = refund.shop_order
     day = timezone.localdate(refund.created_at)
     lines = [
@@ -236,7 +256,7 @@ def statement_totals_refresh(statement: Statement, *, also_save: tuple[str, ...]
 
 
 @transaction.atomic
-def statements_generate(
+def statements_generate(  # noqa: PLR0912, PLR0915
     *, month: datetime.date, shop_ids: list[int] | None = None, today: datetime.date | None = None
 ) -> list[Statement]:
     """Make (or rebuild) the draft statements of ``month`` for every shop with something to settle
@@ -248,7 +268,7 @@ def statements_generate(
 
     existing = {
         statement.shop_id: statement
-        for statement in Statement.objects.select_for_update().filter(
+        for statement in for_update(Statement.objects.all()).filter(
             period=period, **({"shop_id__in": shop_ids} if shop_ids is not None else {})
         )
     }
@@ -264,13 +284,13 @@ def statements_generate(
         return q & Q(**{f"{field}__in": shop_ids}) if shop_ids is not None else q
 
     paid_days: dict[int, datetime.datetime] = {}
+    # What to settle is what the sales ledger holds: each sale at the moment it was paid, each refund
+    # that succeeded at the moment it was made.
     for shop_order_id, at in (
-        ShopOrderEvent.objects.filter(
-            shops_q("shop_order__shop_id"), to_status=ShopOrder.Status.PAID, created_at__lt=end
-        )
+        SaleEntry.objects.filter(shops_q("shop_id"), kind=SaleEntry.Kind.SALE, at__lt=end)
         .exclude(shop_order__statement_lines__kind=K.SALE)
-        .order_by("created_at", "pk")
-        .values_list("shop_order_id", "created_at")
+        .order_by("at", "pk")
+        .values_list("shop_order_id", "at")
     ):
         paid_days.setdefault(shop_order_id, at)
     sold = ShopOrder.objects.filter(pk__in=paid_days).order_by("pk")
@@ -284,14 +304,12 @@ def statements_generate(
         paths[product_id].append(path)
 
     refunds = list(
-        Refund.objects.filter(
-            shops_q("shop_order__shop_id"), status=Refund.Status.SUCCEEDED, created_at__lt=end
-        )
+        Refund.objects.filter(shops_q("ledger_entry__shop_id"), ledger_entry__at__lt=end)
         .exclude(statement_lines__kind=K.REFUND)
         .select_related("shop_order")
         .order_by("created_at", "pk")
     )
-    itemised: dict[int, list] = defaultdict(list)
+    itemised: dict[int, list[RefundLine]] = defaultdict(list)
     for refund_line in RefundLine.objects.filter(refund__in=refunds).select_related("line").order_by("pk"):
         itemised[refund_line.refund_id].append(refund_line)
     # What was refunded of each shop order before each refund (refunds in order of time).
@@ -299,7 +317,7 @@ def statements_generate(
     running: dict[int, Decimal] = defaultdict(Decimal)
     for refund_id, shop_order_id, amount in (
         Refund.objects.filter(
-            status=Refund.Status.SUCCEEDED, shop_order_id__in={refund.shop_order_id for refund in refunds}
+            ledger_entry__isnull=False, shop_order_id__in={refund.shop_order_id for refund in refunds}
         )
         .order_by("created_at", "pk")
         .values_list("pk", "shop_order_id", "amount")
@@ -314,7 +332,12 @@ def statements_generate(
     for shop_order in sold:
         day = timezone.localdate(paid_days[shop_order.pk])
         lines = _sale_lines(
-            shop_order, day, order_lines[(shop_order.order_id, shop_order.shop_id)], paths, book, subsidy
+            shop_order,
+            day=day,
+            order_lines=order_lines[(shop_order.order_id, shop_order.shop_id)],
+            paths=paths,
+            book=book,
+            subsidy=subsidy,
         )
         for line in lines:
             ledger.add(line)
@@ -367,10 +390,12 @@ def statements_generate(
 
 
 @transaction.atomic
-def statement_issue(*, statement_id: int, actor=None, today: datetime.date | None = None) -> Statement:
+def statement_issue(
+    *, statement_id: int, actor: AbstractBaseUser | None = None, today: datetime.date | None = None
+) -> Statement:
     """Make a draft final, rebuilt one last time: the shop sees it, and it can be paid (or, if
     negative, carried into the next statement). Only once its month is over."""
-    statement = Statement.objects.select_for_update().get(pk=statement_id)
+    statement = for_update(Statement.objects.all()).get(pk=statement_id)
     _refuse_final(statement)
     if (today or timezone.localdate()) <= month_last(statement.period):
         raise StatementError(_("A statement can be issued once its month is over."))
@@ -381,7 +406,7 @@ def statement_issue(*, statement_id: int, actor=None, today: datetime.date | Non
     (statement,) = rebuilt
     statement.status = Statement.Status.ISSUED
     statement.issued_at = timezone.now()
-    statement.issued_by = acting_user(actor)
+    statement.issued_by = acting_user(actor)  # type: ignore[assignment]  # auth.User is the user model
     statement.save(update_fields=["status", "issued_at", "issued_by"])
     audit_record(
         actor=actor, action="statement.issue", subject=statement, details={"payable": str(statement.payable)}
@@ -391,10 +416,10 @@ def statement_issue(*, statement_id: int, actor=None, today: datetime.date | Non
 
 @transaction.atomic
 def statement_correction_add(
-    *, statement_id: int, amount: Decimal, description: str, actor=None
+    *, statement_id: int, amount: Decimal, description: str, actor: AbstractBaseUser | None = None
 ) -> StatementLine:
     """A correction staff add by hand to a draft (+ owed to the shop, − owed by it), with its reason."""
-    statement = Statement.objects.select_for_update().get(pk=statement_id)
+    statement = for_update(Statement.objects.all()).get(pk=statement_id)
     _refuse_final(statement)
     description = description.strip()
     if not description:
@@ -419,7 +444,7 @@ def statement_correction_add(
     return line
 
 
-def payout_transfer_params(statement: Statement, account: ShopPayoutAccount) -> dict:
+def payout_transfer_params(statement: Statement, account: ShopPayoutAccount) -> "TransferCreateParams":
     orders = list(
         statement.lines.filter(kind=K.SALE)
         .order_by("shop_order__number")
@@ -441,7 +466,7 @@ def payout_transfer_params(statement: Statement, account: ShopPayoutAccount) -> 
     }
 
 
-def statement_pay(*, statement_id: int, actor=None, reference: str = "") -> Payout:
+def statement_pay(*, statement_id: int, actor: AbstractBaseUser | None = None, reference: str = "") -> Payout:
     """Pay an issued statement: by one Stripe Transfer when the shop has a connected account, else record
     the bank payment with its ``reference``. A paid statement answers with its payout and changes no more.
 
@@ -473,7 +498,7 @@ def statement_pay(*, statement_id: int, actor=None, reference: str = "") -> Payo
         _payout_claim_release(claim)
         raise StatementError(_("Stripe answered with a transfer of another amount: nothing was recorded."))
     with transaction.atomic():
-        statement = Statement.objects.select_for_update().select_related("shop").get(pk=statement_id)
+        statement = for_update(Statement.objects.all()).select_related("shop").get(pk=statement_id)
         if statement.status == Statement.Status.PAID:
             # A payer who took over this claim as stale recorded the same Transfer first.
             return statement.payout
@@ -486,15 +511,17 @@ class _TransferClaim:
 
     statement_id: int
     token: uuid.UUID
-    params: dict
+    params: "TransferCreateParams"
     payable: Decimal
 
 
-def _payout_claim(*, statement_id: int, actor, reference: str) -> Payout | _TransferClaim:
+def _payout_claim(
+    *, statement_id: int, actor: AbstractBaseUser | None, reference: str
+) -> Payout | _TransferClaim:
     """The first short transaction of ``statement_pay``: the payout of a statement already paid; a bank
     payment recorded at once (no call out); or the claim on a Stripe payout, committed on return."""
     with transaction.atomic():
-        statement = Statement.objects.select_for_update().select_related("shop").get(pk=statement_id)
+        statement = for_update(Statement.objects.all()).select_related("shop").get(pk=statement_id)
         if statement.status == Statement.Status.PAID:
             return statement.payout
         if statement.status != Statement.Status.ISSUED:
@@ -536,10 +563,12 @@ def _payout_claim_release(claim: _TransferClaim) -> None:
     )
 
 
-def _payout_record(statement: Statement, *, method: str, reference: str, actor) -> Payout:
+def _payout_record(
+    statement: Statement, *, method: str, reference: str, actor: AbstractBaseUser | None
+) -> Payout:
     """Record how the locked, issued ``statement`` was paid, mark it paid and audit it."""
     reference = reference[:255]
-    payout = Payout.objects.create(
+    payout = Payout.objects.create(  # type: ignore[misc]  # auth.User is the user model; services take AbstractBaseUser (django-stubs' request.user)
         statement=statement,
         method=method,
         reference=reference,
@@ -560,13 +589,15 @@ def _payout_record(statement: Statement, *, method: str, reference: str, actor) 
     return payout
 
 
-def payout_account_set(*, shop, stripe_account_id: str, actor=None) -> ShopPayoutAccount | None:
+def payout_account_set(
+    *, shop: "Partner", stripe_account_id: str, actor: AbstractBaseUser | None = None
+) -> ShopPayoutAccount | None:
     """Set (or, with an empty id, remove) the shop's Stripe connected account; Stripe must know it. Stripe
     is asked before the transaction that writes the account, never inside it."""
     stripe_account_id = stripe_account_id.strip()
     if not stripe_account_id:
         with transaction.atomic():
-            current = ShopPayoutAccount.objects.select_for_update().filter(shop=shop).first()
+            current = for_update(ShopPayoutAccount.objects.all()).filter(shop=shop).first()
             if current is not None:
                 current.delete()
                 audit_record(actor=actor, action="payout_account.remove", subject=shop)

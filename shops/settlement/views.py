@@ -2,8 +2,11 @@
 corrections, the shop's payout account) and commission rules. Every view derives from
 ``AssociationAccessMixin``; every decision goes through a service that audits it."""
 
+from typing import Any
+
+from django import forms
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -34,8 +37,10 @@ from shops.settlement.services import (
     statements_generate,
 )
 
+STATEMENTS_LISTED = 500
 
-def _form_errors(form) -> str:
+
+def _form_errors(form: forms.Form) -> str:
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
@@ -43,17 +48,17 @@ class StatementListView(AssociationAccessMixin, TemplateView):
     template_name = "settlement/statements.html"
     section = "settlement"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         form = StatementFilterForm(self.request.GET or None)
         chosen = form.cleaned_data if form.is_valid() else {}
         found = selectors.statements(
             period=chosen.get("month"), status=chosen.get("status", ""), query=chosen.get("q", "")
         )
-        rows = list(found[:500])
+        rows = list(found[:STATEMENTS_LISTED])
         return super().get_context_data(
             form=form,
             statements=rows,
-            truncated=len(rows) == 500,
+            truncated=len(rows) == STATEMENTS_LISTED,
             totals=selectors.statements_totals(found),
             generate_form=GenerateForm(initial={"month": f"{timezone.localdate():%Y-%m}"}),
             **kwargs,
@@ -61,7 +66,7 @@ class StatementListView(AssociationAccessMixin, TemplateView):
 
 
 class StatementsGenerateView(AssociationAccessMixin, View):
-    def post(self, request):
+    def post(self, request: HttpRequest) -> HttpResponse:
         form = GenerateForm(request.POST)
         if not form.is_valid():
             messages.error(request, _form_errors(form))
@@ -89,7 +94,7 @@ class StatementObjectMixin(AssociationAccessMixin):
         except Statement.DoesNotExist as error:
             raise Http404 from error
 
-    def back(self):
+    def back(self) -> HttpResponse:
         return redirect("association:statement", pk=self.kwargs["pk"])
 
 
@@ -97,7 +102,7 @@ class StatementDetailView(StatementObjectMixin, TemplateView):
     template_name = "settlement/statement.html"
     section = "settlement"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         statement = self.statement()
         account = selectors.payout_account(statement.shop_id)
         return super().get_context_data(
@@ -117,7 +122,7 @@ class StatementDetailView(StatementObjectMixin, TemplateView):
 
 
 class StatementIssueView(StatementObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         statement = self.statement()
         try:
             statement = statement_issue(statement_id=statement.pk, actor=request.user)
@@ -129,7 +134,7 @@ class StatementIssueView(StatementObjectMixin, View):
 
 
 class StatementPayView(StatementObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         statement = self.statement()
         form = PayForm(request.POST)
         reference = form.cleaned_data["reference"] if form.is_valid() else ""
@@ -151,7 +156,7 @@ class StatementPayView(StatementObjectMixin, View):
 
 
 class StatementCorrectView(StatementObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         statement = self.statement()
         form = CorrectionForm(request.POST)
         if not form.is_valid():
@@ -167,7 +172,7 @@ class StatementCorrectView(StatementObjectMixin, View):
 
 
 class PayoutAccountView(StatementObjectMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         statement = self.statement()
         form = PayoutAccountForm(request.POST)
         if not form.is_valid():
@@ -190,12 +195,12 @@ class PayoutAccountView(StatementObjectMixin, View):
 
 
 class StatementCsvView(StatementObjectMixin, View):
-    def get(self, request, pk):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         return statement_csv_response(self.statement())
 
 
 class StatementPdfView(StatementObjectMixin, View):
-    def get(self, request, pk):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         return statement_pdf_response(self.statement())
 
 
@@ -203,13 +208,13 @@ class CommissionView(AssociationAccessMixin, TemplateView):
     template_name = "settlement/commission.html"
     section = "settlement"
 
-    def get_context_data(self, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.setdefault("form", CommissionRuleForm())
         return super().get_context_data(
             rules=selectors.commission_rules(), today=timezone.localdate(), **kwargs
         )
 
-    def post(self, request):
+    def post(self, request: HttpRequest) -> HttpResponse:
         form = CommissionRuleForm(request.POST)
         if form.is_valid():
             try:
@@ -223,7 +228,7 @@ class CommissionView(AssociationAccessMixin, TemplateView):
 
 
 class CommissionEndView(AssociationAccessMixin, View):
-    def post(self, request, pk):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         rule = CommissionRule.objects.filter(pk=pk).first()
         if rule is None:
             raise Http404

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from oscar.core.loading import get_model
 
+from marketplace.ledger.models import SaleEntry
 from marketplace.order.cancellation import orders_unpaid_release, shop_order_cancel
 from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import ShopOrderTransitionError
@@ -51,6 +52,15 @@ def test_a_shop_cancelling_its_paid_part_refunds_exactly_that_part(
     assert allocated(tea) == 0
     assert allocated(peaches) == 1
     assert order.shop_orders.get(shop=peaches.shop).status == S.PAID
+    # The sales ledger: each part's sale when the order was paid, and the tea's refund once it succeeded.
+    entries = {(e.kind, e.shop_order_id): e.amount for e in SaleEntry.objects.all()}
+    peach_part = order.shop_orders.get(shop=peaches.shop)
+    assert entries == {
+        ("sale", peach_part.pk): peach_part.total,
+        ("sale", tea_part.pk): tea_part.total,
+        ("refund", tea_part.pk): -tea_part.total,
+    }
+    assert SaleEntry.objects.get(kind="refund").refund == refund
 
 
 def test_cancelling_needs_a_reason_and_changes_nothing_without_one(

@@ -1,6 +1,7 @@
 """The basket and checkout pages run the same number of queries for 1 line or 10; placing and paying a
 two-shop order stays within its statement and Stripe-call budget."""
 
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -135,6 +136,15 @@ def test_a_two_shop_card_checkout_runs_at_most_60_statements_and_2_stripe_calls(
     assert response.url == reverse("checkout:thank-you", kwargs={"number": order.number})
     assert len(ctx.captured_queries) <= 60, "\n".join(q["sql"][:120] for q in ctx.captured_queries)
     assert [call.split("/v1/")[1].split("/")[-1] for call in stripe_calls] == ["payment_intents", "confirm"]
+    # Read once: the paid path passes the loaded rows down instead of reading them again at each hop.
+    reads = Counter(
+        table
+        for query in ctx.captured_queries
+        if query["sql"].lstrip().upper().startswith("SELECT")
+        for table in ("shops_shoporder", "payments_payment", "places_region", "order_order")
+        if f'FROM "{table}"' in query["sql"]
+    )
+    assert reads == {"shops_shoporder": 2, "payments_payment": 2, "places_region": 2, "order_order": 3}, reads
     # What the paid order implies waits in the outbox, for the workers.
     assert sorted(OutboxMessage.objects.filter(topic="order.paid").values_list("handler", flat=True)) == [
         "checkout.order_paid_notify",

@@ -297,7 +297,9 @@ def web(live_server, stripe_settings, localstripe) -> str:  # noqa: F811
 
 
 def farmer_add(shop, email_address: str) -> None:
-    shop.users.add(get_user_model().objects.create_user(email_address.split("@")[0], email_address, "pw"))
+    shop.users.add(
+        get_user_model().objects.create_user(email_address.split("@", maxsplit=1)[0], email_address, "pw")
+    )
 
 
 @dataclass
@@ -584,7 +586,7 @@ def test_a_broker_outage_during_checkouts_loses_nothing_and_duplicates_nothing(
         # When the broker stops while the buyers check out, and comes back 30 s later
         with ThreadPoolExecutor(max_workers=len(buyers)) as pool:
             visits = [pool.submit(shop, i) for i in range(len(buyers))]
-            assert wait_for(lambda: visits[0].done(), timeout=60), "the first buyer did not get through"
+            assert wait_for(visits[0].done, timeout=60), "the first buyer did not get through"
             broker.stop()
             stopped, stopped_at = time.monotonic(), timezone.now()
             outage.set()

@@ -40,7 +40,7 @@ def address_in(county: Region) -> DeliveryAddress:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_routing_fifty_orders_give_the_last_ten_carrier_slots_once():
+def test_two_workers_routing_fifty_orders_give_the_last_ten_carrier_slots_once():  # noqa: PLR0912
     if connection.vendor != "postgresql":
         if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail("this race test must run on PostgreSQL")

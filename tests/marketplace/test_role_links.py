@@ -63,8 +63,8 @@ def as_role(role: str, product) -> Client:
 
 def links(html: str) -> set[str]:
     found = set()
-    for href in HREF.findall(html):
-        href = unescape(href)
+    for raw in HREF.findall(html):
+        href = unescape(raw)
         parts = urlsplit(href)
         if parts.scheme or parts.netloc or not parts.path.startswith("/"):
             continue  # another site, an anchor, a data: URL

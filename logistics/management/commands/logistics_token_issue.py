@@ -1,7 +1,9 @@
 """Issue an API token for a logistics partner: ``manage.py logistics_token_issue <partner code> --label …``.
 The key is printed once; only its digest is kept."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from logistics.models import LogisticsPartner
 from logistics.services import partner_token_issue
@@ -10,11 +12,11 @@ from logistics.services import partner_token_issue
 class Command(BaseCommand):
     help = "Issue an API token for a logistics partner and print its key (shown this once only)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("partner_code", help="the partner's code, e.g. express-national")
         parser.add_argument("--label", default="", help="what the token is for, e.g. the partner's system")
 
-    def handle(self, *args, partner_code: str, label: str, **options):
+    def handle(self, *args: Any, partner_code: str, label: str, **options: Any) -> None:
         try:
             partner = LogisticsPartner.objects.get(code=partner_code)
         except LogisticsPartner.DoesNotExist:

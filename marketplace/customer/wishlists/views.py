@@ -1,8 +1,12 @@
 """Oscar's wish list views, forked: a wish list started from a product that does not exist goes to the plain
 new wish list page (Oscar's redirect lacks the URL namespace: a 500)."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from oscar.apps.customer.wishlists import views as oscar_views
@@ -13,7 +17,7 @@ Product = get_model("catalogue", "Product")
 
 
 class WishListCreateView(oscar_views.WishListCreateView):
-    def dispatch(self, request, *args, **kwargs):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if "product_pk" in kwargs:
             try:
                 self.product = Product.objects.get(pk=kwargs["product_pk"])

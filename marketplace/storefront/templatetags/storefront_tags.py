@@ -2,13 +2,19 @@
 and the product page's 'recently viewed' strip (read through the storefront selectors, so it costs a
 fixed number of queries)."""
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django import template
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.paginator import Page
+from django.http import HttpRequest
+from django.template import Context
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from oscar.core.loading import get_class
 
+from marketplace.checkout.selectors import BasketShopSection
 from marketplace.checkout.selectors import basket_shop_sections as sections_of
 from marketplace.order.models import ShopOrder
 from marketplace.order.selectors import buyer_orders_with_parts
@@ -16,12 +22,17 @@ from marketplace.order.shop_orders import order_status_derived
 from marketplace.storefront import selectors
 
 if TYPE_CHECKING:
+    from django.forms.formsets import BaseFormSet
     from django_stubs_ext import StrOrPromise
+    from oscar.apps.basket.models import Basket
+    from oscar.apps.catalogue.models import Product
+    from oscar.apps.order.models import Order
 
 register = template.Library()
 
 CustomerHistoryManager = get_class("customer.history", "CustomerHistoryManager")
 
+GRAMS_PER_KG = 1000
 MONTHS = {
     1: pgettext_lazy("harvest month", "Jan"),
     2: pgettext_lazy("harvest month", "Feb"),
@@ -39,7 +50,7 @@ MONTHS = {
 
 
 @register.filter
-def harvest_window(product) -> str:
+def harvest_window(product: "Product") -> str:
     """'6月–8月' / 'Jun–Aug'; empty when the product has no harvest window."""
     window = getattr(product, "harvest_months", None)
     if not window:
@@ -51,26 +62,28 @@ def harvest_window(product) -> str:
 
 
 @register.filter
-def net_weight(grams) -> str:
+def net_weight(grams: int | str | None) -> str:
     """5000 → '5 kg', 2500 → '2.5 kg', 400 → '400 g' (in the active language's units)."""
     if not grams:
         return ""
     grams = int(grams)
-    if grams >= 1000:
-        kg = f"{grams / 1000:.2f}".rstrip("0").rstrip(".")
+    if grams >= GRAMS_PER_KG:
+        kg = f"{grams / GRAMS_PER_KG:.2f}".rstrip("0").rstrip(".")
         return _("%(kg)s kg") % {"kg": kg}
     return _("%(g)s g") % {"g": grams}
 
 
 @register.simple_tag
-def page_window(page_obj):
+def page_window(page_obj: Page[Any]) -> list[int | str]:
     """Page numbers around the current page, with Paginator.ELLIPSIS for the gaps."""
     paginator = page_obj.paginator
     return list(paginator.get_elided_page_range(page_obj.number, on_each_side=2, on_ends=1))
 
 
 @register.simple_tag(takes_context=True)
-def recently_viewed_cards(context, current_product=None, limit=4):
+def recently_viewed_cards(
+    context: Context, current_product: "Product | None" = None, limit: int = 4
+) -> list["Product"]:
     """The buyer's recently viewed products (from Oscar's history cookie) as card-ready products."""
     request = context.get("request")
     if request is None:
@@ -87,7 +100,7 @@ def recently_viewed_cards(context, current_product=None, limit=4):
 
 
 @register.simple_tag
-def basket_item_count(request) -> int:
+def basket_item_count(request: HttpRequest) -> int:
     """Items in the visitor's basket. A first-time visitor's basket is unsaved (no id) and empty;
     asking Oscar to count its lines would still build a query, so we don't."""
     basket = getattr(request, "basket", None)
@@ -97,19 +110,19 @@ def basket_item_count(request) -> int:
 
 
 @register.simple_tag
-def basket_shop_sections(basket, formset):
+def basket_shop_sections(basket: "Basket", formset: "BaseFormSet[Any]") -> list[BasketShopSection]:
     """Oscar's basket line forms grouped under their shop (the basket page's lines, shop by shop)."""
     return sections_of(basket, formset)
 
 
 @register.simple_tag
-def buyer_orders(orders) -> list:
+def buyer_orders(orders: Iterable["Order"]) -> list["Order"]:
     """One page of a buyer's order history, each order with its lines and shop orders loaded at once."""
     return buyer_orders_with_parts(orders)
 
 
 @register.simple_tag
-def order_status_label(order) -> "StrOrPromise":
+def order_status_label(order: "Order") -> "StrOrPromise":
     """The buyer's order status, derived from its shop orders
     (marketplace.order.shop_orders.order_status_derived)."""
     statuses = [shop_order.status for shop_order in order.shop_orders.all()]
@@ -117,12 +130,12 @@ def order_status_label(order) -> "StrOrPromise":
 
 
 @register.simple_tag
-def workplaces(user) -> selectors.Workplaces:
+def workplaces(user: AbstractBaseUser | AnonymousUser) -> selectors.Workplaces:
     """The workplaces the signed-in visitor may open, each linked from the header: only those, so no
     one is shown a link that answers 403. Worked out once per request (kept on the request's user)."""
     found = getattr(user, "_workplaces", None)
     if found is None:
         found = selectors.user_workplaces(user)
         if user.is_authenticated:
-            user._workplaces = found
+            user._workplaces = found  # type: ignore[attr-defined]  # a per-request cache on the user object
     return found

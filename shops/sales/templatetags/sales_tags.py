@@ -11,14 +11,14 @@ DASH = "—"
 
 
 @register.filter
-def yuan(value) -> str:
+def yuan(value: Decimal | int | str | None) -> str:
     if value is None:
         return DASH
     return f"¥{Decimal(value):,.2f}"
 
 
 @register.filter
-def change(value) -> str:
+def change(value: Decimal | None) -> str:
     """A change in per cent with its sign (+12.5%), or a dash when there is nothing to compare with."""
     if value is None:
         return DASH
@@ -26,14 +26,14 @@ def change(value) -> str:
 
 
 @register.filter
-def change_class(value) -> str:
+def change_class(value: Decimal | None) -> str:
     if not value:
         return ""
     return "a-up" if value > 0 else "a-down"
 
 
 @register.filter
-def metric(value, name: str) -> str:
+def metric(value: Decimal | int | None, name: str) -> str:
     """One figure of the totals strip, formatted for its kind."""
     if value is None:
         return DASH
@@ -45,10 +45,10 @@ def metric(value, name: str) -> str:
 
 
 @register.filter
-def count(value) -> str:
+def count(value: int | None) -> str:
     return DASH if value is None else str(value)
 
 
 @register.filter
-def percent(value) -> str:
+def percent(value: Decimal | None) -> str:
     return DASH if value is None else f"{value}%"

@@ -106,12 +106,14 @@ def status_of(product) -> str:
 ALL_STATUSES = [Status.LIVE, Status.PAUSED, Status.AWAITING_REVIEW, Status.SENT_BACK]
 
 
-# The review's moves; pausing and resuming are the farmer's and stay out of the review.
+# A listing's moves: the review's, and pausing and resuming (the farmer's, from the console).
 ALLOWED = [
     (Status.AWAITING_REVIEW, Status.LIVE),
     (Status.AWAITING_REVIEW, Status.SENT_BACK),
     (Status.LIVE, Status.SENT_BACK),
+    (Status.LIVE, Status.PAUSED),
     (Status.PAUSED, Status.SENT_BACK),
+    (Status.PAUSED, Status.LIVE),
     (Status.SENT_BACK, Status.AWAITING_REVIEW),
 ]
 EVERY_MOVE = [(a, b) for a in ALL_STATUSES for b in ALL_STATUSES]

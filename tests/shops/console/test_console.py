@@ -16,6 +16,7 @@ from PIL import Image
 
 from marketplace.order.models import ShopOrder, ShopOrderEvent
 from marketplace.payments.models import Refund
+from shops.association.models import ListingReviewEvent
 from shops.services import farmer_attach
 from tests.factories import ProductFactory, ShopFactory, category
 from tests.shops.console.conftest import order_paid
@@ -68,7 +69,8 @@ def test_someone_of_no_shop_gets_a_page_saying_so(client):
     client.force_login(UserFactory())
     response = client.get(reverse("console:listings"))
     assert response.status_code == 403
-    assert "shops/console/no_shop.html" in [t.name for t in response.templates]
+    assert "workspace/forbidden.html" in [t.name for t in response.templates]
+    assert 'data-testid="no-shop"' in response.content.decode()
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client):
@@ -212,6 +214,13 @@ def test_pausing_hides_a_listing_and_resuming_shows_it(shop_a):
     assert not Product.objects.storefront().filter(pk=product.pk).exists()
     shop_a.client.post(reverse("console:listing-resume", kwargs={"pk": product.pk}))
     assert Product.objects.storefront().filter(pk=product.pk).exists()
+    # Each move is an event of the listing's history, with the farmer who made it.
+    moves = list(
+        ListingReviewEvent.objects.filter(product=product)
+        .order_by("pk")
+        .values_list("from_status", "to_status", "actor")
+    )
+    assert moves[-2:] == [("live", "paused", shop_a.farmer.pk), ("paused", "live", shop_a.farmer.pk)]
 
 
 def test_the_listings_page_query_count_does_not_grow_with_products(shop_a, django_assert_max_num_queries):
@@ -395,7 +404,7 @@ def test_the_picking_list_sums_boxes_per_product_over_orders_shipping_by_the_day
     assert {row.title: row.quantity for row in later.context["rows"]}[shop_a.product.title] == 9
 
 
-def test_the_sales_page_totals_paid_parts_and_refunds(shop_a, shop_b, stripe_settings, localstripe):
+def test_the_sales_page_totals_the_ledger_sales_and_refunds(shop_a, shop_b, stripe_settings, localstripe):
     first = order_paid(localstripe, (shop_a.product, 2), (shop_b.product, 1))
     order_paid(localstripe, (shop_a.product, 1))
     cancelled = first.shop_orders.get(shop=shop_a.shop)
@@ -405,10 +414,13 @@ def test_the_sales_page_totals_paid_parts_and_refunds(shop_a, shop_b, stripe_set
 
     sales = shop_a.client.get(reverse("console:sales")).context["sales"]
     kept = ShopOrder.objects.filter(shop=shop_a.shop, status=S.PAID).get()
-    assert sales.today == kept.total == sales.week == sales.month
+    # Both parts were sold today; the cancelled one's money went back today too.
+    assert sales.today == kept.total + cancelled.total == sales.week == sales.month
+    assert sales.orders_today == 2
     assert sales.refunded == cancelled.total
+    assert sales.month_net == kept.total
     assert sales.top_products[0]["title"] == shop_a.product.title
-    assert sales.top_products[0]["quantity"] == 1
+    assert sales.top_products[0]["quantity"] == 3
     assert {status: n for status, _label, n in sales.by_status} == {S.PAID: 1, S.REFUNDED: 1}
     assert sales.days[-1].share == 1.0
 

@@ -12,11 +12,19 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 from oscar.test.factories import UserFactory, create_order
 
-from marketplace.order.models import ShopOrder, ShopOrderEvent
+from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import shop_order_transition, shop_orders_create
 from marketplace.payments.models import Payment, Refund, RefundLine
 from marketplace.shipping.models import ShippingRule
-from tests.factories import ProductFactory, RegionFactory, ShopFactory, category, region_chain
+from tests.factories import (
+    ProductFactory,
+    RegionFactory,
+    ShopFactory,
+    category,
+    paid_move_date,
+    refund_date,
+    region_chain,
+)
 
 Basket = get_model("basket", "Basket")
 Region = get_model("places", "Region")
@@ -120,7 +128,7 @@ def order_pay(order, paid_at: datetime.datetime) -> None:
     )
     for shop_order in ShopOrder.objects.filter(order=order):
         event = shop_order_transition(shop_order_id=shop_order.pk, to_status=S.PAID, reason="test")
-        ShopOrderEvent.objects.filter(pk=event.pk).update(created_at=paid_at)
+        paid_move_date(event, paid_at)
 
 
 def sale(*lines, paid_at: str, user=None, email="guest@example.cn"):
@@ -146,7 +154,7 @@ def refund_make(shop_order, *, when: str, amount: Decimal | None = None, lines=N
     RefundLine.objects.bulk_create(
         [RefundLine(refund=refund, line=line, quantity=q, amount=a) for line, q, a in priced]
     )
-    Refund.objects.filter(pk=refund.pk).update(created_at=at(when))
+    refund_date(refund, at(when))
     return refund
 
 

@@ -13,11 +13,11 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 from oscar.test.factories import create_order
 
-from marketplace.order.models import ShopOrder, ShopOrderEvent
+from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import shop_order_transition, shop_orders_create
 from marketplace.payments.models import Payment, Refund, RefundLine
 from marketplace.shipping.models import ShippingRule
-from tests.factories import ProductFactory, ShopFactory, category
+from tests.factories import ProductFactory, ShopFactory, category, paid_move_date, refund_date
 from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (shared fixtures)
 
 Basket = get_model("basket", "Basket")
@@ -38,7 +38,7 @@ def sale(shop, *lines: tuple[object, int], paid_at: datetime.datetime) -> ShopOr
     order = create_order(basket=basket)
     (shop_order,) = shop_orders_create(order=order)
     event = shop_order_transition(shop_order_id=shop_order.pk, to_status=ShopOrder.Status.PAID, reason="test")
-    ShopOrderEvent.objects.filter(pk=event.pk).update(created_at=paid_at)
+    paid_move_date(event, paid_at)
     Payment.objects.create(
         order=order,
         intent_id=f"pi_test_{order.number}",
@@ -67,7 +67,7 @@ def refund(shop_order: ShopOrder, *, on: datetime.datetime, amount=None, lines=N
     RefundLine.objects.bulk_create(
         [RefundLine(refund=made, line=line, quantity=q, amount=a) for line, q, a in priced]
     )
-    Refund.objects.filter(pk=made.pk).update(created_at=on)
+    refund_date(made, on)
     made.refresh_from_db()
     return made
 

@@ -2,8 +2,9 @@
 
 import signal
 import time
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
 from marketplace.outbox.services import outbox_due_again_unfinished, outbox_relay_once
@@ -13,11 +14,11 @@ from marketplace.outbox.tasks import broker_reachable, outbox_publish
 class Command(BaseCommand):
     help = "Publish the transactional outbox's due rows to Celery until stopped (SIGTERM / Ctrl-C)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--interval", type=float, default=0.5, help="seconds between polls when idle")
         parser.add_argument("--once", action="store_true", help="publish what is due now, then stop")
 
-    def handle(self, *args, interval: float, once: bool, **options):
+    def handle(self, *args: Any, interval: float, once: bool, **options: Any) -> None:
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
         self.stdout.write(f"outbox relay ready (poll every {interval}s)")

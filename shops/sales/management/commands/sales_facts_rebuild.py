@@ -2,8 +2,9 @@
 shop orders and refunds (all history by default). Idempotent."""
 
 import datetime
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from shops.sales.facts import sales_facts_rebuild
 
@@ -18,11 +19,17 @@ def _date(text: str) -> datetime.date:
 class Command(BaseCommand):
     help = "Rebuild the sales review's daily facts from the orders and refunds."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--since", type=_date, help="first day to rebuild (default: the first sale)")
         parser.add_argument("--until", type=_date, help="last day to rebuild (default: today)")
 
-    def handle(self, *args, since=None, until=None, **options) -> None:
+    def handle(
+        self,
+        *args: Any,
+        since: datetime.date | None = None,
+        until: datetime.date | None = None,
+        **options: Any,
+    ) -> None:
         if since and until and since > until:
             raise CommandError("--since is after --until")
         days = sales_facts_rebuild(since=since, until=until)

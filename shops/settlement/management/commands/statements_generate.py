@@ -1,8 +1,9 @@
 """``manage.py statements_generate [--month YYYY-MM]``: make or rebuild a month's draft statements."""
 
 import datetime
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from marketplace.local_dates import month_before
@@ -12,10 +13,10 @@ from shops.settlement.services import StatementError, statements_generate
 class Command(BaseCommand):
     help = "Generate (or rebuild the drafts of) the monthly settlement statements; last month by default."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--month", help="YYYY-MM (default: last month)")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["month"]:
             try:
                 month = datetime.date.fromisoformat(f"{options['month']}-01")

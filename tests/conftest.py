@@ -1,4 +1,13 @@
 import pytest
+from django.test.utils import override_settings
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Tests hash passwords with MD5: PBKDF2's million rounds cost a third of a second for every user
+    made with a password or signed in. Production keeps Django's default hasher (PBKDF2)."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

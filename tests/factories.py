@@ -6,11 +6,13 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 from oscar.core.loading import get_model
+from oscar.test.factories import UserFactory
 
 from marketplace.ledger.models import SaleEntry
 from marketplace.ledger.services import ledger_refund_record
 from marketplace.order.models import ShopOrderEvent
 from marketplace.payments.models import Refund
+from shops.association.access import association_group
 
 Region = get_model("places", "Region")
 Partner = get_model("partner", "Partner")
@@ -107,10 +109,6 @@ def category(name: str, name_en: str = "", parent=None):
 
 def association_member(**fields):
     """A user of the association's staff group (who may use /association/ and is alerted by it)."""
-    from oscar.test.factories import UserFactory  # noqa: PLC0415 (allowed in devtools/check_imports.py)
-
-    from shops.association.access import association_group  # noqa: PLC0415 (allowed in devtools/check_imports.py)
-
     user = UserFactory(**fields)
     user.groups.add(association_group())
     return user

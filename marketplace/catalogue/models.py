@@ -1,15 +1,23 @@
 """Oscar's catalogue with what produce needs: bilingual names, the shop that lists it, origin,
 season, pack, storage, cold chain and certifications."""
 
+import contextlib
 import datetime
+import os
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.staticfiles import finders
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from oscar.apps.catalogue.abstract_models import AbstractCategory, AbstractProduct, AbstractProductImage
+from oscar.apps.catalogue.abstract_models import (
+    AbstractCategory,
+    AbstractProduct,
+    AbstractProductImage,
+    MissingProductImage,
+)
 from oscar.apps.catalogue.managers import ProductQuerySet as OscarProductQuerySet
 
 from marketplace.i18n import pick
@@ -139,6 +147,20 @@ class Product(AbstractProduct):
 
     class Meta(AbstractProduct.Meta):
         indexes = [models.Index(fields=["harvest_start_month", "harvest_end_month"])]
+
+    def get_missing_image(self) -> MissingProductImage:
+        """Oscar's placeholder photo, made safe for concurrent first requests: Oscar links the placeholder
+        into MEDIA_ROOT on first use and answers 500 (``ImproperlyConfigured``) when another request made
+        the folder or the link a moment earlier, as the first buyers of a new deployment do at once."""
+        name = settings.OSCAR_MISSING_IMAGE_URL
+        target = os.path.join(settings.MEDIA_ROOT, name)
+        if settings.MEDIA_ROOT and not os.path.lexists(target):
+            source = finders.find(f"oscar/img/{name}")
+            if source is not None:
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with contextlib.suppress(FileExistsError):
+                    os.symlink(source, target)
+        return MissingProductImage()
 
     def get_title(self) -> str:
         if self.parent_id and not self.title:

@@ -2,9 +2,10 @@
 ``association.use_workspace`` permission; superusers have every permission). Anyone else signed in
 gets 403, whatever the page; a visitor who is not signed in is sent to sign in."""
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import Group, Permission
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
@@ -13,9 +14,6 @@ from django.utils.translation import gettext_lazy
 from marketplace.roles import ASSOCIATION_GROUP, association_member, association_members
 from marketplace.roles import ASSOCIATION_WORKSPACE_PERMISSION as WORKSPACE_PERMISSION
 from marketplace.storefront.workspace import ForbiddenPage, workspace_forbidden, workspace_nav
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import Group
 
 __all__ = [
     "WORKSPACE_PERMISSION",
@@ -43,8 +41,6 @@ NAV = [
 def association_group() -> "Group":
     """The association's staff group with its permission (made by a migration; made here too for a
     database built without migrations, as the tests' is)."""
-    from django.contrib.auth.models import Group, Permission  # noqa: PLC0415
-
     group, created = Group.objects.get_or_create(name=ASSOCIATION_GROUP)
     if created:
         app_label, codename = WORKSPACE_PERMISSION.split(".")

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from oscar.apps.customer.forms import generate_username
 from oscar.core.loading import get_model
 
 from marketplace.locks import for_update
@@ -369,8 +370,6 @@ def _farmer_account(application: ShopApplication) -> AbstractBaseUser:
     user = User.objects.filter(email__iexact=application.email).order_by("pk").first()
     if user is not None:
         return user
-    from oscar.apps.customer.forms import generate_username  # noqa: PLC0415
-
     username = application.email if len(application.email) <= USERNAME_MAX_CHARS else generate_username()
     if User.objects.filter(username=username).exists():
         username = generate_username()

@@ -1029,6 +1029,7 @@ def test_every_pattern_is_walked_once_or_skipped_with_a_reason():
     } <= areas
 
 
+@pytest.mark.walk
 @pytest.mark.parametrize("unit", UNITS, ids=[re.sub(r"[^\w/.:-]+", "_", unit.key) for unit in UNITS])
 def test_hostile_input_gets_no_server_error(world, postgresql_strict, quiet_request_log, unit):
     walker = Walker(world)

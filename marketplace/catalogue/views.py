@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -39,7 +39,14 @@ class ProductDetailView(OscarProductDetailView):
         catalogue has not changed since it was stored (a catalogue change moves the version on)."""
         if hasattr(self, "object"):
             return self.object
-        return cached_by_version("product", self.kwargs["pk"], lambda: self._load_product(queryset))
+        product = cached_by_version("product", self.kwargs["pk"], lambda: self._load_product(queryset))
+        if product is None:  # Oscar's loader raises 404 first; this keeps the type honest
+            raise Http404
+        # Orders move stock without changing the catalogue's version, so the buy box's price, stock and
+        # basket form read the stock records now (one query by the product's index), not from the copy.
+        product._prefetched_objects_cache.pop("stockrecords", None)
+        prefetch_related_objects([product], "stockrecords")
+        return product
 
     def _load_product(self, queryset: QuerySet[Any] | None) -> Product:
         product = super().get_object(queryset)

@@ -2,7 +2,7 @@
 
 Like the search index, this is bookkeeping rather than a business flow, and Oscar's dashboard writes
 these models without our services, so it hangs on model signals. Writes that bypass ``save()``
-(``QuerySet.update``, stock allocation) call ``catalogue_changed()`` themselves.
+(``QuerySet.update``) call ``catalogue_changed()`` themselves; stock levels are read live and change nothing.
 """
 
 from typing import Any
@@ -25,9 +25,17 @@ WATCHED = [
     ("places", "Region"),
     ("reviews", "ProductReview"),
 ]
+StockRecord = get_model("partner", "StockRecord")
 
 
-def _changed(sender: type[Model], **kwargs: Any) -> None:
+# Stock levels are read live by the pages that show them (marketplace/partner/stock.py), so a save that
+# names only these fields leaves the cached catalogue as it is.
+LIVE_STOCK_FIELDS = frozenset({"num_in_stock", "num_allocated"})
+
+
+def _changed(sender: type[Model], update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+    if sender is StockRecord and update_fields and update_fields <= LIVE_STOCK_FIELDS:
+        return
     catalogue_changed()
 
 

@@ -2,6 +2,7 @@
 and the product page's 'recently viewed' strip (read through the storefront selectors, so it costs a
 fixed number of queries)."""
 
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Page
 from django.http import HttpRequest
 from django.template import Context
+from django.template.base import NodeList, Parser, Token
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 from oscar.core.loading import get_class
@@ -29,6 +32,9 @@ if TYPE_CHECKING:
     from oscar.apps.order.models import Order
 
 register = template.Library()
+
+# A product card's opening tag (storefront/partials/product_card.html): its sold-out class and its product.
+CARD_MARKER = re.compile(r'<article class="product-card( product-card--sold-out)?" data-product="(\d+)"')
 
 CustomerHistoryManager = get_class("customer.history", "CustomerHistoryManager")
 
@@ -139,3 +145,39 @@ def workplaces(user: AbstractBaseUser | AnonymousUser) -> selectors.Workplaces:
         if user.is_authenticated:
             user._workplaces = found  # type: ignore[attr-defined]  # a per-request cache on the user object
     return found
+
+
+class LiveStockNode(template.Node):
+    def __init__(self, nodelist: NodeList) -> None:
+        self.nodelist = nodelist
+
+    def render(self, context: Context) -> str:
+        return live_stock_apply(self.nodelist.render(context))
+
+
+def live_stock_apply(html: str) -> str:
+    """Set every product card's sold-out state in ``html`` to the stock of now (one query for the whole
+    fragment). Cached grids are thus never stale about stock, and orders never have to empty the cache."""
+    product_ids = {int(match[2]) for match in CARD_MARKER.finditer(html)}
+    if not product_ids:
+        return html
+    stock = selectors.products_live_stock(product_ids=product_ids)
+
+    def card_open(match: "re.Match[str]") -> str:
+        product_id = int(match[2])
+        if product_id not in stock.tracked:
+            return match[0]
+        sold_out = " product-card--sold-out" if product_id in stock.sold_out else ""
+        return f'<article class="product-card{sold_out}" data-product="{product_id}"'
+
+    # Only our own attribute changes, with an integer read from our own markup: the fragment stays as safe as
+    # it was rendered.
+    return SafeString(CARD_MARKER.sub(card_open, html))
+
+
+@register.tag
+def live_stock(parser: Parser, token: Token) -> LiveStockNode:
+    """``{% live_stock %}…{% endlive_stock %}``: around a cached fragment that holds product cards."""
+    nodelist = parser.parse(("endlive_stock",))
+    parser.delete_first_token()
+    return LiveStockNode(nodelist)

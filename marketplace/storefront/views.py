@@ -19,6 +19,9 @@ from marketplace.storefront.listing import LazyProductPage, lazy_list
 class ProductListPage(TemplateView):
     """A page with a paginated grid of product cards (read lazily)."""
 
+    # The same page for every cookieless visitor: kept whole (marketplace/storefront/page_cache.py).
+    anonymous_page_cache = True
+
     def product_queryset(self) -> QuerySet[Any]:
         raise NotImplementedError
 
@@ -35,6 +38,7 @@ class ProductListPage(TemplateView):
 
 class HomeView(TemplateView):
     template_name = "storefront/home.html"
+    anonymous_page_cache = True
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)

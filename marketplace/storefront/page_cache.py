@@ -1,0 +1,111 @@
+"""Whole storefront pages kept for first-time visitors, the way a CDN or Varnish in front of a shop would.
+
+Most storefront traffic is anonymous and cookieless (first visits, shared links, crawlers), and for them a
+list page (home, categories, shops, places, search) is the same HTML for everyone, except three things: the
+CSRF token of the language switch, the Content-Security-Policy nonce, and stock. The first two are written
+into the stored copy as placeholders and filled in per request; stock is set live on every serve by the
+same ``live_stock_apply`` that cached grids use. Pages are keyed on the catalogue version, so any catalogue
+change retires them with the fragments (``marketplace/storefront/caching.py``).
+
+A visitor with any other cookie (signed in, a basket, messages, browsing history) is never served a stored
+page: their header and notices are their own, rendered from the fragments as before.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.utils import timezone
+
+from marketplace.storefront.caching import catalogue_version, fragment_seconds
+from marketplace.storefront.templatetags.storefront_tags import live_stock_apply
+
+# Cookies that do not make a page the visitor's own: the chosen language (in the key) and the CSRF cookie
+# (the token written into the page is filled in per request).
+NEUTRAL_COOKIES = frozenset({settings.LANGUAGE_COOKIE_NAME, settings.CSRF_COOKIE_NAME})
+CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+(")')
+CSRF_HOLE = "\x00csrf\x00"
+NONCE_HOLE = "\x00nonce\x00"
+
+
+@dataclass(frozen=True)
+class StoredPage:
+    content: str
+    content_type: str
+
+
+def _cacheable_request(request: HttpRequest) -> bool:
+    return request.method == "GET" and set(request.COOKIES) <= NEUTRAL_COOKIES
+
+
+def page_key(request: HttpRequest) -> str:
+    # The month is in the key for the home page's "in season" (the same rule as its fragment).
+    where = f"{request.get_host()}{request.get_full_path()}"
+    digest = hashlib.sha256(where.encode("utf-8", "surrogatepass")).hexdigest()
+    month = timezone.localdate().strftime("%Y-%m")
+    return f"storefront:page:{catalogue_version()}:{request.LANGUAGE_CODE}:{month}:{digest}"
+
+
+class AnonymousPageCacheMiddleware:
+    """Serves and stores, for cookieless visitors, the pages of views whose class says
+    ``anonymous_page_cache = True`` (see the module note). Last in
+    ``MIDDLEWARE``: a stored page still passes every other middleware's response step (CSP header with the
+    new nonce, CSRF cookie, security headers)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        key = getattr(request, "_page_cache_key", None)
+        if key is not None and self._storable(request, response):
+            self._store(key, request, response)
+        return response
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> HttpResponse | None:
+        view_class = getattr(view_func, "view_class", None)
+        if not getattr(view_class, "anonymous_page_cache", False) or not _cacheable_request(request):
+            return None
+        if fragment_seconds() <= 0:
+            return None
+        key = page_key(request)
+        stored = cache.get(key)
+        if isinstance(stored, StoredPage):
+            content = stored.content.replace(CSRF_HOLE, get_token(request))
+            content = content.replace(NONCE_HOLE, str(request.csp_nonce))  # type: ignore[attr-defined]
+            return HttpResponse(live_stock_apply(content), content_type=stored.content_type)
+        request._page_cache_key = key  # type: ignore[attr-defined]
+        return None
+
+    @staticmethod
+    def _storable(request: HttpRequest, response: HttpResponse) -> bool:
+        session = getattr(request, "session", None)
+        return (
+            response.status_code == HTTPStatus.OK
+            and not response.streaming
+            and response.get("Content-Type", "").startswith("text/html")
+            and not (session is not None and session.modified)
+            and not set(response.cookies) - NEUTRAL_COOKIES
+        )
+
+    @staticmethod
+    def _store(key: str, request: HttpRequest, response: HttpResponse) -> None:
+        content = response.content.decode(response.charset)
+        content = CSRF_FIELD.sub(rf"\g<1>{CSRF_HOLE}\g<2>", content)
+        nonce = getattr(request, "_csp_nonce", None)
+        if nonce:
+            content = content.replace(nonce, NONCE_HOLE)
+        cache.set(key, StoredPage(content, response["Content-Type"]), fragment_seconds())

@@ -28,12 +28,15 @@ def main(argv=None) -> int:
     parser.add_argument("--top", type=int, default=30, help="functions listed")
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     parser.add_argument("--queries", action="store_true", help="print every SQL query of one request")
+    parser.add_argument("--cold", action="store_true", help="fragment and page caches off (from scratch)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO))
     from bench.storefront import environment, parse_args
 
     os.environ.update(environment(parse_args(["--products", str(args.products)])))
+    if args.cold:
+        os.environ["STOREFRONT_CACHE_SECONDS"] = "0"
     import django
 
     django.setup()

@@ -33,8 +33,10 @@ def _default_language():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (fragments, catalogue version, thumbnails' key-value store)."""
-    from django.core.cache import cache
+    from django.core.cache import caches
 
-    cache.clear()
+    for each in caches.all():
+        each.clear()
     yield
-    cache.clear()
+    for each in caches.all():
+        each.clear()

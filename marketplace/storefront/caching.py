@@ -16,14 +16,16 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 
 from marketplace.outbox.services import outbox_emit, transaction_key
 
 # Written to the outbox by every catalogue change, once per commit: the version is bumped again.
 CATALOGUE_CHANGED = "storefront.catalogue_changed"
-VERSION_KEY = "storefront:catalogue-version"
+VERSION_KEY = "storefront:catalogue-version"  # in the shared cache: every process reads it per request
+# Values kept under a key that names the version (fragments, objects, whole pages): local memory first.
+FRAGMENT_CACHE = "template_fragments"
 KEY_TEXT_MAX_CHARS = 64  # longer (or unprintable) keys are hashed
 
 T = TypeVar("T")
@@ -70,9 +72,10 @@ def cached_by_version(kind: str, key: object, load: Callable[[], T | None]) -> T
     if len(key_text) > KEY_TEXT_MAX_CHARS or not key_text.isprintable():
         key_text = hashlib.sha256(key_text.encode("utf-8", "surrogatepass")).hexdigest()
     cache_key = f"storefront:{kind}:{catalogue_version()}:{key_text}"
-    found = cache.get(cache_key)
+    fragments = caches[FRAGMENT_CACHE]
+    found = fragments.get(cache_key)
     if found is None:
         found = load()
         if found is not None:
-            cache.set(cache_key, found, fragment_seconds())
+            fragments.set(cache_key, found, fragment_seconds())
     return found

@@ -19,17 +19,20 @@ from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 
-from marketplace.storefront.caching import catalogue_version, fragment_seconds
+from marketplace.storefront.caching import FRAGMENT_CACHE, catalogue_version, fragment_seconds
 from marketplace.storefront.templatetags.storefront_tags import live_stock_apply
 
-# Cookies that do not make a page the visitor's own: the chosen language (in the key) and the CSRF cookie
-# (the token written into the page is filled in per request).
-NEUTRAL_COOKIES = frozenset({settings.LANGUAGE_COOKIE_NAME, settings.CSRF_COOKIE_NAME})
+# Cookies that do not make a list page the visitor's own: the chosen language (in the key), the CSRF cookie
+# (the token written into the page is filled in per request) and Oscar's browsing history (shown on
+# product pages only).
+NEUTRAL_COOKIES = frozenset(
+    {settings.LANGUAGE_COOKIE_NAME, settings.CSRF_COOKIE_NAME, settings.OSCAR_RECENTLY_VIEWED_COOKIE_NAME}
+)
 CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+(")')
 CSRF_HOLE = "\x00csrf\x00"
 NONCE_HOLE = "\x00nonce\x00"
@@ -82,7 +85,7 @@ class AnonymousPageCacheMiddleware:
         if fragment_seconds() <= 0:
             return None
         key = page_key(request)
-        stored = cache.get(key)
+        stored = caches[FRAGMENT_CACHE].get(key)
         if isinstance(stored, StoredPage):
             content = stored.content.replace(CSRF_HOLE, get_token(request))
             content = content.replace(NONCE_HOLE, str(request.csp_nonce))  # type: ignore[attr-defined]
@@ -108,4 +111,4 @@ class AnonymousPageCacheMiddleware:
         nonce = getattr(request, "_csp_nonce", None)
         if nonce:
             content = content.replace(nonce, NONCE_HOLE)
-        cache.set(key, StoredPage(content, response["Content-Type"]), fragment_seconds())
+        caches[FRAGMENT_CACHE].set(key, StoredPage(content, response["Content-Type"]), fragment_seconds())

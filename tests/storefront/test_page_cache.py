@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -19,6 +19,7 @@ from oscar.core.loading import get_model
 
 from marketplace.partner.stock import StockRequest, stock_allocate
 from marketplace.search.indexing import products_index
+from marketplace.storefront.caching import FRAGMENT_CACHE
 from marketplace.storefront.page_cache import CSRF_HOLE, AnonymousPageCacheMiddleware, StoredPage, page_key
 from tests.factories import ProductFactory, UserFactory
 
@@ -135,7 +136,7 @@ def test_a_stored_page_carries_each_visitors_own_csrf_token_and_never_anothers()
 
     first_request, first = visit()
     first_token = re.search(r'value="([^"]+)"', first)[1]
-    stored = cache.get(page_key(first_request))
+    stored = caches[FRAGMENT_CACHE].get(page_key(first_request))
     assert isinstance(stored, StoredPage)
     assert CSRF_HOLE in stored.content
     assert first_token not in stored.content

@@ -40,9 +40,12 @@ serve: venv
 # The production topology on 127.0.0.1 (README, "Production topology"): Redis broker :6390 and cache :6391,
 # PostgreSQL (DATABASE_URL or marketplace_stack), localstripe :8421, gunicorn :8010, Celery worker and beat,
 # the outbox relay; state and logs in var/stack/. Ctrl-C stops it all. `make stack STACK_ARGS="--web-port 8020"`.
+# `make stack NODES=2`: nginx on :8010 in front of 2 gunicorns, 2 Celery workers, one beat, pgbouncer in
+# transaction mode before PostgreSQL (apt-get install nginx pgbouncer).
 STACK_ARGS ?=
+NODES ?= 1
 stack: venv
-	$(PY) devtools/stack.py $(STACK_ARGS)
+	$(PY) devtools/stack.py --nodes $(NODES) $(STACK_ARGS)
 
 # The suite on the embedded default (SQLite, eager Celery). Browser tests and the real-worker test
 # need Chromium and Redis: `make test-e2e` and .ci/run run them.
@@ -75,11 +78,15 @@ PRODUCTS ?= 2000
 bench: venv
 	$(PY) bench/storefront.py --products $(PRODUCTS)
 
-# Routing benchmark (in-process, its own database under var/bench/): `make bench-routing` (10,000 paid
-# shop orders over 50 partners) or `make bench-routing ORDERS=50000`; see docs/performance.md.
+# Routing benchmark (in-process, its own databases: SQLite under var/bench/, then PostgreSQL on 127.0.0.1
+# unless ROUTING_PG_URL is empty): `make bench-routing` (10,000 paid shop orders over 50 partners, routed
+# in batches of 500) or `make bench-routing ORDERS=50000 ROUTING_BATCH=1000`; see docs/performance.md.
 ORDERS ?= 10000
+ROUTING_BATCH ?= 500
+ROUTING_PG_URL ?= postgres://postgres@127.0.0.1:5432/marketplace_bench_routing
 bench-routing: venv
-	$(PY) bench/routing.py --orders $(ORDERS)
+	$(PY) bench/routing.py --orders $(ORDERS) --batch $(ROUTING_BATCH)
+	$(if $(ROUTING_PG_URL),$(PY) bench/routing.py --orders $(ORDERS) --batch $(ROUTING_BATCH) --database-url $(ROUTING_PG_URL))
 
 # Sales review benchmark (PostgreSQL on 127.0.0.1:5432, its own databases marketplace_bench_sales_<lines>,
 # dropped at the end): `make bench-sales` (1,000,000 order lines over 200 shops and two years, plus the same
@@ -96,6 +103,16 @@ bench-sales: venv
 BUYERS ?= 8
 bench-checkout: venv
 	$(PY) bench/checkout.py --buyers $(BUYERS) $(BENCH_ARGS)
+
+# Backups restore (docs/operations.md, "Backups and restores"): pg_dump -Fc of the stack's database
+# (DATABASE_URL, else marketplace_stack), restored into a scratch database that is then dropped; every
+# table's row count and the last order compared; exits non-zero on any difference.
+# `make restore-check RESTORE_ARGS=--wal`: a point-in-time restore (base backup + WAL archive) rehearsed on
+# PostgreSQL clusters of its own.
+.PHONY: restore-check
+RESTORE_ARGS ?=
+restore-check: venv
+	$(PY) devtools/restore_check.py $(RESTORE_ARGS)
 
 clean:
 	rm -rf var/db.sqlite3* var/media var/static var/screenshots var/private var/localstripe.pickle

@@ -242,7 +242,9 @@ def buyer(index: int, plan: Plan) -> ClientResult:
 
 
 def journey(call, session, rng: random.Random, plan: Plan, index: int) -> tuple[str, float]:
-    """One visit that ends in a paid order: its number and when the order was posted."""
+    """One visit that ends in a paid order: its number and when the order was posted. ``call`` makes each
+    request (kind, method, url, requests' keywords) and checks its status; tests/integration/test_topology.py
+    runs this journey through nginx with a ``call`` that presses again after a 502."""
     web = plan.web
     call("home", "GET", web + "/")
     for path in rng.sample(plan.products, k=min(plan.items, len(plan.products))):

@@ -3,13 +3,21 @@ localstripe with the marketplace's webhook registered, gunicorn, a Celery worker
 outbox relay, every one on 127.0.0.1 and in its own process group, supervised until Ctrl-C or SIGTERM.
 
     .venv/bin/python devtools/stack.py [--web-port 8010] [--workers 2] [--threads 4] [--demo | --no-demo]
+    .venv/bin/python devtools/stack.py --nodes 2      # `make stack NODES=2`: the multi-node topology
+
+With ``--nodes N`` (N ≥ 2) it is the topology of several machines, each part an existing engine: nginx on
+the web port in front of N gunicorn processes (passive health checks, static files from STATIC_ROOT, the
+app's body limit), N Celery workers, exactly one beat and one relay, and pgbouncer in transaction mode
+between every app process and PostgreSQL (``DATABASE_POOLER=transaction``); the Redis cache and the
+database sessions are shared by all of them (README, "Production topology").
 
 State and logs live under var/stack/ (logs/<process>.log); stack.env there holds the environment of the
 running stack, so `. var/stack/stack.env && .venv/bin/python manage.py shell` talks to the same services.
-A child that dies is reported, not restarted: fault tests kill one and watch what the others do.
+A child that dies is reported, not restarted: fault tests kill one and watch what the others do, and
+restart it themselves (``Stack.child_restart``).
 
-The pieces are importable for tests (``free_port``, ``spawn``, ``RedisServer``), e.g. a fixture that starts
-a Redis of its own, kills it and starts it again:
+The pieces are importable for tests (``free_port``, ``spawn``, ``RedisServer``, ``Stack``), e.g. a fixture
+that starts a Redis of its own, kills it and starts it again:
 
     with RedisServer(free_port(), tmp_path, persistent=True) as broker:
         settings.CELERY_BROKER_URL = broker.url()
@@ -22,6 +30,7 @@ import contextlib
 import http.client
 import json
 import os
+import pwd
 import re
 import secrets
 import shlex
@@ -32,12 +41,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from types import FrameType
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -61,9 +71,18 @@ WEBHOOK_EVENTS = (
     "refund.updated",
 )
 POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "psql"}
-# Stopped tier by tier: the app processes first (the worker still reaches the broker to requeue what it
-# cannot finish), then localstripe, the two Redis last.
-STOP_TIERS = (("relay", "beat", "worker", "web"), ("localstripe",), ("redis-cache", "redis-broker"))
+# Stopped tier by tier (a process's role is its name without the node number: web-2 → web): the app
+# processes first (the worker still reaches the broker to requeue what it cannot finish, the web processes
+# finish their requests), then the proxy, the pooler and localstripe, the two Redis last.
+STOP_TIERS = (
+    ("relay", "beat", "worker", "web"),
+    ("nginx", "pgbouncer", "localstripe"),
+    ("redis-cache", "redis-broker"),
+)
+# How long gunicorn lets a request in flight finish after SIGTERM (--graceful-timeout), and the Celery
+# worker its running tasks (warm shutdown) before the stack stops waiting.
+WEB_GRACE_SECONDS = 10
+WORKER_GRACE_SECONDS = 30
 
 
 class StackError(Exception):
@@ -154,16 +173,32 @@ class Child:
     log: Path
     port: int | None = None
     reported: bool = field(default=False, repr=False)
+    argv: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    log_start: int = 0  # where this run's output begins in ``log`` (a restart appends to it)
+    # Its own clean shutdown: SIGTERM for most; nginx finishes its requests on SIGQUIT, pgbouncer waits
+    # for its server connections on SIGINT (SIGTERM is their immediate exit).
+    stop_signal: int = signal.SIGTERM
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def role(self) -> str:
+        """What the process is, without its node number: ``web-2`` → ``web``."""
+        return re.sub(r"-\d+$", "", self.name)
+
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        """This run's output (a restarted child's log also holds the runs before)."""
+        if not self.log.exists():
+            return ""
+        with self.log.open("rb") as handle:
+            handle.seek(self.log_start)
+            return handle.read().decode(errors="replace")
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the whole process group. Its id cannot be reused while any member lives, so
@@ -184,9 +219,10 @@ class Child:
         return True
 
     def stop(self, *, timeout: float = 20, hurry: threading.Event | None = None) -> int | None:
-        """SIGTERM to the leader only, which shuts down its own way (gunicorn's master lets its workers
-        finish their requests, Celery's main process waits for the pool's running tasks, Redis writes its
-        append-only file): SIGTERM sent to a Celery pool process directly would kill its task mid-way.
+        """``stop_signal`` (SIGTERM) to the leader only, which shuts down its own way (gunicorn's master
+        lets its workers finish their requests, Celery's main process waits for the pool's running tasks,
+        Redis writes its append-only file): SIGTERM sent to a Celery pool process directly would kill its
+        task mid-way.
         When the leader is gone, or after ``timeout``, or at once when ``hurry`` is set, what is left of
         the group gets SIGTERM, then SIGKILL. Returns the leader's exit code."""
 
@@ -199,7 +235,7 @@ class Child:
             return True
 
         if self.alive():
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(self.stop_signal)
             wait(self.alive, timeout)
         if self.group_alive():
             self.signal(signal.SIGTERM)
@@ -219,11 +255,14 @@ def spawn(
     log: Path,
     port: int | None = None,
     cwd: Path = REPO,
+    append: bool = False,
 ) -> Child:
     """Start ``argv`` in a new session (its own process group: Ctrl-C in the terminal reaches only the
-    stack, which then stops its children in order), output to ``log`` (truncated: one run per log)."""
+    stack, which then stops its children in order), output to ``log`` (truncated: one run per log;
+    ``append`` for a restart, which keeps what the dead run wrote)."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
+    log_start = log.stat().st_size if append and log.exists() else 0
+    with log.open("ab" if append else "wb") as out:
         process = subprocess.Popen(  # noqa: S603  (our own argv, no shell)
             list(argv),
             cwd=cwd,
@@ -233,7 +272,9 @@ def spawn(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    return Child(name=name, process=process, log=log, port=port)
+    return Child(
+        name=name, process=process, log=log, port=port, argv=tuple(argv), env=env, log_start=log_start
+    )
 
 
 def wait_until(
@@ -431,6 +472,207 @@ def localstripe_webhook_register(stripe_base: str, *, url: str, secret: str, eve
         raise StackError(f"localstripe refused the webhook registration ({response.status})")
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (each socket is held until all are chosen, so none is picked twice)."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind((HOST, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def program(name: str, *, package: str) -> str:
+    """The path of a program from a Debian package; /usr/sbin (nginx, pgbouncer) is not on every PATH."""
+    found = shutil.which(name) or next(
+        (str(path) for path in (Path("/usr/sbin") / name, Path("/usr/local/sbin") / name) if path.exists()),
+        None,
+    )
+    if found is None:
+        raise StackError(f"{name} is not installed: apt-get install {package}")
+    return found
+
+
+def url_through(database_url: str, *, port: int) -> str:
+    """``database_url`` with its server replaced by a local pooler on ``port`` (same user, database)."""
+    parts = urlsplit(database_url)
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@{HOST}:{port}" if credentials else f"{HOST}:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def pgbouncer_user() -> str | None:
+    """Whom pgbouncer runs as: the current user, unless that is root (which pgbouncer refuses): then
+    ``postgres`` (or ``nobody``), who is given its files."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "nobody"):
+        with contextlib.suppress(KeyError):
+            return pwd.getpwnam(name).pw_name
+    raise StackError("running as root, pgbouncer needs a user to switch to (postgres or nobody)")
+
+
+def pgbouncer_write(directory: Path, *, port: int, database_url: str) -> Path:
+    """pgbouncer's ini and userlist for the one database of ``database_url``, in transaction mode: a
+    server connection is lent to a client for one transaction, so PostgreSQL holds a few dozen
+    connections however many app processes and threads there are. Returns the ini."""
+    parts = urlsplit(database_url)
+    name, user = parts.path.lstrip("/"), parts.username or "postgres"
+    directory.mkdir(parents=True, exist_ok=True)
+    userlist = directory / "userlist.txt"
+    # Loopback and the database's own trust: the password, if any, is what pgbouncer logs in with.
+    userlist.write_text(f'"{user}" "{parts.password or ""}"\n')
+    ini = directory / "pgbouncer.ini"
+    ini.write_text(
+        f"""; Written by devtools/stack.py for this run.
+[databases]
+; The server's time zone as Django wants it, so no connection ever runs a session-level SET TIME ZONE.
+{name} = host={parts.hostname or HOST} port={parts.port or 5432} dbname={name} timezone=UTC
+
+[pgbouncer]
+listen_addr = {HOST}
+listen_port = {port}
+unix_socket_dir =
+auth_type = {"md5" if parts.password else "trust"}
+auth_file = {userlist}
+admin_users = {user}
+stats_users = {user}
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 20
+reserve_pool_size = 5
+ignore_startup_parameters = extra_float_digits
+logfile =
+pidfile =
+"""
+    )
+    run_as = pgbouncer_user()
+    if run_as is not None:  # it reads its files again on SIGHUP, after switching user
+        directory.chmod(0o755)
+        account = pwd.getpwnam(run_as)
+        for path in (ini, userlist):
+            os.chown(path, account.pw_uid, account.pw_gid)
+            path.chmod(0o600)
+    return ini
+
+
+def pgbouncer_argv(ini: Path) -> list[str]:
+    run_as = pgbouncer_user()
+    return [program("pgbouncer", package="pgbouncer"), *(["-u", run_as] if run_as else []), str(ini)]
+
+
+def nginx_write(
+    directory: Path,
+    *,
+    port: int,
+    upstreams: Sequence[int],
+    static_root: Path,
+    body_limit: int,
+    access_log: Path,
+) -> Path:
+    """nginx as the site's reverse proxy: static files from STATIC_ROOT, the rest to the gunicorn
+    processes. Passive health checks (``max_fails``): a process that refuses a connection or fails
+    mid-request is left out for ``fail_timeout``, and an idempotent request it failed is retried on the
+    next; a POST that reached one is never sent again (nginx's default; the checkout is not replayed).
+    Bodies above the app's largest limit are refused here, before they take a web process."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for temp in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (directory / temp).mkdir(exist_ok=True)
+    # nginx started as root runs its workers as `user`; as the current user they read STATIC_ROOT.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
+    mime = Path("/etc/nginx/mime.types")
+    servers = "\n".join(f"        server {HOST}:{p} max_fails=1 fail_timeout=5s;" for p in upstreams)
+    conf = directory / "nginx.conf"
+    conf.write_text(
+        f"""# Written by devtools/stack.py for this run.
+{user}
+worker_processes 1;
+pid {directory / "nginx.pid"};
+error_log stderr warn;
+events {{ worker_connections 1024; }}
+
+http {{
+    {f"include {mime};" if mime.exists() else ""}
+    default_type application/octet-stream;
+    log_format upstream '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
+                        'upstream=$upstream_addr upstream_status=$upstream_status '
+                        'rt=$request_time urt=$upstream_response_time';
+    access_log {access_log} upstream;
+    client_body_temp_path {directory / "client_body"};
+    proxy_temp_path {directory / "proxy"};
+    fastcgi_temp_path {directory / "fastcgi"};
+    uwsgi_temp_path {directory / "uwsgi"};
+    scgi_temp_path {directory / "scgi"};
+    sendfile on;
+    server_tokens off;
+    # The largest body any view takes (REQUEST_BODY_LIMITS); each view's own limit is the app's.
+    client_max_body_size {body_limit};
+
+    upstream marketplace_web {{
+{servers}
+    }}
+
+    server {{
+        listen {HOST}:{port};
+        server_name _;
+
+        location /static/ {{
+            alias {static_root}/;
+            expires 1h;
+        }}
+
+        location / {{
+            proxy_pass http://marketplace_web;
+            proxy_set_header Host $http_host;
+            # The app believes X-Forwarded-For only from TRUSTED_PROXIES (this proxy's address), and
+            # X-Forwarded-Proto only in production (SECURE_PROXY_SSL_HEADER), where this is https.
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_connect_timeout 2s;
+            proxy_read_timeout 60s;
+            proxy_next_upstream error timeout http_502 http_504;
+            proxy_next_upstream_tries 2;
+        }}
+    }}
+}}
+"""
+    )
+    return conf
+
+
+def nginx_argv(conf: Path) -> list[str]:
+    return [
+        program("nginx", package="nginx"),
+        "-p", str(conf.parent),
+        "-c", str(conf),
+        "-e", "stderr",  # not the compiled-in /var/log/nginx/error.log
+        "-g", "daemon off;",
+    ]  # fmt: skip
+
+
+def settings_read(names: Sequence[str], *, env: dict[str, str]) -> dict[str, Any]:
+    """Values of marketplace.settings as the app processes will see them, in one interpreter."""
+    code = (
+        "import json, marketplace.settings as s; "
+        f"print(json.dumps({{n: getattr(s, n) for n in {list(names)!r}}}, default=str))"
+    )
+    done = subprocess.run(  # noqa: S603  (our own argv, no shell)
+        [PYTHON, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise StackError(f"could not read settings {', '.join(names)}:\n{done.stderr}")
+    return json.loads(done.stdout)
+
+
+def database_answers(database_url: str) -> bool:
+    try:
+        with psycopg.connect(
+            urlunsplit(urlsplit(database_url)._replace(scheme="postgresql")), connect_timeout=2
+        ) as connection:
+            return connection.execute("SELECT 1").fetchone() == (1,)
+    except psycopg.Error:
+        return False
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Where everything listens and lives; the defaults stay clear of `make demo` (8000, 8420) and of the
@@ -445,6 +687,15 @@ class StackConfig:
     workers: int = 2
     threads: int = 4
     demo: bool | None = None  # None: load the demo data only into a new database
+    nodes: int = 1  # 2 or more: nginx in front of that many gunicorns, as many Celery workers, pgbouncer
+    concurrency: int = 2  # pool processes per Celery worker
+    migrate: bool = True  # False: a database made ready elsewhere (a test's): no migrate, no demo data
+    # Added to the app processes' environment, over the stack's own (a test's shorter redelivery, …).
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def multi(self) -> bool:
+        return self.nodes > 1
 
     @property
     def logs(self) -> Path:
@@ -483,20 +734,48 @@ class Stack:
     """Starts the topology in dependency order, supervises it, stops it tier by tier."""
 
     def __init__(self, config: StackConfig) -> None:
+        if config.nodes < 1:
+            raise StackError(f"--nodes must be 1 or more, not {config.nodes}")
         self.config = config
         self.children: list[Child] = []
         self.missing: list[tuple[str, str]] = []  # (process, why it is not running)
         self.hurry = threading.Event()
         self.env_file = config.var_dir / "stack.env"
         self.webhook_secret = "whsec_" + secrets.token_hex(16)
+        # One node: gunicorn itself on the web port. Several: nginx there, the gunicorns on free ports,
+        # and pgbouncer on another in front of PostgreSQL.
+        if config.multi:
+            *self.web_ports, self.pooler_port = free_ports(config.nodes + 1)
+        else:
+            self.web_ports, self.pooler_port = [config.web_port], 0
         self.app_env = app_environment(config, webhook_secret=self.webhook_secret)
+        if config.multi:
+            self.app_env.update(
+                {
+                    "DATABASE_URL": url_through(config.database_url, port=self.pooler_port),
+                    "DATABASE_POOLER": "transaction",
+                    # The proxy's address: the visitor's is then read from X-Forwarded-For.
+                    "TRUSTED_PROXIES": HOST,
+                }
+            )
+        self.app_env.update(config.environment)
         self.env = {**os.environ, **self.app_env}
+        # Migrations and the demo data go to PostgreSQL itself, not through the pooler.
+        self.direct_env = {**self.env, "DATABASE_URL": config.database_url}
+        self.direct_env.pop("DATABASE_POOLER", None)
 
     def log(self, name: str) -> Path:
         return self.config.logs / f"{name}.log"
 
+    def node_name(self, role: str, node: int) -> str:
+        """``web`` on one node (the names `make stack` always had), ``web-1``, ``web-2`` … on several."""
+        return f"{role}-{node}" if self.config.multi else role
+
     def start(self) -> None:
         config = self.config
+        if config.multi:  # before anything starts: say at once what is missing
+            program("nginx", package="nginx")
+            program("pgbouncer", package="pgbouncer")
         busy = [
             f"{port} ({what})"
             for what, port in (
@@ -504,6 +783,8 @@ class Stack:
                 ("redis-broker", config.broker_port),
                 ("redis-cache", config.cache_port),
                 ("localstripe", config.stripe_port),
+                *(("gunicorn", port) for port in self.web_ports if config.multi),
+                *((("pgbouncer", self.pooler_port),) if config.multi else ()),
             )
             if not port_is_free(port)
         ]
@@ -532,6 +813,14 @@ class Stack:
 
         new = database_ensure(config.database_url)
         say(f"  {'postgresql':<13} {redacted(config.database_url)}{'  (new)' if new else ''}")
+        if config.multi:
+            ini = pgbouncer_write(
+                config.var_dir / "pgbouncer", port=self.pooler_port, database_url=config.database_url
+            )
+            pooler = self.spawn("pgbouncer", pgbouncer_argv(ini), port=self.pooler_port)
+            pooler.stop_signal = signal.SIGINT
+            wait_until(lambda: database_answers(self.app_env["DATABASE_URL"]), what="pgbouncer", child=pooler)
+            say(f"  {'pgbouncer':<13} up on {HOST}:{self.pooler_port} (transaction mode)")
 
         stripe = self.spawn(
             "localstripe",
@@ -555,11 +844,17 @@ class Stack:
         )
         say(f"  {'localstripe':<13} up on {config.stripe_url}, webhook → :{config.web_port}{WEBHOOK_PATH}")
 
-        say("  migrate …")
-        manage(["migrate", "--noinput"], env=self.env, log=self.log("migrate"))
-        if config.demo or (config.demo is None and new):
-            say("  demo_load …")
-            manage(["demo_load"], env=self.env, log=self.log("demo_load"))
+        if config.migrate:
+            say("  migrate …")
+            manage(["migrate", "--noinput"], env=self.direct_env, log=self.log("migrate"))
+            if config.demo or (config.demo is None and new):
+                say("  demo_load …")
+                manage(["demo_load"], env=self.direct_env, log=self.log("demo_load"))
+        if config.multi:
+            # nginx serves them from STATIC_ROOT; links, not copies (seconds, not tens of them).
+            manage(
+                ["collectstatic", "--noinput", "--link", "-v0"], env=self.env, log=self.log("collectstatic")
+            )
         self.env_file.write_text(
             "".join(f"export {key}={shlex.quote(value)}\n" for key, value in sorted(self.app_env.items()))
         )
@@ -568,31 +863,18 @@ class Stack:
 
     def start_apps(self) -> None:
         """Web, worker, beat and relay start side by side (each takes seconds to import Django), then
-        each is waited for."""
+        each is waited for; with several nodes, nginx in front of the web processes."""
         config = self.config
         queue = setting("CELERY_TASK_DEFAULT_QUEUE", env=self.env)
-        web = self.spawn(
-            "web",
-            [
-                PYTHON, "-m", "gunicorn", "marketplace.wsgi",
-                "--bind", f"{HOST}:{config.web_port}",
-                "--workers", str(config.workers),
-                "--threads", str(config.threads),
-                "--graceful-timeout", "10",
-                "--access-logfile", "-",
-                # Not the shared ~/.gunicorn/gunicorn.ctl another gunicorn on the machine also wants.
-                "--control-socket", str(config.var_dir / "gunicorn.ctl"),
-            ],
-            port=config.web_port,
-        )  # fmt: skip
-        worker = self.spawn(
-            "worker",
-            [
-                PYTHON, "-m", "celery", "-A", "marketplace", "worker", "-l", "info",
-                "-Q", queue,
-                "--concurrency", "2",
-            ],
-        )  # fmt: skip
+        webs = [
+            self.spawn(self.node_name("web", node), self.web_argv(node, port), port=port)
+            for node, port in enumerate(self.web_ports, start=1)
+        ]
+        workers = [
+            self.spawn(self.node_name("worker", node), self.worker_argv(node, queue))
+            for node in range(1, config.nodes + 1)
+        ]
+        # Exactly one beat, whatever the number of nodes: two would send every periodic task twice.
         beat = self.spawn(
             "beat",
             [
@@ -606,21 +888,97 @@ class Stack:
         else:
             self.missing.append(("relay", "manage.py outbox_relay does not exist in this checkout yet"))
             say("  WARNING: no manage.py outbox_relay in this checkout: the relay is not running")
+        if config.multi:
+            found = settings_read(
+                ["STATIC_ROOT", "REQUEST_BODY_MAX_BYTES", "REQUEST_BODY_LIMITS"], env=self.env
+            )
+            limits: dict[str, int] = found["REQUEST_BODY_LIMITS"]
+            conf = nginx_write(
+                config.var_dir / "nginx",
+                port=config.web_port,
+                upstreams=self.web_ports,
+                static_root=Path(str(found["STATIC_ROOT"])),
+                body_limit=max([int(found["REQUEST_BODY_MAX_BYTES"]), *map(int, limits.values())]),
+                access_log=self.log("nginx-access"),
+            )
+            self.spawn("nginx", nginx_argv(conf), port=config.web_port).stop_signal = signal.SIGQUIT
 
-        wait_until(
-            lambda: http_status(config.web_url, timeout=30) == HTTPStatus.OK,
-            what="web (GET / → 200)",
-            child=web,
-        )
-        wait_until(
-            lambda: re.search(r"celery@\S+ ready\.", worker.log_text()) is not None,
-            what="worker",
-            child=worker,
-        )
-        wait_until(lambda: "beat: Starting" in beat.log_text(), what="beat", child=beat)
-        if relay is not None:
+        for child in [*webs, *workers, beat, *([relay] if relay else [])]:
+            self.ready_wait(child)
+        for child in self.children:
+            if child.role == "nginx":
+                self.ready_wait(child)
+
+    def web_argv(self, node: int, port: int) -> list[str]:
+        config = self.config
+        # Not the shared ~/.gunicorn/gunicorn.ctl another gunicorn on the machine also wants.
+        control = config.var_dir / (f"gunicorn-{node}.ctl" if config.multi else "gunicorn.ctl")
+        return [
+            PYTHON, "-m", "gunicorn", "marketplace.wsgi",
+            "--bind", f"{HOST}:{port}",
+            "--workers", str(config.workers),
+            "--threads", str(config.threads),
+            # SIGTERM: stop accepting, let the requests in flight finish for up to this long.
+            "--graceful-timeout", str(WEB_GRACE_SECONDS),
+            "--access-logfile", "-",
+            "--control-socket", str(control),
+        ]  # fmt: skip
+
+    def worker_argv(self, node: int, queue: str) -> list[str]:
+        """A Celery worker; SIGTERM is its warm shutdown (running tasks finish, then it exits)."""
+        config = self.config
+        # One name per worker on several nodes (the default, celery@host, would be the same for all).
+        name = ["-n", f"worker{node}@%h"] if config.multi else []
+        return [
+            PYTHON, "-m", "celery", "-A", "marketplace", "worker", "-l", "info",
+            "-Q", queue,
+            "--concurrency", str(config.concurrency),
+            *name,
+        ]  # fmt: skip
+
+    def ready_wait(self, child: Child) -> None:
+        """Wait until ``child`` serves: a web process answers (its readiness probe on several nodes:
+        database, cache and broker reached), a worker says it is ready, nginx passes a probe through."""
+        config = self.config
+        if child.role == "web":
+            url = f"http://{HOST}:{child.port}/" + ("readyz" if config.multi else "")
+            wait_until(
+                lambda: http_status(url, timeout=30) == HTTPStatus.OK,
+                what=f"{child.name} (GET {url})",
+                child=child,
+            )
+        elif child.role == "worker":
+            wait_until(
+                lambda: re.search(r"\S+@\S+ ready\.", child.log_text()) is not None,
+                what=child.name,
+                child=child,
+            )
+        elif child.role == "beat":
+            wait_until(lambda: "beat: Starting" in child.log_text(), what="beat", child=child)
+        elif child.role == "relay":
             # It prints "outbox relay ready" before its first poll.
-            wait_until(lambda: "ready" in relay.log_text(), what="relay", child=relay)
+            wait_until(lambda: "ready" in child.log_text(), what="relay", child=child)
+        elif child.role == "nginx":
+            url = f"{config.web_url}healthz"
+            wait_until(lambda: http_status(url) == HTTPStatus.OK, what=f"nginx (GET {url})", child=child)
+
+    def child_restart(self, *names: str) -> list[Child]:
+        """Start the processes ``names`` again as they were started (argv, environment, port; their logs
+        go on), once they are gone (a test killed or stopped them), side by side, and wait until each
+        serves."""
+        started = []
+        for name in names:
+            old = next(child for child in self.children if child.name == name)
+            if old.group_alive():
+                raise StackError(f"{name} (pid {old.pid}) still runs: stop or kill it first")
+            old.process.wait(timeout=5)
+            new = spawn(name, old.argv, env=old.env, log=old.log, port=old.port, append=True)
+            new.stop_signal = old.stop_signal
+            self.children[self.children.index(old)] = new
+            started.append(new)
+        for child in started:
+            self.ready_wait(child)
+        return started
 
     def spawn(self, name: str, argv: Sequence[str], *, port: int | None = None) -> Child:
         child = spawn(name, argv, env=self.env, log=self.log(name), port=port)
@@ -634,8 +992,12 @@ class Stack:
             "redis-broker": f"redis://{HOST}:{config.broker_port}/0",
             "redis-cache": f"redis://{HOST}:{config.cache_port}/0",
             "localstripe": config.stripe_url,
-            "web": config.web_url,
+            "nginx": f"{config.web_url}  → {', '.join(str(port) for port in self.web_ports)}",
+            "pgbouncer": f"{HOST}:{self.pooler_port} → {urlsplit(config.database_url).netloc}",
         }
+        for child in self.children:
+            if child.role == "web":
+                where[child.name] = f"http://{HOST}:{child.port}/"
         rows = [("process", "pid", "listens on", "log")]
         rows += [(c.name, str(c.pid), where.get(c.name, "-"), shown(c.log)) for c in self.children]
         rows += [(name, "-", "NOT RUNNING", why) for name, why in self.missing]
@@ -649,7 +1011,12 @@ class Stack:
             [
                 *lines,
                 "",
-                f"database       {redacted(config.database_url)}",
+                f"database       {redacted(config.database_url)}"
+                + (
+                    f" (the app processes through pgbouncer, {HOST}:{self.pooler_port})"
+                    if config.multi
+                    else ""
+                ),
                 f"mail           {shown(config.var_dir / 'mail')}/",
                 f"environment    . {env_file}   (manage.py then talks to this stack)",
                 f"demo accounts  . {env_file} && .venv/bin/python manage.py demo_accounts",
@@ -675,9 +1042,9 @@ class Stack:
 
     def stop(self) -> None:
         """Stop every child, tier by tier (``STOP_TIERS``), the processes of a tier side by side."""
-        tiers = [*STOP_TIERS, tuple(child.name for child in self.children)]  # the last: anything unnamed
+        tiers = [*STOP_TIERS, tuple(child.role for child in self.children)]  # the last: anything unnamed
         for tier in tiers:
-            running = [child for child in self.children if child.name in tier and child.group_alive()]
+            running = [child for child in self.children if child.role in tier and child.group_alive()]
             if running:
                 with ThreadPoolExecutor(max_workers=len(running)) as pool:
                     list(pool.map(self.stop_child, running))
@@ -687,7 +1054,8 @@ class Stack:
         started = time.monotonic()
         # The worker's warm shutdown waits for the tasks it runs; what still runs after that is requeued
         # (tasks are acked late), not lost.
-        code = child.stop(timeout=30 if child.name == "worker" else 15, hurry=self.hurry)
+        timeout = {"worker": WORKER_GRACE_SECONDS, "web": WEB_GRACE_SECONDS + 5}.get(child.role, 15)
+        code = child.stop(timeout=timeout, hurry=self.hurry)
         took = time.monotonic() - started
         say(f"  stopped {child.name:<13} (pid {child.pid}) in {took:4.1f} s: {exit_status(code)}")
 
@@ -697,6 +1065,13 @@ def parse_args(argv: Sequence[str] | None = None) -> StackConfig:
     parser.add_argument("--web-port", type=int, default=8010)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="web processes and Celery workers; 2 or more puts nginx in front and pgbouncer behind",
+    )
+    parser.add_argument("--concurrency", type=int, default=2, help="pool processes per Celery worker")
     parser.add_argument("--broker-port", type=int, default=6390)
     parser.add_argument("--cache-port", type=int, default=6391)
     parser.add_argument("--stripe-port", type=int, default=8421)
@@ -721,6 +1096,8 @@ def parse_args(argv: Sequence[str] | None = None) -> StackConfig:
         workers=args.workers,
         threads=args.threads,
         demo=args.demo,
+        nodes=args.nodes,
+        concurrency=args.concurrency,
     )
 
 

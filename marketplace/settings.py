@@ -8,6 +8,7 @@ With no environment at all it runs the *embedded default*: SQLite under ``var/``
 
 import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -79,6 +80,9 @@ INSTALLED_APPS = [
 SITE_ID = 1
 
 MIDDLEWARE = [
+    # Before everything: /healthz and /readyz (marketplace/health.py), with no session, CSRF, locale, host
+    # check or throttling.
+    "marketplace.health.HealthProbeMiddleware",
     # First: the visitor's address, for everything after (lockouts, rate limits), when behind our proxies.
     "marketplace.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -100,6 +104,9 @@ MIDDLEWARE = [
     # Throttling (marketplace/security.py): rate-limited posts answer 429; locked-out sign-ins their page.
     "django_ratelimit.middleware.RatelimitMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last: whole storefront pages for cookieless visitors (marketplace/storefront/page_cache.py); a stored
+    # page still goes out through every middleware above.
+    "marketplace.storefront.page_cache.AnonymousPageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "marketplace.urls"
@@ -171,6 +178,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    # A database that does not answer fails a request (and /readyz) in seconds instead of hanging it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
+    )
+# Behind pgbouncer in transaction mode (DATABASE_POOLER=transaction), consecutive transactions of one
+# Django connection may run on different server connections, so nothing may outlive a transaction:
+# no server-side cursors (iterator() outside atomic() declares a cursor WITH HOLD, fetched across
+# transactions) and no prepared statements (Django leaves psycopg's prepare_threshold at None; pinned here
+# so that no OPTIONS override makes psycopg prepare a query on a server connection the next one lacks).
+# Django's connection stays open to pgbouncer (CONN_MAX_AGE): an idle client connection holds no server
+# connection there, and reconnecting per request would cost a connect and an authentication each time;
+# health checks replace a connection that a pgbouncer restart broke (docs/operations.md, "Connection
+# pooling").
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER and (
+    DATABASE_POOLER != "transaction" or "postgresql" not in DATABASES["default"]["ENGINE"]
+):
+    raise ValueError(f"DATABASE_POOLER={DATABASE_POOLER!r}: only 'transaction' (pgbouncer), on PostgreSQL")
+if DATABASE_POOLER:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://marketplace")}
@@ -180,6 +209,17 @@ if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
 elif CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # A cache outage makes pages slower, never an error (marketplace/cache.py).
     CACHES["default"]["BACKEND"] = "marketplace.cache.ForgivingRedisCache"
+# The storefront's fragments and whole pages (Django's {% cache %} tag takes this alias by name): kept in
+# this process's memory first, then in the default cache; every such key carries the catalogue version
+# (marketplace/cache.py, LocalFirstCache).
+CACHES["template_fragments"] = {
+    "BACKEND": "marketplace.cache.LocalFirstCache",
+    "TIMEOUT": 300,
+    "OPTIONS": {"SHARED": "default", "MAX_ENTRIES": 5000},
+}
+# /readyz checks the database, the cache and the broker (if any); checks named here are reported but do not
+# make it 503 (e.g. "cache,broker" where the site should stay in rotation on the database alone).
+READYZ_OPTIONAL = env.list("READYZ_OPTIONAL", default=[])
 # How long a rendered storefront fragment may live; any catalogue change invalidates it sooner.
 STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=300)
 # Anonymous product views are counted in memory and written in batches (marketplace/storefront/analytics.py).
@@ -286,6 +326,58 @@ STORAGES = {
         )
     },
 }
+# Object storage (django-storages, the S3 API), for more than one machine: MEDIA_STORAGE=s3 keeps media
+# (product photos and their renditions, shop covers) in AWS_STORAGE_BUCKET_NAME, which buyers read by its
+# public URL (or MEDIA_CUSTOM_DOMAIN, a CDN), and private files (applications' licence photos) in
+# AWS_PRIVATE_BUCKET_NAME, which has no public access: the workspace's view still serves them to members.
+# Production: Alibaba Cloud OSS through its S3-compatible endpoint (docs/operations.md, "Object storage").
+# Keys come from the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+MEDIA_ORIGINS: list[str] = []  # origins outside our own that media is served from (CSP img-src)
+if MEDIA_STORAGE == "s3":
+    _S3_OPTIONS = {
+        "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("S3_REGION_NAME", default="") or None,
+        # OSS takes virtual-hosted addresses only (bucket.oss-cn-….aliyuncs.com); moto and MinIO take both.
+        "addressing_style": env.str("S3_ADDRESSING_STYLE", default="") or None,
+        "signature_version": "s3v4",
+        "file_overwrite": False,  # two uploads with one name keep both, as on the file system
+    }
+    _MEDIA_BUCKET = env.str("AWS_STORAGE_BUCKET_NAME")
+    _MEDIA_DOMAIN = env.str("MEDIA_CUSTOM_DOMAIN", default="") or None
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_S3_OPTIONS,
+            "bucket_name": _MEDIA_BUCKET,
+            "custom_domain": _MEDIA_DOMAIN,
+            "querystring_auth": False,  # public: plain URLs that pages and the CDN can cache
+            "object_parameters": {"CacheControl": "public, max-age=31536000"},  # names never change
+        },
+    }
+    STORAGES["private"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **_S3_OPTIONS,
+            "bucket_name": env.str("AWS_PRIVATE_BUCKET_NAME"),
+            "location": "applications",  # objects take the bucket's own (private) access: no ACL is sent
+            # Nothing links to these, but a URL made by mistake is signed and short-lived, never public.
+            "querystring_auth": True,
+            "querystring_expire": 300,
+        },
+    }
+    if _MEDIA_DOMAIN:
+        MEDIA_ORIGINS = [f"https://{_MEDIA_DOMAIN}"]
+    elif _S3_OPTIONS["endpoint_url"]:
+        _endpoint = urlsplit(_S3_OPTIONS["endpoint_url"])
+        _host = _endpoint.netloc
+        if _S3_OPTIONS["addressing_style"] == "virtual":
+            _host = f"{_MEDIA_BUCKET}.{_host}"
+        MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_host}"]
+    else:
+        MEDIA_ORIGINS = [f"https://{_MEDIA_BUCKET}.s3.amazonaws.com"]
+elif MEDIA_STORAGE != "filesystem":
+    raise ValueError(f"MEDIA_STORAGE={MEDIA_STORAGE!r}: 'filesystem' (the default) or 's3'")
 # Request bodies (marketplace.middleware.RequestBodyLimitMiddleware): 4 MB for every view, more only for
 # the upload views, by URL name. The reverse proxy caps at the largest (docs/operations.md, "Request sizes").
 _MB = 1024 * 1024
@@ -428,7 +520,8 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF, UNSAFE_INLINE],
-        "img-src": [SELF, "data:"],  # data: for Bootstrap's icons and the WeChat Pay QR code
+        # data: for Bootstrap's icons and the WeChat Pay QR code; with MEDIA_STORAGE=s3 the bucket or its CDN.
+        "img-src": [SELF, "data:", *MEDIA_ORIGINS],
         "connect-src": [SELF],
         "frame-src": [SELF],
         "object-src": [NONE],

@@ -7,9 +7,13 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView
 
+from marketplace import health
 from marketplace.security import password_reset_view
 
 urlpatterns = [
+    # Liveness and readiness; answered first by marketplace.health.HealthProbeMiddleware.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # The language switch in every page's header posts without a CSRF token: switching someone's language
     # is no harm worth one, and a token would set a CSRF cookie on public pages that shared caches keep
     # (``/open-data/`` is ``Cache-Control: public``).

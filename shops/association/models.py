@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Never
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
@@ -77,7 +77,11 @@ class PrivateStorage(FileSystemStorage):
 private_storage = PrivateStorage()
 
 
-def _private_storage() -> PrivateStorage:
+def _private_storage() -> Storage:
+    """The private files' storage: ``STORAGES["private"]`` when configured (a private bucket with
+    MEDIA_STORAGE=s3, marketplace/settings.py), else the folder above. Read once, when the model loads."""
+    if "private" in settings.STORAGES:
+        return storages["private"]
     return private_storage
 
 

@@ -3,7 +3,10 @@ Asia/Shanghai day it was paid, a refund on the day it was made, once it succeede
 each sale's products and categories.
 ``sales_facts_refresh`` recomputes one day (for some shops or all) by delete + insert in one
 transaction, holding the shops' rows locked so two refreshes of the same shop and day run one after
-the other. Running it twice changes nothing the second time."""
+the other, and then that day's month in the monthly roll-ups (``SalesMonth``, ``BuyerSalesMonth``: the
+sums of the month's daily rows, recomputed from them) and the chains of that day's buyers
+(``BuyerSalesChain``, for repeat buyers over any period). Running it twice changes nothing the second
+time."""
 
 import datetime
 import hashlib
@@ -14,15 +17,24 @@ from decimal import Decimal
 from typing import cast
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from oscar.core.loading import get_model
 
 from marketplace.ledger.models import SaleEntry
+from marketplace.local_dates import month_after, month_first, month_last
 from marketplace.locks import for_update
 from marketplace.payments.models import RefundLine
-from shops.sales.models import BuyerSalesDay, CategorySalesDay, ProductSalesDay, SalesDay
+from shops.sales.models import (
+    BuyerSalesChain,
+    BuyerSalesDay,
+    BuyerSalesMonth,
+    CategorySalesDay,
+    ProductSalesDay,
+    SalesDay,
+    SalesMonth,
+)
 
 Partner = get_model("partner", "Partner")
 Line = get_model("order", "Line")
@@ -202,16 +214,127 @@ def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _Sho
     return days
 
 
-@transaction.atomic
-def sales_facts_refresh(*, day: datetime.date, shop_ids: list[int] | None = None) -> int:
-    """Recompute the facts of ``day`` for ``shop_ids`` (every shop when None) from the source rows.
-    Returns how many shops had sales or refunds that day."""
+def _shops_lock(shop_ids: list[int] | None) -> None:
     # FOR NO KEY UPDATE: two refreshes of a shop still queue, but checkout's inserts that point at the
     # shop (order lines, shop orders take FOR KEY SHARE on it) are not held up while the facts are built.
     locked = for_update(Partner.objects.all(), no_key=True).order_by("pk")
     if shop_ids is not None:
         locked = locked.filter(pk__in=shop_ids)
     list(locked.values_list("pk", flat=True))
+
+
+# The monthly roll-ups are sums of the daily rows: one INSERT … SELECT … GROUP BY each, in the database.
+_MONTH_SUMS = ("sales", "units", "goods", "shipping", "presale_goods", "refunds", "refunds_itemised")
+
+
+def _month_rollup(month: datetime.date, shop_ids: list[int] | None) -> None:
+    """Recompute ``SalesMonth`` and ``BuyerSalesMonth`` of the month that begins on ``month`` for
+    ``shop_ids`` (every shop when None) from that month's daily rows. The caller holds the shops' locks."""
+    end = month_last(month)
+    for model in (SalesMonth, BuyerSalesMonth):
+        stale = model.objects.filter(month=month)
+        if shop_ids is not None:
+            stale = stale.filter(shop_id__in=shop_ids)
+        stale.delete()
+    shops_sql, shops_params = "", []
+    if shop_ids is not None:
+        if not shop_ids:
+            return
+        shops_sql = f" AND shop_id IN ({', '.join(['%s'] * len(shop_ids))})"
+        shops_params = list(shop_ids)
+    columns = ", ".join(_MONTH_SUMS)
+    sums = ", ".join(f"SUM({c})" for c in _MONTH_SUMS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {SalesMonth._meta.db_table} (month, shop_id, {columns}) "  # noqa: S608
+            f"SELECT %s, shop_id, {sums} FROM {SalesDay._meta.db_table} "
+            f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY shop_id",
+            [month, month, end, *shops_params],
+        )
+        cursor.execute(
+            f"INSERT INTO {BuyerSalesMonth._meta.db_table} (month, shop_id, buyer_key, sales) "  # noqa: S608
+            f"SELECT %s, shop_id, buyer_key, SUM(sales) FROM {BuyerSalesDay._meta.db_table} "
+            f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY shop_id, buyer_key",
+            [month, month, end, *shops_params],
+        )
+
+
+def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = None) -> None:
+    """Rebuild the ``BuyerSalesChain`` rows of ``buyer_keys`` (every buyer when None) from their
+    ``BuyerSalesDay`` rows: by shop at ``shop_ids`` (every shop when None: only those shops' facts
+    changed), and over all shops (window functions, in the database). The caller holds every shop's
+    lock: a buyer's chain over all shops depends on each shop's facts."""
+    chains, days = BuyerSalesChain._meta.db_table, BuyerSalesDay._meta.db_table
+    stale_all = BuyerSalesChain.objects.filter(scope=BuyerSalesChain.Scope.ALL)
+    stale_shop = BuyerSalesChain.objects.filter(scope=BuyerSalesChain.Scope.SHOP)
+    by_buyer, by_buyer_params = "", []
+    if buyer_keys is not None:
+        if not buyer_keys:
+            return
+        keys = sorted(buyer_keys)
+        stale_all = stale_all.filter(buyer_key__in=keys)
+        stale_shop = stale_shop.filter(buyer_key__in=keys)
+        by_buyer, by_buyer_params = f" AND buyer_key IN ({', '.join(['%s'] * len(keys))})", keys
+    by_shop, by_shop_params = "", []
+    if shop_ids is not None:
+        stale_shop = stale_shop.filter(shop_id__in=shop_ids)
+        by_shop, by_shop_params = f" AND shop_id IN ({', '.join(['%s'] * len(shop_ids))})", list(shop_ids)
+    stale_all.delete()
+    stale_shop.delete()
+    columns = "scope, shop_id, buyer_key, day, sales, previous_day, second_day"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {chains} ({columns}) "  # noqa: S608
+            "SELECT 'shop', shop_id, buyer_key, day, sales, LAG(day) OVER w, "
+            "CASE WHEN sales >= 2 THEN day ELSE LEAD(day) OVER w END "
+            f"FROM {days} WHERE 1 = 1{by_buyer}{by_shop} "
+            "WINDOW w AS (PARTITION BY shop_id, buyer_key ORDER BY day)",
+            [*by_buyer_params, *by_shop_params],
+        )
+        cursor.execute(
+            f"INSERT INTO {chains} ({columns}) "  # noqa: S608
+            "SELECT 'all', NULL, buyer_key, day, SUM(sales), LAG(day) OVER w, "
+            "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END "
+            f"FROM {days} WHERE 1 = 1{by_buyer} GROUP BY buyer_key, day "
+            "WINDOW w AS (PARTITION BY buyer_key ORDER BY day)",
+            by_buyer_params,
+        )
+
+
+def _months_of(since: datetime.date, until: datetime.date) -> list[datetime.date]:
+    """The first days of the months ``since`` to ``until`` touch."""
+    months, month = [], month_first(since)
+    while month <= until:
+        months.append(month)
+        month = month_after(month)
+    return months
+
+
+@transaction.atomic
+def sales_rollups_rebuild(*, months: list[datetime.date]) -> None:
+    """Recompute the monthly roll-ups of ``months`` (any day in each) for every shop, and every buyer's
+    chain, from the daily facts (what a rebuild does once at its end), holding every shop's lock."""
+    _shops_lock(None)
+    for month in sorted({month_first(m) for m in months}):
+        _month_rollup(month, None)
+    _chains_refresh(None)
+    _facts_changed()
+
+
+@transaction.atomic
+def sales_facts_refresh(
+    *, day: datetime.date, shop_ids: list[int] | None = None, rollups: bool = True
+) -> int:
+    """Recompute the facts of ``day`` for ``shop_ids`` (every shop when None) from the source rows, and
+    (unless ``rollups`` is False: a rebuild does them once at its end) the day's month in the monthly
+    roll-ups and the chains of the day's buyers. Returns how many shops had sales or refunds that day."""
+    # Every shop's row, not only ``shop_ids``'s: a buyer's chain over all shops is rebuilt from every
+    # shop's facts, so two refreshes of different shops must not rebuild the same buyer's at once.
+    _shops_lock(None if rollups else shop_ids)
+    buyers_before = BuyerSalesDay.objects.filter(day=day)
+    if shop_ids is not None:
+        buyers_before = buyers_before.filter(shop_id__in=shop_ids)
+    buyers = set(buyers_before.values_list("buyer_key", flat=True)) if rollups else set()
     days = _shop_days(day, shop_ids)
     for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay):
         stale = model.objects.filter(day=day)
@@ -259,6 +382,9 @@ def sales_facts_refresh(*, day: datetime.date, shop_ids: list[int] | None = None
         for shop_id, f in days.items()
         for buyer, n in f.buyers.items()
     )
+    if rollups:
+        _month_rollup(month_first(day), shop_ids)
+        _chains_refresh(buyers | {buyer for f in days.values() for buyer in f.buyers}, shop_ids)
     _facts_changed()
     return len(days)
 
@@ -275,14 +401,18 @@ def _active_days(since: datetime.date, until: datetime.date) -> set[datetime.dat
 def sales_facts_rebuild(*, since: datetime.date | None = None, until: datetime.date | None = None) -> int:
     """Rebuild every shop's facts from ``since`` (the first sale or refund when None) to ``until``
     (today), one day at a time: a handful of queries per day with sales, refunds or facts, whatever the
-    number of shops. Returns the days rebuilt."""
+    number of shops; then every month from ``since`` to ``until`` in the monthly roll-ups, once each,
+    and every buyer's chain. Returns the days rebuilt."""
     until = until or timezone.localdate()
     if since is None:
         since = _entries().order_by("day").values_list("day", flat=True).first() or until
         # Facts left from before the first sale (source rows deleted since) go too.
         for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay):
             model.objects.filter(day__lt=since).delete()
+        SalesMonth.objects.filter(month__lt=month_first(since)).delete()
+        BuyerSalesMonth.objects.filter(month__lt=month_first(since)).delete()
     days = sorted(_active_days(since, until))
     for day in days:
-        sales_facts_refresh(day=day)
+        sales_facts_refresh(day=day, rollups=False)
+    sales_rollups_rebuild(months=_months_of(since, until) if since <= until else [])
     return len(days)

@@ -1,6 +1,8 @@
 """Pre-aggregated daily sales facts: what the sales review, its exports and the open data read instead of
 order lines. Each row is rebuilt from the source rows (shop orders, their lines, refunds) for one shop
-and one Asia/Shanghai day by ``shops.sales.facts``; nothing else writes them."""
+and one Asia/Shanghai day by ``shops.sales.facts``; nothing else writes them. The monthly roll-ups
+(``SalesMonth``, ``BuyerSalesMonth``) are the sums of a calendar month's daily rows, rebuilt with them, so
+that a long period reads one row per shop (and buyer) and month instead of one per day."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -94,7 +96,89 @@ class BuyerSalesDay(models.Model):
     sales = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["day", "shop"], name="sales_buyer_day_shop")]
+        indexes = [
+            models.Index(fields=["day", "shop"], name="sales_buyer_day_shop"),
+            # A buyer's days, to rebuild its ``BuyerSalesChain`` rows when one of them changes.
+            models.Index(fields=["buyer_key", "day"], name="sales_buyer_key_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} shop {self.shop_id} buyer {self.buyer_key}"
+
+
+class SalesMonth(models.Model):
+    """One shop's sales in one calendar month (Asia/Shanghai): the sums of its ``SalesDay`` rows of that
+    month, recomputed from them whenever one of them is."""
+
+    month = models.DateField()  # the first day of the month
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+    sales = models.PositiveIntegerField(default=0)
+    units = models.PositiveIntegerField(default=0)
+    goods = models.DecimalField(**MONEY)
+    shipping = models.DecimalField(**MONEY)
+    presale_goods = models.DecimalField(**MONEY)
+    refunds = models.DecimalField(**MONEY)
+    refunds_itemised = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["month", "shop"], name="sales_month_one_per_shop")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} shop {self.shop_id}"
+
+
+class BuyerSalesMonth(models.Model):
+    """How many sales one buyer made at a shop in a calendar month: the sum of its ``BuyerSalesDay`` rows
+    of that month. A buyer's sales over any period are the sum over its whole months and edge days, so
+    repeat buyers counted from these rows are exact."""
+
+    month = models.DateField()  # the first day of the month
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+    buyer_key = models.CharField(max_length=40)
+    sales = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "shop", "buyer_key"], name="sales_buyer_month_one")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} shop {self.shop_id} buyer {self.buyer_key}"
+
+
+class BuyerSalesChain(models.Model):
+    """One buyer's sales on one day, at one shop (``scope`` "shop") or at all shops together ("all"),
+    with the day of the buyer's previous sale in that scope and the day of its second sale counting from
+    this day (this day when it holds two, else the next sale's day; None when there is none). A buyer
+    made two or more sales in a period [S, E] exactly when its first row on or after S (``previous_day``
+    before S or None) has ``second_day`` on or before E: so repeat buyers over any period are a count of
+    rows found by the index on ``second_day``, not a sum per buyer over every row of the period."""
+
+    class Scope(models.TextChoices):
+        SHOP = "shop", "shop"
+        ALL = "all", "all"
+
+    scope = models.CharField(max_length=4, choices=Scope.choices)
+    # The shop for scope "shop"; None for "all".
+    shop = models.ForeignKey("partner.Partner", null=True, on_delete=models.CASCADE, related_name="+")
+    buyer_key = models.CharField(max_length=40)
+    day = models.DateField()
+    sales = models.PositiveIntegerField(default=0)
+    previous_day = models.DateField(null=True)
+    second_day = models.DateField(null=True)
+
+    class Meta:
+        indexes = [
+            # Only rows with a second sale can make a repeat buyer; on PostgreSQL the index holds the
+            # other columns the count reads, so it is answered from the index alone.
+            models.Index(
+                fields=["scope", "second_day"],
+                include=["day", "previous_day", "shop"],
+                condition=models.Q(second_day__isnull=False),
+                name="sales_chain_second",
+            ),
+            models.Index(fields=["buyer_key"], name="sales_chain_buyer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.shop_id} {self.buyer_key} {self.day}"

@@ -63,7 +63,8 @@ class SalesReviewView(SalesReviewMixin, TemplateView):
     template_name = "sales/review.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        form, review = self.review()
+        # The series per day is drawn by the chart (its own request); the page shows none of it.
+        form, review = self.review(daily=False)
         dimension_label = review.dimension_label
         step = {"period": review.period.kind}
         if review.period.kind == "custom":

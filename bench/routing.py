@@ -55,7 +55,8 @@ def parse_args(argv=None):
         "--database-url",
         help="a PostgreSQL database named marketplace_bench* (default: SQLite under var/bench/)",
     )
-    parser.add_argument("--sample-every", type=int, default=100, help="count the queries of every Nth order")
+    parser.add_argument("--batch", type=int, default=500, help="shop orders per routing batch (transaction)")
+    parser.add_argument("--sample-every", type=int, default=5, help="count the queries of every Nth batch")
     parser.add_argument(
         "--profile",
         nargs="?",
@@ -452,10 +453,10 @@ def routing_forget() -> None:
     """Forget a previous run: consignments, their legs and events, and the day loads."""
     from django.db import connection, transaction
 
-    from logistics.models import Consignment, Leg, PartnerDayLoad, TrackingEvent
+    from logistics.models import Consignment, ConsignmentEvent, Leg, LegEvent, PartnerDayLoad, TrackingEvent
 
     with transaction.atomic(), connection.cursor() as cursor:
-        for model in (TrackingEvent, Leg, Consignment, PartnerDayLoad):
+        for model in (TrackingEvent, LegEvent, Leg, ConsignmentEvent, Consignment, PartnerDayLoad):
             cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
 
 
@@ -466,69 +467,81 @@ def _ms(values) -> float:
     return statistics.fmean(values) * 1000
 
 
-def route_all(*, sample_every: int, profile: str | None) -> dict:
-    """Route every paid shop order in primary-key order, one ``consignment_route`` call each, with one
-    partners cache for the run (as ``consignments_stuck_route`` does). Each order's wall-clock and CPU time
-    are kept; every ``sample_every``-th order is routed inside CaptureQueriesContext instead and only counted
-    for its queries."""
+def route_all(*, batch: int, sample_every: int, profile: str | None) -> dict:
+    """Route every paid shop order in primary-key order, ``batch`` at a time through
+    ``consignments_route_batch`` (each batch one transaction), in-process. Each batch's wall-clock and CPU
+    time are kept; every ``sample_every``-th batch is routed inside CaptureQueriesContext instead and only
+    counted for its queries (and left out of the timings: capturing formats every statement's parameters)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from logistics.routing import consignment_route
+    from logistics.routing import consignments_route_batch
+    from logistics.routing_index import routing_index, routing_index_invalidate
     from marketplace.order.models import ShopOrder
 
     ids = list(
         ShopOrder.objects.filter(status=ShopOrder.Status.PAID).order_by("pk").values_list("pk", flat=True)
     )
-    partners_cache: dict = {}
-    timed: list[tuple[int, float, float]] = []  # (position, wall seconds, CPU seconds)
-    sampled: list[tuple[int, int, float, float]] = []  # (position, queries, seconds in SQL, seconds in all)
+    routing_index_invalidate()  # generating the world built one: time a build from nothing
+    build_started = time.perf_counter()
+    routing_index()  # what a worker has built before its first batch; timed apart
+    index_build_s = time.perf_counter() - build_started
+    timed: list[tuple[int, int, float, float]] = []  # (position, orders, wall seconds, CPU seconds)
+    sampled: list[tuple[int, int, int, float, float]] = []  # (position, orders, queries, s in SQL, s in all)
     outcomes: Counter[str] = Counter()
+    statements: Counter[str] = Counter()  # seconds of the sampled batches by statement's beginning
     profiler = cProfile.Profile() if profile else None
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
-    for position, shop_order_id in enumerate(ids):
-        if position % sample_every == sample_every // 2:
+    for number, first in enumerate(range(0, len(ids), batch)):
+        chunk = ids[first : first + batch]
+        if number % sample_every == sample_every // 2:
             with CaptureQueriesContext(connection) as queries:
                 started = time.perf_counter()
-                consignment = consignment_route(shop_order_id=shop_order_id, partners_cache=partners_cache)
+                result = consignments_route_batch(shop_order_ids=chunk)
                 elapsed = time.perf_counter() - started
             sql = sum(float(q["time"]) for q in queries.captured_queries)
-            sampled.append((position, len(queries), sql, elapsed))
+            sampled.append((first, len(chunk), len(queries), sql, elapsed))
+            for q in queries.captured_queries:
+                statements[" ".join(q["sql"].split()[:6])[:70]] += float(q["time"])
         else:
             started, cpu = time.perf_counter(), time.process_time()
-            consignment = consignment_route(shop_order_id=shop_order_id, partners_cache=partners_cache)
-            timed.append((position, time.perf_counter() - started, time.process_time() - cpu))
-        outcomes[str(consignment.status)] += 1
+            result = consignments_route_batch(shop_order_ids=chunk)
+            timed.append((first, len(chunk), time.perf_counter() - started, time.process_time() - cpu))
+        outcomes.update(str(c.status) for c in result.consignments.values())
+        outcomes.update(skipped=len(result.skipped))
     if profiler:
         profiler.disable()
     wall = time.perf_counter() - wall_started
     cpu = time.process_time() - cpu_started
 
+    def per_order_ms(rows, column: int) -> float:
+        orders = sum(r[1] for r in rows)
+        return sum(r[column] for r in rows) / orders * 1000 if orders else float("nan")
+
     tenth = len(ids) // 10
     deciles = [[t for t in timed if p * tenth <= t[0] < (p + 1) * tenth] for p in range(10)]
-    first, last = deciles[0], deciles[-1]
-    queries = [q for _p, q, _s, _a in sampled]
+    timed_orders = sum(t[1] for t in timed)
+    timed_wall = sum(t[2] for t in timed)
     result = {
         "orders": len(ids),
-        "outcomes": dict(outcomes),
+        "batch": batch,
+        "outcomes": {k: v for k, v in outcomes.items() if v},
+        "index_build_s": index_build_s,
         "wall_s": wall,
         "cpu_s": cpu,
         "orders_per_s": len(ids) / wall,
-        "mean_ms": _ms(w for _p, w, _c in timed),
-        "first_10pct_ms": {"wall": _ms(w for _p, w, _c in first), "cpu": _ms(c for _p, _w, c in first)},
-        "last_10pct_ms": {"wall": _ms(w for _p, w, _c in last), "cpu": _ms(c for _p, _w, c in last)},
-        "deciles_cpu_ms": [round(_ms(c for _p, _w, c in decile), 2) for decile in deciles],
-        "queries_per_order": statistics.fmean(queries),
-        "queries_min_max": [min(queries), max(queries)],
-        "queries_first_10pct": statistics.fmean(q for p, q, _s, _a in sampled if p < tenth),
-        "queries_last_10pct": statistics.fmean(q for p, q, _s, _a in sampled if p >= len(ids) - tenth),
-        "sql_share": sum(s for _p, _q, s, _a in sampled) / sum(a for _p, _q, _s, a in sampled),
-        "sampled_orders": len(sampled),
-    }
-    result["last_over_first"] = {
-        clock: result["last_10pct_ms"][clock] / result["first_10pct_ms"][clock] for clock in ("wall", "cpu")
+        "orders_per_s_timed_batches": timed_orders / timed_wall if timed_wall else float("nan"),
+        "wall_ms_per_order": per_order_ms(timed, 2),
+        "cpu_ms_per_order": per_order_ms(timed, 3),
+        "deciles_cpu_ms": [round(per_order_ms(decile, 3), 3) for decile in deciles],
+        "queries_per_batch": [q for _p, _n, q, _s, _a in sampled],
+        "orders_per_sampled_batch": [n for _p, n, _q, _s, _a in sampled],
+        "sql_share": sum(s for *_r, s, _a in sampled) / sum(a for *_r, a in sampled) if sampled else 0.0,
+        "sql_ms_per_sampled_batch_by_statement": {
+            sql: round(seconds * 1000 / len(sampled), 1) for sql, seconds in statements.most_common(6)
+        },
     }
     if profiler:
         out = io.StringIO()
@@ -537,23 +550,90 @@ def route_all(*, sample_every: int, profile: str | None) -> dict:
     return result
 
 
+def routing_verify(*, orders: int) -> dict:
+    """Fail loudly unless every paid shop order has exactly one consignment with its decision recorded, a
+    routed one has a leg per stage (two when the shop takes its parcels to the hub) and one that needs
+    routing has its reason and none, no partner is booked past its capacity on any day, and every slot
+    booked is a leg."""
+    from django.db.models import Count, F
+
+    from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad
+    from logistics.routing import decision_reasons
+    from marketplace.order.models import ShopOrder
+
+    problems = []
+    paid = ShopOrder.objects.filter(status=ShopOrder.Status.PAID).count()
+    consignments = Consignment.objects.count()
+    distinct = Consignment.objects.values("shop_order_id").distinct().count()
+    if not (paid == consignments == distinct == orders):
+        problems.append(
+            f"{orders} orders, {paid} paid, {consignments} consignments for {distinct} shop orders"
+        )
+    unrecorded = Consignment.objects.filter(decisions=[]).count()
+    if unrecorded:
+        problems.append(f"{unrecorded} consignments without a decision recorded")
+    partners_by_kind = Counter(LogisticsPartner.objects.values_list("kind", flat=True))
+    candidates_per_leg = {
+        "first_mile": partners_by_kind["service_point"],
+        "hub": partners_by_kind["hub"],
+        "carrier": partners_by_kind["express"] + partners_by_kind["cold_chain"],
+    }
+    checked = 0
+    for decisions in Consignment.objects.order_by("pk").values_list("decisions", flat=True)[
+        :: max(orders // 200, 1)
+    ]:
+        for leg in decisions[-1]["legs"]:
+            recorded = len(decision_reasons(leg))
+            if recorded != candidates_per_leg[leg["kind"]]:
+                problems.append(f"a {leg['kind']} leg recorded {recorded} candidates")
+            if any(not c["excluded"] and c["score"] is None for c in leg["candidates"]):
+                problems.append("a candidate neither excluded nor scored")
+        checked += 1
+    routed = Consignment.objects.filter(status=Consignment.Status.ROUTED).annotate(n=Count("legs"))
+    bad_legs = (
+        routed.exclude(n=3, shop_order__shop__delivers_to_hub=False)
+        .exclude(n=2, shop_order__shop__delivers_to_hub=True)
+        .count()
+    )
+    if bad_legs:
+        problems.append(f"{bad_legs} routed consignments without a leg per stage")
+    waiting = Consignment.objects.filter(status=Consignment.Status.NEEDS_ROUTING)
+    if waiting.filter(reason="").exists() or Leg.objects.filter(consignment__in=waiting).exists():
+        problems.append("a consignment that needs routing without its reason, or with legs")
+    over = PartnerDayLoad.objects.filter(booked__gt=F("partner__daily_capacity")).count()
+    if over:
+        problems.append(f"{over} day loads over their partner's capacity")
+    legs = Counter(Leg.objects.values_list("partner_id", "day"))
+    loads = {(p, d): b for p, d, b in PartnerDayLoad.objects.values_list("partner_id", "day", "booked") if b}
+    if dict(legs) != loads:
+        problems.append("the day loads are not the legs booked")
+    if problems:
+        raise SystemExit("ROUTING IS WRONG:\n  " + "\n  ".join(problems))
+    return {
+        "consignments": consignments,
+        "routed": routed.count(),
+        "needs_routing": waiting.count(),
+        "legs": sum(legs.values()),
+        "decisions_checked": checked,
+    }
+
+
 def report(result: dict, args, vendor: str) -> str:
     r = result
-    first, last, ratio = r["first_10pct_ms"], r["last_10pct_ms"], r["last_over_first"]
+    queries = r["queries_per_batch"]
     return "\n".join(
         [
-            f"{r['orders']:,} paid shop orders, {args.partners} partners, 3,000 villages ({vendor}); "
-            f"outcomes {r['outcomes']}",
-            f"routed in {r['wall_s']:.1f} s wall ({r['cpu_s']:.1f} s CPU in this process): "
-            f"{r['orders_per_s']:,.1f} orders/s, {r['mean_ms']:.2f} ms per order",
-            f"first 10 %: {first['wall']:.2f} ms wall, {first['cpu']:.2f} ms CPU per order",
-            f"last 10 %:  {last['wall']:.2f} ms wall, {last['cpu']:.2f} ms CPU per order",
-            f"last / first: {ratio['wall']:.2f} (wall), {ratio['cpu']:.2f} (CPU)",
-            f"CPU ms per order by tenth of the run: {' '.join(f'{d:.1f}' for d in r['deciles_cpu_ms'])}",
-            f"queries per order: {r['queries_per_order']:.1f} (min {r['queries_min_max'][0]}, max "
-            f"{r['queries_min_max'][1]}; first 10 % {r['queries_first_10pct']:.1f}, last 10 % "
-            f"{r['queries_last_10pct']:.1f}; {r['sampled_orders']} orders sampled); "
-            f"{r['sql_share'] * 100:.1f} % of their time in SQL",
+            f"{r['orders']:,} paid shop orders, {args.partners} partners, 3,000 villages ({vendor}), "
+            f"batches of {r['batch']}; outcomes {r['outcomes']}",
+            f"routing index built in {r['index_build_s'] * 1000:.0f} ms (before the first batch)",
+            f"routed in {r['wall_s']:.2f} s wall ({r['cpu_s']:.2f} s CPU in this process): "
+            f"{r['orders_per_s']:,.0f} orders/s; "
+            f"timed batches {r['orders_per_s_timed_batches']:,.0f} orders/s, "
+            f"{r['wall_ms_per_order']:.3f} ms wall and {r['cpu_ms_per_order']:.3f} ms CPU per order",
+            f"CPU ms per order by tenth of the run: {' '.join(f'{d:.3f}' for d in r['deciles_cpu_ms'])}",
+            f"queries per batch (sampled batches of {r['orders_per_sampled_batch']} orders): {queries}; "
+            f"{r['sql_share'] * 100:.0f} % of their time in SQL; ms per batch by statement: "
+            + "; ".join(f"{ms} {sql}" for sql, ms in r["sql_ms_per_sampled_batch_by_statement"].items()),
         ]
     )
 
@@ -578,9 +658,12 @@ def main(argv=None) -> int:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     print(f"load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
-    result = route_all(sample_every=args.sample_every, profile=args.profile)
+    result = route_all(batch=args.batch, sample_every=args.sample_every, profile=args.profile)
+    result["verified"] = routing_verify(orders=args.orders)
     print()
     print(report(result, args, connection.vendor))
+    print(f"verified: {result['verified']}")
+    print(f"load average after: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     if args.profile:
         print(result.pop("profile"))
     result.update(

@@ -28,6 +28,7 @@ from logistics.models import (
 )
 from logistics.operations import consignments_stuck_route
 from logistics.routing import RoutingError, consignment_candidates, consignment_route
+from logistics.routing_index import routing_index_invalidate
 from marketplace.admin_readonly import ReadOnlyModelAdmin
 
 
@@ -51,6 +52,21 @@ class LogisticsPartnerAdmin(admin.ModelAdmin):
     filter_horizontal = ["users"]
     inlines = [ServiceAreaInline, PriceRuleInline]
     exclude = ["webhook_secret"]
+
+    # Routing works from an in-memory index of partners, areas and prices: every change here renews it.
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: list[forms.BaseFormSet], change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        routing_index_invalidate()
+
+    def delete_model(self, request: HttpRequest, obj: LogisticsPartner) -> None:
+        super().delete_model(request, obj)
+        routing_index_invalidate()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[LogisticsPartner]) -> None:
+        super().delete_queryset(request, queryset)
+        routing_index_invalidate()
 
 
 class LegInline(admin.TabularInline):

@@ -7,7 +7,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from logistics.models import Consignment, Leg, PartnerDayLoad, TrackingEvent
-from logistics.routing import RoutingError, consignment_route
+from logistics.routing import consignments_route_batch
 from marketplace.order.models import ShopOrder
 
 ROUTABLE = (ShopOrder.Status.PAID, ShopOrder.Status.ACCEPTED, ShopOrder.Status.PACKED)
@@ -18,21 +18,26 @@ def leg_due(day: datetime.date, promised_days: int) -> datetime.date:
     return day + datetime.timedelta(days=max(promised_days, 1))
 
 
-def consignments_stuck_route() -> dict[str, int]:
-    """Route paid shop orders that have no consignment (a lost task) and those that need routing. Returns
-    how many ended in each status."""
+# Shop orders routed per transaction by the stuck-orders run: large enough to amortise the reads and the
+# booking, small enough that a batch holds its shop orders' and day loads' locks for a fraction of a second.
+STUCK_BATCH = 500
+
+
+def consignments_stuck_route(*, batch_size: int = STUCK_BATCH) -> dict[str, int]:
+    """Route paid shop orders that have no consignment (a lost task) and those that need routing, in
+    batches. Returns how many ended in each status ("skipped": cancelled or unpaid meanwhile)."""
     outcome: dict[str, int] = {}
     unrouted = ShopOrder.objects.filter(status__in=ROUTABLE).filter(
         Exists(Consignment.objects.filter(shop_order=OuterRef("pk"), status=Consignment.Status.NEEDS_ROUTING))
         | ~Exists(Consignment.objects.filter(shop_order=OuterRef("pk")))
     )
-    partners_cache: dict = {}
-    for shop_order_id in unrouted.order_by("pk").values_list("pk", flat=True):
-        try:
-            status = consignment_route(shop_order_id=shop_order_id, partners_cache=partners_cache).status
-        except RoutingError:
-            status = "skipped"
-        outcome[status] = outcome.get(status, 0) + 1
+    ids = list(unrouted.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch_size):
+        result = consignments_route_batch(shop_order_ids=ids[start : start + batch_size])
+        for consignment in result.consignments.values():
+            outcome[consignment.status] = outcome.get(consignment.status, 0) + 1
+        if result.skipped:
+            outcome["skipped"] = outcome.get("skipped", 0) + len(result.skipped)
     return outcome
 
 

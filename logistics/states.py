@@ -3,8 +3,10 @@ that moves each (row lock, the table's check, the status, an event row saying wh
 Routing (``routing.py``) and the partners' reports (``tracking.py``) move statuses only through these."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
+from logistics.bulk import rows_insert
 from logistics.models import Consignment, ConsignmentEvent, Leg, LegEvent, LogisticsPartner
 from marketplace.locks import for_update
 
@@ -71,6 +73,42 @@ def consignment_move(
         actor=actor,
         partner=partner,
         reason=reason,
+    )
+
+
+@transaction.atomic
+def consignments_create(
+    *, moves: list[tuple[Consignment, str, str]], actor: AbstractBaseUser | None = None
+) -> None:
+    """The first move of many new consignments at once (routing's batches): each ``(consignment,
+    to_status, reason)`` is checked against the table, created with its status (its other fields as the
+    caller set them) and recorded, as ``consignment_move`` does for one, in two statements."""
+    now = timezone.now()
+    for consignment, to_status, _reason in moves:
+        if consignment.pk is not None or to_status not in CONSIGNMENT_TRANSITIONS[""]:
+            raise StatusMoveError(f"a new consignment cannot be created “{to_status}”")
+        consignment.status = to_status
+        consignment.created_at = consignment.updated_at = now
+    names = ["shop_order", "status", "planned_for", "needs_cold_chain", "weight_g", "origin", "destination"]
+    names += ["decisions", "reason", "created_at", "updated_at"]
+    attnames = [f.attname for n in names for f in Consignment._meta.concrete_fields if f.name == n]
+    made = rows_insert(
+        model=Consignment,
+        names=names,
+        rows=[tuple(getattr(c, attname) for attname in attnames) for c, _t, _r in moves],
+        returning=("id", "shop_order_id"),
+    )
+    ids = {shop_order_id: pk for pk, shop_order_id in made}
+    for consignment, _to_status, _reason in moves:
+        consignment.pk = ids[consignment.shop_order_id]
+        consignment._state.adding, consignment._state.db = False, connection.alias
+    rows_insert(
+        model=ConsignmentEvent,
+        names=["consignment", "from_status", "to_status", "actor", "partner", "reason", "created_at"],
+        rows=[
+            (c.pk, "", to_status, actor.pk if actor is not None else None, None, reason, now)
+            for c, to_status, reason in moves
+        ],
     )
 
 

@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from logistics import notifications
-from logistics.routing import LEG_REJECTED, NEEDS_ROUTING, RoutingError, consignment_route
+from logistics.routing import LEG_REJECTED, NEEDS_ROUTING, consignments_route_batch
 from logistics.tracking import TRACKING_RECORDED
 from marketplace.order.shop_orders import ORDER_PAID
 from marketplace.outbox.services import subscribe
@@ -13,17 +13,16 @@ logger = logging.getLogger(__name__)
 
 
 def paid_order_route(key: str, payload: dict[str, Any]) -> None:
-    """Route each paid shop order of the order (a second run finds them routed and changes nothing)."""
-    for shop_order_id in payload["shop_order_ids"]:
-        try:
-            consignment_route(shop_order_id=shop_order_id)
-        except RoutingError as error:  # cancelled meanwhile: nothing to route
-            logger.info("not routing shop order %s: %s", shop_order_id, error)
+    """Route the paid shop orders of the order as one batch (a second run finds them routed and changes
+    nothing)."""
+    result = consignments_route_batch(shop_order_ids=payload["shop_order_ids"])
+    for shop_order_id, reason in result.skipped.items():  # cancelled meanwhile: nothing to route
+        logger.info("not routing shop order %s: %s", shop_order_id, reason)
 
 
-# Each shop order is routed in a transaction of its own (routing is idempotent): booking two shop orders'
-# legs in one transaction would hold one partner's day load while waiting for another's, and two orders
-# doing that in opposite orders deadlock.
+# The order's shop orders are routed in one transaction: their day loads are booked by one statement in
+# (partner, day) order, so two orders' batches never hold one partner's day while waiting for another's
+# (which deadlocked when each shop order booked its legs one by one in its own order).
 subscribe(topic=ORDER_PAID, name="logistics.route_paid_order", run=paid_order_route, atomic=False)
 subscribe(
     topic=NEEDS_ROUTING,

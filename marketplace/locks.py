@@ -8,8 +8,10 @@ can never wait for each other in a circle (Saleor's ``checkout/lock_objects.py``
 - checkout: the basket, then (the new order and) its stock records;
 - paying: the buyer's order, its payments, its shop orders, then stock records;
 - cancelling and refunding: the shop order, then its refund, then stock records;
-- routing and tracking: the shop order, then its consignment, then its legs (then partner day loads,
-  updated conditionally);
+- routing and tracking: the shop order (a routing batch: all of its shop orders, by primary key), then its
+  consignment, then its legs (then partner day loads, updated conditionally; a routing batch books them in
+  one statement in (partner id, day) order, and undoes a refused round before booking again, so it never
+  holds one while waiting for a lower one);
 - the rest lock one kind only (listings, shops, applications, statements, payout accounts, facts).
 
 Stock records and partner day loads are never selected for update: they change by conditional

@@ -23,15 +23,18 @@ from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
+from oscar.core.loading import get_class
 
 from marketplace.storefront.caching import FRAGMENT_CACHE, catalogue_version, fragment_seconds
 from marketplace.storefront.templatetags.storefront_tags import live_stock_apply
+
+CustomerHistoryManager = get_class("customer.history", "CustomerHistoryManager")
 
 # Cookies that do not make a list page the visitor's own: the chosen language (in the key), the CSRF cookie
 # (the token written into the page is filled in per request) and Oscar's browsing history (shown on
 # product pages only).
 NEUTRAL_COOKIES = frozenset(
-    {settings.LANGUAGE_COOKIE_NAME, settings.CSRF_COOKIE_NAME, settings.OSCAR_RECENTLY_VIEWED_COOKIE_NAME}
+    {settings.LANGUAGE_COOKIE_NAME, settings.CSRF_COOKIE_NAME, CustomerHistoryManager.cookie_name}
 )
 CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+(")')
 CSRF_HOLE = "\x00csrf\x00"

@@ -9,7 +9,7 @@ from django.utils import timezone
 from oscar.test.factories import UserFactory
 
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad
-from logistics.routing import RoutingError, consignment_route, leg_reject
+from logistics.routing import RoutingError, consignment_route, decision_reasons, leg_reject
 from tests.factories import association_member
 from tests.logistics.conftest import URUMQI, paid_shop_order
 
@@ -35,7 +35,7 @@ def test_a_yangshan_peach_order_to_shanghai_goes_service_point_hub_cold_chain(pe
     assert consignment.destination.name == "浦东新区"
     # Why: the dry-goods express was a candidate for the last leg and was excluded for it.
     carrier_leg = consignment.decisions[-1]["legs"][-1]
-    reasons = {c["partner"]: c["excluded"] for c in carrier_leg["candidates"]}
+    reasons = decision_reasons(carrier_leg)
     assert reasons["express-national"] == "no cold chain for perishable goods"
     assert reasons["coldchain-west"] == "inactive"
     assert reasons["coldchain-east"] == ""
@@ -98,7 +98,7 @@ def test_a_full_carrier_is_passed_over_for_the_next_candidate(tea):
     consignment = consignment_route(shop_order_id=paid_shop_order(tea).pk)
 
     assert route_of(consignment)[-1] == ("carrier", "coldchain-east")  # dearer, but it has room
-    reasons = {c["partner"]: c["excluded"] for c in consignment.decisions[-1]["legs"][-1]["candidates"]}
+    reasons = decision_reasons(consignment.decisions[-1]["legs"][-1])
     assert reasons["express-national"] == f"full on {today.isoformat()}"
 
 

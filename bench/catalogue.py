@@ -2,7 +2,8 @@
 products with bilingual names, harvest months, a price, stock and a photo, plus their search index.
 
 It writes only to the database Django is configured with (the benchmark points it at ``var/bench/``),
-with ``bulk_create`` in batches so 100,000 products take minutes, not hours.
+through the product's own bulk path (``shops.listings_bulk.listings_create_bulk``: ``bulk_create`` per
+batch with the batch's search index), so 100,000 products take minutes, not hours.
 """
 
 import datetime
@@ -16,26 +17,21 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, transaction
 from oscar.core.loading import get_model
-from oscar.core.utils import slugify
 
-from marketplace.search.indexing import _searchable_queryset, product_search_text, products_index
-from marketplace.search.tokens import index_tokens, normalise
+from marketplace.search.indexing import search_index_bulk_writes
+from shops.listings import ListingData
+from shops.listings_bulk import NewListing, listings_create_bulk
 
 Region = get_model("places", "Region")
 Partner = get_model("partner", "Partner")
-StockRecord = get_model("partner", "StockRecord")
 Category = get_model("catalogue", "Category")
 Certification = get_model("catalogue", "Certification")
 Product = get_model("catalogue", "Product")
 ProductClass = get_model("catalogue", "ProductClass")
-ProductImage = get_model("catalogue", "ProductImage")
 ProductSearchDocument = get_model("search", "ProductSearchDocument")
-SearchToken = get_model("search", "SearchToken")
 
 IMAGE_NAME = "bench/produce.jpg"
 BATCH = 2000
-# Above this many products the search index is written by search_index_bulk() (same rows, faster).
-APP_INDEXER_UP_TO = 20_000
 SEED = 20261122
 
 # (zh, en, code) → towns, each (zh, en) → villages (zh, en).
@@ -434,135 +430,58 @@ def catalogue_generate(*, products: int, shops: int, log=print) -> None:
         ]
     log(f"{len(chains)} villages, {len(shop_list)} shops, {len(categories)} categories")
 
+    with search_index_bulk_writes():
+        _products_generate(products, rng, shop_list, categories, classes, certifications, image, log)
+    log(f"{products:,} products in {time.monotonic() - started:.0f} s")
+    connection.close()
+
+
+def _products_generate(products, rng, shop_list, categories, classes, certifications, image, log) -> None:
     weights = [kind.weight for kind in KINDS]
-    category_through = Product.categories.through
-    certification_through = Product.certifications.through
+    built_from, cpu_from = time.monotonic(), time.process_time()
     for start in range(0, products, BATCH):
-        count = min(BATCH, products - start)
-        rows, extras = [], []
-        for n in range(start, start + count):
+        listings = []
+        for n in range(start, min(start + BATCH, products)):
             kind = rng.choices(KINDS, weights)[0]
             variety_zh, variety_en = rng.choice(kind.varieties)
             pack_zh, pack_en, grams = rng.choice(kind.packs)
             shop = shop_list[n % len(shop_list)]
-            title = f"{kind.zh}·{variety_zh} {pack_zh}"
             harvest = kind.harvest or (1, 12)
-            rows.append(
-                Product(
-                    structure=Product.STANDALONE,
-                    is_public=True,
-                    upc=f"69{n:011d}",
-                    title=title,
-                    title_en=f"{kind.en}, {variety_en}, {pack_en}",
-                    slug=slugify(title),
-                    description=DESCRIPTION.format(
-                        shop=shop.name, kind=kind.zh, variety=variety_zh, pack=pack_zh
-                    ),
-                    description_en=DESCRIPTION_EN.format(
-                        shop=shop.name_en, kind=kind.en, variety=variety_en, pack=pack_en
-                    ),
-                    product_class=classes[kind.product_class],
-                    shop=shop,
-                    variety=variety_zh,
-                    variety_en=variety_en,
-                    origin_village=shop.village,
-                    harvest_start_month=harvest[0],
-                    harvest_end_month=harvest[1],
-                    net_weight_g=grams,
-                    pack_size=pack_zh,
-                    pack_size_en=pack_en,
-                    grade=rng.choice(["premium", "first", "second", ""]),
-                    shelf_life_days=14 if kind.storage == "chilled" else 365,
-                    storage=kind.storage,
-                    perishable=kind.storage == "chilled",
-                )
+            upc = f"69{n:011d}"
+            data = ListingData(
+                title=f"{kind.zh}·{variety_zh} {pack_zh}",
+                title_en=f"{kind.en}, {variety_en}, {pack_en}",
+                category_id=categories[kind.category].pk,
+                product_class_id=classes[kind.product_class].pk,
+                price=Decimal(rng.randint(*kind.price)) + Decimal("0.80"),
+                stock=rng.randint(0, 500),
+                variety=variety_zh,
+                variety_en=variety_en,
+                pack_size=pack_zh,
+                pack_size_en=pack_en,
+                net_weight_g=grams,
+                harvest_start_month=harvest[0],
+                harvest_end_month=harvest[1],
+                storage=kind.storage,
+                perishable=kind.storage == "chilled",
+                shelf_life_days=14 if kind.storage == "chilled" else 365,
+                grade=rng.choice(["premium", "first", "second", ""]),
+                description=DESCRIPTION.format(
+                    shop=shop.name, kind=kind.zh, variety=variety_zh, pack=pack_zh
+                ),
+                description_en=DESCRIPTION_EN.format(
+                    shop=shop.name_en, kind=kind.en, variety=variety_en, pack=pack_en
+                ),
+                certification_ids=tuple(c.pk for c in certifications if rng.random() < 0.25),
+                sku=upc,
             )
-            extras.append(
-                (
-                    kind,
-                    shop,
-                    Decimal(rng.randint(*kind.price)) + Decimal("0.80"),
-                    rng.randint(0, 500),
-                    [c for c in certifications if rng.random() < 0.25],
-                )
+            # Every photo row points at the one file on disk (its thumbnails are made once, shared).
+            listings.append(NewListing(shop=shop, data=data, upc=upc, image=image))
+        listings_create_bulk(listings=listings, batch_size=BATCH)
+        done = start + len(listings)
+        if done % 20000 == 0 or done == products:
+            elapsed = time.monotonic() - built_from
+            log(
+                f"  {done:,} products with stock, photo and search index ({elapsed:.0f} s, "
+                f"{done / elapsed:,.0f}/s; {time.process_time() - cpu_from:.0f} s CPU in this process)"
             )
-        with transaction.atomic():
-            created = Product.objects.bulk_create(rows, batch_size=500)
-            StockRecord.objects.bulk_create(
-                [
-                    StockRecord(
-                        product=product,
-                        partner=shop,
-                        partner_sku=product.upc,
-                        price_currency="CNY",
-                        price=price,
-                        num_in_stock=stock,
-                    )
-                    for product, (_kind, shop, price, stock, _certs) in zip(created, extras, strict=True)
-                ],
-                batch_size=500,
-            )
-            ProductImage.objects.bulk_create(
-                [ProductImage(product=product, original=image, display_order=0) for product in created],
-                batch_size=500,
-            )
-            category_through.objects.bulk_create(
-                [
-                    category_through(product=product, category=categories[kind.category])
-                    for product, (kind, *_rest) in zip(created, extras, strict=True)
-                ],
-                batch_size=500,
-            )
-            certification_through.objects.bulk_create(
-                [
-                    certification_through(product=product, certification=certification)
-                    for product, (*_rest, certs) in zip(created, extras, strict=True)
-                    for certification in certs
-                ],
-                batch_size=500,
-            )
-        if (start + count) % 20000 == 0:
-            log(f"  {start + count:,} products ({time.monotonic() - started:.0f} s)")
-    log(f"{products:,} products in {time.monotonic() - started:.0f} s; building the search index")
-    indexed_from = time.monotonic()
-    if products <= APP_INDEXER_UP_TO:
-        products_index()
-    else:
-        search_index_bulk()
-    log(f"search index built in {time.monotonic() - indexed_from:.0f} s")
-    connection.close()
-
-
-def _index_rows(product_ids: list[int]) -> tuple[dict, set]:
-    documents = dict(
-        ProductSearchDocument.objects.filter(product_id__in=product_ids).values_list("product_id", "text")
-    )
-    tokens = set(SearchToken.objects.filter(product_id__in=product_ids).values_list("product_id", "token"))
-    return documents, tokens
-
-
-def search_index_bulk(*, batch_size: int = 2000, sample: int = 200) -> None:
-    """The index ``products_index()`` writes, from the same text and tokenizer, inserted with plain
-    ``executemany`` (the ORM's per-row objects make ``products_index()`` take ~6 minutes at 100,000
-    products). Checked at the end: re-indexing a sample with ``products_index()`` must change nothing."""
-    queryset = _searchable_queryset().order_by("pk")
-    last_pk = 0
-    while True:
-        batch = list(queryset.filter(pk__gt=last_pk)[:batch_size])
-        if not batch:
-            break
-        last_pk = batch[-1].pk
-        documents, tokens = [], []
-        for product in batch:
-            text = product_search_text(product)
-            documents.append(ProductSearchDocument(product=product, text=normalise(text)))
-            tokens += [(product.pk, token) for token in sorted(index_tokens(text))]
-        with transaction.atomic(), connection.cursor() as cursor:
-            ProductSearchDocument.objects.bulk_create(documents, batch_size=500)
-            table = connection.ops.quote_name(SearchToken._meta.db_table)
-            cursor.executemany(f"INSERT INTO {table} (product_id, token) VALUES (%s, %s)", tokens)  # noqa: S608
-    ids = list(Product.objects.order_by("?").values_list("pk", flat=True)[:sample])
-    before = _index_rows(ids)
-    products_index(product_ids=ids)
-    if _index_rows(ids) != before:
-        raise RuntimeError("bench's bulk search index differs from products_index(); fix search_index_bulk()")

@@ -20,6 +20,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
+def print_queries(captured: list[dict], *, every: bool) -> None:
+    if every:
+        same: dict[str, list[float]] = {}
+        for query in captured:
+            same.setdefault(query["sql"], []).append(float(query["time"]) * 1000)
+        for sql, times in sorted(same.items(), key=lambda item: -sum(item[1])):
+            print(f"  {len(times):3} × {sum(times):7.1f} ms  {sql[:600]}")
+    else:
+        shapes = Counter(q["sql"].split(" WHERE ")[0][:120] for q in captured)
+        for shape, n in shapes.most_common(8):
+            print(f"  {n:3} × {shape}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", help="URL path with its query string, as bench/storefront.py prints it")
@@ -63,16 +76,7 @@ def main(argv=None) -> int:
         elapsed = time.perf_counter() - started
     sql_ms = sum(float(q["time"]) for q in queries.captured_queries) * 1000
     print(f"{args.path}: {len(queries)} queries, {sql_ms:.1f} ms in SQL, {elapsed * 1000:.1f} ms in all")
-    if args.queries:
-        same: dict[str, list[float]] = {}
-        for query in queries.captured_queries:
-            same.setdefault(query["sql"], []).append(float(query["time"]) * 1000)
-        for sql, times in sorted(same.items(), key=lambda item: -sum(item[1])):
-            print(f"  {len(times):3} × {sum(times):7.1f} ms  {sql[:600]}")
-    else:
-        shapes = Counter(q["sql"].split(" WHERE ")[0][:120] for q in queries.captured_queries)
-        for shape, n in shapes.most_common(8):
-            print(f"  {n:3} × {shape}")
+    print_queries(queries.captured_queries, every=args.queries)
 
     # CPU time rather than wall-clock: other processes on the machine slow the wall clock, not this.
     cpu = {}

@@ -10,10 +10,10 @@ from decimal import Decimal
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db.models.signals import post_save
 from django.utils import timezone, translation
 from oscar.core.loading import get_model
 
+from shops import listings_bulk
 from shops.imports import (
     ImportFileError,
     ImportRejected,
@@ -396,20 +396,23 @@ def test_a_failure_inside_listing_create_on_a_late_row_rolls_back_the_earlier_ro
     assert not StockRecord.objects.filter(partner=shop).exists()
 
 
-def test_a_listing_saved_meanwhile_with_a_rows_code_rolls_back_the_import(catalogue, shop, english):
-    # The competitor saves its listing with code LATE-1 right after our third row's product is saved.
-    def competitor(sender, instance, created, **kwargs):
-        if created and instance.title == "阳山水蜜桃3号":
-            other = ProductFactory(shop=shop, title="别家的桃", upc="OTHER")
-            StockRecord.objects.filter(product=other).update(partner_sku="LATE-1")
+def test_a_listing_saved_meanwhile_with_a_rows_code_rolls_back_the_import(
+    catalogue, shop, english, monkeypatch
+):
+    # The competitor saves its listing with code LATE-1 right after the bulk write has read which codes
+    # the shop uses, and before it writes the stock records.
+    assign = listings_bulk._skus_assign
+
+    def assign_then_competitor(listings):
+        skus = assign(listings)
+        other = ProductFactory(shop=shop, title="别家的桃", upc="OTHER")
+        StockRecord.objects.filter(product=other).update(partner_sku="LATE-1")
+        return skus
 
     rows = import_rows_read(upload=csv_upload([peach_row(1), peach_row(2), peach_row(3, 编码="LATE-1")]))
-    post_save.connect(competitor, sender=Product, weak=False)
-    try:
-        with pytest.raises(ImportRejected) as rejected:
-            listings_import(shop=shop, rows=rows)
-    finally:
-        post_save.disconnect(competitor, sender=Product)
+    monkeypatch.setattr(listings_bulk, "_skus_assign", assign_then_competitor)
+    with pytest.raises(ImportRejected) as rejected:
+        listings_import(shop=shop, rows=rows)
 
     [failed] = rejected.value.preview.error_rows
     assert (failed.number, failed.errors) == (

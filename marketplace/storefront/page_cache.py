@@ -26,7 +26,8 @@ from django.utils import timezone
 from oscar.core.loading import get_class
 
 from marketplace.storefront.caching import FRAGMENT_CACHE, catalogue_version, fragment_seconds
-from marketplace.storefront.templatetags.storefront_tags import live_stock_apply
+from marketplace.storefront.selectors import products_live_stock
+from marketplace.storefront.templatetags.storefront_tags import CARD_MARKER, live_stock_apply
 
 CustomerHistoryManager = get_class("customer.history", "CustomerHistoryManager")
 
@@ -45,6 +46,22 @@ NONCE_HOLE = "\x00nonce\x00"
 class StoredPage:
     content: str
     content_type: str
+    # Read once when stored, so that serving needs no scan of the page unless stock moved across zero.
+    product_ids: frozenset[int] = frozenset()
+    sold_out_as_stored: frozenset[int] = frozenset()
+    has_csrf_token: bool = False
+
+    def serve(self, request: HttpRequest) -> str:
+        content = self.content
+        if self.has_csrf_token:
+            content = content.replace(CSRF_HOLE, get_token(request))
+        content = content.replace(NONCE_HOLE, str(request.csp_nonce))  # type: ignore[attr-defined]
+        if not self.product_ids:
+            return content
+        stock = products_live_stock(product_ids=self.product_ids)
+        if self.sold_out_as_stored & stock.tracked == stock.sold_out:
+            return content  # every card already shows the stock of now
+        return live_stock_apply(content)
 
 
 def _cacheable_request(request: HttpRequest) -> bool:
@@ -90,9 +107,7 @@ class AnonymousPageCacheMiddleware:
         key = page_key(request)
         stored = caches[FRAGMENT_CACHE].get(key)
         if isinstance(stored, StoredPage):
-            content = stored.content.replace(CSRF_HOLE, get_token(request))
-            content = content.replace(NONCE_HOLE, str(request.csp_nonce))  # type: ignore[attr-defined]
-            return HttpResponse(live_stock_apply(content), content_type=stored.content_type)
+            return HttpResponse(stored.serve(request), content_type=stored.content_type)
         request._page_cache_key = key  # type: ignore[attr-defined]
         return None
 
@@ -110,8 +125,16 @@ class AnonymousPageCacheMiddleware:
     @staticmethod
     def _store(key: str, request: HttpRequest, response: HttpResponse) -> None:
         content = response.content.decode(response.charset)
-        content = CSRF_FIELD.sub(rf"\g<1>{CSRF_HOLE}\g<2>", content)
+        content, tokens = CSRF_FIELD.subn(rf"\g<1>{CSRF_HOLE}\g<2>", content)
         nonce = getattr(request, "_csp_nonce", None)
         if nonce:
             content = content.replace(nonce, NONCE_HOLE)
-        caches[FRAGMENT_CACHE].set(key, StoredPage(content, response["Content-Type"]), fragment_seconds())
+        cards = [(int(match[2]), bool(match[1])) for match in CARD_MARKER.finditer(content)]
+        page = StoredPage(
+            content,
+            response["Content-Type"],
+            product_ids=frozenset(product_id for product_id, _ in cards),
+            sold_out_as_stored=frozenset(product_id for product_id, sold_out in cards if sold_out),
+            has_csrf_token=bool(tokens),
+        )
+        caches[FRAGMENT_CACHE].set(key, page, fragment_seconds())

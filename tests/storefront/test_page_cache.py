@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.generic import View
 from oscar.core.loading import get_model
 
-from marketplace.partner.stock import StockRequest, stock_allocate
+from marketplace.partner.stock import StockRequest, stock_allocate, stock_release
 from marketplace.search.indexing import products_index
 from marketplace.storefront.caching import FRAGMENT_CACHE
 from marketplace.storefront.page_cache import CSRF_HOLE, AnonymousPageCacheMiddleware, StoredPage, page_key
@@ -75,6 +75,17 @@ def test_stock_is_live_on_a_stored_page(client, peach, django_capture_on_commit_
         f'<article class="product-card product-card--sold-out" data-product="{peach.pk}"'
         in page.content.decode()
     )
+
+    # Stored again while sold out (a catalogue change re-rendered it), then a box comes back on sale.
+    with django_capture_on_commit_callbacks(execute=True):
+        ProductFactory(harvest_start_month=1, harvest_end_month=12)
+    assert client.get("/").context is not None
+    assert client.get("/").context is None
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_release(requests=[StockRequest(record.pk, 1)])
+    page = client.get("/")
+    assert page.context is None
+    assert f'<article class="product-card" data-product="{peach.pk}"' in page.content.decode()
 
 
 def test_a_catalogue_change_retires_the_stored_pages(client, peach, django_capture_on_commit_callbacks):

@@ -56,6 +56,10 @@ def environment(args) -> dict:
         "STATIC_ROOT": str(var_dir / "static"),
         "CACHE_URL": args.cache_url,
         "STOREFRONT_CACHE_SECONDS": "300",
+        # Persistent database connections, as production's PostgreSQL settings have them (60 s): without,
+        # every request would open SQLite again (with its PRAGMAs and Django's functions), which a page that
+        # reads only the live stock pays more for than for its one query.
+        "DB_CONN_MAX_AGE": "60",
         "CELERY_BROKER_URL": "",
         "LOG_LEVEL": "WARNING",
     }

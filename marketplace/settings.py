@@ -397,9 +397,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # sorl-thumbnail keeps its key-value store in the cache first, the database second.
 THUMBNAIL_KVSTORE = "sorl.thumbnail.kvstores.cached_db_kvstore.KVStore"
-# A thumbnail's record (its name and size) never changes for a given photo file (a new photo is a new file),
-# so the storefront's local-first cache may keep it: a grid of 24 cards no longer asks Redis 24 times.
-THUMBNAIL_CACHE = "template_fragments"
 THUMBNAIL_PRESERVE_FORMAT = False
 THUMBNAIL_FORMAT = "JPEG"
 THUMBNAIL_QUALITY = 82

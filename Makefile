@@ -73,7 +73,8 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Storefront benchmark: `make bench` (2,000 products) or `make bench PRODUCTS=100000`.
+# Storefront benchmark: `make bench` (2,000 products) or `make bench PRODUCTS=100000`: cached, mixed (buyers
+# ordering meanwhile) and cold, each against the ceiling; needs wrk (Debian) and Redis on 127.0.0.1:6379.
 PRODUCTS ?= 2000
 bench: venv
 	$(PY) bench/storefront.py --products $(PRODUCTS)

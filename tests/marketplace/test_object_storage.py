@@ -28,6 +28,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from moto.server import ThreadedMotoServer
 from PIL import Image
+from sorl.thumbnail import default as sorl_default
+from sorl.thumbnail.images import get_or_create_storage
 
 from devtools.stack import free_port
 from shops.association.admission import ApplicationDetails, application_submit
@@ -138,8 +140,13 @@ def object_store(s3_endpoint, s3_config, monkeypatch) -> Iterator[ObjectStore]:
     try:
         with override_settings(STORAGES=config["storages"]):
             monkeypatch.setattr(ApplicationPhoto._meta.get_field("image"), "storage", storages["private"])
+            # sorl makes its storage once per process and keeps the storage of each alias it has read back
+            # (an lru_cache): an earlier test may have made both on the disk.
+            monkeypatch.setattr(sorl_default, "storage", sorl_default.Storage())
+            get_or_create_storage.cache_clear()
             yield ObjectStore(s3_endpoint, client, config)
     finally:
+        get_or_create_storage.cache_clear()
         for bucket in (MEDIA_BUCKET, PRIVATE_BUCKET):
             for key in ObjectStore(s3_endpoint, client, config).keys(bucket):
                 client.delete_object(Bucket=bucket, Key=key)

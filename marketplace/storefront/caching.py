@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.core.cache.backends.base import BaseCache
 from django.db import transaction
 
 from marketplace.outbox.services import outbox_emit, transaction_key
@@ -60,6 +61,12 @@ def catalogue_changed() -> None:
         transaction.on_commit(catalogue_version_bump, robust=True)
 
 
+def fragment_cache() -> BaseCache:
+    """The cache for values under a versioned key; the default one where CACHES names none (as Django's
+    ``{% cache %}`` tag does)."""
+    return caches[FRAGMENT_CACHE] if FRAGMENT_CACHE in settings.CACHES else cache
+
+
 def fragment_seconds() -> int:
     return settings.STOREFRONT_CACHE_SECONDS
 
@@ -72,7 +79,7 @@ def cached_by_version(kind: str, key: object, load: Callable[[], T | None]) -> T
     if len(key_text) > KEY_TEXT_MAX_CHARS or not key_text.isprintable():
         key_text = hashlib.sha256(key_text.encode("utf-8", "surrogatepass")).hexdigest()
     cache_key = f"storefront:{kind}:{catalogue_version()}:{key_text}"
-    fragments = caches[FRAGMENT_CACHE]
+    fragments = fragment_cache()
     found = fragments.get(cache_key)
     if found is None:
         found = load()

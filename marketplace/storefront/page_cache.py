@@ -19,13 +19,12 @@ from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 from oscar.core.loading import get_class
 
-from marketplace.storefront.caching import FRAGMENT_CACHE, catalogue_version, fragment_seconds
+from marketplace.storefront.caching import catalogue_version, fragment_cache, fragment_seconds
 from marketplace.storefront.selectors import products_live_stock
 from marketplace.storefront.templatetags.storefront_tags import CARD_MARKER, live_stock_apply
 
@@ -105,7 +104,7 @@ class AnonymousPageCacheMiddleware:
         if fragment_seconds() <= 0:
             return None
         key = page_key(request)
-        stored = caches[FRAGMENT_CACHE].get(key)
+        stored = fragment_cache().get(key)
         if isinstance(stored, StoredPage):
             return HttpResponse(stored.serve(request), content_type=stored.content_type)
         request._page_cache_key = key  # type: ignore[attr-defined]
@@ -137,4 +136,4 @@ class AnonymousPageCacheMiddleware:
             sold_out_as_stored=frozenset(product_id for product_id, sold_out in cards if sold_out),
             has_csrf_token=bool(tokens),
         )
-        caches[FRAGMENT_CACHE].set(key, page, fragment_seconds())
+        fragment_cache().set(key, page, fragment_seconds())

@@ -30,12 +30,13 @@ else:
 
 class ProductDetailView(OscarProductDetailView):
     def get_queryset(self) -> QuerySet[Any]:
+        # Stock records are not kept with the cached product: get_object reads them per request.
         return Product.objects.select_related(*CARD_RELATED, "shop__province", "shop__city").prefetch_related(
-            "stockrecords", "certifications"
+            "certifications"
         )
 
     def get_object(self, queryset: QuerySet[Any] | None = None) -> Product:
-        """The product with its shop, stock records and certifications, from the cache when the
+        """The product with its shop and certifications, from the cache when the
         catalogue has not changed since it was stored (a catalogue change moves the version on)."""
         if hasattr(self, "object"):
             return self.object
@@ -44,7 +45,6 @@ class ProductDetailView(OscarProductDetailView):
             raise Http404
         # Orders move stock without changing the catalogue's version, so the buy box's price, stock and
         # basket form read the stock records now (one query by the product's index), not from the copy.
-        product._prefetched_objects_cache.pop("stockrecords", None)
         prefetch_related_objects([product], "stockrecords")
         return product
 

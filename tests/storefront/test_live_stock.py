@@ -7,42 +7,19 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from oscar.core.loading import get_model
 
 from marketplace.partner.stock import StockRequest, stock_allocate, stock_consume, stock_release
-from marketplace.search.indexing import products_index
 from marketplace.storefront.caching import catalogue_version
 from marketplace.storefront.templatetags.storefront_tags import live_stock_apply
 from shops.listings import listing_price_stock_set
 from tests.factories import ProductClassFactory, ProductFactory
+from tests.storefront.conftest import grid_pages
 
 StockRecord = get_model("partner", "StockRecord")
 Product = get_model("catalogue", "Product")
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def peach(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        product = ProductFactory(
-            title="阳山水蜜桃 湖景蜜露",
-            harvest_start_month=1,
-            harvest_end_month=12,
-            stock=(Decimal("168.00"), 2),
-        )
-    products_index()
-    return product
-
-
-def grid_pages(product) -> list[str]:
-    return [
-        "/",
-        reverse("catalogue:index"),
-        product.shop.get_absolute_url(),
-        reverse("search:search") + "?q=水蜜桃",
-    ]
 
 
 def card_of(page: str, product) -> str:

@@ -18,40 +18,18 @@ from django.views.generic import View
 from oscar.core.loading import get_model
 
 from marketplace.partner.stock import StockRequest, stock_allocate, stock_release
-from marketplace.search.indexing import products_index
 from marketplace.storefront.caching import FRAGMENT_CACHE
 from marketplace.storefront.page_cache import CSRF_HOLE, AnonymousPageCacheMiddleware, StoredPage, page_key
 from tests.factories import ProductFactory, UserFactory
+from tests.storefront.conftest import grid_pages
 
 StockRecord = get_model("partner", "StockRecord")
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def peach(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        product = ProductFactory(
-            title="阳山水蜜桃 湖景蜜露",
-            harvest_start_month=1,
-            harvest_end_month=12,
-            stock=(Decimal("168.00"), 2),
-        )
-    products_index()
-    return product
-
-
-def list_pages(product) -> list[str]:
-    return [
-        "/",
-        reverse("catalogue:index"),
-        product.shop.get_absolute_url(),
-        reverse("search:search") + "?q=水蜜桃",
-    ]
-
-
 def test_a_cookieless_visitor_gets_the_stored_page_with_a_nonce_of_its_own(client, peach):
-    for url in list_pages(peach):
+    for url in grid_pages(peach):
         first = client.get(url)
         assert first.context is not None, url  # rendered
         with CaptureQueriesContext(connection) as queries:
@@ -89,13 +67,13 @@ def test_stock_is_live_on_a_stored_page(client, peach, django_capture_on_commit_
 
 
 def test_a_catalogue_change_retires_the_stored_pages(client, peach, django_capture_on_commit_callbacks):
-    for url in list_pages(peach):
+    for url in grid_pages(peach):
         client.get(url)
     with django_capture_on_commit_callbacks(execute=True):
         StockRecord.objects.filter(product=peach).update(price=Decimal("99.00"))
         record = StockRecord.objects.get(product=peach)
         record.save()
-    for url in list_pages(peach):
+    for url in grid_pages(peach):
         page = client.get(url)
         assert page.context is not None, url
         assert "¥99.00" in page.content.decode(), url

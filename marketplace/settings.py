@@ -173,8 +173,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default needs no server, only its folder.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets the demo server read while a command writes; a busy timeout instead of "database is locked".
+    # IMMEDIATE: a transaction takes the write lock when it begins, so one that reads and then writes
+    # (stock allocation, the outbox) waits its turn; a deferred one that read first could not upgrade
+    # once another process had written, and failed at once with "database is locked", timeout or not.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
     # Off by default (runserver makes a thread per request, so nothing would be reused); gunicorn on SQLite
     # (the storefront benchmark) keeps its connection like production's PostgreSQL does.

@@ -9,10 +9,11 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
 from oscar.apps.catalogue.views import ProductDetailView as OscarProductDetailView
-from oscar.core.loading import get_model
+from oscar.core.loading import get_class, get_model
 
 from marketplace.catalogue.forms import ListingReportForm
 from marketplace.catalogue.reports import ListingReportError, listing_report_create
@@ -20,15 +21,54 @@ from marketplace.roles import association_member
 from marketplace.security import REPORT_RATE, post_rate_limit
 from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.listing import lazy_list
+from marketplace.storefront.page_cache import NEUTRAL_COOKIES, StoredPage
 from marketplace.storefront.selectors import CARD_RELATED
 
 if TYPE_CHECKING:
     from oscar.apps.catalogue.models import Product
 else:
     Product = get_model("catalogue", "Product")
+CustomerHistoryManager = get_class("customer.history", "CustomerHistoryManager")
+
+BUY_BOX = "buy-box"  # the live region of detail.html
 
 
 class ProductDetailView(OscarProductDetailView):
+    # Kept whole for cookieless visitors with the buy box live (marketplace/storefront/page_cache.py);
+    # a visitor with a browsing history sees it on the page, so theirs is rendered.
+    anonymous_page_cache = True
+    anonymous_page_neutral_cookies = NEUTRAL_COOKIES - {CustomerHistoryManager.cookie_name}
+
+    @classmethod
+    def anonymous_page_serve(
+        cls, request: HttpRequest, view_kwargs: dict[str, Any], stored: StoredPage
+    ) -> HttpResponse | None:
+        """A stored product page with its buy box rendered now (price, stock, basket form), and what
+        ``get`` does after rendering: the view counted and the browsing-history cookie set (the
+        ``product_viewed`` signal). None when the product is no longer viewable: ``get`` answers."""
+        view = cls()
+        view.setup(request, **view_kwargs)
+        try:
+            product = view.object = view.get_object()
+        except Http404:
+            return None
+        if not view.is_viewable(product, request):
+            return None
+        buy_box = render_to_string(
+            "storefront/partials/buy_box.html",
+            # No session, so no earlier form data to show again: the basket form is written, not built.
+            {
+                "product": product,
+                "alert_form": view.get_alert_form(),
+                "has_active_alert": False,
+                "lean_basket_form": True,
+            },
+            request=request,
+        )
+        response = HttpResponse(stored.serve(request, {BUY_BOX: buy_box}), content_type=stored.content_type)
+        view.send_signal(request, response, product)
+        return response
+
     def get_queryset(self) -> QuerySet[Any]:
         # Stock records are not kept with the cached product: get_object reads them per request.
         return Product.objects.select_related(*CARD_RELATED, "shop__province", "shop__city").prefetch_related(

@@ -2,19 +2,22 @@
 
 Storefront pages cache the HTML of their catalogue parts (product grids, a product's photos and facts,
 the home page's sections) under a key that includes the *catalogue version*. Any change to products,
-prices, stock, photos, categories or shops bumps the version: right after commit in the same process
-(best effort: a cache that is down only logs), and durably through the outbox, so a bump the cache
-missed still happens; fragments also expire after ``STOREFRONT_CACHE_SECONDS``. Per-visitor parts (basket,
-sign-in, forms with CSRF tokens, recently viewed) are never cached.
+prices, photos, categories or shops bumps the version (stock does not: pages read it live): right after
+commit in the same process (best effort: a cache that is down only logs), and durably through the outbox,
+so a bump the cache missed still happens; fragments also expire after ``STOREFRONT_CACHE_SECONDS``.
+Per-visitor parts (basket, sign-in, forms with CSRF tokens, recently viewed) are never cached.
 
 Several processes share the version only through a shared cache: production sets CACHE_URL to Redis.
+A GET reads the version once (``catalogue_version_pinned``): all of a page's parts are of one version.
 """
 
 import hashlib
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar, cast
 
+from asgiref.local import Local
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.base import BaseCache
@@ -30,6 +33,7 @@ FRAGMENT_CACHE = "template_fragments"
 KEY_TEXT_MAX_CHARS = 64  # longer (or unprintable) keys are hashed
 
 T = TypeVar("T")
+_MISSING = object()
 
 
 def _new_version_line() -> int:
@@ -38,7 +42,31 @@ def _new_version_line() -> int:
     return time.time_ns() // 1_000_000
 
 
+_pinned = Local()  # the version a request in progress has read (catalogue_version_pinned)
+
+
+@contextmanager
+def catalogue_version_pinned() -> Iterator[None]:
+    """Within the block, the catalogue version is read from the cache once and then reused: a page's
+    fragments, stored objects and whole-page key are all of one version, for one round trip. For
+    requests that read (a change's bump is only seen by the next request)."""
+    _pinned.version = None
+    try:
+        yield
+    finally:
+        del _pinned.version
+
+
 def catalogue_version() -> int:
+    pinned = getattr(_pinned, "version", _MISSING)
+    if pinned is _MISSING:
+        return _catalogue_version_read()
+    if pinned is None:
+        pinned = _pinned.version = _catalogue_version_read()
+    return cast(int, pinned)
+
+
+def _catalogue_version_read() -> int:
     version = cache.get(VERSION_KEY)
     if version is None:
         cache.add(VERSION_KEY, _new_version_line(), timeout=None)

@@ -7,13 +7,20 @@ into the stored copy as placeholders and filled in per request; stock is set liv
 same ``live_stock_apply`` that cached grids use. Pages are keyed on the catalogue version, so any catalogue
 change retires them with the fragments (``marketplace/storefront/caching.py``).
 
+A page can also have live regions, marked ``<!--live:NAME-->…<!--/live:NAME-->`` in its template (the
+product page's buy box: price, stock, the basket form). They are cut out of the stored copy, and a view
+with live regions serves its stored pages itself (``anonymous_page_serve``): it renders those regions
+afresh and does what its own ``get`` would have done after rendering (the product page records the view
+and the browsing-history cookie).
+
 A visitor with any other cookie (signed in, a basket, messages, browsing history) is never served a stored
-page: their header and notices are their own, rendered from the fragments as before.
+page: their header and notices are their own, rendered from the fragments as before. A view can narrow
+the cookies it ignores (``anonymous_page_neutral_cookies``: the product page shows the visitor's history).
 """
 
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -24,7 +31,12 @@ from django.middleware.csrf import get_token
 from django.utils import timezone
 from oscar.core.loading import get_class
 
-from marketplace.storefront.caching import catalogue_version, fragment_cache, fragment_seconds
+from marketplace.storefront.caching import (
+    catalogue_version,
+    catalogue_version_pinned,
+    fragment_cache,
+    fragment_seconds,
+)
 from marketplace.storefront.selectors import products_live_stock
 from marketplace.storefront.templatetags.storefront_tags import CARD_MARKER, live_stock_apply
 
@@ -39,6 +51,11 @@ NEUTRAL_COOKIES = frozenset(
 CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")[A-Za-z0-9]+(")')
 CSRF_HOLE = "\x00csrf\x00"
 NONCE_HOLE = "\x00nonce\x00"
+LIVE_REGION = re.compile(r"<!--live:(?P<name>[a-z-]+)-->.*?<!--/live:(?P=name)-->", re.DOTALL)
+
+
+def _live_hole(name: str) -> str:
+    return f"\x00live:{name}\x00"
 
 
 @dataclass(frozen=True)
@@ -49,9 +66,13 @@ class StoredPage:
     product_ids: frozenset[int] = frozenset()
     sold_out_as_stored: frozenset[int] = frozenset()
     has_csrf_token: bool = False
+    live_regions: tuple[str, ...] = ()
 
-    def serve(self, request: HttpRequest) -> str:
+    def serve(self, request: HttpRequest, live: Mapping[str, str] | None = None) -> str:
+        """The page for this request; ``live`` has the HTML of each live region (all of them)."""
         content = self.content
+        for name in self.live_regions:
+            content = content.replace(_live_hole(name), (live or {})[name])
         if self.has_csrf_token:
             content = content.replace(CSRF_HOLE, get_token(request))
         content = content.replace(NONCE_HOLE, str(request.csp_nonce))  # type: ignore[attr-defined]
@@ -63,8 +84,8 @@ class StoredPage:
         return live_stock_apply(content)
 
 
-def _cacheable_request(request: HttpRequest) -> bool:
-    return request.method == "GET" and set(request.COOKIES) <= NEUTRAL_COOKIES
+def _cacheable_request(request: HttpRequest, neutral_cookies: frozenset[str]) -> bool:
+    return request.method == "GET" and set(request.COOKIES) <= neutral_cookies
 
 
 def page_key(request: HttpRequest) -> str:
@@ -85,7 +106,11 @@ class AnonymousPageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
+        if request.method in ("GET", "HEAD"):
+            with catalogue_version_pinned():
+                response = self.get_response(request)
+        else:
+            response = self.get_response(request)
         key = getattr(request, "_page_cache_key", None)
         if key is not None and self._storable(request, response):
             self._store(key, request, response)
@@ -99,14 +124,21 @@ class AnonymousPageCacheMiddleware:
         view_kwargs: dict[str, Any],
     ) -> HttpResponse | None:
         view_class = getattr(view_func, "view_class", None)
-        if not getattr(view_class, "anonymous_page_cache", False) or not _cacheable_request(request):
+        if not getattr(view_class, "anonymous_page_cache", False):
             return None
-        if fragment_seconds() <= 0:
+        neutral = getattr(view_class, "anonymous_page_neutral_cookies", NEUTRAL_COOKIES)
+        if not _cacheable_request(request, neutral) or fragment_seconds() <= 0:
             return None
         key = page_key(request)
         stored = fragment_cache().get(key)
         if isinstance(stored, StoredPage):
-            return HttpResponse(stored.serve(request), content_type=stored.content_type)
+            if not stored.live_regions:
+                return HttpResponse(stored.serve(request), content_type=stored.content_type)
+            # None: the view renders the page itself this time (e.g. its object is gone)
+            serve = view_class.anonymous_page_serve  # type: ignore[union-attr]  # opted in above
+            served: HttpResponse | None = serve(request, view_kwargs, stored)
+            if served is not None:
+                return served
         request._page_cache_key = key  # type: ignore[attr-defined]
         return None
 
@@ -124,6 +156,13 @@ class AnonymousPageCacheMiddleware:
     @staticmethod
     def _store(key: str, request: HttpRequest, response: HttpResponse) -> None:
         content = response.content.decode(response.charset)
+        live_regions: list[str] = []
+
+        def cut(match: re.Match[str]) -> str:
+            live_regions.append(match["name"])
+            return _live_hole(match["name"])
+
+        content = LIVE_REGION.sub(cut, content)  # before the CSRF field: a live region's token is its own
         content, tokens = CSRF_FIELD.subn(rf"\g<1>{CSRF_HOLE}\g<2>", content)
         nonce = getattr(request, "_csp_nonce", None)
         if nonce:
@@ -135,5 +174,6 @@ class AnonymousPageCacheMiddleware:
             product_ids=frozenset(product_id for product_id, _ in cards),
             sold_out_as_stored=frozenset(product_id for product_id, sold_out in cards if sold_out),
             has_csrf_token=bool(tokens),
+            live_regions=tuple(dict.fromkeys(live_regions)),
         )
         fragment_cache().set(key, page, fragment_seconds())

@@ -1,6 +1,7 @@
 """Whole pages kept for cookieless visitors: served with their own nonce and token, live stock, never to a
 visitor who has a session or a basket, and retired by any catalogue change."""
 
+import json
 import re
 from decimal import Decimal
 
@@ -11,19 +12,22 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.template import engines
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.views.generic import View
-from oscar.core.loading import get_model
+from oscar.apps.catalogue.signals import product_viewed
+from oscar.core.loading import get_class, get_model
 
 from marketplace.partner.stock import StockRequest, stock_allocate, stock_release
-from marketplace.storefront.caching import FRAGMENT_CACHE
+from marketplace.storefront.caching import FRAGMENT_CACHE, catalogue_version
 from marketplace.storefront.page_cache import CSRF_HOLE, AnonymousPageCacheMiddleware, StoredPage, page_key
 from tests.factories import ProductFactory, UserFactory
 from tests.storefront.conftest import grid_pages
 
 StockRecord = get_model("partner", "StockRecord")
+Product = get_model("catalogue", "Product")
+CustomerHistoryManager = get_class("customer.history", "CustomerHistoryManager")
 
 pytestmark = pytest.mark.django_db
 
@@ -145,3 +149,88 @@ def csrf_refusal(factory: RequestFactory, view, *, cookie: str, token: str) -> H
     check = CsrfViewMiddleware(view)
     check.process_request(post)
     return check.process_view(post, view, (), {})
+
+
+# --- the product page: kept whole, its buy box live ----------------------------------------------------
+
+
+def fresh_visit(client, url: str):
+    """A visitor with no cookie at all (the test client keeps the last response's)."""
+    client.cookies.clear()
+    return client.get(url)
+
+
+def rendered(response) -> list[str]:
+    """The templates a response rendered directly (not those they include)."""
+    return [template.name for template in response.templates if template.name.endswith(".html")][:1]
+
+
+def test_a_product_page_is_served_whole_with_its_buy_box_rendered_now(
+    client, peach, django_capture_on_commit_callbacks
+):
+    url = peach.get_absolute_url()
+    assert rendered(fresh_visit(client, url)) == ["oscar/catalogue/detail.html"]  # rendered, then stored
+    viewed = []
+
+    def on_view(sender, product, **kwargs):
+        viewed.append(product.pk)
+
+    product_viewed.connect(on_view)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            served = fresh_visit(client, url)
+    finally:
+        product_viewed.disconnect(on_view)
+    assert rendered(served) == ["storefront/partials/buy_box.html"]  # only the buy box was rendered
+    assert len(queries) == 1  # the product's stock records
+    html = served.content.decode()
+    assert "¥168.00" in html
+    assert 'id="add_to_basket_form"' in html
+    assert "<!--live:" not in html
+    assert "\x00" not in html
+    # What the view's get does after rendering still happens: the view is counted, the history cookie set.
+    assert viewed == [peach.pk]
+    assert json.loads(served.cookies[CustomerHistoryManager.cookie_name].value) == [peach.pk]
+    # The basket form's token is this visitor's: Django's CSRF check accepts it with their cookie.
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.cookies[settings.CSRF_COOKIE_NAME] = served.cookies[settings.CSRF_COOKIE_NAME].value
+    added = csrf_client.post(
+        reverse("basket:add", kwargs={"pk": peach.pk}), {"quantity": 1, "csrfmiddlewaretoken": token}
+    )
+    assert added.status_code == 302
+
+    # Stock moves without a catalogue change: the stored page stays, its buy box follows the stock.
+    record = StockRecord.objects.get(product=peach)
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_allocate(requests=[StockRequest(record.pk, 2)])
+    sold_out = fresh_visit(client, url)
+    assert "oscar/catalogue/detail.html" not in rendered(sold_out)
+    html = sold_out.content.decode()
+    assert 'id="add_to_basket_form"' not in html
+    assert 'class="tag tag--lg tag--soldout"' in html
+    assert 'id="alert_form"' in html
+
+
+def test_a_visitor_with_a_browsing_history_gets_the_product_page_rendered(client, peach):
+    other = ProductFactory(title="遂昌 高山云雾茶", stock=(Decimal("88.00"), 5))
+    url = peach.get_absolute_url()
+    fresh_visit(client, url)
+    assert "oscar/catalogue/detail.html" not in rendered(fresh_visit(client, url))
+    client.cookies.clear()
+    client.get(other.get_absolute_url())  # now the visitor has a history
+    with_history = client.get(url)
+    assert "oscar/catalogue/detail.html" in rendered(with_history)
+    assert 'id="recent-title"' in with_history.content.decode()
+    assert f'data-product="{other.pk}"' in with_history.content.decode()
+
+
+def test_a_product_withdrawn_behind_the_caches_back_is_not_served_from_the_stored_page(client, peach):
+    url = peach.get_absolute_url()
+    fresh_visit(client, url)
+    assert "oscar/catalogue/detail.html" not in rendered(fresh_visit(client, url))
+    # As if the cached product had expired while the stored page had not, and the product left sale
+    # without the catalogue's version moving on.
+    Product.objects.filter(pk=peach.pk).update(is_public=False)
+    caches[FRAGMENT_CACHE].delete(f"storefront:product:{catalogue_version()}:{peach.pk}")
+    assert fresh_visit(client, url).status_code == 404

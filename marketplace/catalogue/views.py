@@ -2,14 +2,17 @@
 the page's live parts need (price, stock, badges); photos, facts and attributes are read lazily by
 fragments that are usually served from the cache (marketplace/storefront/caching.py)."""
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
 from oscar.apps.catalogue.views import ProductDetailView as OscarProductDetailView
@@ -19,10 +22,15 @@ from marketplace.catalogue.forms import ListingReportForm
 from marketplace.catalogue.reports import ListingReportError, listing_report_create
 from marketplace.roles import association_member
 from marketplace.security import REPORT_RATE, post_rate_limit
-from marketplace.storefront.caching import cached_by_version
+from marketplace.storefront.caching import (
+    cached_by_version,
+    catalogue_version,
+    fragment_cache,
+    fragment_seconds,
+)
 from marketplace.storefront.listing import lazy_list
-from marketplace.storefront.page_cache import NEUTRAL_COOKIES, StoredPage
-from marketplace.storefront.selectors import CARD_RELATED
+from marketplace.storefront.page_cache import CSRF_FIELD, CSRF_HOLE, NEUTRAL_COOKIES, StoredPage
+from marketplace.storefront.selectors import CARD_RELATED, product_stock_state
 
 if TYPE_CHECKING:
     from oscar.apps.catalogue.models import Product
@@ -49,25 +57,47 @@ class ProductDetailView(OscarProductDetailView):
         view = cls()
         view.setup(request, **view_kwargs)
         try:
-            product = view.object = view.get_object()
+            product = view.object = view.product_cached()  # its stock records only if the buy box is drawn
         except Http404:
             return None
         if not view.is_viewable(product, request):
             return None
-        buy_box = render_to_string(
+        buy_box = view.anonymous_buy_box(product)
+        response = HttpResponse(stored.serve(request, {BUY_BOX: buy_box}), content_type=stored.content_type)
+        view.send_signal(request, response, product)
+        return response
+
+    def anonymous_buy_box(self, product: Product) -> str:
+        """The buy box for a cookieless visitor. Rendered once per state of what it shows — the catalogue
+        version, language, day (pre-sale and season), and each stock record's price and stock — and kept
+        with its CSRF token cut out; the visitor's own token is put in on every serve."""
+        request = self.request
+        if product.is_parent:  # its children's stock is not in the key
+            return self._buy_box_render(product)
+        stock = product_stock_state(product_id=product.pk)
+        state = repr((request.LANGUAGE_CODE, timezone.localdate().isoformat(), stock))
+        digest = hashlib.sha256(state.encode()).hexdigest()
+        key = f"storefront:buy-box:{catalogue_version()}:{product.pk}:{digest}"
+        fragments = fragment_cache()
+        kept = fragments.get(key)
+        if not isinstance(kept, str):
+            kept = CSRF_FIELD.sub(rf"\g<1>{CSRF_HOLE}\g<2>", self._buy_box_render(product))
+            fragments.set(key, kept, fragment_seconds())
+        return kept.replace(CSRF_HOLE, get_token(request)) if CSRF_HOLE in kept else kept
+
+    def _buy_box_render(self, product: Product) -> str:
+        prefetch_related_objects([product], "stockrecords")
+        return render_to_string(
             "storefront/partials/buy_box.html",
             # No session, so no earlier form data to show again: the basket form is written, not built.
             {
                 "product": product,
-                "alert_form": view.get_alert_form(),
+                "alert_form": self.get_alert_form(),
                 "has_active_alert": False,
                 "lean_basket_form": True,
             },
-            request=request,
+            request=self.request,
         )
-        response = HttpResponse(stored.serve(request, {BUY_BOX: buy_box}), content_type=stored.content_type)
-        view.send_signal(request, response, product)
-        return response
 
     def get_queryset(self) -> QuerySet[Any]:
         # Stock records are not kept with the cached product: get_object reads them per request.
@@ -80,12 +110,17 @@ class ProductDetailView(OscarProductDetailView):
         catalogue has not changed since it was stored (a catalogue change moves the version on)."""
         if hasattr(self, "object"):
             return self.object
-        product = cached_by_version("product", self.kwargs["pk"], lambda: self._load_product(queryset))
-        if product is None:  # Oscar's loader raises 404 first; this keeps the type honest
-            raise Http404
+        product = self.product_cached(queryset)
         # Orders move stock without changing the catalogue's version, so the buy box's price, stock and
         # basket form read the stock records now (one query by the product's index), not from the copy.
         prefetch_related_objects([product], "stockrecords")
+        return product
+
+    def product_cached(self, queryset: QuerySet[Any] | None = None) -> Product:
+        """The product as cached, without its stock records."""
+        product = cached_by_version("product", self.kwargs["pk"], lambda: self._load_product(queryset))
+        if product is None:  # Oscar's loader raises 404 first; this keeps the type honest
+            raise Http404
         return product
 
     def _load_product(self, queryset: QuerySet[Any] | None) -> Product:

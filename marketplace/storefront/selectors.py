@@ -116,6 +116,18 @@ def products_live_stock(*, product_ids: Collection[int]) -> LiveStock:
     )
 
 
+def product_stock_state(*, product_id: int) -> tuple[tuple[object, ...], ...]:
+    """Everything of a product's stock records that its buy box shows (price, stock), in one plain-SQL
+    query: the key of a kept buy box (``ProductDetailView.anonymous_buy_box``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, partner_id, price_currency, price, num_in_stock, num_allocated"  # noqa: S608
+            f" FROM {StockRecord._meta.db_table} WHERE product_id = %s ORDER BY id",
+            [int(product_id)],
+        )
+        return tuple(tuple(row) for row in cursor.fetchall())
+
+
 CARD_RELATED = ("shop", "shop__county", "shop__town", "shop__village", "origin_village", "product_class")
 
 

@@ -160,6 +160,15 @@ def fresh_visit(client, url: str):
     return client.get(url)
 
 
+def token_of(response) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())[1]
+
+
+def without_nonce_and_token(response) -> str:
+    nonce = re.search(r"'nonce-([^']+)'", response["Content-Security-Policy"])[1]
+    return response.content.decode().replace(nonce, "NONCE").replace(token_of(response), "TOKEN")
+
+
 def rendered(response) -> list[str]:
     """The templates a response rendered directly (not those they include)."""
     return [template.name for template in response.templates if template.name.endswith(".html")][:1]
@@ -182,7 +191,7 @@ def test_a_product_page_is_served_whole_with_its_buy_box_rendered_now(
     finally:
         product_viewed.disconnect(on_view)
     assert rendered(served) == ["storefront/partials/buy_box.html"]  # only the buy box was rendered
-    assert len(queries) == 1  # the product's stock records
+    assert len(queries) == 2  # the state of its stock, then its stock records to draw the buy box
     html = served.content.decode()
     assert "¥168.00" in html
     assert 'id="add_to_basket_form"' in html
@@ -200,6 +209,14 @@ def test_a_product_page_is_served_whole_with_its_buy_box_rendered_now(
     )
     assert added.status_code == 302
 
+    # The next cookieless visitor: the buy box of this state of stock was kept, with their own token in it.
+    with CaptureQueriesContext(connection) as queries:
+        again = fresh_visit(client, url)
+    assert rendered(again) == []
+    assert len(queries) == 1  # the state of its stock
+    assert token_of(again) != token
+    assert without_nonce_and_token(again) == without_nonce_and_token(served)
+
     # Stock moves without a catalogue change: the stored page stays, its buy box follows the stock.
     record = StockRecord.objects.get(product=peach)
     with django_capture_on_commit_callbacks(execute=True):
@@ -210,6 +227,7 @@ def test_a_product_page_is_served_whole_with_its_buy_box_rendered_now(
     assert 'id="add_to_basket_form"' not in html
     assert 'class="tag tag--lg tag--soldout"' in html
     assert 'id="alert_form"' in html
+    assert "¥168.00" in html
 
 
 def test_a_visitor_with_a_browsing_history_gets_the_product_page_rendered(client, peach):

@@ -19,6 +19,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
+from marketplace.catalogue.models import harvest_window_length
 from marketplace.locks import for_update
 from marketplace.storefront.caching import catalogue_changed
 from shops.association.listing_review import (
@@ -102,6 +103,8 @@ def _product_apply(product: "Product", data: ListingData) -> None:
     for name in _PRODUCT_FIELDS:
         setattr(product, name, getattr(data, name))
     product.product_class_id = data.product_class_id
+    # save() keeps it too; the bulk path (bulk_create) does not call save().
+    product.harvest_window_months = harvest_window_length(data.harvest_start_month, data.harvest_end_month)
 
 
 def listing_create(*, shop: "Partner", data: ListingData, actor: AbstractBaseUser | None = None) -> "Product":

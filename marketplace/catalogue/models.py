@@ -4,6 +4,7 @@ season, pack, storage, cold chain and certifications."""
 import contextlib
 import datetime
 import os
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -75,6 +76,14 @@ class ProductQuerySet(OscarProductQuerySet):
         return self.filter(is_public=True, parent__isnull=True, shop__status="approved")
 
 
+def harvest_window_length(start: int | None, end: int | None) -> int | None:
+    """Months a harvest window spans after its first month (0: one month); a window may wrap the year
+    (November to February: 3)."""
+    if not start or not end:
+        return None
+    return (end - start) % 12
+
+
 class Product(AbstractProduct):
     class ListingStatus(models.TextChoices):
         LIVE = "live", _("On sale")
@@ -118,6 +127,9 @@ class Product(AbstractProduct):
     harvest_end_month = models.PositiveSmallIntegerField(
         _("Harvest to (month)"), null=True, blank=True, validators=MONTH_VALIDATORS
     )
+    # Months the harvest window spans after its first (0: one month), kept by save() and the bulk path
+    # (harvest_window_length): the home page's "in season" list is read in this order from an index.
+    harvest_window_months = models.PositiveSmallIntegerField(null=True, editable=False)
     net_weight_g = models.PositiveIntegerField(_("Net weight (g)"), null=True, blank=True)
     pack_size = models.CharField(_("Pack"), max_length=64, blank=True)
     pack_size_en = models.CharField(_("Pack (English)"), max_length=64, blank=True)
@@ -146,7 +158,19 @@ class Product(AbstractProduct):
     objects = ProductQuerySet.as_manager()
 
     class Meta(AbstractProduct.Meta):
-        indexes = [models.Index(fields=["harvest_start_month", "harvest_end_month"])]
+        indexes = [
+            models.Index(fields=["harvest_start_month", "harvest_end_month"]),
+            models.Index(
+                fields=["harvest_window_months", "-date_created", "id"], name="product_in_season_order"
+            ),
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.harvest_window_months = harvest_window_length(self.harvest_start_month, self.harvest_end_month)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"harvest_start_month", "harvest_end_month"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "harvest_window_months"}
+        super().save(*args, **kwargs)
 
     def get_missing_image(self) -> MissingProductImage:
         """Oscar's placeholder photo, made safe for concurrent first requests: Oscar links the placeholder

@@ -33,6 +33,9 @@ class Partner(AbstractPartner):
     listing_review_required = models.BooleanField(_("New listings need review"), default=False)
     # The shop takes its parcels to the county hub itself (no village service point leg).
     delivers_to_hub = models.BooleanField(_("Delivers to the county hub itself"), default=False)
+    # Products on sale, as the shop's card shows it: recounted after every catalogue change
+    # (marketplace/storefront/shop_counts.py), not per page.
+    public_product_count = models.PositiveIntegerField(_("Products on sale"), default=0, editable=False)
 
     class Meta(AbstractPartner.Meta):
         pass

@@ -10,19 +10,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Permission
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     Exists,
     F,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
-    Subquery,
-    When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from oscar.core.loading import get_model
 
@@ -148,31 +143,18 @@ def products_in_season(*, on: datetime.date | None = None, limit: int = 12) -> l
     """What is being harvested this month, the most seasonal first: a peach picked for six weeks comes
     before pork sold all year round."""
     month = (on or timezone.localdate()).month
-    start, end = F("harvest_start_month"), F("harvest_end_month")
-    window_months = Case(When(harvest_start_month__lte=end, then=end - start), default=end - start + 12)
-    queryset = (
-        storefront_products()
-        .in_season(month)
-        .annotate(window_months=window_months)
-        .order_by("window_months", "-date_created", "pk")
-    )
+    # In the order of an index (product_in_season_order): the first twelve in season, not a sort of all.
+    queryset = storefront_products().in_season(month).order_by("harvest_window_months", "-date_created", "pk")
     return list(product_cards(queryset)[:limit])
 
 
 def open_shops(*, limit: int | None = None) -> QuerySet:
-    # A correlated count per listed shop (an index lookup on product.shop_id) rather than a GROUP BY
-    # over every product of every shop: the home page lists 12 shops whatever the catalogue's size.
-    public_products = (
-        Product.objects.filter(shop=OuterRef("pk"), is_public=True, parent__isnull=True)
-        .order_by()
-        .values("shop")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
+    # Each shop's count is kept on it (marketplace/storefront/shop_counts.py): counting per page read
+    # every product of every listed shop, which grew with the catalogue.
     queryset = (
         Partner.objects.filter(status=Partner.Status.APPROVED)
         .select_related("county", "town", "village")
-        .annotate(product_count=Coalesce(Subquery(public_products, output_field=IntegerField()), 0))
+        .annotate(product_count=F("public_product_count"))
         .order_by("joined_on", "pk")
     )
     return queryset[:limit] if limit else queryset

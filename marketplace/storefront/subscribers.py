@@ -1,5 +1,7 @@
 """What the storefront does when the outbox says so: bump the catalogue version, add view counts."""
 
+from typing import Any
+
 from marketplace.order.shop_orders import ORDER_PAID
 from marketplace.outbox.services import subscribe
 from marketplace.storefront.analytics import (
@@ -8,12 +10,18 @@ from marketplace.storefront.analytics import (
     product_views_add,
 )
 from marketplace.storefront.caching import CATALOGUE_CHANGED, catalogue_version_bump
+from marketplace.storefront.shop_counts import shop_product_counts_refresh
 
-subscribe(
-    topic=CATALOGUE_CHANGED,
-    name="storefront.catalogue_version_bump",
-    run=lambda key, payload: catalogue_version_bump(),
-)
+
+def catalogue_changed_deliver(key: str, payload: dict[str, Any]) -> None:
+    """The shops' product counts recounted, then the catalogue version bumped, so pages cached with the
+    old counts are retired (one rendered in the moment before this commits keeps them for at most
+    ``STOREFRONT_CACHE_SECONDS``)."""
+    shop_product_counts_refresh()
+    catalogue_version_bump()
+
+
+subscribe(topic=CATALOGUE_CHANGED, name="storefront.catalogue_version_bump", run=catalogue_changed_deliver)
 subscribe(
     topic=ORDER_PAID,
     name="storefront.purchases_count",

@@ -8,9 +8,11 @@ from oscar.core.loading import get_model
 
 from marketplace.search.indexing import products_index
 from marketplace.storefront.selectors import products_in_season
+from shops.listings import listing_pause
 from tests.factories import ProductFactory, ShopFactory, category, region_chain
 
 Partner = get_model("partner", "Partner")
+Product = get_model("catalogue", "Product")
 ProductCategory = get_model("catalogue", "ProductCategory")
 
 pytestmark = pytest.mark.django_db
@@ -158,3 +160,34 @@ def test_home_lists_the_most_seasonal_produce_first(client, market):
     in_november = products_in_season(on=datetime.date(2026, 11, 22))
     assert in_november.index(winter) < in_november.index(year_round)
     assert winter not in products_in_season(on=datetime.date(2026, 6, 1))
+
+
+def test_the_window_is_kept_with_every_save_of_the_harvest_months(market):
+    product = ProductFactory(harvest_start_month=5, harvest_end_month=7)
+    assert product.harvest_window_months == 2
+    product.harvest_start_month, product.harvest_end_month = 12, 1
+    product.save(update_fields=["harvest_start_month", "harvest_end_month"])
+    product.refresh_from_db()
+    assert product.harvest_window_months == 1
+    product.harvest_start_month = None
+    product.save()
+    product.refresh_from_db()
+    assert product.harvest_window_months is None
+
+
+def test_a_shops_card_counts_its_products_on_sale_after_each_catalogue_change(
+    client, market, django_capture_on_commit_callbacks
+):
+    shop = market["shop"]
+    on_sale = Product.objects.storefront().filter(shop=shop).count()
+    with django_capture_on_commit_callbacks(execute=True):
+        extra = ProductFactory(title="遂昌 菊米", shop=shop)
+    shop.refresh_from_db()
+    assert shop.public_product_count == on_sale + 1
+    card = next(card for card in client.get("/").context["shops"] if card.pk == shop.pk)
+    assert card.product_count == on_sale + 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_pause(product=extra)
+    shop.refresh_from_db()
+    assert shop.public_product_count == on_sale

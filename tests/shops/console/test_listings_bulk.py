@@ -113,6 +113,25 @@ def test_bulk_creates_each_listing_with_stock_category_certification_attribute_p
     assert "桃源果园" in bulk_text
 
 
+def test_bulk_listings_keep_their_harvest_window_and_the_shops_count(
+    world, django_capture_on_commit_callbacks
+):
+    shop = world["shop"]
+    with django_capture_on_commit_callbacks(execute=True):
+        listings_create_bulk(
+            listings=[
+                NewListing(shop=shop, data=peach(world, 1, harvest_start_month=6, harvest_end_month=8)),
+                NewListing(shop=shop, data=peach(world, 2, harvest_start_month=11, harvest_end_month=2)),
+                NewListing(shop=shop, data=peach(world, 3)),
+            ]
+        )
+    windows = dict(Product.objects.filter(shop=shop).values_list("title", "harvest_window_months"))
+    assert windows == {"阳山水蜜桃1号": 2, "阳山水蜜桃2号": 3, "阳山水蜜桃3号": None}
+    # Counted after the commit, through the outbox's catalogue event (bulk_create sends no signal).
+    shop.refresh_from_db()
+    assert shop.public_product_count == 3
+
+
 def test_no_per_product_follow_ups_only_one_cache_bump(world):
     OutboxMessage.objects.all().delete()
 

@@ -8,31 +8,39 @@ PYTEST_ARGS ?=
 
 .PHONY: venv demo demo-data serve test test-walk test-e2e test-all lint format bench bench-routing bench-sales bench-checkout stack clean
 
+# A line per step of the first run, with the time it began (so a slow step shows as a gap).
+STEP = @printf '[%s] %s\n' "$$(date +%T)"
+
 $(VENV)/.installed: requirements.txt pyproject.toml
+	$(STEP) "Python packages into $(VENV) (pip; a minute or so the first time)"
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -r requirements.txt
 	@touch $@
 
 venv: $(VENV)/.installed
 
 demo-data: venv
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_load
+	$(STEP) "Database: migrations (SQLite in $${VAR_DIR:-var}/)"
+	@$(PY) manage.py migrate --noinput
+	$(STEP) "Demo data: shops, produce, photos, accounts"
+	@$(PY) manage.py demo_load
 
 # The demo pays through localstripe (a fake Stripe, a dev tool run as its own process on 127.0.0.1).
 STRIPE_PORT ?= 8420
 demo: demo-data
+	$(STEP) "Demo orders (paid at localstripe), then the server"
 	@$(PY) manage.py demo_accounts
-	@echo "乡味集市 serving on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it); test card 4242 4242 4242 4242"
 	@var="$${VAR_DIR:-var}"; mkdir -p "$$var"; \
 	$(PY) devtools/localstripe_server.py --port $(STRIPE_PORT) --data "$$var/localstripe.pickle" \
 	  > "$$var/localstripe.log" 2>&1 & stripe_pid=$$!; \
-	trap 'kill $$stripe_pid 2>/dev/null' EXIT INT TERM; \
+	trap 'kill $$stripe_pid 2>/dev/null' EXIT; trap 'exit 0' INT TERM; \
 	for i in $$(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$(STRIPE_PORT)/v1/customers" && break; sleep 0.2; done; \
 	export STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_PORT) STRIPE_JS_URL=http://127.0.0.1:$(STRIPE_PORT)/js.stripe.com/v3/; \
 	$(PY) manage.py demo_orders; \
-	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+	printf '[%s] %s\n' "$$(date +%T)" "乡味集市 serving on http://127.0.0.1:$(PORT)/  (Ctrl-C stops it); test card 4242 4242 4242 4242"; \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload \
+	  || { code=$$?; [ $$code -eq 130 ] || [ $$code -eq 143 ] || exit $$code; }
 
 serve: venv
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)

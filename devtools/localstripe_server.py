@@ -24,6 +24,10 @@ localstripe has no Connect either. This wrapper adds the part the association's 
 header as Stripe does: the same key with the same parameters answers with the same transfer, with other
 parameters it is refused; ``GET /v1/transfers/<id>``, ``GET /v1/transfers?transfer_group=…&destination=…``),
 and ``transfer_group`` on PaymentIntents. They are kept in the same data file as the rest.
+
+Card numbers as people type them: "4242 4242 4242 4242" (the README's test card) is taken with its spaces
+or hyphens, by the API (``card[number]``) and by the fake Stripe.js's number field, which otherwise
+counts the spaces towards its 16 characters and jumps to the next field mid-number.
 """
 
 import argparse
@@ -280,6 +284,34 @@ def transfer_group_teach() -> None:
     resources.PaymentIntent.__init__ = payment_intent_init
 
 
+CARD_NUMBER_SEPARATORS = re.compile(r"[\s-]")
+# The fake Stripe.js reads the number field's value as typed; read it without separators.
+STRIPE_JS_NUMBER = "number: this._inputs.number.value,"
+STRIPE_JS_NUMBER_DIGITS = "number: this._inputs.number.value.replace(/[\\s-]/g, ''),"
+
+
+def card_numbers_as_typed_teach() -> None:
+    """Patch localstripe's Card to take a number with spaces or hyphens (the digits are what count)."""
+    card_init = resources.Card.__init__
+
+    def init(self, source=None, **kwargs):
+        if isinstance(source, dict) and isinstance(source.get("number"), str):
+            source = {**source, "number": CARD_NUMBER_SEPARATORS.sub("", source["number"])}
+        card_init(self, source=source, **kwargs)
+
+    resources.Card.__init__ = init
+
+
+@web.middleware
+async def stripe_js_number_as_typed(request: web.Request, handler):
+    response = await handler(request)
+    if request.path == "/js.stripe.com/v3/" and isinstance(response, web.Response) and response.text:
+        if STRIPE_JS_NUMBER not in response.text:
+            raise RuntimeError("localstripe's Stripe.js changed: its card number field is not patched")
+        response.text = response.text.replace(STRIPE_JS_NUMBER, STRIPE_JS_NUMBER_DIGITS)
+    return response
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -311,9 +343,11 @@ def main() -> None:
     resources.Store.dump_to_disk = dump
     wechat_pay_teach()
     transfer_group_teach()
+    card_numbers_as_typed_teach()
     from localstripe.server import app, store  # after wechat_pay_teach: the routes are made on import
 
     app.router.add_post("/_dev/wechat_pay/{id}/succeed", wechat_pay_scan)
+    app.middlewares.append(stripe_js_number_as_typed)
     connect_routes(app)
     if args.from_scratch:
         data_file.unlink(missing_ok=True)

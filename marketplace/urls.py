@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from marketplace import health
 from marketplace.security import password_reset_view
+from marketplace.storefront.views import FaviconView
 
 urlpatterns = [
     # Liveness and readiness; answered first by marketplace.health.HealthProbeMiddleware.
@@ -18,6 +19,9 @@ urlpatterns = [
     # is no harm worth one, and a token would set a CSRF cookie on public pages that shared caches keep
     # (``/open-data/`` is ``Cache-Control: public``).
     path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
+    # Every page names its icon; clients that ask for /favicon.ico anyway (feed readers, old browsers) are
+    # sent to it rather than given a 404.
+    path("favicon.ico", FaviconView.as_view()),
     path("admin/", admin.site.urls),
     path("payments/", include("marketplace.payments.urls")),
     path("shop/", include("shops.console.urls")),

@@ -7,14 +7,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.expressions import Combinable
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from oscar.core.loading import get_model
 
 from marketplace.ledger.models import SaleEntry
 from marketplace.ledger.selectors import ledger_totals_by_day
+from marketplace.money import money_sum
 from marketplace.order.models import ShopOrder
 
 if TYPE_CHECKING:
@@ -196,12 +195,6 @@ class ShopSales:
     days: list[SalesDay]
 
 
-def _money(expression: Combinable) -> Coalesce:
-    return Coalesce(
-        expression, Value(Decimal("0")), output_field=DecimalField(max_digits=14, decimal_places=2)
-    )
-
-
 def shop_sales(*, shop: "Partner", today: datetime.date | None = None, chart_days: int = 14) -> ShopSales:
     """The shop's sales from the ledger, by the Asia/Shanghai day each order was paid (four queries)."""
     today = today or timezone.localdate()
@@ -244,7 +237,7 @@ def shop_sales(*, shop: "Partner", today: datetime.date | None = None, chart_day
             order__shop_orders__ledger_entries__day__lte=today,
         )
         .values("product_id", "title")
-        .annotate(quantity=Sum("quantity"), amount=_money(Sum("line_price_incl_tax")))
+        .annotate(quantity=Sum("quantity"), amount=money_sum(Sum("line_price_incl_tax")))
         .order_by("-amount", "title")[:5]
     )
     return ShopSales(

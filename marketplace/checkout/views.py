@@ -88,7 +88,7 @@ def pay_or_explain(request: HttpRequest, order: Order, payment_method: str) -> H
         order_stock_release(order_id=order.pk)
     if payment_method == WECHAT_PAY and payment.status == Payment.Status.REQUIRES_ACTION:
         return redirect(pay_url)
-    messages.error(request, payment.failure_message or _("The payment did not go through."))
+    messages.error(request, payment.failure_text or _("The payment did not go through."))
     return redirect(pay_url)
 
 

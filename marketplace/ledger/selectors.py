@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, DecimalField, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, Sum
 
 from marketplace.ledger.models import SaleEntry
+from marketplace.money import money_sum
 
 ZERO = Decimal("0.00")
 K = SaleEntry.Kind
@@ -27,16 +27,12 @@ class LedgerTotals:
         return self.gross - self.refunds
 
 
-def _money(expression: Sum) -> Coalesce:
-    return Coalesce(expression, Value(ZERO), output_field=DecimalField(max_digits=14, decimal_places=2))
-
-
 _TOTALS = {
     "n": Count("pk", filter=Q(kind=K.SALE)),
-    "gross": _money(Sum("amount", filter=Q(kind=K.SALE))),
-    "goods": _money(Sum("goods", filter=Q(kind=K.SALE))),
-    "shipping": _money(Sum("shipping", filter=Q(kind=K.SALE))),
-    "back": _money(Sum("amount", filter=Q(kind=K.REFUND))),
+    "gross": money_sum(Sum("amount", filter=Q(kind=K.SALE))),
+    "goods": money_sum(Sum("goods", filter=Q(kind=K.SALE))),
+    "shipping": money_sum(Sum("shipping", filter=Q(kind=K.SALE))),
+    "back": money_sum(Sum("amount", filter=Q(kind=K.REFUND))),
 }
 
 

@@ -4,6 +4,28 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# What a buyer is told for Stripe's decline codes (``decline_code``, else ``code``); any other code gets
+# "card_declined"'s words. https://docs.stripe.com/declines/codes
+DECLINE_MESSAGES = {
+    "card_declined": _("Your card was declined. Try another card, or ask your bank why."),
+    "generic_decline": _("Your card was declined. Try another card, or ask your bank why."),
+    "do_not_honor": _("Your card was declined. Try another card, or ask your bank why."),
+    "insufficient_funds": _("Your card has insufficient funds. Try another card."),
+    "expired_card": _("Your card has expired. Try another card."),
+    "incorrect_cvc": _("The card's security code is incorrect."),
+    "invalid_cvc": _("The card's security code is incorrect."),
+    "incorrect_number": _("The card number is incorrect."),
+    "invalid_number": _("The card number is incorrect."),
+    "invalid_expiry_month": _("The card's expiry date is incorrect."),
+    "invalid_expiry_year": _("The card's expiry date is incorrect."),
+    "lost_card": _("Your card was declined. Try another card, or ask your bank why."),
+    "stolen_card": _("Your card was declined. Try another card, or ask your bank why."),
+    "fraudulent": _("Your card was declined. Try another card, or ask your bank why."),
+    "processing_error": _("The card could not be charged just now. Please try again in a moment."),
+    "authentication_required": _("Your bank asks you to confirm this payment. Try again and confirm it."),
+    "card_velocity_exceeded": _("Your card's limit was reached. Try another card."),
+}
+
 
 class Payment(models.Model):
     """One attempt to pay a buyer's order (all its shop orders): a PaymentIntent with the payment
@@ -28,7 +50,10 @@ class Payment(models.Model):
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.REQUIRES_PAYMENT)
+    # Stripe's words (English, for the staff) and its code (``insufficient_funds``, ``expired_card``, …),
+    # from which the buyer is told why in their own language (``failure_text``).
     failure_message = models.TextField(blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     # The Stripe refund of a duplicate charge (status DUPLICATE), once made.
     duplicate_refund_id = models.CharField(max_length=255, blank=True)
@@ -36,6 +61,13 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id}: {self.intent_id} ({self.status})"
+
+    @property
+    def failure_text(self) -> str:
+        """Why the payment failed, in the reader's language: never Stripe's English words."""
+        if not (self.failure_code or self.failure_message):
+            return ""
+        return str(DECLINE_MESSAGES.get(self.failure_code, DECLINE_MESSAGES["card_declined"]))
 
 
 class PaymentClaim(models.Model):

@@ -262,7 +262,10 @@ def _payment_attempt_claimed(*, order: "Order", payment_method: str, return_url:
         )
     except stripe.CardError as error:
         # The status follows from the intent (payment_sync below); keep Stripe's words for the buyer.
-        Payment.objects.filter(pk=payment.pk).update(failure_message=error.user_message or str(error))
+        Payment.objects.filter(pk=payment.pk).update(
+            failure_message=error.user_message or str(error),
+            failure_code=(getattr(error, "decline_code", None) or error.code or "card_declined")[:64],
+        )
         return payment_sync(intent_id=intent.id)
     return payment_record(intent=confirmed, order_id=order.pk)
 
@@ -294,7 +297,7 @@ def payment_record(*, intent: stripe.PaymentIntent, order_id: int | None = None)
     if intent.status == "succeeded":
         already_paid = any(p.status == Payment.Status.SUCCEEDED for p in payments if p.pk != payment.pk)
         payment.paid_at = timezone.now()
-        payment.failure_message = ""
+        payment.failure_message = payment.failure_code = ""
         if already_paid:
             payment.status = Payment.Status.DUPLICATE
             outbox_emit(topic=PAYMENT_DUPLICATE, key=intent.id, payload={"payment_id": payment.pk})
@@ -303,7 +306,7 @@ def payment_record(*, intent: stripe.PaymentIntent, order_id: int | None = None)
             # The one "paid" action of the order domain: shop orders to paid, and routing, notices and the
             # sales facts written to the outbox in this same transaction.
             order_paid(order_id=payment.order_id, reason="stripe")
-        payment.save(update_fields=["status", "paid_at", "failure_message"])
+        payment.save(update_fields=["status", "paid_at", "failure_message", "failure_code"])
     elif intent.status == "canceled":
         payment.status = Payment.Status.CANCELED
         payment.save(update_fields=["status"])
@@ -314,8 +317,11 @@ def payment_record(*, intent: stripe.PaymentIntent, order_id: int | None = None)
         payment.save(update_fields=["status"])
     elif intent.last_payment_error:
         payment.status = Payment.Status.FAILED
-        payment.failure_message = getattr(intent.last_payment_error, "message", "") or payment.failure_message
-        payment.save(update_fields=["status", "failure_message"])
+        error = intent.last_payment_error
+        payment.failure_message = getattr(error, "message", "") or payment.failure_message
+        code = getattr(error, "decline_code", None) or getattr(error, "code", None)
+        payment.failure_code = (code or payment.failure_code or "card_declined")[:64]
+        payment.save(update_fields=["status", "failure_message", "failure_code"])
         if previous != Payment.Status.FAILED:
             outbox_emit(topic=PAYMENT_FAILED, key=intent.id, payload={"payment_id": payment.pk})
     return payment

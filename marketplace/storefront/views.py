@@ -9,7 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.views.generic import ListView, TemplateView
+from django.templatetags.static import static
+from django.views.generic import ListView, RedirectView, TemplateView
 
 from marketplace.storefront import selectors
 from marketplace.storefront.caching import cached_by_version
@@ -107,3 +108,12 @@ class PlaceDetailView(ProductListPage):
         ctx["place"] = self.place
         ctx["shops"] = lazy_list(lambda: selectors.place_shops(place=self.place))
         return ctx
+
+
+class FaviconView(RedirectView):
+    """``/favicon.ico`` for clients that ask for it without reading the page's icon link."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args: Any, **kwargs: Any) -> str:
+        return static("storefront/favicon.svg")

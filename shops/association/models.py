@@ -19,6 +19,31 @@ from marketplace.places.models import region_field
 # The group whose members use the workspace at /association/ (it holds the ``use_workspace`` permission).
 
 
+# Every decision the log records (``audit_record``'s ``action``), as the association's staff read it.
+AUDIT_ACTIONS = {
+    "application.approve": _("Application approved"),
+    "application.reject": _("Application rejected"),
+    "application.request_changes": _("Application sent back for changes"),
+    "shop.suspend": _("Shop suspended"),
+    "shop.reinstate": _("Shop reinstated"),
+    "shop.review_required": _("Shop's new listings to be reviewed"),
+    "listing.approve": _("Listing approved"),
+    "listing.send_back": _("Listing sent back"),
+    "listing.report_dismiss": _("Listing report dismissed"),
+    "standard.change": _("Category standard changed"),
+    "review.publish": _("Buyer's review published"),
+    "review.reject": _("Buyer's review rejected"),
+    "commission.add": _("Commission rule added"),
+    "commission.end": _("Commission rule ended"),
+    "statement.issue": _("Statement issued"),
+    "statement.pay": _("Statement paid"),
+    "statement.correct": _("Statement corrected"),
+    "payout_account.set": _("Payout account set"),
+    "payout_account.remove": _("Payout account removed"),
+    "payment.duplicate_refund": _("Duplicate payment refunded"),
+}
+
+
 class AuditEntry(models.Model):
     """One decision of the association: who took it, on what, when and why. Never edited or deleted."""
 
@@ -49,6 +74,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.subject_label}"
+
+    @property
+    def action_label(self) -> str:
+        """The decision in the reader's language; the code itself for one this version does not know."""
+        return str(AUDIT_ACTIONS.get(self.action, self.action))
 
 
 # --- Shop admission: the public "open a shop" application and its review ----------------------

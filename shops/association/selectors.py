@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from shops.association.admission_selectors import applications_waiting_count
 from shops.association.listing_selectors import review_waiting_counts
-from shops.association.models import AuditEntry
+from shops.association.models import AUDIT_ACTIONS, AuditEntry
 from shops.association.review_moderation import reviews_awaiting_count
 from shops.association.waiting import WaitingTile, contributed_tiles
 
@@ -32,5 +32,7 @@ def audit_entries(*, action: str = "") -> QuerySet[AuditEntry]:
     return entries.filter(action=action) if action else entries
 
 
-def audit_actions() -> list[str]:
-    return list(AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct())
+def audit_actions() -> list[tuple[str, str]]:
+    """The decisions the log holds, as (code, label in the reader's language), by label."""
+    codes = AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
+    return sorted(((code, str(AUDIT_ACTIONS.get(code, code))) for code in codes), key=lambda pair: pair[1])

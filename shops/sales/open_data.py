@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 from django.core.cache import cache
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from marketplace.money import money
 from shops.sales.models import CategorySalesDay, ProductSalesDay, SalesDay
 from shops.sales.selectors import category_roots
 
@@ -152,7 +154,7 @@ def _open_data() -> list[OpenMonth]:  # noqa: PLR0915
     for row in shop_months:
         month = month_of(row["month"])
         county_id, village_id = shops.get(row["shop_id"], (None, None))
-        gross = (row["goods"] or ZERO) + (row["shipping"] or ZERO)
+        gross = money(row["goods"]) + money(row["shipping"])
         for level, key, region_id in (
             ("county", county_id, county_id),
             ("village", (county_id, village_id), village_id),
@@ -169,7 +171,7 @@ def _open_data() -> list[OpenMonth]:  # noqa: PLR0915
             group.orders += row["sales"] or 0
             group.units += row["units"] or 0
             group.gross += gross
-            group.net += gross - (row["refunds"] or ZERO)
+            group.net += gross - money(row["refunds"])
     for row in product_months:
         month = month_of(row["month"])
         category = root(row["category_id"])
@@ -183,8 +185,8 @@ def _open_data() -> list[OpenMonth]:  # noqa: PLR0915
         )
         group.shops.add(row["shop_id"])
         group.units += row["units"] or 0
-        group.gross += row["goods"] or ZERO
-        group.net += (row["goods"] or ZERO) - (row["refunds"] or ZERO)
+        group.gross += money(row["goods"])
+        group.net += money(row["goods"]) - money(row["refunds"])
     for row in category_orders:
         category = categories.get(row["category_id"])
         if row["category_id"] is not None and (category is None or category.depth != 1):
@@ -215,5 +217,6 @@ def _open_data() -> list[OpenMonth]:  # noqa: PLR0915
 
 
 def open_data() -> list[OpenMonth]:
-    """The published months, newest first (kept in the cache for a few minutes)."""
-    return cache.get_or_set(CACHE_KEY, _open_data, CACHE_SECONDS)
+    """The published months, newest first (kept in the cache for a few minutes, per language: the rows
+    carry the places' and categories' names in it)."""
+    return cache.get_or_set(f"{CACHE_KEY}:{get_language()}", _open_data, CACHE_SECONDS)

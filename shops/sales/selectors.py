@@ -22,6 +22,7 @@ from oscar.core.loading import get_model
 from marketplace.figures import percent_of
 from marketplace.i18n import pick
 from marketplace.local_dates import month_after, month_first, month_last
+from marketplace.money import money
 from marketplace.periods import Period
 from shops.sales.models import (
     BuyerSalesChain,
@@ -99,6 +100,11 @@ class Figures:
     presale_goods: Decimal = ZERO
     refunds: Decimal = ZERO
     repeat_buyers: int | None = 0
+
+    def __post_init__(self) -> None:
+        # Sums from the database: a float or an integer on SQLite (marketplace/money.py).
+        self.goods, self.shipping = money(self.goods), money(self.shipping)
+        self.presale_goods, self.refunds = money(self.presale_goods), money(self.refunds)
 
     @property
     def gross(self) -> Decimal:
@@ -288,11 +294,6 @@ def _union_sql(querysets: Iterable[QuerySet[Any]]) -> tuple[str, list[Any]]:
     return " UNION ALL ".join(sqls), params
 
 
-def _money(value: object) -> Decimal:
-    """A sum of money from raw SQL: PostgreSQL gives a Decimal, SQLite a float (rounded to the cent)."""
-    return ZERO if value is None else Decimal(value).quantize(CENT)  # type: ignore[arg-type]
-
-
 SHOP_SUMS = ("sales", "units", "goods", "shipping", "presale_goods", "refunds")
 SHOP_MONEY = {"goods", "shipping", "presale_goods", "refunds"}
 
@@ -317,7 +318,7 @@ def _shop_sums(parts: PeriodParts, filters: SalesFilters, group: str | None) -> 
             rows = cursor.fetchall()
     return {
         row[0]: {
-            name: _money(value) if name in SHOP_MONEY else int(value or 0)
+            name: money(value) if name in SHOP_MONEY else int(value or 0)
             for name, value in zip(SHOP_SUMS, row[1:], strict=True)
         }
         for row in rows

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from marketplace.money import money, money_sum
 from shops.settlement.models import CommissionRule, ShopPayoutAccount, Statement, StatementLine
 
 
@@ -41,8 +42,8 @@ def statements(
 
 def statements_totals(found: QuerySet[Statement]) -> StatementTotals:
     fields = Statement.TOTAL_FIELDS
-    sums = found.order_by().aggregate(count=Count("pk"), **{name: Sum(name) for name in fields})
-    return StatementTotals(count=sums.pop("count"), **{name: sums[name] or Decimal("0") for name in fields})
+    sums = found.order_by().aggregate(count=Count("pk"), **{name: money_sum(Sum(name)) for name in fields})
+    return StatementTotals(count=sums.pop("count"), **{name: money(sums[name]) for name in fields})
 
 
 def statement_detail(

@@ -62,7 +62,10 @@ def test_a_declined_card_leaves_an_unpaid_order_and_a_clear_message(
 
     order = Order.objects.get()
     assert response.request["PATH_INFO"] == reverse("checkout:pay", kwargs={"number": order.number})
-    assert "declined" in response.content.decode()
+    # Said in the buyer's language (Chinese by default), not in Stripe's English words.
+    page = response.content.decode()
+    assert "您的银行卡被拒绝" in page
+    assert "Your card was declined" not in page
     assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PENDING_PAYMENT}
 
     second = client.post(

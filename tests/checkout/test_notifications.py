@@ -64,7 +64,7 @@ def test_a_declined_card_mails_the_buyer_that_payment_failed(
 ):
     place(client, localstripe, "4000000000000341", django_capture_on_commit_callbacks)
     assert [mail.to for mail in mailoutbox] == [["buyer@example.cn"]]
-    assert "declined" in mailoutbox[0].body
+    assert "您的银行卡被拒绝" in mailoutbox[0].body  # the reason in Chinese, not Stripe's English
 
 
 def test_a_refund_is_mailed_to_the_buyer(

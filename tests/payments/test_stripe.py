@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from marketplace.order.models import ShopOrder, ShopOrderEvent
 from marketplace.payments.models import Payment, Refund, StripeEvent
@@ -56,7 +57,12 @@ def test_a_declined_card_leaves_the_order_unpaid_with_the_reason(stripe_settings
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.FAILED
-    assert "declined" in payment.failure_message
+    assert "declined" in payment.failure_message  # Stripe's words, kept for the staff
+    assert payment.failure_code == "card_declined"
+    with translation.override("zh-hans"):
+        assert payment.failure_text == "您的银行卡被拒绝。请换一张卡，或向发卡银行询问原因。"
+    with translation.override("en"):
+        assert payment.failure_text.startswith("Your card was declined.")
     assert set(placed_order.shop_orders.values_list("status", flat=True)) == {S.PENDING_PAYMENT}
 
 

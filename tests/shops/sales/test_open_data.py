@@ -149,3 +149,14 @@ def test_the_language_switch_works_without_a_csrf_token(db):
 
     assert response.status_code == 302
     assert response.cookies["django_language"].value == "en"
+
+
+def test_each_language_gets_the_names_in_it_whatever_was_asked_first(client, county_of_five):
+    """The published months are cached with their places' names: one copy per language."""
+    client.cookies["django_language"] = "en"
+    english = month(json.loads(client.get(reverse("open_data:json")).content))
+    client.cookies["django_language"] = "zh-hans"
+    chinese = month(json.loads(client.get(reverse("open_data:json")).content))
+    assert "Dazhe" in {row["name"] for row in english["by_village"]}
+    assert "大柘村" in {row["name"] for row in chinese["by_village"]}
+    assert "Dazhe" not in {row["name"] for row in chinese["by_village"]}

@@ -3,6 +3,7 @@ commission rules; the farmer's statements in the console (their own shop's only)
 grow with the number of statements."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -202,3 +203,40 @@ def test_the_farmer_sees_their_own_statements_only(shop, march):
     for name in ("console:statement", "console:statement-csv", "console:statement-pdf"):
         assert farmer.get(reverse(name, kwargs={"statement": other.number})).status_code == 404
     assert 'data-testid="statements-link"' in farmer.get(reverse("console:sales")).content.decode()
+
+
+MONEY_SHOWN = re.compile(r"¥\s?-?[\d,]+(?:\.\d+)?")
+
+
+def money_shown(page: str) -> list[str]:
+    return MONEY_SHOWN.findall(page)
+
+
+def test_every_amount_on_the_statement_pages_has_two_decimal_places(staff_client, shop):
+    """A database sum comes back from SQLite as a float (``214.480000000000``) or an integer (``3682``):
+    every amount shown is a Decimal with two places, whatever the database."""
+    commission_rule_add(
+        percent=Decimal("5"), effective_from=datetime.date(2026, 1, 1), actor=association_member()
+    )
+    other = ShopFactory(code="other-shop")
+    cheap = ProductFactory(shop=other, stock=(Decimal("0.10"), 100))
+    sale(shop, (shop.peach, 1), paid_at=at("2026-03-10 10:00"))
+    sale(other, (cheap, 3), paid_at=at("2026-03-11 10:00"))
+    statements = statements_generate(month=MARCH)
+    totals = staff_client.get(reverse("association:statements"), {"month": "2026-03"}).context["totals"]
+    for name in Statement.TOTAL_FIELDS:
+        value = getattr(totals, name)
+        assert isinstance(value, Decimal), name
+        assert value == value.quantize(Decimal("0.01")), (name, value)
+        assert value.as_tuple().exponent == -2, (name, value)
+    pages = [
+        staff_client.get(reverse("association:statements"), {"month": "2026-03"}),
+        *(staff_client.get(reverse("association:statement", kwargs={"pk": s.pk})) for s in statements),
+        farmer_client(shop).get(reverse("console:statements")),
+    ]
+    for response in pages:
+        assert response.status_code == 200
+        shown = money_shown(response.content.decode())
+        assert shown, response.request["PATH_INFO"]
+        for amount in shown:
+            assert re.fullmatch(r"¥-?\d{1,3}(,\d{3})*\.\d{2}", amount.replace(" ", "")), (amount, shown)

@@ -29,7 +29,9 @@
   var stripe = null;
   var card = null;
   if (typeof Stripe !== "undefined") {
-    stripe = Stripe(script.getAttribute("data-stripe-key"));
+    // Stripe.js's own messages (a card number it cannot read, a declined card) in the page's language.
+    var lang = (document.documentElement.lang || "zh").toLowerCase();
+    stripe = Stripe(script.getAttribute("data-stripe-key"), { locale: lang.indexOf("zh") === 0 ? "zh" : "en" });
     card = stripe.elements().create("card");
     card.mount("#card-element");
   }

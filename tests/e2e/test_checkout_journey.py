@@ -137,7 +137,7 @@ def test_a_declined_card_leaves_an_unpaid_order_and_says_so(shop_with_stripe, op
     visit.assert_no_server_error()
 
     assert "/pay/" in visit.page.url
-    assert "declined" in visit.page.content()
+    assert "您的银行卡被拒绝" in visit.page.content()  # in the buyer's language, not Stripe's English
     order = Order.objects.get()
     assert set(order.shop_orders.values_list("status", flat=True)) == {ShopOrder.Status.PENDING_PAYMENT}
     assert not Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).exists()

@@ -22,7 +22,7 @@ venv: $(VENV)/.installed
 
 demo-data: venv
 	$(STEP) "Database: migrations (SQLite in $${VAR_DIR:-var}/)"
-	@$(PY) manage.py migrate --noinput
+	@$(PY) manage.py migrate --noinput --verbosity 0
 	$(STEP) "Demo data: shops, produce, photos, accounts"
 	@$(PY) manage.py demo_load
 

@@ -41,7 +41,7 @@ class LogisticsPartner(models.Model):
         verbose_name_plural = _("Logistics partners")
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
 
     @property
     def display_name(self) -> str:

@@ -45,7 +45,8 @@ class Certification(models.Model):
         verbose_name_plural = _("Certifications")
 
     def __str__(self) -> str:
-        return self.name
+        # What forms (the listing form's choices) and lists show by default: the reader's language.
+        return self.display_name
 
     @property
     def display_name(self) -> str:
@@ -58,6 +59,16 @@ class Category(AbstractCategory):
     @property
     def display_name(self) -> str:
         return pick(self.name, self.name_en)
+
+    @property
+    def full_name(self) -> str:
+        """The path from the top ("鲜果 > 水蜜桃"), in the reader's language (Oscar's joins the Chinese names;
+        ``str()`` of a category is this)."""
+        return self._full_name_separator.join(c.display_name for c in self.get_ancestors_and_self())
+
+    def get_meta_title(self) -> str:
+        """The page's title: the name in the reader's language unless one was written for the page."""
+        return self.meta_title or self.display_name
 
 
 class ProductQuerySet(OscarProductQuerySet):

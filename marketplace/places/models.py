@@ -40,7 +40,8 @@ class Region(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        # What forms and lists show by default: the reader's language (a label from data has both).
+        return self.display_name
 
     @property
     def display_name(self) -> str:

@@ -162,7 +162,7 @@ class ApplicationForm(forms.Form):
         self.fields["town"].choices = _grouped(towns, lambda town: town.parent.name)
         self.fields["village"].choices = _grouped(villages, lambda village: village.parent.name)
         self.fields["categories"].queryset = Category.objects.order_by("path")
-        self.fields["categories"].label_from_instance = lambda category: category.name
+        self.fields["categories"].label_from_instance = lambda category: category.display_name
         if application is not None:
             for name in ("farm_photos", "licence_photos"):
                 self.fields[name].required = False

@@ -69,7 +69,7 @@ class CommissionRuleForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].label_from_instance = lambda c: "— " * (c.depth - 1) + c.name  # type: ignore[attr-defined]
+        self.fields["category"].label_from_instance = lambda c: "— " * (c.depth - 1) + c.display_name  # type: ignore[attr-defined]
 
 
 class RuleEndForm(forms.Form):

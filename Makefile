@@ -65,7 +65,11 @@ test: venv
 test-walk: venv
 	$(PY) -m pytest -m walk -n 2 $(PYTEST_ARGS)
 
+# The accessibility test runs axe-core (npm) in the pages: installed under var/node/ when missing.
+AXE_VERSION ?= 4.10.3
 test-e2e: venv
+	@test -f var/node/node_modules/axe-core/axe.min.js || npm install --prefix var/node --no-save --no-audit \
+	  --no-fund --silent axe-core@$(AXE_VERSION)
 	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
 
 lint: venv

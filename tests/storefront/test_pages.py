@@ -1,6 +1,7 @@
 """The storefront's pages as a buyer meets them: they list the right produce and never 500."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -191,3 +192,15 @@ def test_a_shops_card_counts_its_products_on_sale_after_each_catalogue_change(
         listing_pause(product=extra)
     shop.refresh_from_db()
     assert shop.public_product_count == on_sale
+
+
+def test_the_language_buttons_name_begins_with_what_it_shows(client, market):
+    """WCAG 2.5.3 (label in name): a voice user says what they see ("EN") to press it."""
+    for language, shown in (("zh-hans", "EN"), ("en", "中文")):
+        client.cookies["django_language"] = language
+        page = client.get("/").content.decode()
+        button = re.search(r'<button class="tool"[^>]*aria-label="([^"]+)"[^>]*>([^<]+)</button>', page)
+        assert button, language
+        name, text = button[1], button[2].strip()
+        assert text == shown
+        assert name.startswith(text), (name, text)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from oscar.apps.catalogue.abstract_models import (
     AbstractCategory,
     AbstractProduct,
+    AbstractProductAttribute,
     AbstractProductImage,
     MissingProductImage,
 )
@@ -246,6 +247,19 @@ class Product(AbstractProduct):
         month = (on or timezone.localdate()).month
         start, end = window
         return start <= month <= end if start <= end else (month >= start or month <= end)
+
+
+class ProductAttribute(AbstractProductAttribute):
+    """A fact of a kind of produce (蜂种, 蜜源, 糖度) with its English name beside the Chinese one."""
+
+    name_en = models.CharField(_("English name"), max_length=128, blank=True)
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return pick(self.name, self.name_en)
 
 
 class ProductImage(AbstractProductImage):

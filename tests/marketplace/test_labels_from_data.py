@@ -56,3 +56,19 @@ def test_a_category_page_is_titled_in_the_readers_language(client):
     assert "<title>Fresh fruit |" in english
     client.cookies["django_language"] = "zh-hans"
     assert "<title>鲜果 |" in client.get(fruit.get_absolute_url()).content.decode()
+
+
+def test_a_products_facts_are_headed_in_the_readers_language(client):
+    ProductAttribute = get_model("catalogue", "ProductAttribute")
+    ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
+    honey = ProductFactory(title="高山百花蜜 500克", stock=(Decimal("68.00"), 9))
+    bees = ProductAttribute.objects.create(
+        product_class=honey.product_class, code="bee_species", name="蜂种", name_en="Bee species", type="text"
+    )
+    ProductAttributeValue.objects.create(product=honey, attribute=bees, value_text="中华蜜蜂")
+    english = in_english(client).get(honey.get_absolute_url()).content.decode()
+    assert '<th scope="row">Bee species</th>' in english
+    assert '<th scope="row">蜂种</th>' not in english
+    client.cookies.clear()
+    chinese = client.get(honey.get_absolute_url()).content.decode()
+    assert '<th scope="row">蜂种</th>' in chinese

@@ -81,10 +81,9 @@ def placed_order(db):
     return order
 
 
-def card_from_browser(localstripe: str, number: str) -> str:
-    """What Stripe.js does in the buyer's browser with the publishable key: turn the card into a token
-    (the card number goes to Stripe, never to us) and hand its card id to our server."""
-    token = requests.post(
+def token_request(localstripe: str, number: str) -> requests.Response:
+    """Stripe.js's token request for a card ``number`` (as typed), with the publishable key."""
+    return requests.post(
         f"{localstripe}/v1/tokens",
         data={
             "key": "pk_test_marketplace",
@@ -95,6 +94,12 @@ def card_from_browser(localstripe: str, number: str) -> str:
         },
         timeout=10,
     )
+
+
+def card_from_browser(localstripe: str, number: str) -> str:
+    """What Stripe.js does in the buyer's browser with the publishable key: turn the card into a token
+    (the card number goes to Stripe, never to us) and hand its card id to our server."""
+    token = token_request(localstripe, number)
     assert token.ok, token.text
     return token.json()["card"]["id"]
 

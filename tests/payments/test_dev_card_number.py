@@ -4,37 +4,18 @@ the README's test card as a person types it, "4242 4242 4242 4242", as Stripe.js
 import pytest
 import requests
 
+from tests.payments.conftest import token_request
+
 
 @pytest.mark.parametrize("typed", ["4242 4242 4242 4242", "4242-4242-4242-4242", " 4242424242424242 "])
 def test_a_card_number_typed_with_spaces_or_hyphens_makes_a_token(localstripe, typed):
-    token = requests.post(
-        f"{localstripe}/v1/tokens",
-        data={
-            "key": "pk_test_marketplace",
-            "card[number]": typed,
-            "card[exp_month]": "12",
-            "card[exp_year]": "2030",
-            "card[cvc]": "123",
-        },
-        timeout=10,
-    )
+    token = token_request(localstripe, typed)
     assert token.ok, token.text
     assert token.json()["card"]["last4"] == "4242"
 
 
 def test_a_number_that_is_not_sixteen_digits_is_still_refused(localstripe):
-    token = requests.post(
-        f"{localstripe}/v1/tokens",
-        data={
-            "key": "pk_test_marketplace",
-            "card[number]": "4242 4242",
-            "card[exp_month]": "12",
-            "card[exp_year]": "2030",
-            "card[cvc]": "123",
-        },
-        timeout=10,
-    )
-    assert token.status_code == 400
+    assert token_request(localstripe, "4242 4242").status_code == 400
 
 
 def test_the_fake_stripe_js_reads_the_number_without_separators(localstripe):

@@ -73,7 +73,7 @@ def _grouped(regions: Iterable["Region"], parent_label: Callable[["Region"], str
     """Select choices grouped under each region's parent: [(parent label, [(pk, name), …]), …]."""
     groups: dict[str, list[tuple[int, str]]] = {}
     for region in regions:
-        groups.setdefault(parent_label(region), []).append((region.pk, region.name))
+        groups.setdefault(parent_label(region), []).append((region.pk, region.display_name))
     return [("", "—"), *groups.items()]
 
 
@@ -156,11 +156,11 @@ class ApplicationForm(forms.Form):
         self.fields["county"].choices = _grouped(
             counties,
             lambda county: " ".join(
-                r.name for r in (getattr(county.parent, "parent", None), county.parent) if r
+                r.display_name for r in (getattr(county.parent, "parent", None), county.parent) if r
             ),
         )
-        self.fields["town"].choices = _grouped(towns, lambda town: town.parent.name)
-        self.fields["village"].choices = _grouped(villages, lambda village: village.parent.name)
+        self.fields["town"].choices = _grouped(towns, lambda town: town.parent.display_name)
+        self.fields["village"].choices = _grouped(villages, lambda village: village.parent.display_name)
         self.fields["categories"].queryset = Category.objects.order_by("path")
         self.fields["categories"].label_from_instance = lambda category: category.display_name
         if application is not None:
@@ -286,4 +286,7 @@ class ShopFilterForm(forms.Form):
 
     def __init__(self, *args: Any, counties: Iterable["Region"] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["county"].choices = [("", _("All")), *((county.pk, county.name) for county in counties)]
+        self.fields["county"].choices = [
+            ("", _("All")),
+            *((county.pk, county.display_name) for county in counties),
+        ]

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo demo-data serve test test-walk test-e2e test-all lint format bench bench-routing bench-sales bench-checkout stack clean
+.PHONY: venv demo demo-data serve test test-walk test-e2e test-all lint format bench bench-search bench-routing bench-sales bench-checkout stack clean
 
 # A line per step of the first run, with the time it began (so a slow step shows as a gap).
 STEP = @printf '[%s] %s\n' "$$(date +%T)"
@@ -88,8 +88,14 @@ format: venv
 # Storefront benchmark: `make bench` (2,000 products) or `make bench PRODUCTS=100000`: cached, mixed (buyers
 # ordering meanwhile) and cold, each against the ceiling; needs wrk (Debian) and Redis on 127.0.0.1:6379.
 PRODUCTS ?= 2000
+SEARCH_PRODUCTS ?= 100000
 bench: venv
 	$(PY) bench/storefront.py --products $(PRODUCTS)
+	$(PY) bench/search_relevance.py --products $(SEARCH_PRODUCTS)
+
+# Search relevance on the demo catalogue (precision@5, recall@20) and its cost at SEARCH_PRODUCTS products.
+bench-search: venv
+	$(PY) bench/search_relevance.py --products $(SEARCH_PRODUCTS)
 
 # Routing benchmark (in-process, its own databases: SQLite under var/bench/, then PostgreSQL on 127.0.0.1
 # unless ROUTING_PG_URL is empty): `make bench-routing` (10,000 paid shop orders over 50 partners, routed

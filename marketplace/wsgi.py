@@ -6,3 +6,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "marketplace.settings")
 application = get_wsgi_application()
+
+# The search's word dictionary (jieba, about 0.7 s) is loaded as the process starts, not in a buyer's first
+# search. Imported after the application: the settings are loaded by then.
+from marketplace.search.tokens import warm_up  # noqa: E402
+
+warm_up()

@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from oscar.core.loading import get_model
 
 from marketplace.search.models import ProductSearchDocument, SearchToken
-from marketplace.search.tokens import index_tokens, normalise
+from marketplace.search.tokens import CODE, KIND, NAME, PLACE, FieldWeight, normalise, weighted_tokens
 
 if TYPE_CHECKING:
     from oscar.apps.catalogue.models import Product
@@ -48,36 +48,49 @@ class SearchableProduct:
     product_class: str | None
     categories: tuple[Names, ...]
     shop: Names | None
-    shop_places: tuple[Names, ...]  # the shop's county, town and village, those it has
+    shop_places: tuple[Names, ...]  # the shop's province, city, county, town and village, those it has
     origin_village: Names | None
 
 
-def search_text(item: SearchableProduct) -> str:
-    """Names, variety, kind, category, shop and place: what buyers type. Descriptions are left out
-    on purpose: a tea shop's story mentioning peach blossom must not make it a peach result."""
-    parts: list[str | None] = [item.title, item.title_en, item.variety, item.variety_en, item.upc]
-    parts.append(item.product_class)
+def searchable_fields(item: SearchableProduct) -> list[tuple[str | None, FieldWeight]]:
+    """Names, variety, kind, category, shop and place: what buyers type, each with the weight a match in
+    it carries. Descriptions are left out on purpose: a tea shop's story mentioning peach blossom must
+    not make it a peach result."""
+    fields: list[tuple[str | None, FieldWeight]] = [(item.title, NAME), (item.title_en, NAME)]
+    fields += [(item.variety, KIND), (item.variety_en, KIND), (item.product_class, KIND), (item.upc, CODE)]
     for names in item.categories:
-        parts += names
+        fields += [(name, KIND) for name in names]
     if item.shop is not None:
-        parts += item.shop
+        fields += [(name, PLACE) for name in item.shop]
         for names in item.shop_places:
-            parts += names
+            fields += [(name, PLACE) for name in names]
     if item.origin_village is not None:
-        parts += item.origin_village
-    return " ".join(p for p in parts if p)
+        fields += [(name, PLACE) for name in item.origin_village]
+    return fields
+
+
+def search_text(item: SearchableProduct) -> str:
+    """The product's searchable text in one string (kept to confirm that a CJK word appears as written)."""
+    return " ".join(text for text, _weight in searchable_fields(item) if text)
 
 
 def _searchable_queryset() -> QuerySet["Product"]:
     return Product.objects.select_related(
-        "shop", "shop__county", "shop__town", "shop__village", "origin_village", "product_class"
+        "shop",
+        "shop__province",
+        "shop__city",
+        "shop__county",
+        "shop__town",
+        "shop__village",
+        "origin_village",
+        "product_class",
     ).prefetch_related("categories")
 
 
 def product_searchable(product: "Product") -> SearchableProduct:
     """The searchable names of a product instance (loaded through ``_searchable_queryset``)."""
     shop = product.shop
-    places = () if shop is None else (shop.county, shop.town, shop.village)
+    places = () if shop is None else (shop.province, shop.city, shop.county, shop.town, shop.village)
     origin = product.origin_village
     return SearchableProduct(
         title=product.title,
@@ -98,13 +111,16 @@ def product_search_text(product: "Product") -> str:
 
 
 def _write(product: "Product") -> None:
-    text = product_search_text(product)
-    ProductSearchDocument.objects.update_or_create(product=product, defaults={"text": normalise(text)})
-    wanted = index_tokens(text)
-    existing = set(SearchToken.objects.filter(product=product).values_list("token", flat=True))
-    SearchToken.objects.filter(product=product, token__in=existing - wanted).delete()
+    item = product_searchable(product)
+    ProductSearchDocument.objects.update_or_create(
+        product=product, defaults={"text": normalise(search_text(item))}
+    )
+    wanted = set(weighted_tokens(searchable_fields(item)).items())
+    existing = set(SearchToken.objects.filter(product=product).values_list("token", "weight"))
+    stale = {token for token, _weight in existing - wanted}
+    SearchToken.objects.filter(product=product, token__in=stale).delete()
     SearchToken.objects.bulk_create(
-        [SearchToken(product=product, token=t) for t in sorted(wanted - existing)],
+        [SearchToken(product=product, token=t, weight=w) for t, w in sorted(wanted - existing)],
         ignore_conflicts=True,
     )
 
@@ -124,7 +140,7 @@ def product_index(*, product_id: int) -> bool:
 
 # Many products at once ----------------------------------------------------------------------------
 
-_PLACE_PREFIXES = ("shop__county", "shop__town", "shop__village")
+_PLACE_PREFIXES = ("shop__province", "shop__city", "shop__county", "shop__town", "shop__village")
 _PRODUCT_VALUES = (
     "pk",
     "title",
@@ -180,8 +196,8 @@ def searchables_read(product_ids: Sequence[int]) -> dict[int, SearchableProduct]
     return found
 
 
-def _token_rows_write(sql_postgresql: str, sql_other: str, rows: list[tuple[int, str]]) -> None:
-    """Run a statement over (product id, token) rows: once with two arrays on PostgreSQL, as one
+def _token_rows_write(sql_postgresql: str, sql_other: str, rows: list[tuple[int, str, int]]) -> None:
+    """Run a statement over (product id, token, weight) rows: once with arrays on PostgreSQL, as one
     prepared statement per row elsewhere (SQLite's fastest way); no model instance per row."""
     if not rows:
         return
@@ -190,28 +206,31 @@ def _token_rows_write(sql_postgresql: str, sql_other: str, rows: list[tuple[int,
         "table": quote(SearchToken._meta.db_table),
         "product": quote(SearchToken._meta.get_field("product").column),
         "token": quote(SearchToken._meta.get_field("token").column),
+        "weight": quote(SearchToken._meta.get_field("weight").column),
     }
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            ids, tokens = [product_id for product_id, _t in rows], [token for _p, token in rows]
-            cursor.execute(sql_postgresql.format(**names), [ids, tokens])
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            cursor.execute(sql_postgresql.format(**names), columns)
         else:
             cursor.executemany(sql_other.format(**names), rows)
 
 
-def _tokens_insert(rows: list[tuple[int, str]]) -> None:
+def _tokens_insert(rows: list[tuple[int, str, int]]) -> None:
     _token_rows_write(
-        "INSERT INTO {table} ({product}, {token}) SELECT * FROM unnest(%s::integer[], %s::varchar[])",
-        "INSERT INTO {table} ({product}, {token}) VALUES (%s, %s)",
+        "INSERT INTO {table} ({product}, {token}, {weight}) "
+        "SELECT * FROM unnest(%s::integer[], %s::varchar[], %s::smallint[])",
+        "INSERT INTO {table} ({product}, {token}, {weight}) VALUES (%s, %s, %s)",
         rows,
     )
 
 
-def _tokens_delete(rows: list[tuple[int, str]]) -> None:
+def _tokens_delete(rows: list[tuple[int, str, int]]) -> None:
     _token_rows_write(
-        "DELETE FROM {table} USING unnest(%s::integer[], %s::varchar[]) AS gone(product_id, token) "
+        "DELETE FROM {table} USING unnest(%s::integer[], %s::varchar[], %s::smallint[]) "
+        "AS gone(product_id, token, weight) "
         "WHERE {table}.{product} = gone.product_id AND {table}.{token} = gone.token",
-        "DELETE FROM {table} WHERE {product} = %s AND {token} = %s",
+        "DELETE FROM {table} WHERE {product} = %s AND {token} = %s AND {weight} = %s",
         rows,
     )
 
@@ -228,15 +247,18 @@ def products_index_bulk(*, product_ids: Sequence[int]) -> int:
     if not ids:
         return 0
     searchables = searchables_read(ids)
-    existing = set(SearchToken.objects.filter(product_id__in=ids).values_list("product_id", "token"))
+    existing = set(
+        SearchToken.objects.filter(product_id__in=ids).values_list("product_id", "token", "weight")
+    )
     ProductSearchDocument.objects.filter(product_id__in=ids).delete()
     documents: list[ProductSearchDocument] = []
-    new: list[tuple[int, str]] = []  # in (product, token) order, sorted per product (cheaper than at once)
+    # In (product, token) order, sorted per product (cheaper than at once).
+    new: list[tuple[int, str, int]] = []
     for product_id in sorted(searchables):
-        text = search_text(searchables[product_id])
-        documents.append(ProductSearchDocument(product_id=product_id, text=normalise(text)))
-        for token in sorted(index_tokens(text)):
-            row = (product_id, token)
+        item = searchables[product_id]
+        documents.append(ProductSearchDocument(product_id=product_id, text=normalise(search_text(item))))
+        for token, weight in sorted(weighted_tokens(searchable_fields(item)).items()):
+            row = (product_id, token, weight)
             if row in existing:
                 existing.discard(row)  # kept: what is left of ``existing`` at the end is stale
             else:

@@ -24,6 +24,9 @@ class ProductSearchDocument(models.Model):
 class SearchToken(models.Model):
     product = models.ForeignKey("catalogue.Product", on_delete=models.CASCADE, related_name="+")
     token = models.CharField(max_length=32)
+    # Where the token was found and how (tokens.KIND / NAME / PLACE, at a word's edge or inside one):
+    # a result ranks by the sum of its matched tokens' weights.
+    weight = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         # The foreign key's own index serves lookups by product; a second one on the same column only

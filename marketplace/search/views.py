@@ -6,11 +6,12 @@ from urllib.parse import unquote
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from marketplace.search.forms import SearchForm
-from marketplace.search.selectors import product_search
+from marketplace.search.selectors import SearchOutcome, product_search_forgiving
 from marketplace.search.tokens import parse_query
 from marketplace.storefront import selectors
 from marketplace.storefront.caching import cached_by_version
@@ -75,10 +76,14 @@ class FacetedSearchView(ProductListPage):
         self.raw_query = raw
         return super().get(request, *args, **kwargs)
 
+    @cached_property
+    def outcome(self) -> SearchOutcome:
+        """What is searched for (when the query finds nothing, what is searched instead), decided when the
+        page's list is first drawn: a page whose list is cached asks nothing."""
+        return product_search_forgiving(query=self.query, products=selectors.storefront_products())
+
     def product_queryset(self) -> QuerySet[Any]:
-        return selectors.product_cards(
-            product_search(query=self.query, products=selectors.storefront_products())
-        )
+        return selectors.product_cards(self.outcome.products)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -86,6 +91,7 @@ class FacetedSearchView(ProductListPage):
             {
                 "query": self.raw_query,
                 "parsed_query": self.query,
+                "search_outcome": SimpleLazyObject(lambda: self.outcome),
                 "search_form": self.form,
                 "categories": lazy_list(selectors.top_categories),
             }

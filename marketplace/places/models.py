@@ -6,7 +6,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from marketplace.i18n import pick
+from marketplace.i18n import is_english
+from marketplace.places.romanise import place_name_in_english
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -45,7 +46,11 @@ class Region(models.Model):
 
     @property
     def display_name(self) -> str:
-        return pick(self.name, self.name_en)
+        """The name in the reader's language. In English a place the association added without an English
+        name is written in pinyin with its kind (阳山镇 → Yangshan Town) rather than shown in Chinese."""
+        if is_english():
+            return self.name_en or place_name_in_english(self.name, self.level)
+        return self.name or self.name_en
 
     def get_absolute_url(self) -> str:
         return reverse("storefront:place", kwargs={"pk": self.pk})

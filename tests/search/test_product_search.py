@@ -1,9 +1,10 @@
 import pytest
+from django.urls import reverse
 from oscar.core.loading import get_model
 
 from marketplace.search.indexing import product_index, products_index
 from marketplace.search.models import SearchToken
-from marketplace.search.selectors import product_search
+from marketplace.search.selectors import product_search, product_search_forgiving
 from marketplace.search.tokens import parse_query
 from tests.factories import ProductFactory, ShopFactory, region_chain
 
@@ -85,3 +86,47 @@ def test_reindexing_is_idempotent_and_deleting_clears_tokens(django_capture_on_c
     product.delete()
     assert not SearchToken.objects.filter(product_id=product_id).exists()
     assert product_index(product_id=product_id) is False
+
+
+def forgiving(raw: str):
+    return product_search_forgiving(query=parse_query(raw), products=Product.objects.storefront())
+
+
+def test_a_homophone_typo_is_searched_by_its_sound(catalogue):
+    outcome = forgiving("水密桃")
+    assert sorted(p.title for p in outcome.products) == ["白凤水蜜桃", "阳山水蜜桃 湖景蜜露 12只装"]
+    assert outcome.corrected == (("水密桃", "shuimitao"),)
+
+
+def test_a_misspelt_english_word_is_searched_by_its_nearest_spelling(catalogue):
+    outcome = forgiving("peech")
+    assert {p.title for p in outcome.products} == {"阳山水蜜桃 湖景蜜露 12只装", "白凤水蜜桃"}
+    assert outcome.corrected == (("peech", "peach"),)
+
+
+def test_a_word_that_matches_nothing_is_left_out_and_said_so(catalogue):
+    outcome = forgiving("笋干 zzzz")
+    assert [p.title for p in outcome.products] == ["遂昌笋干 500克"]
+    assert outcome.dropped == ("zzzz",)
+
+
+def test_a_query_mostly_unmatched_finds_nothing(catalogue):
+    # 壳 alone would match nothing here either; 手机 (phone) matches nothing: no scraps are shown.
+    outcome = forgiving("手机 笋")
+    assert list(outcome.products) == []
+    assert outcome.dropped == ("手机",)
+
+
+def test_a_query_found_as_typed_is_not_changed(catalogue):
+    outcome = forgiving("水蜜桃")
+    assert not outcome.is_changed
+    assert outcome.query.text == "水蜜桃"
+
+
+def test_the_search_page_tells_the_buyer_what_it_searched_instead(client, catalogue):
+    response = client.get(reverse("search:search"), {"q": "水密桃"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="query-changed"' in page
+    assert "shuimitao" in page
+    assert "白凤水蜜桃" in page

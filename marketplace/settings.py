@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "shops.association",
     "shops.settlement",
     "shops.sales",
+    "shops.orchard",
     "shops",
     "logistics",
     "fixtures",

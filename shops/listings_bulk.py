@@ -23,7 +23,13 @@ from marketplace.storefront.caching import catalogue_changed
 from shops.listings import ListingData, ListingError, _product_apply
 
 if TYPE_CHECKING:
-    from oscar.apps.catalogue.models import Product, ProductAttribute, ProductAttributeValue, ProductImage
+    from oscar.apps.catalogue.models import (
+        AttributeOption,
+        Product,
+        ProductAttribute,
+        ProductAttributeValue,
+        ProductImage,
+    )
     from oscar.apps.partner.models import Partner, StockRecord
 else:
     Product = get_model("catalogue", "Product")
@@ -41,13 +47,15 @@ BATCH_SIZE = 500
 class NewListing:
     """One listing to create: the farmer's ``data`` for ``shop``, plus what an import of prepared
     data may carry: a UPC, a photo already in media storage (by name) and attribute values by code
-    (attributes of the listing's kind)."""
+    (attributes of the listing's kind; an option attribute's value is its option's Chinese text), with the
+    English of text values in ``attributes_en``."""
 
     shop: "Partner"
     data: ListingData
     upc: str | None = None
     image: str = ""
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    attributes_en: Mapping[str, str] = field(default_factory=dict)
 
 
 class ListingRowError(ListingError):
@@ -145,7 +153,7 @@ def _attributes_by_code(listings: Sequence[NewListing]) -> dict[tuple[int, str],
     found = ProductAttribute.objects.filter(
         product_class_id__in={class_id for class_id, _code in wanted},
         code__in={code for _class_id, code in wanted},
-    ).select_related("option_group")
+    ).prefetch_related("option_group__options")
     return {(attribute.product_class_id, attribute.code): attribute for attribute in found}
 
 
@@ -168,9 +176,27 @@ def _attribute_values(
             if value is None or value == "":
                 continue
             attribute_value = ProductAttributeValue(attribute=attribute, product=product)
-            attribute_value.value = value  # Oscar picks the column for the attribute's type
+            if attribute.is_option:
+                attribute_value.value_option = _option_named(attribute, value, index=offset + position)
+            else:
+                attribute_value.value = value  # Oscar picks the column for the attribute's type
+            if attribute.type == ProductAttribute.TEXT:
+                attribute_value.value_text_en = listing.attributes_en.get(code, "")
             values.append(attribute_value)
     return values
+
+
+def _option_named(attribute: "ProductAttribute", value: object, *, index: int) -> "AttributeOption":
+    """The option of ``attribute`` whose Chinese text is ``value``, from the prefetched options (Oscar's
+    setter would query once per value and fail with DoesNotExist on one that is not offered)."""
+    options = attribute.option_group.options.all() if attribute.option_group is not None else []
+    for option in options:
+        if option.option == value:
+            return option
+    raise ListingRowError(
+        _("“%(value)s” is not one of the choices for “%(code)s”.") % {"value": value, "code": attribute.code},
+        index=index,
+    )
 
 
 @transaction.atomic

@@ -14,9 +14,11 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oscar.apps.catalogue.abstract_models import (
+    AbstractAttributeOption,
     AbstractCategory,
     AbstractProduct,
     AbstractProductAttribute,
+    AbstractProductAttributeValue,
     AbstractProductImage,
     MissingProductImage,
 )
@@ -260,6 +262,36 @@ class ProductAttribute(AbstractProductAttribute):
     @property
     def display_name(self) -> str:
         return pick(self.name, self.name_en)
+
+
+class AttributeOption(AbstractAttributeOption):
+    """One of the values an option-type fact may take (蜂种: 中华蜜蜂), named once in both languages by the
+    association, so every listing that picks it reads in English without its farmer writing anything."""
+
+    option_en = models.CharField(_("English option"), max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        # Oscar shows an option value as ``str(option)`` (value_as_text, its multi-option join, forms).
+        return self.display_option
+
+    @property
+    def display_option(self) -> str:
+        return pick(self.option, self.option_en)
+
+
+class ProductAttributeValue(AbstractProductAttributeValue):
+    """A listing's fact. A text fact is the farmer's own words, so like the listing's title it carries its
+    English beside the Chinese (``value_text_en``); an option fact takes its English from the option."""
+
+    value_text_en = models.TextField(_("English text"), blank=True)
+
+    @property
+    def _text_as_text(self) -> str:
+        # Oscar's value_as_text (and so value_as_html) reads ``_<type>_as_text`` when there is one.
+        return pick(self.value_text or "", self.value_text_en)
+
+    def summary(self) -> str:
+        return f"{self.attribute.display_name}: {self.value_as_text}"
 
 
 class ProductImage(AbstractProductImage):

@@ -12,6 +12,7 @@ from django.contrib.staticfiles import finders
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.html import strip_tags
 from django.utils.translation import gettext_lazy as _
 from oscar.apps.catalogue.abstract_models import (
     AbstractAttributeOption,
@@ -24,7 +25,7 @@ from oscar.apps.catalogue.abstract_models import (
 )
 from oscar.apps.catalogue.managers import ProductQuerySet as OscarProductQuerySet
 
-from marketplace.i18n import pick
+from marketplace.i18n import is_english, pick
 
 MONTH_VALIDATORS = [MinValueValidator(1), MaxValueValidator(12)]
 
@@ -58,10 +59,22 @@ class Certification(models.Model):
 
 class Category(AbstractCategory):
     name_en = models.CharField(_("English name"), max_length=255, blank=True)
+    description_en = models.TextField(_("English description"), blank=True)
 
     @property
     def display_name(self) -> str:
         return pick(self.name, self.name_en)
+
+    @property
+    def display_description(self) -> str:
+        return pick(self.description, self.description_en)
+
+    def get_meta_description(self) -> str:
+        """Oscar's (the meta description written for the page, else the description), except that an English
+        page is described by the English description rather than a Chinese meta description."""
+        if is_english() and self.description_en:
+            return strip_tags(self.description_en)
+        return super().get_meta_description()
 
     @property
     def full_name(self) -> str:
@@ -208,6 +221,13 @@ class Product(AbstractProduct):
     @property
     def display_description(self) -> str:
         return pick(self.description, self.description_en)
+
+    def get_meta_description(self) -> str:
+        """Oscar's, except that an English page is described by the English description rather than a
+        Chinese meta description."""
+        if is_english() and self.description_en:
+            return strip_tags(self.description_en)
+        return super().get_meta_description()
 
     @property
     def display_variety(self) -> str:

@@ -293,6 +293,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sales.facts_refresh_recent",
         "schedule": crontab(hour=0, minute=30),
     },
+    # Raw orchard sensor readings older than ORCHARD_READINGS_KEEP_DAYS; their roll-ups stay.
+    "forget-old-orchard-readings": {
+        "task": "orchard.readings_forget",
+        "schedule": crontab(hour=3, minute=40),
+    },
 }
 
 # --- Throttling (marketplace/security.py) ------------------------------------------------------
@@ -419,6 +424,17 @@ PHOTO_ORIGINAL_MAX_SIDE = 2560  # the stored original is bounded to this long si
 PHOTO_MAX_PER_PRODUCT = 12
 # Drawn by a Celery task after the upload commits: list cards, the product page, the zoom view.
 PHOTO_RENDITIONS = {"list": "400x400", "page": "800x800", "zoom": "1600x1600"}
+
+# --- Orchard sensors over MQTT (shops/orchard/ingest.py, manage.py orchard_ingest) -----------------------
+ORCHARD_MQTT_BROKER = env.str("ORCHARD_MQTT_BROKER", default="127.0.0.1:1883")
+# The ingester's fixed client id: with a persistent session the broker keeps what arrives while it is down.
+ORCHARD_MQTT_CLIENT_ID = env.str("ORCHARD_MQTT_CLIENT_ID", default="marketplace-orchard-ingest")
+# Raw readings are kept a season and a bit, then deleted nightly (roll-ups stay); a reading older than
+# this is refused as too late, one further ahead of the clock than the skew as too early.
+ORCHARD_READINGS_KEEP_DAYS = env.int("ORCHARD_READINGS_KEEP_DAYS", default=400)
+ORCHARD_CLOCK_SKEW_SECONDS = env.int("ORCHARD_CLOCK_SKEW_SECONDS", default=300)
+# After a rotation the previous secret still verifies this long (readings the device buffered).
+ORCHARD_SECRET_GRACE_HOURS = env.int("ORCHARD_SECRET_GRACE_HOURS", default=24)
 
 # --- Logistics routing (logistics/routing.py) ------------------------------------------------------
 # Candidates are scored cost × w_cost + promised days × w_days + load share × w_load; the lowest wins.

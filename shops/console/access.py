@@ -23,6 +23,7 @@ NAV = [
     ("console:listings", gettext_lazy("Listings"), "listings"),
     ("console:orders", gettext_lazy("Orders"), "orders"),
     ("console:sales", gettext_lazy("Sales"), "sales"),
+    ("console:orchard-plots", gettext_lazy("Orchard"), "orchard"),
 ]
 
 

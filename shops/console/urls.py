@@ -3,7 +3,7 @@ own shop (tests/shops/console/test_console_isolation.py walks every pattern here
 
 from django.urls import path
 
-from shops.console import settlement_views, views
+from shops.console import orchard_views, settlement_views, views
 
 app_name = "console"
 
@@ -40,6 +40,33 @@ urlpatterns = [
     path("orders/<str:number>/cancel/", views.OrderCancelView.as_view(), name="order-cancel"),
     path("orders/<str:number>/slip/", views.PackingSlipView.as_view(), name="packing-slip"),
     path("sales/", views.SalesView.as_view(), name="sales"),
+    path("orchard/", orchard_views.PlotListView.as_view(), name="orchard-plots"),
+    path("orchard/new/", orchard_views.PlotCreateView.as_view(), name="orchard-plot-create"),
+    path("orchard/alerts/", orchard_views.AlertListView.as_view(), name="orchard-alerts"),
+    path(
+        "orchard/alerts/<int:alert>/acknowledge/",
+        orchard_views.AlertAcknowledgeView.as_view(),
+        name="orchard-alert-acknowledge",
+    ),
+    path("orchard/<int:plot>/", orchard_views.PlotDetailView.as_view(), name="orchard-plot"),
+    path("orchard/<int:plot>/edit/", orchard_views.PlotEditView.as_view(), name="orchard-plot-edit"),
+    path(
+        "orchard/<int:plot>/chart/<str:metric>/", orchard_views.PlotChartView.as_view(), name="orchard-chart"
+    ),
+    path(
+        "orchard/<int:plot>/devices/new/",
+        orchard_views.DeviceCreateView.as_view(),
+        name="orchard-device-create",
+    ),
+    path(
+        "orchard/devices/<int:device>/rotate/",
+        orchard_views.DeviceRotateView.as_view(),
+        name="orchard-device-rotate",
+    ),
+    path("orchard/<int:plot>/rules/", orchard_views.RuleListView.as_view(), name="orchard-rules"),
+    path(
+        "orchard/rules/<int:rule>/delete/", orchard_views.RuleDeleteView.as_view(), name="orchard-rule-delete"
+    ),
     path("statements/", settlement_views.StatementListView.as_view(), name="statements"),
     path("statements/<str:statement>/", settlement_views.StatementDetailView.as_view(), name="statement"),
     path(

@@ -11,6 +11,8 @@ from oscar.core.loading import get_model
 
 from marketplace.order.models import ShopOrder, ShopOrderEvent
 from shops.console import urls as console_urls
+from shops.orchard.models import Alert, AlertRule, Device, Plot
+from shops.orchard.services import alert_rule_add, device_add
 from shops.photos import product_photo_add
 from shops.settlement.services import statements_generate
 from tests.shops.console.test_console import jpeg_bytes
@@ -28,9 +30,13 @@ OBJECT_ARGUMENTS = {
     "photo_pk": lambda a: a["photo"].pk,
     "number": lambda a: a["shop_order"].number,
     "statement": lambda a: a["statement"].number,
+    "plot": lambda a: a["plot"].pk,
+    "device": lambda a: a["device"].pk,
+    "rule": lambda a: a["rule"].pk,
+    "alert": lambda a: a["alert"].pk,
 }
-# URL arguments that name no object (a file type): any valid value will do.
-PLAIN_ARGUMENTS = {"kind": "xlsx"}
+# URL arguments that name no object (a file type, a metric): any valid value will do.
+PLAIN_ARGUMENTS = {"kind": "xlsx", "metric": "air_temp_c"}
 
 
 def console_patterns() -> list[URLPattern]:
@@ -51,6 +57,10 @@ def shop_a_rows(shop) -> dict:
         "photos": list(ProductImage.objects.filter(product__shop=shop).order_by("pk").values()),
         "shop_orders": list(ShopOrder.objects.filter(shop=shop).order_by("pk").values()),
         "events": ShopOrderEvent.objects.filter(shop_order__shop=shop).count(),
+        "plots": list(Plot.objects.filter(shop=shop).order_by("pk").values()),
+        "devices": list(Device.objects.filter(plot__shop=shop).order_by("pk").values()),
+        "rules": list(AlertRule.objects.filter(plot__shop=shop).order_by("pk").values()),
+        "alerts": list(Alert.objects.filter(rule__plot__shop=shop).order_by("pk").values()),
     }
 
 
@@ -59,7 +69,13 @@ def test_every_console_url_with_shop_a_ids_is_404_for_shop_b_and_changes_nothing
         product=shop_a.product,
         upload=SimpleUploadedFile("peach.jpg", jpeg_bytes(), content_type="image/jpeg"),
     )
+    plot = Plot.objects.create(shop=shop_a.shop, name="东坡一号地")
+    rule = alert_rule_add(plot=plot, preset="frost")
     a_ids = {
+        "plot": plot,
+        "device": device_add(plot=plot, device_id="ya-0001", kind=Device.Kind.COMBINED),
+        "rule": rule,
+        "alert": Alert.objects.create(rule=rule, day=timezone.localdate(), measured_at=timezone.now(), value=-1.0),
         "product": shop_a.product,
         "photo": photo,
         "shop_order": paid_order.shop_orders.get(shop=shop_a.shop),
@@ -80,6 +96,10 @@ def test_every_console_url_with_shop_a_ids_is_404_for_shop_b_and_changes_nothing
         "parcel_weight_kg": "1",
         "token": "x",
         "title": "篡改",
+        "name": "篡改",
+        "device_id": "stolen-1",
+        "kind": "soil",
+        "preset": "frost",
     }
 
     walked_with_ids = 0
@@ -105,7 +125,7 @@ def test_every_console_url_with_shop_a_ids_is_404_for_shop_b_and_changes_nothing
             assert get.status_code in (200, 302, 404, 405), f"GET {url} answered {get.status_code}"
         assert shop_a_rows(shop_a.shop) == before, f"{url} changed shop A's rows"
 
-    assert walked_with_ids >= 12  # every listing, photo and order page was walked
+    assert walked_with_ids >= 20  # every listing, photo, order and orchard page was walked
 
 
 def test_switching_to_a_shop_the_farmer_does_not_farm_for_is_404(shop_a, shop_b):

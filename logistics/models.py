@@ -31,7 +31,8 @@ class LogisticsPartner(models.Model):
     phone = models.CharField(_("Phone"), max_length=20, blank=True)
     # The partner's people who use the portal.
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="logistics_partners")
-    # Optional outbound webhook: new legs are POSTed here, signed with HMAC-SHA256 of the body.
+    # Optional outbound webhook: new legs and their status moves are POSTed here, signed with HMAC-SHA256
+    # of "<timestamp>.<body>" (``logistics.webhooks``; docs/partner-webhooks.md).
     webhook_url = models.URLField(_("Webhook URL"), blank=True)
     webhook_secret = models.CharField(_("Webhook secret"), max_length=128, blank=True)
 
@@ -149,6 +150,11 @@ class Leg(models.Model):
     reject_reason = models.TextField(blank=True)
     # Set by the beat task when no tracking event came by the day the partner promised.
     overdue_since = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The time of the first temperature reading outside the goods' storage band (``logistics.coldchain``);
+    # set once, like ``overdue_since``, and the association told once.
+    cold_chain_breach_at = models.DateTimeField(
+        _("Cold chain broken at"), null=True, blank=True, db_index=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -243,3 +249,115 @@ class PartnerToken(models.Model):
     @staticmethod
     def digest_of(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+class WebhookPayload(models.Model):
+    """The exact JSON body of one webhook event, as signed and sent (Saleor's ``EventPayload``): a replay
+    sends the same bytes again under a new delivery id and timestamp."""
+
+    event = models.CharField(_("Event"), max_length=64)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.event} #{self.pk}"
+
+
+class WebhookDelivery(models.Model):
+    """One payload to be POSTed to one partner's webhook (Saleor's ``EventDelivery``): pending until an
+    attempt is answered 2xx (succeeded) or the attempts run out (failed). ``key`` is the outbox event it
+    was made for, so the same event makes one delivery however often the outbox runs it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    partner = models.ForeignKey(LogisticsPartner, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    payload = models.ForeignKey(WebhookPayload, on_delete=models.PROTECT, related_name="deliveries")
+    leg = models.ForeignKey(Leg, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    event = models.CharField(_("Event"), max_length=64)
+    key = models.CharField(max_length=191, unique=True)
+    status = models.CharField(
+        _("Status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays"
+    )
+    # Claimed by the worker sending it, until this time: a second worker running the same outbox row waits.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("Made"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["partner", "-created_at"], name="webhook_delivery_partner")]
+        verbose_name = _("Webhook delivery")
+        verbose_name_plural = _("Webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.partner_id} ({self.status})"
+
+
+class WebhookDeliveryAttempt(models.Model):
+    """One POST of a delivery and what came back (Saleor's ``EventDeliveryAttempt``)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts")
+    sent_at = models.DateTimeField(_("Sent"))
+    duration_ms = models.PositiveIntegerField(_("Took (ms)"), default=0)
+    response_code = models.PositiveSmallIntegerField(_("Response code"), null=True, blank=True)
+    response_body = models.TextField(_("Response"), blank=True)
+    error = models.TextField(_("Error"), blank=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} @ {self.sent_at}: {self.response_code or self.error[:40]}"
+
+
+class TemperatureLogger(models.Model):
+    """A temperature logger in a partner's truck or cold room, reporting over MQTT
+    (``coldchain/<logger_id>/readings``); it signs each message with its secret and may only report on its
+    partner's legs."""
+
+    partner = models.ForeignKey(
+        LogisticsPartner, on_delete=models.CASCADE, related_name="temperature_loggers"
+    )
+    logger_id = models.SlugField(_("Logger id"), max_length=64, unique=True)
+    secret = models.CharField(_("Secret"), max_length=128)
+    active = models.BooleanField(_("Active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Temperature logger")
+        verbose_name_plural = _("Temperature loggers")
+
+    def __str__(self) -> str:
+        return self.logger_id
+
+
+class LegTemperatureReading(models.Model):
+    """A temperature measured with the goods of a leg, from the partner API or a truck's logger. The same
+    (leg, time, logger) again is the same reading: recorded once."""
+
+    class Source(models.TextChoices):
+        API = "api", _("Partner API")
+        MQTT = "mqtt", _("Truck logger")
+
+    leg = models.ForeignKey(Leg, on_delete=models.CASCADE, related_name="temperature_readings")
+    measured_at = models.DateTimeField(_("Measured at"))
+    celsius = models.DecimalField(_("°C"), max_digits=4, decimal_places=1)
+    source = models.CharField(_("Source"), max_length=8, choices=Source.choices)
+    # Blank for a reading posted through the API without one (blank, not NULL: it is part of the key).
+    logger_id = models.CharField(_("Logger id"), max_length=64, blank=True, default="")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["measured_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["leg", "measured_at", "logger_id"], name="leg_reading_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.leg_id} {self.celsius} °C @ {self.measured_at}"

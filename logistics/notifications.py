@@ -1,8 +1,12 @@
-"""Emails about logistics: the association when a shop order needs routing by hand, a shop when a partner
-rejected its parcel's leg, the buyer when the parcel moves. Each sent once (``notice_send_once``)."""
+"""Emails about logistics: the association when a shop order needs routing by hand or a parcel left its
+temperature band, a shop when a partner rejected its parcel's leg, the buyer when the parcel moves. Each
+sent once (``notice_send_once``)."""
 
 import hashlib
 
+from django.utils.dateparse import parse_datetime
+
+from logistics.coldchain import leg_band
 from logistics.models import Consignment, Leg, TrackingEvent
 from marketplace.outbox.notices import notice_send_once
 from marketplace.roles import association_members
@@ -49,4 +53,22 @@ def tracking_notify(*, event_id: int) -> bool:
         recipients=[buyer],
         template="tracking",
         context={"event": event, "shop_order": event.leg.consignment.shop_order, "order": order},
+    )
+
+
+def cold_chain_breach_notify(*, leg_id: int, celsius: str, measured_at: str) -> bool:
+    """The first reading of a leg outside its goods' band (``logistics.coldchain``): once per leg."""
+    leg = Leg.objects.select_related("partner", "consignment__shop_order__shop").get(pk=leg_id)
+    return notice_send_once(
+        kind="cold_chain_breach",
+        key=str(leg.pk),
+        recipients=_association_emails(),
+        template="cold_chain_breach",
+        context={
+            "leg": leg,
+            "shop_order": leg.consignment.shop_order,
+            "celsius": celsius,
+            "measured_at": parse_datetime(measured_at),
+            "band": leg_band(leg),
+        },
     )

@@ -4,9 +4,16 @@ within one partner, and the related rows a page shows are loaded here, in a fixe
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, Subquery
 
-from logistics.models import Leg, LogisticsPartner, TrackingEvent
+from logistics.models import (
+    Leg,
+    LegTemperatureReading,
+    LogisticsPartner,
+    TrackingEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+)
 
 # The legs a partner still has to act on, and the ones it has done, as the portal groups them.
 PORTAL_GROUPS: dict[str, tuple[str, ...]] = {
@@ -75,3 +82,36 @@ def user_partners(user: User | AnonymousUser) -> list[LogisticsPartner]:
     if not user.is_authenticated:
         return []
     return list(LogisticsPartner.objects.filter(users=user).order_by("code"))
+
+
+WEBHOOK_DELIVERIES_SHOWN = 100
+
+
+def partner_webhook_deliveries(*, partner: LogisticsPartner) -> list[WebhookDelivery]:
+    """The partner's latest webhook deliveries, newest first, each with ``attempt_count`` and
+    ``last_response_code`` (one query)."""
+    last = WebhookDeliveryAttempt.objects.filter(delivery=OuterRef("pk")).order_by("-sent_at", "-pk")
+    return list(
+        WebhookDelivery.objects.filter(partner=partner)
+        .annotate(
+            attempt_count=Count("attempts"),
+            last_response_code=Subquery(last.values("response_code")[:1], output_field=IntegerField()),
+        )
+        .order_by("-created_at", "-pk")[:WEBHOOK_DELIVERIES_SHOWN]
+    )
+
+
+def partner_webhook_delivery(*, partner: LogisticsPartner, delivery_id: int) -> WebhookDelivery:
+    """One of the partner's deliveries with its payload and attempts; another partner's raises
+    ``WebhookDelivery.DoesNotExist``."""
+    return (
+        WebhookDelivery.objects.filter(partner=partner)
+        .select_related("payload", "replay_of")
+        .prefetch_related("attempts")
+        .get(pk=delivery_id)
+    )
+
+
+def partner_leg_readings(*, leg: Leg) -> QuerySet[LegTemperatureReading]:
+    """A leg's temperature readings in time order (the caller looked the leg up within its partner)."""
+    return LegTemperatureReading.objects.filter(leg=leg).order_by("measured_at", "pk")

@@ -37,6 +37,7 @@ from logistics.bulk import rows_insert
 from logistics.models import Consignment, Leg, LogisticsPartner, PartnerDayLoad
 from logistics.routing_index import PartnerEntry, RoutingIndex, routing_index
 from logistics.states import LEG_TRANSITIONS, consignment_move, consignments_create, leg_move
+from logistics.webhooks import legs_created_emit
 from marketplace.locks import for_update
 from marketplace.order.models import ShopOrder
 from marketplace.outbox.services import outbox_emit
@@ -694,7 +695,7 @@ def _consignments_write(
         actor=actor,
     )
     now = timezone.now()
-    rows_insert(
+    legs = rows_insert(
         model=Leg,
         names=["consignment", "sequence", "kind", "partner", "status", "day", "cost", "promised_days"]
         + ["reject_reason", "overdue_since", "created_at"],
@@ -715,7 +716,9 @@ def _consignments_write(
             for pk, plan in plans.items()
             for sequence, (leg, candidate) in enumerate(zip(plan.plans, plan.chosen, strict=False), start=1)
         ],
+        returning=("id", "partner_id"),
     )
+    legs_created_emit(legs=legs)  # the partners' webhooks, in this transaction
     for pk, plan in plans.items():
         if plan.missing:
             _needs_routing_alert(result.consignments[pk])
@@ -809,7 +812,7 @@ def leg_reject(
                 break
             candidate.excluded = f"full on {leg.day.isoformat()} (booked meanwhile)"
         if chosen is not None:
-            Leg.objects.create(
+            replacement = Leg.objects.create(
                 consignment=consignment,
                 sequence=leg.sequence,
                 kind=leg.kind,
@@ -818,6 +821,7 @@ def leg_reject(
                 cost=Decimal(chosen.cost or "0"),
                 promised_days=chosen.days or 0,
             )
+            legs_created_emit(legs=[(replacement.pk, replacement.partner_id)])
             outcome = "re-routed after a rejection"
         else:
             # Start again clean: the other legs give back their slots, and routing (by the association,

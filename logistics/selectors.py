@@ -1,11 +1,14 @@
-"""Reads of logistics for people: a shop order's tracking timeline (buyer's order page, farmer console)."""
+"""Reads of logistics for people: a shop order's tracking timeline (buyer's order page, farmer console), and
+a leg's temperatures against its goods' band (partner portal, admin, the trace page)."""
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from logistics.models import Consignment, Leg, TrackingEvent
+from logistics.coldchain import leg_band
+from logistics.models import Consignment, Leg, LegTemperatureReading, TrackingEvent
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,84 @@ def shop_orders_tracking(shop_order_ids: list[int]) -> dict[int, Tracking]:
             entries=sorted(entries, key=lambda entry: entry.at),
         )
     return tracking
+
+
+@dataclass(frozen=True)
+class TemperaturePoint:
+    at: datetime
+    celsius: Decimal
+    in_band: bool
+
+
+@dataclass(frozen=True)
+class TemperatureSummary:
+    """A leg's readings against the storage band of its goods (None bounds: open on that side)."""
+
+    storage: str
+    band_low: Decimal | None
+    band_high: Decimal | None
+    band_label: str
+    readings_count: int
+    min: Decimal | None
+    max: Decimal | None
+    breach_at: datetime | None
+    points: list[TemperaturePoint]  # in time order, at most CHART_POINTS (out-of-band ones kept)
+
+    def chart(self, width: int = 100, height: int = 40) -> dict[str, object]:
+        """The points scaled to an SVG viewBox of ``width`` × ``height`` (a polyline), with the band as a
+        rectangle and the out-of-band points as dots; empty without readings."""
+        if not self.points:
+            return {}
+        values = [p.celsius for p in self.points]
+        bounds = [b for b in (self.band_low, self.band_high) if b is not None]
+        low, high = min([*values, *bounds]) - 1, max([*values, *bounds]) + 1
+        first, last = self.points[0].at, self.points[-1].at
+        span = (last - first).total_seconds() or 1.0
+
+        def x(at: datetime) -> float:
+            return round((at - first).total_seconds() / span * width, 2)
+
+        def y(celsius: Decimal) -> float:
+            return round(float((high - celsius) / (high - low)) * height, 2)
+
+        band_top = y(self.band_high) if self.band_high is not None else 0.0
+        band_bottom = y(self.band_low) if self.band_low is not None else float(height)
+        return {
+            "width": width,
+            "height": height,
+            "line": " ".join(f"{x(p.at)},{y(p.celsius)}" for p in self.points),
+            "band_y": band_top,
+            "band_height": round(band_bottom - band_top, 2),
+            "outside": [(x(p.at), y(p.celsius)) for p in self.points if not p.in_band],
+        }
+
+
+CHART_POINTS = 120
+
+
+def leg_temperature_summary(leg: Leg) -> TemperatureSummary:
+    """The leg's band, how many readings, their extremes, the breach flag and the points of a small chart
+    (evenly thinned to ``CHART_POINTS``, out-of-band readings always kept). Three queries."""
+    band = leg_band(leg)
+    rows = list(
+        LegTemperatureReading.objects.filter(leg=leg)
+        .order_by("measured_at", "pk")
+        .values_list("measured_at", "celsius")
+    )
+    points = [TemperaturePoint(at=at, celsius=celsius, in_band=band.holds(celsius)) for at, celsius in rows]
+    if len(points) > CHART_POINTS:
+        step = len(points) / CHART_POINTS
+        kept = {int(i * step) for i in range(CHART_POINTS)} | {len(points) - 1}
+        points = [p for i, p in enumerate(points) if i in kept or not p.in_band]
+    celsius = [c for _at, c in rows]
+    return TemperatureSummary(
+        storage=band.storage,
+        band_low=band.low,
+        band_high=band.high,
+        band_label=band.label,
+        readings_count=len(rows),
+        min=min(celsius) if celsius else None,
+        max=max(celsius) if celsius else None,
+        breach_at=leg.cold_chain_breach_at,
+        points=points,
+    )

@@ -1,6 +1,7 @@
 """The status machines of consignments and legs: the allowed transitions of each, and the one function
 that moves each (row lock, the table's check, the status, an event row saying who moved it and why).
-Routing (``routing.py``) and the partners' reports (``tracking.py``) move statuses only through these."""
+Routing (``routing.py``) and the partners' reports (``tracking.py``) move statuses only through these; a
+leg's move is also written to the outbox for its partner's webhook (``logistics.webhooks``)."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
@@ -8,6 +9,7 @@ from django.utils import timezone
 
 from logistics.bulk import rows_insert
 from logistics.models import Consignment, ConsignmentEvent, Leg, LegEvent, LogisticsPartner
+from logistics.webhooks import leg_moved_emit
 from marketplace.locks import for_update
 
 C = Consignment.Status
@@ -132,6 +134,8 @@ def leg_move(
         leg.reject_reason = reason
         fields.append("reject_reason")
     leg.save(update_fields=fields)
-    return LegEvent.objects.create(  # type: ignore[misc]  # auth.User is the user model; services take AbstractBaseUser (django-stubs' request.user)
+    event = LegEvent.objects.create(  # type: ignore[misc]  # auth.User is the user model; services take AbstractBaseUser (django-stubs' request.user)
         leg=leg, from_status=from_status, to_status=to_status, actor=actor, partner=partner, reason=reason
     )
+    leg_moved_emit(event=event, partner_id=leg.partner_id)  # the partner's webhook, in this transaction
+    return event

@@ -1,9 +1,11 @@
-"""What logistics does when the outbox says so: route a paid order's parcels, and send its notices."""
+"""What logistics does when the outbox says so: route a paid order's parcels, send its notices, tell the
+association of a broken cold chain, and deliver the partners' webhooks."""
 
 import logging
 from typing import Any
 
-from logistics import notifications
+from logistics import notifications, webhooks
+from logistics.coldchain import COLD_CHAIN_BREACH
 from logistics.routing import LEG_REJECTED, NEEDS_ROUTING, consignments_route_batch
 from logistics.tracking import TRACKING_RECORDED
 from marketplace.order.shop_orders import ORDER_PAID
@@ -38,4 +40,26 @@ subscribe(
     topic=TRACKING_RECORDED,
     name="logistics.tracking_notify",
     run=lambda key, payload: notifications.tracking_notify(event_id=payload["event_id"]),
+)
+subscribe(
+    topic=COLD_CHAIN_BREACH,
+    name="logistics.cold_chain_breach_notify",
+    run=lambda key, payload: notifications.cold_chain_breach_notify(
+        leg_id=payload["leg_id"], celsius=payload["celsius"], measured_at=payload["measured_at"]
+    ),
+)
+# A leg made or moved: its partner's delivery (written once, with its send row, in the outbox's transaction).
+subscribe(
+    topic=webhooks.LEG_CHANGED,
+    name="logistics.webhook_delivery_create",
+    run=lambda key, payload: webhooks.webhook_delivery_create(
+        key=key, event=payload["event"], leg_id=payload["leg_id"], leg_event_id=payload.get("leg_event_id")
+    ),
+)
+# The POST itself talks to the partner: outside any transaction, idempotent by its claim and status.
+subscribe(
+    topic=webhooks.WEBHOOK_SEND,
+    name="logistics.webhook_send",
+    run=lambda key, payload: webhooks.webhook_delivery_send(delivery_id=payload["delivery_id"]),
+    atomic=False,
 )

@@ -444,6 +444,18 @@ LOGISTICS_ROUTING_POLICY = {
     "load": env.float("LOGISTICS_WEIGHT_LOAD", default=10.0),
 }
 
+# --- Partner webhooks (logistics/webhooks.py) --------------------------------------------------------
+# New legs and their status moves are POSTed to a partner's webhook_url through the outbox. An address
+# that resolves to a private, loopback or link-local network is refused unless this allows it (development
+# and the tests post to 127.0.0.1; production must not be made to call into its own network).
+LOGISTICS_WEBHOOK_ALLOW_PRIVATE = env.bool("LOGISTICS_WEBHOOK_ALLOW_PRIVATE", default=not PRODUCTION)
+LOGISTICS_WEBHOOK_TIMEOUT_SECONDS = env.float("LOGISTICS_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+# Attempts before a delivery is marked failed; the outbox backs off between them (OUTBOX_RETRY_SECONDS,
+# doubling). Kept below OUTBOX_MAX_FAILURES, so the delivery, not the outbox, is the one that gives up.
+LOGISTICS_WEBHOOK_MAX_ATTEMPTS = min(
+    env.int("LOGISTICS_WEBHOOK_MAX_ATTEMPTS", default=8), OUTBOX_MAX_FAILURES
+)
+
 # --- Partner API (logistics/api/) -------------------------------------------------------------------
 # No authentication by default: the partner API's views name their own (partner tokens), nothing else in
 # the project is a DRF view. JSON only in production; the browsable renderer helps during development.

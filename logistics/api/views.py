@@ -1,5 +1,6 @@
 """The partner API's endpoints. Thin: reads through ``logistics.partner_selectors``, writes through
-``logistics.tracking`` and ``logistics.routing``; another partner's leg is 404 for every method."""
+``logistics.tracking``, ``logistics.routing`` and ``logistics.coldchain``; another partner's leg is 404 for
+every method."""
 
 from typing import Any, cast
 
@@ -17,6 +18,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from logistics.api.authentication import IsLogisticsPartner, PartnerRateThrottle, PartnerTokenAuthentication
+from logistics.api.coldchain_serializers import (
+    TemperatureBatchSerializer,
+    TemperatureListSerializer,
+    TemperatureRecordedSerializer,
+)
 from logistics.api.schema import ErrorSerializer
 from logistics.api.serializers import (
     LegRejectSerializer,
@@ -24,8 +30,9 @@ from logistics.api.serializers import (
     RecordedEventSerializer,
     TrackingEventCreateSerializer,
 )
-from logistics.models import Leg, LogisticsPartner
-from logistics.partner_selectors import partner_leg, partner_legs
+from logistics.coldchain import ColdChainError, ReadingIn, leg_band, leg_readings_record, reading_problem
+from logistics.models import Leg, LegTemperatureReading, LogisticsPartner
+from logistics.partner_selectors import partner_leg, partner_leg_readings, partner_legs
 from logistics.routing import RoutingError, leg_reject
 from logistics.tracking import TrackingError, leg_accept, tracking_event_record
 
@@ -156,6 +163,82 @@ class LegViewSet(viewsets.ReadOnlyModelViewSet):
             RecordedEventSerializer(event).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The leg's temperature readings, in time order, with the goods' storage band",
+        request=None,
+        responses={200: TemperatureListSerializer, 404: NOT_FOUND},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary=(
+            "Post temperature readings (1 to 500); a reading seen before (same time and logger) is ignored, "
+            "and the first outside the goods' band flags the leg and tells the association"
+        ),
+        request=TemperatureBatchSerializer,
+        responses={201: TemperatureRecordedSerializer, 404: NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def temperatures(self, request: Request, pk: str | None = None) -> Response:
+        leg = self.get_object()
+        band = leg_band(leg)
+        if request.method == "GET":
+            return Response(
+                TemperatureListSerializer(
+                    {
+                        "storage": band.storage,
+                        "band_low": band.low,
+                        "band_high": band.high,
+                        "cold_chain_breach_at": leg.cold_chain_breach_at,
+                        "readings": partner_leg_readings(leg=leg),
+                    }
+                ).data
+            )
+        payload = TemperatureBatchSerializer(data=request.data)
+        if not payload.is_valid():
+            raise ValidationError(errors_flat(payload.errors))
+        readings = [ReadingIn(**item) for item in payload.validated_data["readings"]]
+        problems = [
+            f"[{index}] measured_at: {problem}"
+            for index, reading in enumerate(readings)
+            if (problem := reading_problem(leg=leg, reading=reading))
+        ]
+        if problems:
+            raise ValidationError({"readings": problems})
+        try:
+            outcome = leg_readings_record(leg=leg, readings=readings, source=LegTemperatureReading.Source.API)
+        except ColdChainError as error:
+            if error.field:
+                raise ValidationError({error.field: [str(error)]}) from None
+            raise Conflict(str(error)) from None
+        return Response(
+            TemperatureRecordedSerializer(
+                {
+                    "accepted": outcome.accepted,
+                    "duplicates": outcome.duplicates,
+                    "band": band.label,
+                    "cold_chain_breach_at": outcome.breach_at,
+                }
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def errors_flat(errors: Any) -> dict[str, list[str]]:  # noqa: ANN401  (DRF's nested errors)
+    """A serializer's errors in the documented 400 shape (each field with a list of messages): a batch's
+    errors become messages naming the item, ``[3] celsius: …``."""
+
+    def messages(value: Any, prefix: str) -> list[str]:  # noqa: ANN401
+        if isinstance(value, dict):
+            return [m for name, inner in value.items() for m in messages(inner, f"{prefix}{name}: ")]
+        if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+            return [m for index, inner in enumerate(value) for m in messages(inner, f"{prefix}[{index}] ")]
+        if isinstance(value, list):
+            return [f"{prefix}{item}" for item in value]
+        return [f"{prefix}{value}"]
+
+    return {name: messages(value, "") for name, value in errors.items()}
 
 
 @csrf_exempt  # a POST to a mistyped path is a 404 too, not the CSRF failure page (DRF's views are exempt)

@@ -431,12 +431,15 @@ DETAIL = "/api/logistics/legs/{id}/"
 ACCEPT = "/api/logistics/legs/{id}/accept/"
 REJECT = "/api/logistics/legs/{id}/reject/"
 EVENTS = "/api/logistics/legs/{id}/events/"
+TEMPERATURES = "/api/logistics/legs/{id}/temperatures/"
 DOCUMENTED_ERRORS = {
     ("get", LEGS): {"400", "401", "404", "406", "429"},
     ("get", DETAIL): {"401", "404", "406", "429"},
     ("post", ACCEPT): {"401", "404", "406", "409", "429"},
     ("post", REJECT): {"400", "401", "404", "406", "409", "415", "429"},
     ("post", EVENTS): {"400", "401", "404", "406", "409", "415", "429"},
+    ("get", TEMPERATURES): {"401", "404", "406", "429"},
+    ("post", TEMPERATURES): {"400", "401", "404", "406", "409", "415", "429"},
 }
 
 

@@ -385,10 +385,11 @@ class _CatalogueNames:
                     self.categories.setdefault(key, {})[category.pk] = full_name
         self.kinds: dict[str, dict[int, str]] = {}
         self.kind_objects: dict[int, Model] = {}
-        for kind in ProductClass.objects.only("pk", "name", "slug"):
+        for kind in ProductClass.objects.only("pk", "name", "name_en", "slug"):
             self.kind_objects[kind.pk] = kind
-            for name in (kind.name, kind.slug):
-                self.kinds.setdefault(_normalised(name), {})[kind.pk] = kind.slug
+            for name in (kind.name, kind.name_en, kind.slug):
+                if name:
+                    self.kinds.setdefault(_normalised(name), {})[kind.pk] = kind.slug
         self.certifications: dict[str, int] = {}
         self.certification_objects: dict[int, Model] = {}
         for certification in Certification.objects.all():

@@ -20,6 +20,7 @@ from oscar.apps.catalogue.abstract_models import (
     AbstractProduct,
     AbstractProductAttribute,
     AbstractProductAttributeValue,
+    AbstractProductClass,
     AbstractProductImage,
     MissingProductImage,
 )
@@ -85,6 +86,20 @@ class Category(AbstractCategory):
     def get_meta_title(self) -> str:
         """The page's title: the name in the reader's language unless one was written for the page."""
         return self.meta_title or self.display_name
+
+
+class ProductClass(AbstractProductClass):
+    """A kind of produce (鲜果, 蜂蜜): it decides a listing's facts. The farmer picks it by name."""
+
+    name_en = models.CharField(_("English name"), max_length=128, blank=True)
+
+    def __str__(self) -> str:
+        # What forms (the listing form's "Kind" choices) and lists show by default: the reader's language.
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return pick(self.name, self.name_en) or self.slug
 
 
 class ProductQuerySet(OscarProductQuerySet):

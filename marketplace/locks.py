@@ -12,6 +12,7 @@ can never wait for each other in a circle (Saleor's ``checkout/lock_objects.py``
   consignment, then its legs (then partner day loads, updated conditionally; a routing batch books them in
   one statement in (partner id, day) order, and undoes a refused round before booking again, so it never
   holds one while waiting for a lower one);
+- drawing order lines from harvest batches: the shop's open batches (``shops/harvest/services.py``);
 - the rest lock one kind only (listings, shops, applications, statements, payout accounts, facts).
 
 Stock records and partner day loads are never selected for update: they change by conditional
@@ -43,6 +44,7 @@ LOCK_ORDER: tuple[str, ...] = (
     "settlement.CommissionRule",
     "settlement.Statement",
     "settlement.ShopPayoutAccount",
+    "harvest.HarvestBatch",
     "outbox.OutboxMessage",
 )
 RANK = {label: n for n, label in enumerate(LOCK_ORDER)}

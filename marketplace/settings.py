@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "shops.settlement",
     "shops.sales",
     "shops.orchard",
+    "shops.harvest",
     "shops",
     "logistics",
     "fixtures",

@@ -12,10 +12,13 @@ from django.utils.translation import gettext as _
 from marketplace.locks import for_update
 from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import shop_order_transition
+from marketplace.outbox.services import outbox_emit
 from marketplace.payments.models import Payment
 from marketplace.payments.services import payment_cancel, payment_sync, shop_order_refund
 
 S = ShopOrder.Status
+# A paid shop order was cancelled before it left: what was set aside for it (harvest draws) goes back.
+PAID_SHOP_ORDER_CANCELLED = "order.paid_shop_order_cancelled"
 
 
 def shop_order_cancel(*, shop_order_id: int, actor: AbstractBaseUser | None = None, reason: str) -> ShopOrder:
@@ -24,6 +27,12 @@ def shop_order_cancel(*, shop_order_id: int, actor: AbstractBaseUser | None = No
         shop_order = for_update(ShopOrder.objects.all()).get(pk=shop_order_id)
         was_paid = shop_order.status != S.PENDING_PAYMENT
         shop_order_transition(shop_order_id=shop_order.pk, to_status=S.CANCELLED, actor=actor, reason=reason)
+        if was_paid:
+            outbox_emit(
+                topic=PAID_SHOP_ORDER_CANCELLED,
+                key=str(shop_order.pk),
+                payload={"shop_order_id": shop_order.pk, "shop_id": shop_order.shop_id},
+            )
     if was_paid:
         shop_order_refund(shop_order_id=shop_order.pk, actor=actor, reason=reason)
         shop_order_transition(shop_order_id=shop_order.pk, to_status=S.REFUNDED, actor=actor, reason=reason)

@@ -22,7 +22,7 @@ Refusals are counted per claimed device, reason and day in ``RejectionCount``.
 One transaction per batch: the raw rows inserted with ``ON CONFLICT DO NOTHING RETURNING`` (so only the
 rows really inserted reach the roll-ups), the hourly and daily roll-ups upserted (sums and counts added,
 minimum and maximum kept), the rejection counts, the devices' last-seen time, and the alerts the batch
-raises (one per rule and local day, an outbox row ``orchard.alert_raised`` each).
+raises (one per rule and local day; an outbox row ``orchard.alert_raised`` for each about the last day).
 """
 
 import hashlib
@@ -47,6 +47,7 @@ TOPIC_PREFIX = "orchard/"
 TOPIC_SUFFIX = "/readings"
 SUBSCRIPTION = "orchard/+/readings"
 ALERT_RAISED = "orchard.alert_raised"
+ALERT_NOTICE_HOURS = 24
 READINGS_PER_MESSAGE_MAX = 1000
 DEVICE_KEY_MAX = 40
 AT_LENGTH_MAX = 40  # an ISO 8601 time with microseconds and offset is 32 characters
@@ -258,7 +259,7 @@ def readings_ingest(messages: Sequence[Message], *, now: datetime | None = None)
         if stored:
             _rollups_add(stored)
             Device.objects.filter(pk__in={row.device for row in stored}).update(last_seen_at=batch.now)
-            outcome.alerts_raised = _alerts_raise(stored)
+            outcome.alerts_raised = _alerts_raise(stored, now=batch.now)
         if batch.refused:
             _rejections_count(batch.refused, devices, timezone.localdate(batch.now))
     outcome.readings_stored = len(stored)
@@ -401,9 +402,11 @@ def _rejections_count(refused: Counter[tuple[str, str]], devices: dict[str, _Dev
         )
 
 
-def _alerts_raise(rows: list[_Row]) -> int:
+def _alerts_raise(rows: list[_Row], *, now: datetime) -> int:
     """One alert per rule and local day: the batch's worst reading for each rule it breaches, unless the
-    rule already has that day's alert."""
+    rule already has that day's alert. Only an alert about a reading of the last ALERT_NOTICE_HOURS gets
+    an outbox row for the farmer's e-mail: a backlog (a device that was offline, a season loaded at once)
+    is shown in the console but not mailed about."""
     rules: dict[tuple[int, int], list[AlertRule]] = defaultdict(list)
     for rule in AlertRule.objects.filter(plot_id__in={row.plot for row in rows}):
         rules[rule.plot_id, rule.metric].append(rule)
@@ -436,7 +439,10 @@ def _alerts_raise(rows: list[_Row]) -> int:
         if (rule_id, day) not in raised
     ]
     created = Alert.objects.bulk_create(new, ignore_conflicts=True)
+    fresh_since = now - timedelta(hours=ALERT_NOTICE_HOURS)
     for alert in created:
+        if alert.measured_at < fresh_since:
+            continue
         if alert.pk is None:  # ignore_conflicts hands back no key: find the rows written
             alert.pk = (
                 Alert.objects.filter(rule_id=alert.rule_id, day=alert.day)

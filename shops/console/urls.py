@@ -3,7 +3,7 @@ own shop (tests/shops/console/test_console_isolation.py walks every pattern here
 
 from django.urls import path
 
-from shops.console import orchard_views, settlement_views, views
+from shops.console import harvest_views, orchard_views, settlement_views, views
 
 app_name = "console"
 
@@ -41,6 +41,8 @@ urlpatterns = [
     path("orders/<str:number>/slip/", views.PackingSlipView.as_view(), name="packing-slip"),
     path("sales/", views.SalesView.as_view(), name="sales"),
     path("orchard/", orchard_views.PlotListView.as_view(), name="orchard-plots"),
+    path("harvest/", harvest_views.BatchListView.as_view(), name="harvest"),
+    path("harvest/new/", harvest_views.BatchCreateView.as_view(), name="harvest-create"),
     path("orchard/new/", orchard_views.PlotCreateView.as_view(), name="orchard-plot-create"),
     path("orchard/alerts/", orchard_views.AlertListView.as_view(), name="orchard-alerts"),
     path(

@@ -78,6 +78,18 @@ class HarvestBatch(models.Model):
     def remaining_g(self) -> int:
         return self.quantity_g - self.drawn_g
 
+    @property
+    def quantity_kg(self) -> Decimal:
+        return Decimal(self.quantity_g) / 1000
+
+    @property
+    def remaining_kg(self) -> Decimal:
+        return Decimal(self.remaining_g) / 1000
+
+    @property
+    def drawn_kg(self) -> Decimal:
+        return Decimal(self.drawn_g) / 1000
+
 
 class BatchPhoto(models.Model):
     batch = models.ForeignKey(HarvestBatch, on_delete=models.CASCADE, related_name="photos")

@@ -1,0 +1,86 @@
+"""The farmer's harvest batch form (the console, on a phone): the shop's own listings and plots only."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from oscar.core.loading import get_model
+
+from shops.harvest.models import MAX_BRIX, HarvestBatch
+from shops.harvest.services import MAX_BATCH_KG
+from shops.orchard.models import Plot
+from shops.photos import PhotoRejected, photo_clean
+
+Partner = get_model("partner", "Partner")
+Product = get_model("catalogue", "Product")
+MAX_BATCH_PHOTOS = 6
+
+
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    """Up to MAX_BATCH_PHOTOS photos, each cleaned (shops.photos.photo_clean) to JPEG bytes."""
+
+    widget = MultiplePhotoInput(attrs={"accept": "image/*", "multiple": True})
+
+    def clean(self, data: object, initial: object = None) -> list[bytes]:
+        uploads = [u for u in (data if isinstance(data, list | tuple) else [data]) if u]
+        if len(uploads) > MAX_BATCH_PHOTOS:
+            raise forms.ValidationError(
+                _("At most %(count)s photos per batch.") % {"count": MAX_BATCH_PHOTOS}
+            )
+        cleaned = []
+        for upload in uploads:
+            if not isinstance(upload, UploadedFile):
+                raise forms.ValidationError(_("That is not a file."))
+            try:
+                cleaned.append(photo_clean(upload))
+            except PhotoRejected as rejected:
+                raise forms.ValidationError(str(rejected)) from None
+        return cleaned
+
+
+class BatchForm(forms.Form):
+    products = forms.ModelMultipleChoiceField(
+        label=_("Listings"),
+        queryset=Product.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("What this harvest is sold as; orders of these listings draw from it."),
+    )
+    plot = forms.ModelChoiceField(label=_("Plot"), queryset=Plot.objects.none(), required=False)
+    picked_on = forms.DateField(label=_("Picked on"), widget=forms.DateInput(attrs={"type": "date"}))
+    quantity_kg = forms.DecimalField(
+        label=_("Quantity (kg)"),
+        max_digits=9,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(MAX_BATCH_KG)],
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
+    )
+    grade = forms.ChoiceField(
+        label=_("Grade"), choices=[("", "—"), *HarvestBatch.Grade.choices], required=False
+    )
+    brix = forms.DecimalField(
+        label=_("Sugar (°Brix)"),
+        required=False,
+        max_digits=4,
+        decimal_places=1,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_BRIX)],
+        help_text=_("If you measured it with a refractometer."),
+        widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
+    )
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
+    photos = MultiplePhotoField(label=_("Photos"), required=False)
+
+    def __init__(self, *args: Any, shop: Partner, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["products"].queryset = Product.objects.filter(shop=shop, net_weight_g__gt=0).order_by(
+            "title"
+        )
+        self.fields["plot"].queryset = Plot.objects.filter(shop=shop)
+        self.fields["picked_on"].initial = timezone.localdate()

@@ -63,7 +63,7 @@ BETWEEN_WORDS = re.compile(r"^[\s,;:&/'’()·-]*$")  # what may sit between two
 ALLOWED_IN_CHINESE = {
     "Stripe", "WeChat", "Pay", "Alipay", "Visa", "Mastercard", "UnionPay", "Union",
     "CSV", "PDF", "JSON", "SVG", "API", "SKU", "UPC", "QR", "ID", "EN", "App", "Excel", "xlsx",
-    "JPEG", "PNG", "WebP", "HEIC", "GIF", "MB", "KB",
+    "JPEG", "PNG", "WebP", "HEIC", "GIF", "MB", "KB", "Webhook", "HMAC", "SHA",
     "kg", "g", "ml", "km", "cm", "mm", "L", "x", "×",
 }  # fmt: skip
 

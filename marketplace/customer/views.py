@@ -1,9 +1,11 @@
 """Oscar's customer views, forked: the order page reads its order once (a fixed number of queries for any
 number of shops); an order line has no page of its own (Oscar ships no template for one),
-so opening it shows its order, and a line the order does not have is a 404."""
+so opening it shows its order, and a line the order does not have is a 404; staff signing in land where
+everyone does (Oscar sends them to its dashboard, which this site does not mount)."""
 
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -14,9 +16,15 @@ from oscar.core.loading import get_model
 from marketplace.order.selectors import buyer_order
 
 if TYPE_CHECKING:
+    from django.forms import Form
     from oscar.apps.order.models import Line, Order
 else:
     Order = get_model("order", "Order")
+
+
+class AccountAuthView(oscar_views.AccountAuthView):
+    def get_login_success_url(self, form: "Form") -> str:
+        return form.cleaned_data["redirect_url"] or settings.LOGIN_REDIRECT_URL
 
 
 class OrderDetailView(oscar_views.OrderDetailView):

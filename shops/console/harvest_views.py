@@ -1,9 +1,10 @@
 """The console's harvest pages: the shop's batches (how much each has left, which orders drew from it) and
 the form to record one, on a phone at the orchard's edge."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -48,7 +49,7 @@ class BatchCreateView(ShopConsoleMixin, FormView):
                     note=data["note"],
                     photos=tuple(data["photos"]),
                 ),
-                user=self.request.user,
+                user=cast(AbstractBaseUser, self.request.user),  # the console signs farmers in
             )
         except BatchRejected as rejected:
             form.add_error(None, str(rejected))

@@ -1,7 +1,7 @@
 """The farmer's harvest batch form (the console, on a phone): the shop's own listings and plots only."""
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -15,7 +15,8 @@ from shops.harvest.services import MAX_BATCH_KG
 from shops.orchard.models import Plot
 from shops.photos import PhotoRejected, photo_clean
 
-Partner = get_model("partner", "Partner")
+if TYPE_CHECKING:
+    from oscar.apps.partner.models import Partner
 Product = get_model("catalogue", "Product")
 MAX_BATCH_PHOTOS = 6
 
@@ -77,10 +78,9 @@ class BatchForm(forms.Form):
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
     photos = MultiplePhotoField(label=_("Photos"), required=False)
 
-    def __init__(self, *args: Any, shop: Partner, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, shop: "Partner", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["products"].queryset = Product.objects.filter(shop=shop, net_weight_g__gt=0).order_by(
-            "title"
-        )
-        self.fields["plot"].queryset = Plot.objects.filter(shop=shop)
+        products = cast(forms.ModelMultipleChoiceField, self.fields["products"])
+        products.queryset = Product.objects.filter(shop=shop, net_weight_g__gt=0).order_by("title")
+        cast(forms.ModelChoiceField, self.fields["plot"]).queryset = Plot.objects.filter(shop=shop)
         self.fields["picked_on"].initial = timezone.localdate()

@@ -20,15 +20,21 @@ from logistics.models import (
     ConsignmentEvent,
     Leg,
     LegEvent,
+    LegTemperatureReading,
     LogisticsPartner,
     PartnerToken,
     PriceRule,
     ServiceArea,
+    TemperatureLogger,
     TrackingEvent,
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
 )
 from logistics.operations import consignments_stuck_route
 from logistics.routing import RoutingError, consignment_candidates, consignment_route
 from logistics.routing_index import routing_index_invalidate
+from logistics.selectors import leg_temperature_summary
+from logistics.webhooks import partner_webhook_secret_issue
 from marketplace.admin_readonly import ReadOnlyModelAdmin
 
 
@@ -52,6 +58,17 @@ class LogisticsPartnerAdmin(admin.ModelAdmin):
     filter_horizontal = ["users"]
     inlines = [ServiceAreaInline, PriceRuleInline]
     exclude = ["webhook_secret"]
+    actions = ["webhook_secret_issue"]
+
+    @admin.action(description=gettext_lazy("Issue a new webhook secret (shown once)"))
+    def webhook_secret_issue(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for partner in queryset:
+            secret = partner_webhook_secret_issue(partner=partner)
+            messages.warning(
+                request,
+                _("Webhook secret of %(partner)s, shown this once: %(secret)s")
+                % {"partner": partner.code, "secret": secret},
+            )
 
     # Routing works from an in-memory index of partners, areas and prices: every change here renews it.
     def save_related(
@@ -71,8 +88,32 @@ class LogisticsPartnerAdmin(admin.ModelAdmin):
 
 class LegInline(admin.TabularInline):
     model = Leg
-    fields = ["sequence", "kind", "partner", "status", "day", "cost", "promised_days", "overdue_since"]
+    fields = [
+        "sequence",
+        "kind",
+        "partner",
+        "status",
+        "day",
+        "cost",
+        "promised_days",
+        "overdue_since",
+        "cold_chain_breach_at",
+        "temperatures",
+    ]
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("Temperatures"))
+    def temperatures(self, obj: Leg) -> str:
+        summary = leg_temperature_summary(obj)
+        if not summary.readings_count:
+            return _("no readings (band %(band)s)") % {"band": summary.band_label}
+        return _("%(count)d readings, %(low)s … %(high)s °C (band %(band)s)") % {
+            "count": summary.readings_count,
+            "low": summary.min,
+            "high": summary.max,
+            "band": summary.band_label,
+        }
+
     extra = 0
     can_delete = False
 
@@ -261,3 +302,42 @@ class PartnerTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         revoked = queryset.update(revoked=True)
         messages.info(request, _("%(count)d token(s) revoked.") % {"count": revoked})
+
+
+class WebhookDeliveryAttemptInline(admin.TabularInline):
+    model = WebhookDeliveryAttempt
+    fields = ["sent_at", "response_code", "duration_ms", "error", "response_body"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyModelAdmin):
+    """Webhook deliveries to the partners (``logistics.webhooks``); partners replay theirs in the portal."""
+
+    list_display = ["created_at", "partner", "event", "status", "leg", "replay_of"]
+    list_filter = ["status", "event", "partner"]
+    list_select_related = ["partner"]
+    raw_id_fields = ["leg", "replay_of", "payload"]
+    inlines = [WebhookDeliveryAttemptInline]
+
+
+@admin.register(TemperatureLogger)
+class TemperatureLoggerAdmin(admin.ModelAdmin):
+    """Truck loggers reporting over MQTT (``coldchain/<logger id>/readings``), signing with their secret."""
+
+    list_display = ["logger_id", "partner", "active", "created_at"]
+    list_filter = ["active", "partner"]
+    search_fields = ["logger_id"]
+
+
+@admin.register(LegTemperatureReading)
+class LegTemperatureReadingAdmin(ReadOnlyModelAdmin):
+    list_display = ["measured_at", "leg", "celsius", "source", "logger_id", "recorded_at"]
+    list_filter = ["source"]
+    raw_id_fields = ["leg"]
+    search_fields = ["leg__consignment__shop_order__number", "logger_id"]

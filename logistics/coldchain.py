@@ -21,12 +21,14 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
 from logistics.models import Leg, LegTemperatureReading, TemperatureLogger
+from marketplace.order.models import ShopOrder
 from marketplace.outbox.services import outbox_emit
 
 if TYPE_CHECKING:
@@ -105,9 +107,12 @@ class RecordOutcome:
 
 def leg_band(leg: Leg) -> Band:
     """The strictest storage band of the products in the leg's parcel (ambient when none is known)."""
-    shop_order = leg.consignment.shop_order
-    storages = set(
-        Line.objects.filter(order_id=shop_order.order_id, partner_id=shop_order.shop_id)
+    shop_order = ShopOrder.objects.filter(consignment__id=leg.consignment_id)
+    storages = set(  # one query: the shop order's lines are the order's lines of its shop
+        Line.objects.filter(
+            order_id=Subquery(shop_order.values("order_id")[:1]),
+            partner_id=Subquery(shop_order.values("shop_id")[:1]),
+        )
         .exclude(product=None)
         .values_list("product__storage", flat=True)
     )

@@ -109,7 +109,9 @@ def webhook_url_problem(url: str) -> str:
         return ""
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)}
+        addresses = {
+            str(info[4][0]) for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        }
     except (OSError, ValueError) as error:
         return _("The webhook's host could not be resolved: %(error)s") % {"error": error}
     for address in addresses:

@@ -12,6 +12,8 @@ from logistics.models import LegTemperatureReading
 
 
 class TemperatureReadingSerializer(serializers.ModelSerializer):
+    celsius = serializers.DecimalField(max_digits=4, decimal_places=1, coerce_to_string=False, read_only=True)
+
     class Meta:
         model = LegTemperatureReading
         fields = ["measured_at", "celsius", "source", "logger_id", "recorded_at"]
@@ -34,10 +36,12 @@ class TemperatureReadingInSerializer(serializers.Serializer):
 
 
 class TemperatureBatchSerializer(serializers.Serializer):
-    readings = TemperatureReadingInSerializer(many=True, allow_empty=False, max_length=MAX_READINGS)
+    readings = TemperatureReadingInSerializer(
+        many=True, allow_empty=False, help_text=f"1 to {MAX_READINGS} readings."
+    )
 
     def validate_readings(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if len(value) > MAX_READINGS:  # (max_length answers first; kept for the message's wording)
+        if len(value) > MAX_READINGS:
             raise serializers.ValidationError(
                 _("At most %(max)d readings at a time.") % {"max": MAX_READINGS}
             )

@@ -230,8 +230,14 @@ def errors_flat(errors: Any) -> dict[str, list[str]]:  # noqa: ANN401  (DRF's ne
     errors become messages naming the item, ``[3] celsius: …``."""
 
     def messages(value: Any, prefix: str) -> list[str]:  # noqa: ANN401
-        if isinstance(value, dict):
-            return [m for name, inner in value.items() for m in messages(inner, f"{prefix}{name}: ")]
+        if isinstance(value, dict):  # a field's errors by name, or a batch's by index (DRF 3.15)
+            return [
+                m
+                for name, inner in value.items()
+                for m in messages(
+                    inner, f"{prefix}[{name}] " if isinstance(name, int) else f"{prefix}{name}: "
+                )
+            ]
         if isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
             return [m for index, inner in enumerate(value) for m in messages(inner, f"{prefix}[{index}] ")]
         if isinstance(value, list):

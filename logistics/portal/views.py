@@ -24,6 +24,7 @@ from logistics.models import Consignment, Leg, TrackingEvent
 from logistics.partner_selectors import partner_leg, portal_leg_groups, user_partners
 from logistics.portal.forms import LegRejectForm, TrackingEventForm
 from logistics.routing import RoutingError, leg_reject
+from logistics.selectors import leg_temperature_summary
 from logistics.tracking import TrackingError, leg_accept, tracking_event_record
 from marketplace.storefront.workspace import ForbiddenPage, workspace_forbidden
 
@@ -151,6 +152,12 @@ class LegView(LegObjectMixin, TemplateView):
             can_accept=leg.status == Leg.Status.ASSIGNED,
             can_reject=leg.status in REJECT_STATUSES,
             can_report=leg.status in EVENT_STATUSES,
+            # Chilled or frozen goods, or a leg flagged out of its band (two more queries then).
+            temperatures=(
+                leg_temperature_summary(leg)
+                if leg.consignment.needs_cold_chain or leg.cold_chain_breach_at
+                else None
+            ),
             reject_form=LegRejectForm(),
             event_form=TrackingEventForm(initial={"kind": _suggested_kind(leg, events)}),
         )

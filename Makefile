@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo demo-data serve test test-walk test-e2e test-all lint format bench bench-search bench-routing bench-sales bench-checkout stack clean
+.PHONY: venv demo demo-data serve test test-walk test-e2e test-all lint format bench bench-search bench-routing bench-sales bench-checkout bench-orchard stack clean
 
 # A line per step of the first run, with the time it began (so a slow step shows as a gap).
 STEP = @printf '[%s] %s\n' "$$(date +%T)"
@@ -106,6 +106,15 @@ ROUTING_PG_URL ?= postgres://postgres@127.0.0.1:5432/marketplace_bench_routing
 bench-routing: venv
 	$(PY) bench/routing.py --orders $(ORDERS) --batch $(ROUTING_BATCH)
 	$(if $(ROUTING_PG_URL),$(PY) bench/routing.py --orders $(ORDERS) --batch $(ROUTING_BATCH) --database-url $(ROUTING_PG_URL))
+
+# Orchard sensor ingestion (in-process, readings_ingest against a plain bulk_create of the same rows): SQLite
+# under var/bench/orchard/, then PostgreSQL (marketplace_bench_orchard, dropped at the end) unless
+# ORCHARD_PG_URL is empty: `make bench-orchard` (200,000 readings) or `make bench-orchard ORCHARD_BATCHES=100`.
+ORCHARD_BATCHES ?= 40
+ORCHARD_PG_URL ?= postgres://postgres@127.0.0.1:5432/marketplace_bench_orchard
+bench-orchard: venv
+	$(PY) bench/orchard_ingest.py --batches $(ORCHARD_BATCHES)
+	$(if $(ORCHARD_PG_URL),$(PY) bench/orchard_ingest.py --batches $(ORCHARD_BATCHES) --database-url $(ORCHARD_PG_URL))
 
 # Sales review benchmark (PostgreSQL on 127.0.0.1:5432, its own databases marketplace_bench_sales_<lines>,
 # dropped at the end): `make bench-sales` (1,000,000 order lines over 200 shops and two years, plus the same

@@ -58,7 +58,9 @@ class PlotListView(ShopConsoleMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         plots = list(selectors.console_plots(shop=self.shop))
         return super().get_context_data(
-            plots=plots, open_alerts=sum(plot.open_alerts for plot in plots), **kwargs
+            plots=plots,
+            open_alerts=sum(plot.open_alerts for plot in plots),  # type: ignore[attr-defined]  # annotated
+            **kwargs,
         )
 
 
@@ -66,7 +68,7 @@ class PlotFormView(ShopConsoleMixin, FormView):
     form_class = PlotForm
     template_name = "shops/console/orchard/plot_form.html"
     section = SECTION
-    plot: Plot | None = None
+    plot: Plot | None = None  # a new plot; PlotEditView loads the one named in the URL
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "instance": self.plot}
@@ -91,7 +93,7 @@ class PlotCreateView(PlotFormView):
     pass
 
 
-class PlotEditView(PlotObjectMixin, PlotFormView):
+class PlotEditView(PlotObjectMixin, PlotFormView):  # type: ignore[misc]  # the plot, loaded, is never None
     pass
 
 
@@ -139,7 +141,7 @@ class PlotChartView(PlotObjectMixin, View):
 
 def _secret_page(request: HttpRequest, view: ShopConsoleMixin, device: Device, rotated: bool) -> HttpResponse:
     """The only time the device's secret is shown: never stored in a page cache or the browser's."""
-    context = view.get_context_data(  # type: ignore[attr-defined]  # a TemplateView mixin
+    context = view.get_context_data(
         device=device,
         rotated=rotated,
         topic=topic_for(device.device_id),
@@ -248,6 +250,6 @@ class AlertAcknowledgeView(ShopConsoleMixin, View):
             raise Http404 from None
 
     def post(self, request: HttpRequest, alert: int) -> HttpResponse:
-        if alert_acknowledge(alert=self.alert, user=request.user):
+        if alert_acknowledge(alert=self.alert, user=request.user):  # type: ignore[arg-type]  # signed in
             messages.success(request, _("Alert acknowledged."))
         return redirect("console:orchard-alerts")

@@ -2,6 +2,8 @@
 and highest as a band, the plot's alert thresholds dashed), drawn with matplotlib as SVG the way the
 sales review draws its charts (``shops.sales.charts``)."""
 
+from typing import Any
+
 from matplotlib.dates import AutoDateLocator, DateFormatter
 from matplotlib.figure import Figure
 
@@ -20,7 +22,7 @@ def metric_chart_svg(
     axes = figure.subplots()
     axes.set_title(chart_text(f"{title} ({metric.unit})"), loc="left", fontsize=10)
     if points:
-        times = [p.at for p in points]
+        times: list[Any] = [p.at for p in points]  # matplotlib takes datetimes; its stubs say numbers
         axes.fill_between(
             times, [p.low for p in points], [p.high for p in points], color=GREY, alpha=0.5, linewidth=0
         )

@@ -316,8 +316,8 @@ def _readings_insert(rows: list[_Row]) -> list[_Row]:
 
 def _rollups_add(rows: list[_Row]) -> None:
     local = timezone.get_default_timezone()
-    hours: dict[tuple[int, int, datetime], list[float]] = {}
-    days: dict[tuple[int, int, date], list[float]] = {}
+    hours: dict[tuple[int, int, Any], list[float]] = {}
+    days: dict[tuple[int, int, Any], list[float]] = {}
     day_of_hour: dict[datetime, date] = {}
     for row in rows:
         hour = row.at.replace(minute=0, second=0, microsecond=0)

@@ -75,7 +75,9 @@ def test_every_console_url_with_shop_a_ids_is_404_for_shop_b_and_changes_nothing
         "plot": plot,
         "device": device_add(plot=plot, device_id="ya-0001", kind=Device.Kind.COMBINED),
         "rule": rule,
-        "alert": Alert.objects.create(rule=rule, day=timezone.localdate(), measured_at=timezone.now(), value=-1.0),
+        "alert": Alert.objects.create(
+            rule=rule, day=timezone.localdate(), measured_at=timezone.now(), value=-1.0
+        ),
         "product": shop_a.product,
         "photo": photo,
         "shop_order": paid_order.shop_orders.get(shop=shop_a.shop),

@@ -53,8 +53,16 @@ def at(hours: float, base: datetime.datetime = NOW) -> str:
     return moment.astimezone(datetime.timezone(datetime.timedelta(hours=8))).isoformat()
 
 
-def message(device: Device, readings: list[tuple[str, str, float]], *, seq: int = 1, plot=None, secret=None,
-            body_device=None, topic_device=None) -> tuple[str, bytes]:
+def message(
+    device: Device,
+    readings: list[tuple[str, str, float]],
+    *,
+    seq: int = 1,
+    plot=None,
+    secret=None,
+    body_device=None,
+    topic_device=None,
+) -> tuple[str, bytes]:
     """(topic, payload) as ``device`` publishes ``readings`` [(metric, at, value)], signed with its secret."""
     body = {
         "device": body_device or device.device_id,
@@ -62,4 +70,6 @@ def message(device: Device, readings: list[tuple[str, str, float]], *, seq: int 
         "seq": seq,
         "readings": [{"metric": m, "at": t, "value": v} for m, t, v in readings],
     }
-    return topic_for(topic_device or device.device_id), payload_sign(body=body, secret=secret or device.secret)
+    return topic_for(topic_device or device.device_id), payload_sign(
+        body=body, secret=secret or device.secret
+    )

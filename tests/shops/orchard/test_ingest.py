@@ -22,7 +22,9 @@ def rejections(device_key: str) -> dict[str, int]:
 
 
 def test_good_readings_are_stored_with_their_roll_ups(orchard_a):
-    readings = [("air_temp_c", at(-1 + i / 6), 20.0 + i) for i in range(3)] + [("soil_moisture_pct", at(-1), 31.5)]
+    readings = [("air_temp_c", at(-1 + i / 6), 20.0 + i) for i in range(3)] + [
+        ("soil_moisture_pct", at(-1), 31.5)
+    ]
     outcome = readings_ingest([message(orchard_a.device, readings)], now=NOW)
 
     assert outcome.readings_stored == 4
@@ -43,7 +45,10 @@ def test_roll_ups_add_up_across_batches_and_devices_of_the_plot(orchard_a):
     second = device_add(plot=orchard_a.plot, device_id="ya-0002", kind="weather")
     readings_ingest([message(orchard_a.device, [("air_temp_c", at(-2), 10.0)])], now=NOW)
     readings_ingest(
-        [message(second, [("air_temp_c", at(-2 + 0.5), 14.0)]), message(orchard_a.device, [("air_temp_c", at(-2 + 0.25), 6.0)], seq=2)],
+        [
+            message(second, [("air_temp_c", at(-2 + 0.5), 14.0)]),
+            message(orchard_a.device, [("air_temp_c", at(-2 + 0.25), 6.0)], seq=2),
+        ],
         now=NOW,
     )
     hour = HourlyRollup.objects.get(plot=orchard_a.plot, metric=AIR)
@@ -58,9 +63,17 @@ def test_malformed_messages_and_readings_are_refused_and_counted(orchard_a):
         (topic_for(device.device_id), b"{not json"),
         (topic_for(device.device_id), json.dumps({"body": {"a": 1}, "sig": "00"}).encode()),
         ("orchard/ya-0001/other", b"{}"),
-        message(device, [("air_temp_c", "yesterday", 3.0), ("wind_kmh", at(-1), 3.0), ("air_temp_c", at(-1), "warm"),
-                         ("air_temp_c", "2026-07-10T10:00:00", 3.0), ("air_temp_c", at(-1), float("nan")),
-                         ("air_temp_c", at(-1), True)]),
+        message(
+            device,
+            [
+                ("air_temp_c", "yesterday", 3.0),
+                ("wind_kmh", at(-1), 3.0),
+                ("air_temp_c", at(-1), "warm"),
+                ("air_temp_c", "2026-07-10T10:00:00", 3.0),
+                ("air_temp_c", at(-1), float("nan")),
+                ("air_temp_c", at(-1), True),
+            ],
+        ),
         message(device, [("air_temp_c", at(-3), 18.0)], seq=9),
     ]
     outcome = readings_ingest(messages, now=NOW)
@@ -85,8 +98,12 @@ def test_a_wrong_signature_or_an_unknown_device_stores_nothing(orchard_a):
 def test_a_device_of_another_shop_cannot_write_to_your_plot(orchard_a, orchard_b):
     # B's own device, correctly signed, claiming A's plot; and B's device publishing under A's device id.
     claims_plot = message(orchard_b.device, [("air_temp_c", at(-1), 1.0)], plot=orchard_a.plot.pk)
-    claims_device = message(orchard_b.device, [("air_temp_c", at(-1), 1.0)], topic_device=orchard_a.device.device_id)
-    body_mismatch = message(orchard_b.device, [("air_temp_c", at(-1), 1.0)], body_device=orchard_a.device.device_id)
+    claims_device = message(
+        orchard_b.device, [("air_temp_c", at(-1), 1.0)], topic_device=orchard_a.device.device_id
+    )
+    body_mismatch = message(
+        orchard_b.device, [("air_temp_c", at(-1), 1.0)], body_device=orchard_a.device.device_id
+    )
     outcome = readings_ingest([claims_plot, claims_device, body_mismatch], now=NOW)
 
     assert outcome.readings_stored == 0
@@ -116,7 +133,11 @@ def test_duplicates_are_dropped_by_the_database_and_not_added_to_roll_ups_twice(
     first = message(orchard_a.device, [("air_temp_c", at(-1), 10.0), ("air_temp_c", at(-0.5), 12.0)])
     readings_ingest([first], now=NOW)
     # The same message again (a QoS 1 redelivery) and a repeat inside one message.
-    again = message(orchard_a.device, [("air_temp_c", at(-1), 10.0), ("air_temp_c", at(-0.75), 11.0), ("air_temp_c", at(-0.75), 11.0)], seq=2)
+    again = message(
+        orchard_a.device,
+        [("air_temp_c", at(-1), 10.0), ("air_temp_c", at(-0.75), 11.0), ("air_temp_c", at(-0.75), 11.0)],
+        seq=2,
+    )
     outcome = readings_ingest([first, again], now=NOW)
 
     assert outcome.readings_stored == 1
@@ -130,7 +151,9 @@ def test_a_late_reading_updates_the_roll_up_of_its_hour(orchard_a):
     readings_ingest([message(orchard_a.device, [("air_temp_c", at(-30), 8.0)])], now=NOW)
     later = NOW + datetime.timedelta(hours=5)
     # A reading of that hour that the device had buffered arrives hours later.
-    outcome = readings_ingest([message(orchard_a.device, [("air_temp_c", at(-30 + 0.5), 2.0)], seq=2)], now=later)
+    outcome = readings_ingest(
+        [message(orchard_a.device, [("air_temp_c", at(-30 + 0.5), 2.0)], seq=2)], now=later
+    )
 
     assert outcome.readings_stored == 1
     hour = HourlyRollup.objects.get(plot=orchard_a.plot, metric=AIR)
@@ -167,7 +190,10 @@ def test_a_frost_night_raises_one_alert_per_rule_and_day_with_its_worst_reading(
     alert = Alert.objects.get()
     assert (alert.rule, alert.value) == (frost, -1.0)
     assert alert.measured_at == NOW - datetime.timedelta(hours=6)
-    assert OutboxMessage.objects.filter(topic="orchard.alert_raised", key=f"orchard-alert-{alert.pk}").count() == 1
+    assert (
+        OutboxMessage.objects.filter(topic="orchard.alert_raised", key=f"orchard-alert-{alert.pk}").count()
+        == 1
+    )
     # The embedded default delivers the outbox row at once: the farmer is e-mailed.
     assert [m.to for m in mailoutbox] == [[orchard_a.farmer.email]]
     assert "东坡一号地" in mailoutbox[0].subject

@@ -117,13 +117,21 @@ def test_readings_published_over_mqtt_are_stored_and_bad_ones_counted():
                 good,
                 good,  # published twice: the second is a duplicate
                 (topic_for(a.device.device_id), b"{broken"),
-                message(a.device, [("air_temp_c", now_at(-1), 1.0)], secret="f" * 64, seq=2),  # unauthenticated
-                message(b.device, [("air_temp_c", now_at(-1), 1.0)], plot=a.plot.pk),  # B's device on A's plot
+                message(
+                    a.device, [("air_temp_c", now_at(-1), 1.0)], secret="f" * 64, seq=2
+                ),  # unauthenticated
+                message(
+                    b.device, [("air_temp_c", now_at(-1), 1.0)], plot=a.plot.pk
+                ),  # B's device on A's plot
                 (topic_for(stranger), good[1]),
             ]
         )
-        wait_for(lambda: refused(b.device.device_id) and refused(stranger) and len(refused(a.device.device_id)) == 3,
-                 "the refusals")
+        wait_for(
+            lambda: (
+                refused(b.device.device_id) and refused(stranger) and len(refused(a.device.device_id)) == 3
+            ),
+            "the refusals",
+        )
         # A reading of an hour already rolled up, arriving later (the soil probe had been offline).
         publish([message(late, [("soil_moisture_pct", now_at(-1), 34.0)])])
         wait_for(lambda: Reading.objects.filter(device=late).exists(), "the late reading")

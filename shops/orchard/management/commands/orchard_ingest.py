@@ -1,6 +1,8 @@
 """``manage.py orchard_ingest``: store orchard sensor readings from MQTT (``orchard/+/readings``) in
-batches until SIGTERM; or, with ``--from-file``, from a season file written by ``orchard_simulate
---to-file`` (no broker needed: how ``make demo`` gets its season on the embedded default)."""
+batches until SIGTERM, and hand the cold-chain loggers' messages (``coldchain/+/readings``) to
+``logistics.coldchain.logger_payload_record`` in the same process; or, with ``--from-file``, store a
+season file written by ``orchard_simulate --to-file`` (no broker needed: how ``make demo`` gets its
+season on the embedded default)."""
 
 import signal
 from pathlib import Path
@@ -9,9 +11,16 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from logistics.coldchain import logger_payload_record
 from shops.orchard.ingest import IngestOutcome, readings_ingest
 from shops.orchard.mqtt import Ingester
 from shops.orchard.simulate import season_read
+
+COLDCHAIN_SUBSCRIPTION = "coldchain/+/readings"
+
+
+def coldchain_record(topic: str, payload: bytes) -> object:
+    return logger_payload_record(topic=topic, payload=payload)
 
 
 def outcome_text(outcome: IngestOutcome) -> str:
@@ -56,6 +65,7 @@ class Command(BaseCommand):
             client_id=options["client_id"],
             batch_size=options["batch"],
             wait_seconds=options["wait_ms"] / 1000,
+            extra={COLDCHAIN_SUBSCRIPTION: coldchain_record},
         )
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             signal.signal(stop_signal, lambda *_: ingester.stop.set())

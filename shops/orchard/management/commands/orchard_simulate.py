@@ -32,10 +32,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        devices = Device.objects.select_related("plot").order_by("pk")
+        chosen = Device.objects.select_related("plot").order_by("pk")
         if options["plot"]:
-            devices = devices.filter(plot_id__in=options["plot"])
-        devices = list(devices)
+            chosen = chosen.filter(plot_id__in=options["plot"])
+        devices = list(chosen)
         if not devices:
             raise CommandError("No devices registered (add one in the console, or run demo_load).")
         messages = season_messages(

@@ -31,6 +31,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("open-a-shop/", include("shops.association.admission_urls")),
     path("open-data/", include("shops.sales.urls")),
+    path("t/", include("shops.harvest.urls")),
     # Oscar's password reset, rate limited: each request mails a link to the address typed.
     path("password-reset/", password_reset_view(), name="password-reset"),
     path("", include("marketplace.storefront.urls")),

@@ -27,6 +27,7 @@ from fixtures.settlement import demo_settlement
 from logistics.models import LogisticsPartner
 from marketplace.order.models import ShopOrder
 from shops.association.models import ShopApplication
+from shops.harvest.models import ParcelTrace
 from shops.selectors import ORDER_TABS
 from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (the fixtures)
 
@@ -222,6 +223,9 @@ def storefront_pages() -> list[tuple[str, str]]:
     ]
     if chinese_only:
         pages.append(("product-chinese-only", chinese_only.get_absolute_url()))
+    trace = ParcelTrace.objects.order_by("pk").first()
+    if trace:
+        pages.append(("trace", reverse("harvest:trace", kwargs={"code": trace.code})))
     if place:
         pages.append(("place", reverse("storefront:place", kwargs={"pk": place.pk})))
     return pages

@@ -28,6 +28,7 @@ from shops.association.listing_review import listing_standards_check
 from shops.console.access import SESSION_KEY, ShopConsoleMixin
 from shops.forms import CancelForm, ListingForm, PackForm, PickingDayForm, QuickEditForm
 from shops.fulfilment import shop_order_accept, shop_order_hand_over, shop_order_pack
+from shops.harvest.services import parcel_traces_ensure
 from shops.listings import (
     ListingError,
     listing_create,
@@ -601,8 +602,16 @@ class PackingSlipView(OrderObjectMixin, TemplateView):
         shop_order = self.get_shop_order()
         if shop_order.status in (ShopOrder.Status.CANCELLED, ShopOrder.Status.REFUNDED):
             raise Http404
-        qr = segno.make(shop_order.number, error="m")
-        context.update(shop_order=shop_order, qr_svg=qr.svg_inline(scale=4, dark="#000", border=2))
+        # The QR opens the parcel's public trace page (its code was made when the order was paid; an order
+        # paid before trace codes existed gets one now).
+        code = parcel_traces_ensure(shop_order_ids=[shop_order.pk])[shop_order.pk]
+        trace_url = self.request.build_absolute_uri(reverse("harvest:trace", kwargs={"code": code}))
+        qr = segno.make(trace_url, error="m")
+        context.update(
+            shop_order=shop_order,
+            trace_url=trace_url,
+            qr_svg=qr.svg_inline(scale=3, dark="#000", border=2),
+        )
         return context
 
 

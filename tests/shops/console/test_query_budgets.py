@@ -110,7 +110,7 @@ PAGES = {
         one_order_of,
         lambda world, made: reverse("console:packing-slip", args=[made.number]),
         lambda response: len(response.context["shop_order"].order.shop_lines),
-        8,
+        9,  # the parcel's trace code, for its QR
     ),
     "photos": Page(
         photos,

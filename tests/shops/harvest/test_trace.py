@@ -95,7 +95,7 @@ def test_the_trace_page_shows_where_and_when_it_grew_and_how_it_travelled(client
     assert response.status_code == 200
     page = response.content.decode()
     assert "东坡一号" in page
-    assert "14.2 °Brix" in page
+    assert 'data-testid="trace-brix">14.2 度<' in page  # the sugar reading, in Chinese
     assert 'data-testid="trace-season"' in page  # the plot's readings before picking
     assert (
         page.count('data-testid="trace-leg"')

@@ -85,6 +85,8 @@ def pages_to_load() -> list[Page]:
     from django.utils.encoding import iri_to_uri
     from oscar.core.loading import get_model
 
+    from bench.trace import trace_ensure
+
     Category = get_model("catalogue", "Category")
     Product = get_model("catalogue", "Product")
     Partner = get_model("partner", "Partner")
@@ -114,6 +116,7 @@ def pages_to_load() -> list[Page]:
         Page("shop", iri_to_uri(shop.get_absolute_url())),
         Page("search (zh)", f"{reverse('search:search')}?q={quote(SEARCH_ZH)}"),
         Page("search (en)", f"{reverse('search:search')}?q={quote(SEARCH_EN)}"),
+        Page("trace", reverse("harvest:trace", kwargs={"code": trace_ensure()})),
     ]
 
 

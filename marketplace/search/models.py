@@ -22,7 +22,7 @@ class ProductSearchDocument(models.Model):
 
 
 class SearchToken(models.Model):
-    product = models.ForeignKey("catalogue.Product", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalogue.Product", on_delete=models.CASCADE, related_name="search_tokens")
     token = models.CharField(max_length=32)
     # Where the token was found and how (tokens.KIND / NAME / PLACE, at a word's edge or inside one):
     # a result ranks by the sum of its matched tokens' weights.

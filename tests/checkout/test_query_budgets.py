@@ -148,6 +148,7 @@ def test_a_two_shop_card_checkout_runs_at_most_60_statements_and_2_stripe_calls(
     # What the paid order implies waits in the outbox, for the workers.
     assert sorted(OutboxMessage.objects.filter(topic="order.paid").values_list("handler", flat=True)) == [
         "checkout.order_paid_notify",
+        "harvest.paid_order_draw",
         "logistics.route_paid_order",
         "sales.facts_after_sale",
         "storefront.purchases_count",

@@ -21,7 +21,7 @@ LATIN = re.compile(r"[A-Za-z]")
 
 
 def text_language(text: str) -> str:
-    """"zh-Hans", "en" or "" (no letters to tell by)."""
+    """The script's language: "zh-Hans", "en" or "" (no letters to tell by)."""
     if HAN.search(text):
         return "zh-Hans"
     if LATIN.search(text):

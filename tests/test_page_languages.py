@@ -28,6 +28,7 @@ from logistics.models import LogisticsPartner
 from marketplace.order.models import ShopOrder
 from shops.association.models import ShopApplication
 from shops.harvest.models import ParcelTrace
+from shops.orchard.models import Plot
 from shops.selectors import ORDER_TABS
 from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (the fixtures)
 
@@ -279,6 +280,19 @@ def farmer_pages() -> list[tuple[str, str]]:
     ]
     for tab in ORDER_TABS:
         pages.append((f"console-orders-{tab}", reverse("console:orders") + f"?tab={tab}"))
+    plot = Plot.objects.filter(shop=shop).order_by("pk").first()
+    pages += [
+        ("console-orchard", reverse("console:orchard-plots")),
+        ("console-plot", reverse("console:orchard-plot", kwargs={"plot": plot.pk})),
+        ("console-plot-30-days", reverse("console:orchard-plot", kwargs={"plot": plot.pk}) + "?days=30"),
+        ("console-plot-new", reverse("console:orchard-plot-create")),
+        ("console-plot-edit", reverse("console:orchard-plot-edit", kwargs={"plot": plot.pk})),
+        ("console-device-new", reverse("console:orchard-device-create", kwargs={"plot": plot.pk})),
+        ("console-rules", reverse("console:orchard-rules", kwargs={"plot": plot.pk})),
+        ("console-alerts", reverse("console:orchard-alerts")),
+        ("console-harvest", reverse("console:harvest")),
+        ("console-harvest-new", reverse("console:harvest-create")),
+    ]
     statement = Statement.objects.filter(shop=shop).order_by("pk").first()
     if statement:
         pages.append(("console-statement", reverse("console:statement", args=[statement.number])))

@@ -14,13 +14,19 @@ import os
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 from oscar.core.loading import get_model
 
+from fixtures.orders import BUYER, demo_address, order_place_paid
+from shops.harvest.models import ParcelTrace
+from shops.orchard.models import Plot
 from tests.e2e.conftest import SCREENSHOT_DIR, VIEWPORTS
 from tests.e2e.test_association_pages import workspace_pages
+from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401  (the fixtures)
 
 Partner = get_model("partner", "Partner")
+User = get_user_model()
 Product = get_model("catalogue", "Product")
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +56,17 @@ STOREFRONT = [
 ]
 
 
-def storefront_pages() -> list[tuple[str, str]]:
+@pytest.fixture
+def traced_parcel(demo_server, stripe_settings) -> str:  # noqa: F811  (the imported fixture)
+    """A paid demo parcel whose line drew from its shop's harvest batch: the path of its trace page (the
+    QR code on its packing slip). One box from the Chens' orchard, so the walked console (the Taoyuan
+    farm's) is as the demo left it."""
+    order_place_paid(buyer=User.objects.get(email=BUYER), address=demo_address(), lines={"YS-CJ-BF-12": 1})
+    trace = ParcelTrace.objects.filter(shop_order__order__lines__harvest_draws__isnull=False).get()
+    return reverse("harvest:trace", kwargs={"code": trace.code})
+
+
+def storefront_pages(trace_path: str) -> list[tuple[str, str]]:
     """(page kind, path) of the storefront's pages a visitor reaches without signing in."""
     shop = Partner.objects.get(code="taoyuan-peach-farm")
     product = Product.objects.filter(shop=shop).exclude(stockrecords=None).order_by("pk")[0]
@@ -59,14 +75,17 @@ def storefront_pages() -> list[tuple[str, str]]:
         *STOREFRONT,
         ("category", category.get_absolute_url()),
         ("place", reverse("storefront:place", args=[shop.county_id])),
+        ("trace", trace_path),
         ("product", product.get_absolute_url()),  # last: the walk puts it in the basket
     ]
 
 
 def workspaces() -> dict[tuple[str, str], list[tuple[str, str]]]:
     """Each demo workspace account's (page kind, path): every page of the association's (as its phone test
-    lists them), the console's tabs, a listing's form and photos, and the partner portal."""
+    lists them), the console's tabs, a listing's form and photos, the orchard's and harvest's pages, and
+    the partner portal."""
     listing = Product.objects.filter(shop__code="taoyuan-peach-farm").order_by("pk")[0]
+    plot = Plot.objects.filter(shop__code="taoyuan-peach-farm").order_by("pk")[0]
     console = [
         (f"console-{name}", reverse(f"console:{name}"))
         for name in ("home", "listings", "listing-create", "orders", "picking", "sales", "statements")
@@ -74,6 +93,12 @@ def workspaces() -> dict[tuple[str, str], list[tuple[str, str]]]:
     console += [
         ("console-listing", reverse("console:listing-edit", args=[listing.pk])),
         ("console-photos", reverse("console:listing-photos", args=[listing.pk])),
+        ("console-orchard", reverse("console:orchard-plots")),
+        ("console-plot", reverse("console:orchard-plot", args=[plot.pk])),
+        ("console-rules", reverse("console:orchard-rules", args=[plot.pk])),
+        ("console-alerts", reverse("console:orchard-alerts")),
+        ("console-harvest", reverse("console:harvest")),
+        ("console-harvest-new", reverse("console:harvest-create")),
     ]
     return {
         ("association@demo.xiangwei.cn", "demo-assoc-2026"): [
@@ -140,13 +165,15 @@ class Walk:
 @pytest.mark.parametrize(
     ("viewport", "language"), [("phone", "zh-hans"), ("phone", "en"), ("desktop", "zh-hans")]
 )
-def test_every_kind_of_page_has_no_serious_accessibility_violation(demo_server, browser, viewport, language):
+def test_every_kind_of_page_has_no_serious_accessibility_violation(
+    demo_server, traced_parcel, browser, viewport, language
+):
     assert AXE.exists(), f"axe-core is not installed at {AXE}: run `make test-e2e` (npm install axe-core)"
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     walk = Walk(browser, demo_server, viewport, language)
 
     context, page = walk.tab()
-    for kind, path in storefront_pages():
+    for kind, path in storefront_pages(traced_parcel):
         walk.visit(page, kind, path)
     with page.expect_navigation():
         page.locator("#add_to_basket_form button[type=submit]").click()

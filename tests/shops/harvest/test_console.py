@@ -123,3 +123,8 @@ def test_the_batch_list_query_count_does_not_grow(client, farm):
         client.post(reverse("console:harvest-create"), form(peaches, plot))
     assert HarvestBatch.objects.count() == 9
     assert batch_list_queries(client) == one <= BATCH_LIST_BUDGET
+
+
+def test_the_orchard_tab_leads_to_the_harvest_batches(client, farm):
+    page = client.get(reverse("console:orchard-plots")).content.decode()
+    assert f'href="{reverse("console:harvest")}"' in page

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
+from marketplace.form_fields import BoundedModelChoiceField, BoundedModelMultipleChoiceField, day_within_reach
 from shops.harvest.models import MAX_BRIX, HarvestBatch
 from shops.harvest.services import MAX_BATCH_KG
 from shops.orchard.models import Plot
@@ -48,14 +49,16 @@ class MultiplePhotoField(forms.FileField):
 
 
 class BatchForm(forms.Form):
-    products = forms.ModelMultipleChoiceField(
+    products = BoundedModelMultipleChoiceField(
         label=_("Listings"),
         queryset=Product.objects.none(),
         widget=forms.CheckboxSelectMultiple,
         help_text=_("What this harvest is sold as; orders of these listings draw from it."),
     )
-    plot = forms.ModelChoiceField(label=_("Plot"), queryset=Plot.objects.none(), required=False)
-    picked_on = forms.DateField(label=_("Picked on"), widget=forms.DateInput(attrs={"type": "date"}))
+    plot = BoundedModelChoiceField(label=_("Plot"), queryset=Plot.objects.none(), required=False)
+    picked_on = forms.DateField(
+        label=_("Picked on"), widget=forms.DateInput(attrs={"type": "date"}), validators=[day_within_reach]
+    )
     quantity_kg = forms.DecimalField(
         label=_("Quantity (kg)"),
         max_digits=9,

@@ -2,11 +2,14 @@
 from it (a batch links an order line to its plot and picking day; see shops/harvest)."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.i18n import pick
 from shops.orchard.metrics import BY_NUMBER, MetricChoice
+
+MAX_ALTITUDE_M = 8848  # no orchard is higher than Everest
 
 
 class Plot(models.Model):
@@ -27,7 +30,9 @@ class Plot(models.Model):
     )
     crop = models.CharField(_("What grows here"), max_length=64, blank=True)
     area_mu = models.DecimalField(_("Area (mu)"), max_digits=8, decimal_places=2, null=True, blank=True)
-    altitude_m = models.PositiveIntegerField(_("Altitude (m)"), null=True, blank=True)
+    altitude_m = models.PositiveIntegerField(
+        _("Altitude (m)"), null=True, blank=True, validators=[MaxValueValidator(MAX_ALTITUDE_M)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

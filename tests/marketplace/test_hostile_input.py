@@ -60,7 +60,7 @@ from oscar.test import factories as oscar_factories
 from PIL import Image
 
 from fixtures.loader import logistics_load, region_path_resolve, regions_load
-from logistics.models import LogisticsPartner
+from logistics.models import LogisticsPartner, WebhookDelivery, WebhookPayload
 from logistics.routing import consignment_route
 from logistics.services import partner_token_issue
 from marketplace.checkout.services import DeliveryAddress, checkout_place
@@ -70,6 +70,10 @@ from marketplace.payments.models import Payment
 from marketplace.shipping.models import ShippingRule
 from shops.association.access import association_group
 from shops.association.admission import ApplicationDetails, application_submit
+from shops.harvest.services import parcel_traces_ensure
+from shops.orchard.metrics import BY_CODE
+from shops.orchard.models import Alert as OrchardAlert
+from shops.orchard.models import AlertRule, Device, Plot
 from shops.photos import product_photo_add
 from shops.services import farmer_attach
 from shops.settlement.models import CommissionRule
@@ -447,6 +451,26 @@ def world_build() -> World:
     option = oscar_factories.OptionFactory()
     option_group = oscar_factories.AttributeOptionGroupFactory()
     page = FlatPage.objects.create(url="/about/", title="关于", content="乡味集市")
+    plot = Plot.objects.create(shop=shop, name="东坡茶园", village=village)
+    device = Device.objects.create(plot=plot, device_id="walk-01", secret="0" * 64)
+    orchard_rule = AlertRule.objects.create(
+        plot=plot,
+        name="霜冻",
+        metric=BY_CODE["air_temp_c"].number,
+        direction=AlertRule.Direction.BELOW,
+        threshold=2.0,
+    )
+    orchard_alert = OrchardAlert.objects.create(
+        rule=orchard_rule, day=timezone.localdate(), measured_at=timezone.now(), value=0.5
+    )
+    webhook_delivery = WebhookDelivery.objects.create(
+        partner=partner,
+        payload=WebhookPayload.objects.create(event="leg.created", body="{}"),
+        leg=leg,
+        event="leg.created",
+        key="walk-delivery",
+    )
+    trace_code = parcel_traces_ensure(shop_order_ids=[shop_order.pk])[shop_order.pk]
 
     objects = {
         "bystander": bystander,
@@ -489,6 +513,12 @@ def world_build() -> World:
         "option_group": option_group,
         "page": page,
         "product_class": tea.product_class,
+        "plot": plot,
+        "device": device,
+        "orchard_rule": orchard_rule,
+        "orchard_alert": orchard_alert,
+        "webhook_delivery": webhook_delivery,
+        "trace_code": trace_code,
     }
     return World(users=users, token=partner_token_issue(partner=partner, label="walk"), objects=objects)
 
@@ -499,6 +529,15 @@ ARGUMENTS: dict[str, dict[str, Callable[[World], object]]] = {
     "shop/listings/": {"pk": lambda w: w.tea.pk, "photo_pk": lambda w: w.photo.pk},
     "shop/orders/": {"number": lambda w: w.shop_order.number},
     "shop/statements/": {"statement": lambda w: w.statement.number},
+    "shop/orchard/": {
+        "plot": lambda w: w.plot.pk,
+        "metric": lambda w: "air_temp_c",
+        "device": lambda w: w.device.pk,
+        "rule": lambda w: w.orchard_rule.pk,
+        "alert": lambda w: w.orchard_alert.pk,
+    },
+    "logistics/webhooks/": {"pk": lambda w: w.webhook_delivery.pk},
+    "t/": {"code": lambda w: w.trace_code},
     "logistics/legs/": {"pk": lambda w: w.leg.pk},
     "api/logistics/": {"pk": lambda w: w.leg.pk},
     "association/listings/": {"pk": lambda w: w.tea.pk},

@@ -101,3 +101,23 @@ def consignments_needing_routing(*, limit: int = 50) -> QuerySet[Consignment]:
 
 def consignments_needing_routing_count() -> int:
     return Consignment.objects.filter(status=Consignment.Status.NEEDS_ROUTING).count()
+
+
+COLD_CHAIN_BREACH_DAYS = 14
+
+
+def legs_cold_chain_broken(*, days: int = COLD_CHAIN_BREACH_DAYS, limit: int = 50) -> QuerySet[Leg]:
+    """Legs whose goods left their temperature band in the last ``days`` days, the latest first (the
+    association is e-mailed at the first out-of-band reading; this is where it looks again)."""
+    since = timezone.now() - datetime.timedelta(days=days)
+    return (
+        Leg.objects.filter(cold_chain_breach_at__gte=since)
+        .select_related("partner", "consignment__shop_order__shop")
+        .order_by("-cold_chain_breach_at", "-pk")[:limit]
+    )
+
+
+def legs_cold_chain_broken_count(*, days: int = COLD_CHAIN_BREACH_DAYS) -> int:
+    return Leg.objects.filter(
+        cold_chain_breach_at__gte=timezone.now() - datetime.timedelta(days=days)
+    ).count()

@@ -16,7 +16,12 @@ from django.views import View
 from django.views.decorators.cache import cache_control
 from django.views.generic import TemplateView
 
-from logistics.performance import consignments_needing_routing, logistics_performance
+from logistics.performance import (
+    COLD_CHAIN_BREACH_DAYS,
+    consignments_needing_routing,
+    legs_cold_chain_broken,
+    logistics_performance,
+)
 from marketplace.safe_text import spreadsheet_row
 from shops.association.access import AssociationAccessMixin
 from shops.sales.charts import sales_chart_svg
@@ -146,6 +151,8 @@ class LogisticsPerformanceView(AssociationAccessMixin, TemplateView):
             period=period,
             partners=logistics_performance(period=period),
             needing_routing=list(consignments_needing_routing()),
+            cold_chain_broken=list(legs_cold_chain_broken()),
+            cold_chain_days=COLD_CHAIN_BREACH_DAYS,
             **kwargs,
         )
 

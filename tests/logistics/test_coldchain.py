@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -298,3 +299,21 @@ def test_the_portal_leg_page_shows_the_temperatures(chilled_leg):
     page = client.get(f"/logistics/legs/{chilled_leg.pk}/").content.decode()
     assert 'data-testid="temperatures"' in page
     assert "0 … 8 °C" in page
+
+
+def test_the_association_sees_broken_cold_chains_on_its_logistics_page_and_overview(client, chilled_leg):
+    member = association_member()
+    client.force_login(member)
+    home = client.get(reverse("association:home"))
+    tiles = {tile.url: tile.count for tile in home.context["waiting"]}
+    assert tiles.get(reverse("association:logistics") + "#cold-chain", 0) == 0  # shown when there is one
+    api_client(chilled_leg.partner).post(
+        url(chilled_leg), {"readings": [{"measured_at": minutes_ago(5), "celsius": 12.5}]}, format="json"
+    )
+    page = client.get(reverse("association:logistics"))
+    listed = page.context["cold_chain_broken"]
+    assert [leg.pk for leg in listed] == [chilled_leg.pk]
+    assert chilled_leg.consignment.shop_order.number in page.content.decode()
+    home = client.get(reverse("association:home"))
+    tiles = {tile.url: tile.count for tile in home.context["waiting"]}
+    assert tiles[reverse("association:logistics") + "#cold-chain"] == 1

@@ -146,7 +146,7 @@ PAGES = {
         _home,
         lambda made: reverse("association:home"),
         lambda response, tag: sum(1 for e in response.context["latest"] if e.action == f"shop.note{tag}"),
-        13,
+        14,  # each waiting tile is one count; the broken cold chains' is the latest
     ),
     "audit": Page(
         decisions,
@@ -230,7 +230,7 @@ def test_the_page_query_count_does_not_grow_with_its_rows(
         staff.get(url)
 
 
-LOGISTICS_PAGE_BUDGET = 8
+LOGISTICS_PAGE_BUDGET = 9  # with the legs whose cold chain broke lately
 
 
 def test_the_logistics_page_query_count_does_not_grow_with_legs_and_parcels(

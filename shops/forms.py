@@ -2,11 +2,13 @@
 row of an import file, and turns it into ``shops.listings.ListingData``."""
 
 import datetime
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.dates import MONTHS as MONTH_NAMES
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +16,7 @@ from oscar.core.loading import get_model
 
 from marketplace.form_fields import BoundedModelChoiceField, BoundedModelMultipleChoiceField
 from shops.listings import MAX_PRICE, MAX_STOCK, ListingData
+from shops.photos import photo_clean
 
 if TYPE_CHECKING:
     from oscar.apps.catalogue.models import Category, Product
@@ -194,3 +197,46 @@ class PickingDayForm(forms.Form):
         if self.is_valid() and self.cleaned_data.get("day"):
             return self.cleaned_data["day"]
         return timezone.localdate()
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    """Several photos in one input, each cleaned by ``clean_one`` (checked, EXIF removed) into JPEG bytes; a
+    photo it refuses (a ValueError whose text is the message) is named in the field's errors."""
+
+    def __init__(
+        self, *, low: int, high: int, clean_one: Callable[[UploadedFile], bytes] = photo_clean, **kwargs: Any
+    ) -> None:
+        self.low, self.high, self.clean_one = low, high, clean_one
+        kwargs.setdefault(
+            "widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic"})
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, data: object, initial: object = None) -> list[bytes] | None:
+        uploads = [upload for upload in (data if isinstance(data, list | tuple) else [data]) if upload]
+        if not uploads:
+            if self.required:
+                raise ValidationError(self.error_messages["required"], code="required")
+            return None
+        if not self.low <= len(uploads) <= self.high:
+            raise ValidationError(
+                _("Choose %(low)d to %(high)d photos (you chose %(count)d).")
+                % {"low": self.low, "high": self.high, "count": len(uploads)}
+            )
+        cleaned: list[bytes] = []
+        errors: list[str] = []
+        for upload in uploads:
+            if not isinstance(upload, UploadedFile):
+                errors.append(str(_("That is not a file.")))
+                continue
+            try:
+                cleaned.append(self.clean_one(upload))
+            except ValueError as refused:
+                errors.append(str(refused))
+        if errors:
+            raise ValidationError(errors)
+        return cleaned

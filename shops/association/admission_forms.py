@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
@@ -16,11 +15,11 @@ from oscar.core.loading import get_model
 from marketplace.form_fields import BoundedModelMultipleChoiceField
 from shops.association.admission import (
     PHOTO_LIMITS,
-    AdmissionError,
     ApplicationDetails,
     application_photo_clean,
 )
 from shops.association.models import ShopApplication
+from shops.forms import MultiplePhotoField
 
 if TYPE_CHECKING:
     from marketplace.places.models import Region
@@ -31,42 +30,6 @@ Partner = get_model("partner", "Partner")
 
 # A mainland Chinese mobile number: 1, then 3–9, then nine digits.
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultiplePhotoField(forms.FileField):
-    """Several photos in one input, each cleaned (checked, EXIF removed) into JPEG bytes."""
-
-    def __init__(self, *, low: int, high: int, **kwargs: Any) -> None:
-        self.low, self.high = low, high
-        kwargs.setdefault(
-            "widget", MultipleFileInput(attrs={"accept": "image/jpeg,image/png,image/webp,image/heic"})
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, data: object, initial: object = None) -> list[UploadedFile] | None:
-        uploads = [upload for upload in (data if isinstance(data, list | tuple) else [data]) if upload]
-        if not uploads:
-            if self.required:
-                raise ValidationError(self.error_messages["required"], code="required")
-            return None
-        if not self.low <= len(uploads) <= self.high:
-            raise ValidationError(
-                _("Choose %(low)d to %(high)d photos (you chose %(count)d).")
-                % {"low": self.low, "high": self.high, "count": len(uploads)}
-            )
-        cleaned, errors = [], []
-        for upload in uploads:
-            try:
-                cleaned.append(application_photo_clean(upload))
-            except AdmissionError as error:
-                errors.append(error.message)
-        if errors:
-            raise ValidationError(errors)
-        return cleaned
 
 
 def _grouped(regions: Iterable["Region"], parent_label: Callable[["Region"], str]) -> list[tuple[str, Any]]:
@@ -123,9 +86,13 @@ class ApplicationForm(forms.Form):
         required=False,
     )
     farm_photos = MultiplePhotoField(
-        label=_("Photos of your farm (1 to 6)"), low=PHOTO_LIMITS["farm"][0], high=PHOTO_LIMITS["farm"][1]
+        clean_one=application_photo_clean,
+        label=_("Photos of your farm (1 to 6)"),
+        low=PHOTO_LIMITS["farm"][0],
+        high=PHOTO_LIMITS["farm"][1],
     )
     licence_photos = MultiplePhotoField(
+        clean_one=application_photo_clean,
         label=_(
             "Photos of your licences (1 to 4): business licence, food licence or cooperative certificate"
         ),

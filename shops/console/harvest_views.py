@@ -47,7 +47,7 @@ class BatchCreateView(ShopConsoleMixin, FormView):
                     grade=data["grade"],
                     brix=data["brix"],
                     note=data["note"],
-                    photos=tuple(data["photos"]),
+                    photos=tuple(data["photos"] or ()),
                 ),
                 user=cast(AbstractBaseUser, self.request.user),  # the console signs farmers in
             )

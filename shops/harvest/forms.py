@@ -4,48 +4,21 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from marketplace.form_fields import BoundedModelChoiceField, BoundedModelMultipleChoiceField, day_within_reach
+from shops.forms import MultiplePhotoField
 from shops.harvest.models import MAX_BRIX, HarvestBatch
 from shops.harvest.services import MAX_BATCH_KG
 from shops.orchard.models import Plot
-from shops.photos import PhotoRejected, photo_clean
 
 if TYPE_CHECKING:
     from oscar.apps.partner.models import Partner
 Product = get_model("catalogue", "Product")
 MAX_BATCH_PHOTOS = 6
-
-
-class MultiplePhotoInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultiplePhotoField(forms.FileField):
-    """Up to MAX_BATCH_PHOTOS photos, each cleaned (shops.photos.photo_clean) to JPEG bytes."""
-
-    widget = MultiplePhotoInput(attrs={"accept": "image/*", "multiple": True})
-
-    def clean(self, data: object, initial: object = None) -> list[bytes]:
-        uploads = [u for u in (data if isinstance(data, list | tuple) else [data]) if u]
-        if len(uploads) > MAX_BATCH_PHOTOS:
-            raise forms.ValidationError(
-                _("At most %(count)s photos per batch.") % {"count": MAX_BATCH_PHOTOS}
-            )
-        cleaned = []
-        for upload in uploads:
-            if not isinstance(upload, UploadedFile):
-                raise forms.ValidationError(_("That is not a file."))
-            try:
-                cleaned.append(photo_clean(upload))
-            except PhotoRejected as rejected:
-                raise forms.ValidationError(str(rejected)) from None
-        return cleaned
 
 
 class BatchForm(forms.Form):
@@ -79,7 +52,7 @@ class BatchForm(forms.Form):
         widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.1"}),
     )
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
-    photos = MultiplePhotoField(label=_("Photos"), required=False)
+    photos = MultiplePhotoField(low=1, high=MAX_BATCH_PHOTOS, label=_("Photos"), required=False)
 
     def __init__(self, *args: Any, shop: "Partner", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

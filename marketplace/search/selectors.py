@@ -43,14 +43,6 @@ SPELLING_LENGTH_SLACK = 2
 SPELLING_MAX_CANDIDATES = 2000
 
 
-def _matching(*, query: ParsedQuery, products: QuerySet) -> QuerySet:
-    for token in query.tokens:
-        products = products.filter(pk__in=SearchToken.objects.filter(token=token).values("product_id"))
-    for phrase in query.phrases:
-        products = products.filter(search_document__text__contains=phrase)
-    return products
-
-
 def product_search(*, query: ParsedQuery, products: QuerySet) -> QuerySet:
     """Narrow ``products`` to those matching every word of ``query``, best first: by the summed weight of
     the matched tokens (the produce's kind over its name over its shop and place), then those whose name
@@ -98,7 +90,7 @@ def _share_dropped(dropped: list[str], query: ParsedQuery) -> float:
 
 
 def _finds_any(terms: list[QueryTerm], query: ParsedQuery, products: QuerySet) -> bool:
-    return _matching(query=query.with_terms(terms), products=products).exists()
+    return product_search(query=query.with_terms(terms), products=products).exists()
 
 
 def _spelling_candidates(word: str) -> list[str]:

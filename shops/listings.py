@@ -169,8 +169,8 @@ def listing_price_stock_set(
         updated = StockRecord.objects.filter(product=product, partner_id=product.shop_id).update(**changes)
         if not updated:
             raise ListingError(_("This listing has no stock record."))
-    if price is not None:  # stock alone is read live by the storefront (marketplace/partner/stock.py)
-        catalogue_changed()
+        if price is not None:  # stock alone is read live by the storefront (marketplace/partner/stock.py)
+            catalogue_changed(product_ids=[product.pk])
 
 
 def _status_move(

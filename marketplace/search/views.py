@@ -28,7 +28,7 @@ class CatalogueView(ProductListPage):
     template_name = "oscar/catalogue/browse.html"
 
     def product_queryset(self) -> QuerySet[Any]:
-        return selectors.product_cards(selectors.storefront_products().order_by("-date_created", "pk"))
+        return selectors.storefront_products().order_by("-date_created", "pk")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
@@ -83,7 +83,7 @@ class FacetedSearchView(ProductListPage):
         return product_search_forgiving(query=self.query, products=selectors.storefront_products())
 
     def product_queryset(self) -> QuerySet[Any]:
-        return selectors.product_cards(self.outcome.products)
+        return self.outcome.products
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)

@@ -13,7 +13,7 @@ A GET reads the version once (``catalogue_version_pinned``): all of a page's par
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import TypeVar, cast
 
@@ -24,6 +24,7 @@ from django.core.cache.backends.base import BaseCache
 from django.db import transaction
 
 from marketplace.outbox.services import outbox_emit, transaction_key
+from marketplace.storefront.cards import product_cards_stale
 
 # Written to the outbox by every catalogue change, once per commit: the version is bumped again.
 CATALOGUE_CHANGED = "storefront.catalogue_changed"
@@ -82,8 +83,12 @@ def catalogue_version_bump() -> None:
         cache.add(VERSION_KEY, _new_version_line(), timeout=None)
 
 
-def catalogue_changed() -> None:
-    """Invalidate every cached storefront fragment once the current transaction commits."""
+def catalogue_changed(*, product_ids: Collection[int] = ()) -> None:
+    """Invalidate every cached storefront fragment once the current transaction commits. A write that
+    bypasses ``save()`` names the products whose cards it changed (``cards.product_cards_stale``: in this
+    transaction); a ``save()`` is seen by the receivers."""
+    if product_ids:
+        product_cards_stale(product_ids)
     key = transaction_key()
     if outbox_emit(topic=CATALOGUE_CHANGED, key=key) and not settings.OUTBOX_DELIVER_ON_COMMIT:
         transaction.on_commit(catalogue_version_bump, robust=True)

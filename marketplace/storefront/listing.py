@@ -1,4 +1,4 @@
-"""Product lists that touch the database only when a template reads them.
+"""Product lists that touch the database only when a template reads them, as the ids of their products.
 
 A page whose grid comes from the fragment cache never evaluates its queryset, so a cached page runs
 no catalogue query at all. A page number out of range raises Http404 when the list is first read.
@@ -21,7 +21,8 @@ class LazyProductPage:
 
     @cached_property
     def page_obj(self) -> Page[Any]:
-        paginator = Paginator(self._queryset(), self._per_page)
+        # The page's products as ids: their cards are read as drawn (marketplace/storefront/cards.py).
+        paginator = Paginator(self._queryset().values_list("pk", flat=True), self._per_page)
         try:
             page = paginator.page(self._page)
         except InvalidPage as error:

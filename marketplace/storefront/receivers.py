@@ -1,4 +1,5 @@
-"""Any change to what the storefront shows invalidates its cached fragments.
+"""Any change to what the storefront shows invalidates its cached fragments, and the product cards it
+touches (``marketplace/storefront/cards.py``).
 
 Like the search index, this is bookkeeping rather than a business flow, and Oscar's dashboard writes
 these models without our services, so it hangs on model signals. Writes that bypass ``save()``
@@ -7,17 +8,20 @@ these models without our services, so it hangs on model signals. Writes that byp
 
 from typing import Any
 
-from django.db.models import Model
+from django.db.models import Model, Q, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from oscar.core.loading import get_model
 
 from marketplace.storefront.caching import catalogue_changed
+from marketplace.storefront.cards import product_cards_stale
+from marketplace.storefront.models import ProductCard
 
 WATCHED = [
     ("catalogue", "Product"),
     ("catalogue", "ProductImage"),
     ("catalogue", "ProductCategory"),
     ("catalogue", "ProductAttributeValue"),
+    ("catalogue", "ProductClass"),
     ("catalogue", "Category"),
     ("catalogue", "Certification"),
     ("partner", "Partner"),
@@ -25,6 +29,7 @@ WATCHED = [
     ("places", "Region"),
     ("reviews", "ProductReview"),
 ]
+Product = get_model("catalogue", "Product")
 StockRecord = get_model("partner", "StockRecord")
 
 
@@ -33,9 +38,50 @@ StockRecord = get_model("partner", "StockRecord")
 LIVE_STOCK_FIELDS = frozenset({"num_in_stock", "num_allocated"})
 
 
-def _changed(sender: type[Model], update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+# What a product card shows of other models: its products, by the model's label.
+CARDS_OF = {
+    "catalogue.ProductClass": lambda kind: Product.objects.filter(product_class=kind),
+    "catalogue.Certification": lambda certification: Product.objects.filter(certifications=certification),
+    "partner.Partner": lambda shop: Product.objects.filter(shop=shop),
+    "places.Region": lambda region: Product.objects.filter(Q(shop__county=region) | Q(shop__town=region)),
+}
+
+
+def cards_touched(instance: Model) -> "QuerySet | list[int]":
+    """The products whose card shows something of ``instance`` (a card shows its product, price, main
+    photo, kind, certifications, shop and the shop's county and town; not categories, facts or reviews)."""
+    label = instance._meta.label
+    if label == "catalogue.Product":
+        return [instance.pk]
+    if label in ("catalogue.ProductImage", "partner.StockRecord"):
+        return [instance.product_id]  # type: ignore[attr-defined]
+    cards_of = CARDS_OF.get(label)
+    return cards_of(instance) if cards_of else []
+
+
+def _changed(
+    sender: type[Model], instance: Model, update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
     if sender is StockRecord and update_fields and update_fields <= LIVE_STOCK_FIELDS:
         return
+    if kwargs.get("signal") is post_delete and isinstance(instance, Product):
+        ProductCard.objects.filter(product_id=instance.pk).delete()
+    elif not (kwargs.get("created") and isinstance(instance, Product)):  # no page has read a new product
+        product_cards_stale(cards_touched(instance))
+    catalogue_changed()
+
+
+def _certifications_changed(
+    instance: Model, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    if reverse and action == "pre_clear":  # a certification taken from all its products: while they are known
+        product_cards_stale(Product.objects.filter(certifications=instance))
+    if not action.startswith("post_"):
+        return
+    if not reverse:
+        product_cards_stale([instance.pk])
+    elif pk_set:
+        product_cards_stale(pk_set)
     catalogue_changed()
 
 
@@ -45,7 +91,8 @@ def connect() -> None:
         uid = f"storefront_cache_{app_label}_{model_name}"
         post_save.connect(_changed, sender=model, dispatch_uid=f"{uid}_save")
         post_delete.connect(_changed, sender=model, dispatch_uid=f"{uid}_delete")
-    Product = get_model("catalogue", "Product")
     m2m_changed.connect(
-        _changed, sender=Product.certifications.through, dispatch_uid="storefront_cache_certifications"
+        _certifications_changed,
+        sender=Product.certifications.through,
+        dispatch_uid="storefront_cache_certifications",
     )

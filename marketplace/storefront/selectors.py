@@ -139,13 +139,13 @@ def storefront_products() -> QuerySet:
     return Product.objects.storefront()
 
 
-def products_in_season(*, on: datetime.date | None = None, limit: int = 12) -> list:
-    """What is being harvested this month, the most seasonal first: a peach picked for six weeks comes
-    before pork sold all year round."""
+def products_in_season(*, on: datetime.date | None = None, limit: int = 12) -> list[int]:
+    """What is being harvested this month, the most seasonal first (a peach picked for six weeks comes
+    before pork sold all year round), as product ids for their cards."""
     month = (on or timezone.localdate()).month
     # In the order of an index (product_in_season_order): the first twelve in season, not a sort of all.
     queryset = storefront_products().in_season(month).order_by("harvest_window_months", "-date_created", "pk")
-    return list(product_cards(queryset)[:limit])
+    return list(queryset.values_list("pk", flat=True)[:limit])
 
 
 def open_shops(*, limit: int | None = None) -> QuerySet:
@@ -170,7 +170,7 @@ def shop_for_page(*, code: str) -> "Partner | None":
 
 
 def shop_products(*, shop: "Partner") -> QuerySet:
-    return product_cards(storefront_products().filter(shop=shop).order_by("-date_created", "pk"))
+    return storefront_products().filter(shop=shop).order_by("-date_created", "pk")
 
 
 def top_categories() -> QuerySet:
@@ -180,9 +180,8 @@ def top_categories() -> QuerySet:
 def category_products(*, category: "Category") -> QuerySet:
     # A subquery rather than a join: no DISTINCT over every column, and a plain COUNT for the paginator.
     in_category = ProductCategory.objects.filter(category__in=category.get_descendants_and_self())
-    return product_cards(
-        storefront_products().filter(pk__in=in_category.values("product_id")).order_by("-date_created", "pk")
-    )
+    products = storefront_products().filter(pk__in=in_category.values("product_id"))
+    return products.order_by("-date_created", "pk")
 
 
 def places_with_shops() -> list:
@@ -210,9 +209,8 @@ def place_for_page(*, pk: int) -> "Region | None":
 
 
 def place_products(*, place: "Region") -> QuerySet:
-    return product_cards(
-        storefront_products().filter(**{f"shop__{place.shop_field}": place}).order_by("-date_created", "pk")
-    )
+    products = storefront_products().filter(**{f"shop__{place.shop_field}": place})
+    return products.order_by("-date_created", "pk")
 
 
 def place_shops(*, place: "Region") -> QuerySet:

@@ -23,6 +23,7 @@ from marketplace.order.models import ShopOrder
 from marketplace.order.selectors import buyer_orders_with_parts
 from marketplace.order.shop_orders import order_status_derived
 from marketplace.storefront import selectors
+from marketplace.storefront.cards import product_cards_html
 
 if TYPE_CHECKING:
     from django.forms.formsets import BaseFormSet
@@ -89,20 +90,26 @@ def page_window(page_obj: Page[Any]) -> list[int | str]:
 @register.simple_tag(takes_context=True)
 def recently_viewed_cards(
     context: Context, current_product: "Product | None" = None, limit: int = 4
-) -> list["Product"]:
-    """The buyer's recently viewed products (from Oscar's history cookie) as card-ready products."""
+) -> list[int]:
+    """The buyer's recently viewed products (from Oscar's history cookie), newest first, as the ids
+    ``{% product_card_items %}`` draws (products no longer on sale are left out there)."""
     request = context.get("request")
     if request is None:
         return []
     ids = [pk for pk in reversed(CustomerHistoryManager.extract(request)) if isinstance(pk, int)]
     if current_product is not None:
         ids = [pk for pk in ids if pk != current_product.pk]
-    ids = ids[:limit]
-    if not ids:
-        return []
-    products = selectors.product_cards(selectors.storefront_products().filter(pk__in=ids))
-    by_id = {product.pk: product for product in products}
-    return [by_id[pk] for pk in ids if pk in by_id]
+    return ids[:limit]
+
+
+@register.simple_tag
+def product_card_items(products: Iterable[Any]) -> SafeString:
+    """Each product's card in an ``<li>``, in order: products or their ids, the cards read as drawn
+    (``marketplace/storefront/cards.py``: one query, and the products of cards not drawn yet)."""
+    ids = [getattr(product, "pk", product) for product in products]
+    cards = product_cards_html(product_ids=ids)
+    # Each card is our template's own escaped HTML.
+    return SafeString("".join(f"<li>{card}</li>" for card in cards))
 
 
 @register.simple_tag

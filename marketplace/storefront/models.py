@@ -1,0 +1,41 @@
+"""The storefront's read model: each product's card as HTML, per language (``storefront/cards.py``)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ProductCard(models.Model):
+    """A product's card (storefront/partials/product_card.html) as one language's HTML, kept in the database
+    so a list page drawn from the database reads its cards instead of rendering them.
+
+    ``generation`` moves on with every change to what the card shows (the product, its price, photos,
+    certifications, shop or places), in the change's transaction, and empties ``html``; a page that drew a
+    missing or stale card stores it only where the generation is still the one it read before reading the
+    product (``cards.product_cards_html``), so a card drawn from data a change has since replaced is never
+    kept. ``drawn_for`` names the day and the card's format it was drawn for: the in-season and pre-sale
+    flags follow the date, the markup and its translations follow the release."""
+
+    # No database constraint, and no cascade: a deleted product's photos and stock records, deleted before it,
+    # mark its cards stale on their way out (an emptied row for a product about to go). Its own post_delete,
+    # the last of the cascade, deletes its cards (``receivers``).
+    product = models.ForeignKey(
+        "catalogue.Product",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="storefront_cards",
+        verbose_name=_("Product"),
+    )
+    language = models.CharField(_("Language"), max_length=15)
+    generation = models.PositiveIntegerField(_("Generation"), default=1)
+    html = models.TextField(_("HTML"), blank=True)
+    drawn_for = models.CharField(_("Drawn for"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("Product card")
+        verbose_name_plural = _("Product cards")
+        constraints = [
+            models.UniqueConstraint(fields=["product", "language"], name="storefront_card_one_per_language")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} ({self.language})"

@@ -18,8 +18,9 @@ The shops, categories, products and buyers are written with the ORM; the orders 
 payment; the shop orders with their status events; refunds, some itemised by line, some failed) with
 set-based SQL (``INSERT … SELECT … generate_series``), foreign keys checked once afterwards. The facts are
 then built by ``shops.sales.facts.sales_facts_rebuild`` and checked against a direct computation
-over the order lines for the busiest month, to the cent, and the two years' review (monthly roll-ups, edge
-days, buyer chains) against the ledger and the orders' buyers, repeat buyers per shop included.
+over the order lines for the busiest month, to the cent, and the review of the two years and of the last
+365 days (monthly roll-ups, edge days, buyer chains) against the ledger and the orders' buyers, repeat
+buyers per shop and per county included.
 
 Exits non-zero when a page does not answer 200, the facts disagree with the orders, or a page's query
 count is not its budget; missing the 300 ms ceiling is printed (FAIL), not an error.
@@ -590,8 +591,8 @@ def orders_generate(
             "payments_payment",
             """
             INSERT INTO payments_payment (id, order_id, intent_id, payment_method, client_secret, amount,
-                currency, status, failure_message, paid_at, created_at, duplicate_refund_id)
-            SELECT o.id, o.id, 'pi_bench_' || o.id, 'card', '', oo.total_incl_tax, 'CNY', 'succeeded', '',
+                currency, status, failure_message, failure_code, paid_at, created_at, duplicate_refund_id)
+            SELECT o.id, o.id, 'pi_bench_' || o.id, 'card', '', oo.total_incl_tax, 'CNY', 'succeeded', '', '',
                    o.paid_at, o.paid_at - interval '2 minutes', ''
             FROM bench_order o JOIN order_order oo ON oo.id = o.id
             WHERE o.fate <> 'unpaid'
@@ -726,6 +727,7 @@ def sizes() -> dict:
         "SalesMonth": "sales_salesmonth",
         "BuyerSalesMonth": "sales_buyersalesmonth",
         "BuyerSalesChain": "sales_buyersaleschain",
+        "BuyerSalesChainMonth": "sales_buyersaleschainmonth",
         "ledger (SaleEntry)": "ledger_saleentry",
     }
     result = {}
@@ -795,9 +797,10 @@ def facts_check(period) -> dict:
 
 
 def long_range_check(period) -> dict:
-    """The period's sales, goods, shipping, refunds and repeat buyers (in all, and per shop) computed
-    straight from the sales ledger and the orders' buyers (one statement each, timed), against the
-    selector's figures by shop, which read the monthly roll-ups and the edge days: they must be equal."""
+    """The period's sales, goods, shipping, refunds and repeat buyers (in all, per shop and per county)
+    computed straight from the sales ledger and the orders' buyers (one statement each, timed), against
+    the selector's figures by shop and by county, which read the monthly roll-ups and the edge days and
+    the buyers' chains: they must be equal."""
     from django.db import connection
 
     from shops.sales.selectors import SalesFilters, sales_review
@@ -805,7 +808,7 @@ def long_range_check(period) -> dict:
     buyer = "CASE WHEN o.user_id IS NOT NULL THEN 'u' || o.user_id ELSE 'g' || lower(trim(o.guest_email)) END"
     sales_of_period = (
         "FROM ledger_saleentry e JOIN shops_shoporder so ON so.id = e.shop_order_id "
-        "JOIN order_order o ON o.id = so.order_id "
+        "JOIN order_order o ON o.id = so.order_id JOIN partner_partner p ON p.id = e.shop_id "
         "WHERE e.kind = 'sale' AND e.day >= %(start)s AND e.day <= %(end)s"
     )
     params = {"start": period.start, "end": period.end}
@@ -830,8 +833,18 @@ def long_range_check(period) -> dict:
             params,
         )
         repeat_by_shop = dict(cursor.fetchall())
+        cursor.execute(
+            f"SELECT county_id, count(*) FROM (SELECT p.county_id, {buyer} {sales_of_period} "  # noqa: S608
+            "GROUP BY 1, 2 HAVING count(*) >= 2) repeat_buyers GROUP BY county_id",
+            params,
+        )
+        repeat_by_county = dict(cursor.fetchall())
     direct_ms = (time.perf_counter() - started) * 1000
     review = sales_review(period=period, filters=SalesFilters(), dimension="shop")
+    by_county = sales_review(period=period, filters=SalesFilters(), dimension="county", daily=False)
+    county_repeat = {
+        r.figures.key: r.figures.repeat_buyers for r in by_county.rows if r.figures.repeat_buyers
+    }
     t = review.totals
     direct = {
         "sales": sales,
@@ -853,8 +866,9 @@ def long_range_check(period) -> dict:
         "direct_ms": direct_ms,
         "direct": {k: str(v) for k, v in direct.items()},
         "selector": {k: str(v) for k, v in selector.items()},
-        "agree": direct == selector and by_shop == repeat_by_shop,
+        "agree": direct == selector and by_shop == repeat_by_shop and county_repeat == repeat_by_county,
         "shops_with_repeat_buyers": len(repeat_by_shop),
+        "repeat_buyers_by_county": repeat_by_county,
     }
 
 
@@ -989,6 +1003,19 @@ def selector_measure(period, *, requests: int, warmup: int, dimension: str = "sh
     }
 
 
+def _long_range_log(whole: dict) -> bool:
+    _log(
+        f"the review of {whole['period']} (monthly roll-ups + edge days) vs the ledger and the orders' "
+        f"buyers: {'equal' if whole['agree'] else 'DIFFERENT'} ({whole['direct']}; repeat buyers at "
+        f"{whole['shops_with_repeat_buyers']} shops and in {len(whole['repeat_buyers_by_county'])} counties "
+        f"equal too: {whole['repeat_buyers_by_county']}); the direct computation took "
+        f"{whole['direct_ms']:.0f} ms"
+    )
+    if not whole["agree"]:
+        _log(f"  review: {whole['selector']}")
+    return whole["agree"]
+
+
 def one_size(args) -> int:
     """One database: build (or reuse) it, build the facts, measure; results into VAR_DIR."""
     url = database_url(args.database_url, args.lines)
@@ -1106,17 +1133,13 @@ def one_size(args) -> int:
         return 1
     from marketplace.periods import custom_period
 
-    whole = long_range_check(custom_period(first_day, last_day))
-    result["long_range_check"] = whole
-    _log(
-        f"the review of {whole['period']} (monthly roll-ups + edge days) vs the ledger and the orders' "
-        f"buyers: {'equal' if whole['agree'] else 'DIFFERENT'} ({whole['direct']}; repeat buyers at "
-        f"{whole['shops_with_repeat_buyers']} shops equal too); the direct computation took "
-        f"{whole['direct_ms']:.0f} ms"
-    )
-    if not whole["agree"]:
-        _log(f"  review: {whole['selector']}")
-        return 1
+    for whole in (
+        long_range_check(custom_period(first_day, last_day)),
+        long_range_check(custom_period(last_day - datetime.timedelta(days=364), last_day)),
+    ):
+        result.setdefault("long_range_checks", []).append(whole)
+        if not _long_range_log(whole):
+            return 1
 
     member = get_user_model().objects.get(username="bench-association")
     client = Client()

@@ -4,9 +4,10 @@ each sale's products and categories.
 ``sales_facts_refresh`` recomputes one day (for some shops or all) by delete + insert in one
 transaction, holding the shops' rows locked so two refreshes of the same shop and day run one after
 the other, and then that day's month in the monthly roll-ups (``SalesMonth``, ``BuyerSalesMonth``: the
-sums of the month's daily rows, recomputed from them) and the chains of that day's buyers
-(``BuyerSalesChain``, for repeat buyers over any period). Running it twice changes nothing the second
-time."""
+sums of the month's daily rows, recomputed from them) and the chains of that day's buyers by shop, by
+the shops' places and over all shops, with their rows as seen from each month start
+(``BuyerSalesChain``, ``BuyerSalesChainMonth``: for repeat buyers over any period). Running it twice
+changes nothing the second time."""
 
 import datetime
 import hashlib
@@ -18,7 +19,7 @@ from typing import cast
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 from oscar.core.loading import get_model
 
@@ -28,9 +29,11 @@ from marketplace.locks import for_update
 from marketplace.payments.models import RefundLine
 from shops.sales.models import (
     BuyerSalesChain,
+    BuyerSalesChainMonth,
     BuyerSalesDay,
     BuyerSalesMonth,
     CategorySalesDay,
+    ChainPlace,
     ProductSalesDay,
     SalesDay,
     SalesMonth,
@@ -259,45 +262,176 @@ def _month_rollup(month: datetime.date, shop_ids: list[int] | None) -> None:
         )
 
 
+_CHAIN_COLUMNS = "scope, shop_id, place_id, buyer_key, day, sales, previous_day, second_day"
+_PLACE_LEVELS = (
+    (BuyerSalesChain.Scope.VILLAGE, "village_id"),
+    (BuyerSalesChain.Scope.TOWN, "town_id"),
+    (BuyerSalesChain.Scope.COUNTY, "county_id"),
+)
+
+
+def _in_list(column: str, values: list) -> str:
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _chain_places_sync(*, everything: bool = False) -> set[int]:
+    """Record each shop's village, town and county as the chains by place count them (``ChainPlace``):
+    every shop (``everything``), or those that are new or moved since. Returns the shops recorded."""
+    now = {
+        pk: (v, t, c)
+        for pk, v, t, c in Partner.objects.values_list("pk", "village_id", "town_id", "county_id")
+    }
+    if everything:
+        ChainPlace.objects.all().delete()
+        changed = set(now)
+    else:
+        then = {
+            pk: (v, t, c)
+            for pk, v, t, c in ChainPlace.objects.values_list("shop_id", "village_id", "town_id", "county_id")
+        }
+        changed = {pk for pk, places in now.items() if then.get(pk) != places}
+        ChainPlace.objects.filter(shop_id__in=changed).delete()
+    ChainPlace.objects.bulk_create(
+        ChainPlace(shop_id=pk, village_id=now[pk][0], town_id=now[pk][1], county_id=now[pk][2])
+        for pk in sorted(changed)
+    )
+    return changed
+
+
+@dataclass(frozen=True)
+class _ChainGroups:
+    """Which chain rows a refresh rebuilds, besides its buyers': by shop at ``shops``, by place at
+    ``places`` (level → place ids, None standing for "in no place of that level"); None: all of them."""
+
+    shops: list[int] | None
+    places: dict[str, list[int | None]] | None
+
+    def where(self, scope: str, prefix: str = "") -> tuple[str, list]:
+        """A SQL condition on the rows of ``scope`` (column names after ``prefix``), and its parameters."""
+        if scope == BuyerSalesChain.Scope.ALL:
+            return "1 = 1", []
+        if scope == BuyerSalesChain.Scope.SHOP:
+            if self.shops is None:
+                return "1 = 1", []
+            return _in_list(f"{prefix}shop_id", self.shops), list(self.shops)
+        if self.places is None:
+            return "1 = 1", []
+        ids = [p for p in self.places[scope] if p is not None]
+        terms, params = [], []
+        if ids:
+            terms.append(_in_list(f"{prefix}place_id", ids))
+            params += ids
+        if None in self.places[scope]:
+            terms.append(f"{prefix}place_id IS NULL")
+        return f"({' OR '.join(terms) or '1 = 0'})", params
+
+
+def _chain_groups(shop_ids: list[int] | None, moved: set[int]) -> _ChainGroups:
+    """The chain rows that the facts of ``shop_ids`` (None: every shop) feed: their own by shop, and by
+    the places they are in; a moved shop's chains by place are rebuilt in every place."""
+    if shop_ids is None or moved:
+        return _ChainGroups(shops=list(shop_ids) if shop_ids is not None else None, places=None)
+    rows = ChainPlace.objects.filter(shop_id__in=shop_ids).values_list("village_id", "town_id", "county_id")
+    places: dict[str, list[int | None]] = {scope: [] for scope, _column in _PLACE_LEVELS}
+    for row in rows:
+        for (scope, _column), place in zip(_PLACE_LEVELS, row, strict=True):
+            if place not in places[scope]:
+                places[scope].append(place)
+    return _ChainGroups(shops=list(shop_ids), places=places)
+
+
 def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = None) -> None:
     """Rebuild the ``BuyerSalesChain`` rows of ``buyer_keys`` (every buyer when None) from their
     ``BuyerSalesDay`` rows: by shop at ``shop_ids`` (every shop when None: only those shops' facts
-    changed), and over all shops (window functions, in the database). The caller holds every shop's
-    lock: a buyer's chain over all shops depends on each shop's facts."""
+    changed), by the village, town and county of those shops, and over all shops (window functions, in
+    the database); then their rows as seen from each month start (``BuyerSalesChainMonth``). A shop that
+    moved since the chains by place were built has all its buyers' chains by place rebuilt, in every
+    place. The caller holds every shop's lock: a buyer's chain over all shops depends on each shop's
+    facts."""
     chains, days = BuyerSalesChain._meta.db_table, BuyerSalesDay._meta.db_table
-    stale_all = BuyerSalesChain.objects.filter(scope=BuyerSalesChain.Scope.ALL)
-    stale_shop = BuyerSalesChain.objects.filter(scope=BuyerSalesChain.Scope.SHOP)
-    by_buyer, by_buyer_params = "", []
-    if buyer_keys is not None:
-        if not buyer_keys:
-            return
-        keys = sorted(buyer_keys)
-        stale_all = stale_all.filter(buyer_key__in=keys)
-        stale_shop = stale_shop.filter(buyer_key__in=keys)
-        by_buyer, by_buyer_params = f" AND buyer_key IN ({', '.join(['%s'] * len(keys))})", keys
-    by_shop, by_shop_params = "", []
-    if shop_ids is not None:
-        stale_shop = stale_shop.filter(shop_id__in=shop_ids)
-        by_shop, by_shop_params = f" AND shop_id IN ({', '.join(['%s'] * len(shop_ids))})", list(shop_ids)
-    stale_all.delete()
-    stale_shop.delete()
-    columns = "scope, shop_id, buyer_key, day, sales, previous_day, second_day"
+    places_table, chain_months = ChainPlace._meta.db_table, BuyerSalesChainMonth._meta.db_table
+    moved = _chain_places_sync(everything=buyer_keys is None)
+    if buyer_keys is not None and moved:
+        buyer_keys = buyer_keys | set(
+            BuyerSalesDay.objects.filter(shop_id__in=moved).values_list("buyer_key", flat=True).distinct()
+        )
+    if buyer_keys is not None and not buyer_keys:
+        return
+    keys = sorted(buyer_keys) if buyer_keys is not None else None
+    groups = _chain_groups(shop_ids, moved)
+
+    def buyers(prefix: str = "") -> tuple[str, list]:
+        return ("1 = 1", []) if keys is None else (_in_list(f"{prefix}buyer_key", keys), keys)
+
+    with connection.cursor() as cursor:
+        for table in (chains, chain_months):
+            for scope in BuyerSalesChain.Scope.values:
+                (by_buyer, buyer_params), (by_group, group_params) = buyers(), groups.where(scope)
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE scope = %s AND {by_buyer} AND {by_group}",  # noqa: S608
+                    [scope, *buyer_params, *group_params],
+                )
+        by_buyer, buyer_params = buyers()
+        by_shop, shop_params = groups.where(BuyerSalesChain.Scope.SHOP)
+        cursor.execute(
+            f"INSERT INTO {chains} ({_CHAIN_COLUMNS}) "  # noqa: S608
+            "SELECT 'shop', shop_id, NULL, buyer_key, day, sales, LAG(day) OVER w, "
+            "CASE WHEN sales >= 2 THEN day ELSE LEAD(day) OVER w END "
+            f"FROM {days} WHERE {by_buyer} AND {by_shop} "
+            "WINDOW w AS (PARTITION BY shop_id, buyer_key ORDER BY day)",
+            [*buyer_params, *shop_params],
+        )
+        for scope, column in _PLACE_LEVELS:
+            by_buyer, buyer_params = buyers("d.")
+            by_place, place_params = groups.where(scope, "p.")
+            cursor.execute(
+                f"INSERT INTO {chains} ({_CHAIN_COLUMNS}) "  # noqa: S608
+                f"SELECT %s, NULL, p.place_id, d.buyer_key, d.day, SUM(d.sales), LAG(d.day) OVER w, "
+                "CASE WHEN SUM(d.sales) >= 2 THEN d.day ELSE LEAD(d.day) OVER w END "
+                f"FROM {days} d JOIN (SELECT shop_id, {column} AS place_id FROM {places_table}) p "
+                f"ON p.shop_id = d.shop_id WHERE {by_buyer} AND {by_place} "
+                "GROUP BY p.place_id, d.buyer_key, d.day "
+                "WINDOW w AS (PARTITION BY p.place_id, d.buyer_key ORDER BY d.day)",
+                [scope, *buyer_params, *place_params],
+            )
+        by_buyer, buyer_params = buyers()
+        cursor.execute(
+            f"INSERT INTO {chains} ({_CHAIN_COLUMNS}) "  # noqa: S608
+            "SELECT 'all', NULL, NULL, buyer_key, day, SUM(sales), LAG(day) OVER w, "
+            "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END "
+            f"FROM {days} WHERE {by_buyer} GROUP BY buyer_key, day "
+            "WINDOW w AS (PARTITION BY buyer_key ORDER BY day)",
+            buyer_params,
+        )
+    _chain_months_fill(buyers("c."), groups)
+
+
+def _chain_months_fill(by_buyer: tuple[str, list], groups: _ChainGroups) -> None:
+    """Insert the ``BuyerSalesChainMonth`` rows of the chain rows of the buyers ``by_buyer`` (a SQL
+    condition on ``c.`` and its parameters) and of ``groups``: one per month start in the gap before
+    each row that has a previous and a second sale."""
+    first, last = BuyerSalesDay.objects.aggregate(first=Min("day"), last=Max("day")).values()
+    if first is None:
+        return
+    months = [m for m in _months_of(month_after(first), last) if m <= last]
+    if not months:
+        return
+    chains, chain_months = BuyerSalesChain._meta.db_table, BuyerSalesChainMonth._meta.db_table
+    scopes, scope_params = [], []
+    for scope in BuyerSalesChain.Scope.values:
+        condition, params = groups.where(scope, "c.")
+        scopes.append(f"(c.scope = %s AND {condition})")
+        scope_params += [scope, *params]
+    values = ", ".join(["(%s)"] * len(months))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {chains} ({columns}) "  # noqa: S608
-            "SELECT 'shop', shop_id, buyer_key, day, sales, LAG(day) OVER w, "
-            "CASE WHEN sales >= 2 THEN day ELSE LEAD(day) OVER w END "
-            f"FROM {days} WHERE 1 = 1{by_buyer}{by_shop} "
-            "WINDOW w AS (PARTITION BY shop_id, buyer_key ORDER BY day)",
-            [*by_buyer_params, *by_shop_params],
-        )
-        cursor.execute(
-            f"INSERT INTO {chains} ({columns}) "  # noqa: S608
-            "SELECT 'all', NULL, buyer_key, day, SUM(sales), LAG(day) OVER w, "
-            "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END "
-            f"FROM {days} WHERE 1 = 1{by_buyer} GROUP BY buyer_key, day "
-            "WINDOW w AS (PARTITION BY buyer_key ORDER BY day)",
-            by_buyer_params,
+            f"INSERT INTO {chain_months} "  # noqa: S608
+            "(scope, shop_id, place_id, buyer_key, month, previous_day, second_day) "
+            "SELECT c.scope, c.shop_id, c.place_id, c.buyer_key, m.column1, c.previous_day, c.second_day "
+            f"FROM {chains} c JOIN (VALUES {values}) m ON m.column1 > c.previous_day AND m.column1 <= c.day "
+            f"WHERE c.previous_day IS NOT NULL AND c.second_day IS NOT NULL AND {by_buyer[0]} "
+            f"AND ({' OR '.join(scopes)})",
+            [*months, *by_buyer[1], *scope_params],
         )
 
 

@@ -147,20 +147,27 @@ class BuyerSalesMonth(models.Model):
 
 
 class BuyerSalesChain(models.Model):
-    """One buyer's sales on one day, at one shop (``scope`` "shop") or at all shops together ("all"),
-    with the day of the buyer's previous sale in that scope and the day of its second sale counting from
-    this day (this day when it holds two, else the next sale's day; None when there is none). A buyer
-    made two or more sales in a period [S, E] exactly when its first row on or after S (``previous_day``
-    before S or None) has ``second_day`` on or before E: so repeat buyers over any period are a count of
-    rows found by the index on ``second_day``, not a sum per buyer over every row of the period."""
+    """One buyer's sales on one day, at one shop (``scope`` "shop"), at the shops of one village, town or
+    county ("village", "town", "county": ``place``) or at all shops together ("all"), with the day of the
+    buyer's previous sale in that scope and the day of its second sale counting from this day (this day
+    when it holds two, else the next sale's day; None when there is none). A buyer made two or more sales
+    in a period [S, E] exactly when its first row on or after S (``previous_day`` before S or None) has
+    ``second_day`` on or before E: so repeat buyers over any period are a count of rows, not a sum per
+    buyer over every row of the period (see ``BuyerSalesChainMonth`` for the long periods)."""
 
     class Scope(models.TextChoices):
         SHOP = "shop", "shop"
+        VILLAGE = "village", "village"
+        TOWN = "town", "town"
+        COUNTY = "county", "county"
         ALL = "all", "all"
 
-    scope = models.CharField(max_length=4, choices=Scope.choices)
-    # The shop for scope "shop"; None for "all".
+    scope = models.CharField(max_length=7, choices=Scope.choices)
+    # The shop for scope "shop"; None otherwise.
     shop = models.ForeignKey("partner.Partner", null=True, on_delete=models.CASCADE, related_name="+")
+    # The village, town or county for those scopes (the shops' places when the row was built, see
+    # ``ChainPlace``); None otherwise.
+    place = models.ForeignKey("places.Region", null=True, on_delete=models.CASCADE, related_name="+")
     buyer_key = models.CharField(max_length=40)
     day = models.DateField()
     sales = models.PositiveIntegerField(default=0)
@@ -169,16 +176,77 @@ class BuyerSalesChain(models.Model):
 
     class Meta:
         indexes = [
-            # Only rows with a second sale can make a repeat buyer; on PostgreSQL the index holds the
-            # other columns the count reads, so it is answered from the index alone.
+            # Only rows with a second sale can make a repeat buyer; on PostgreSQL the indexes hold the
+            # other columns the counts read, so they are answered from the index alone.
             models.Index(
                 fields=["scope", "second_day"],
-                include=["day", "previous_day", "shop"],
+                include=["day", "previous_day", "shop", "place"],
                 condition=models.Q(second_day__isnull=False),
                 name="sales_chain_second",
+            ),
+            # The days at the head of a long period (before its first whole month).
+            models.Index(
+                fields=["scope", "day"],
+                include=["previous_day", "second_day", "shop", "place"],
+                condition=models.Q(second_day__isnull=False),
+                name="sales_chain_day",
+            ),
+            # Each buyer's first sale in its scope, for the buyers who had none before a long period.
+            models.Index(
+                fields=["scope", "second_day"],
+                include=["day", "shop", "place"],
+                condition=models.Q(second_day__isnull=False, previous_day__isnull=True),
+                name="sales_chain_first",
             ),
             models.Index(fields=["buyer_key"], name="sales_chain_buyer"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.scope} {self.shop_id} {self.buyer_key} {self.day}"
+        return f"{self.scope} {self.shop_id or self.place_id or ''} {self.buyer_key} {self.day}"
+
+
+class BuyerSalesChainMonth(models.Model):
+    """A buyer's chain row as seen from the first day of a month: for each month start M that falls in
+    the gap after a buyer's sale and up to its next one in a scope (``previous_day`` < M <= that next
+    day), that next row's ``previous_day`` and ``second_day``, kept only when ``second_day`` is set. A
+    period whose first whole month starts on M counts the buyers with no sale between its start and M
+    and their second sale from M by its end with one index range on (scope, month, second_day): one row
+    per repeat buyer, instead of every chain row of the period. Derived from ``BuyerSalesChain``, rebuilt
+    with it."""
+
+    scope = models.CharField(max_length=7, choices=BuyerSalesChain.Scope.choices)
+    shop = models.ForeignKey("partner.Partner", null=True, on_delete=models.CASCADE, related_name="+")
+    place = models.ForeignKey("places.Region", null=True, on_delete=models.CASCADE, related_name="+")
+    buyer_key = models.CharField(max_length=40)
+    month = models.DateField()  # the first day of the month
+    previous_day = models.DateField()
+    second_day = models.DateField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["scope", "month", "second_day"],
+                include=["previous_day", "shop", "place"],
+                name="sales_chain_month",
+            ),
+            models.Index(fields=["buyer_key"], name="sales_chain_month_buyer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.shop_id or self.place_id or ''} {self.buyer_key} {self.month:%Y-%m}"
+
+
+class ChainPlace(models.Model):
+    """The village, town and county each shop's sales were counted in when the buyers' chains by place
+    were last built: a shop whose places differ now (it moved) has its buyers' chains by place rebuilt by
+    the next refresh, and until then the review counts repeat buyers by place without the chains."""
+
+    shop = models.OneToOneField(
+        "partner.Partner", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    village = models.ForeignKey("places.Region", null=True, on_delete=models.CASCADE, related_name="+")
+    town = models.ForeignKey("places.Region", null=True, on_delete=models.CASCADE, related_name="+")
+    county = models.ForeignKey("places.Region", null=True, on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return f"shop {self.shop_id}: {self.village_id} {self.town_id} {self.county_id}"

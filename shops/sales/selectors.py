@@ -4,18 +4,21 @@ earlier. The number of queries is fixed, whatever the number of shops, products 
 
 By shop and its places (no category filter) a period's money and sales are read as its whole calendar
 months from ``SalesMonth`` plus the days at either end from ``SalesDay``, in one query per figure
-(``UNION ALL``), so a two-year range reads about as many rows as a month. Repeat buyers are exact: by shop
-(and in all, over every shop or one) a count over the buyers' chains (``BuyerSalesChain``); by village,
-town or county, each buyer's sales summed over its months (``BuyerSalesMonth``) and the edge days."""
+(``UNION ALL``), so a two-year range reads about as many rows as a month. Repeat buyers are exact: a count
+over the buyers' chains by shop, by village, town or county, or over all shops (``BuyerSalesChain``, and
+for a period holding a month start ``BuyerSalesChainMonth``), about one row read per repeat buyer; only
+where a filter cuts a place, or a shop moved since its chains by place were built, each buyer's sales are
+summed over its months (``BuyerSalesMonth``) and the edge days."""
 
 import datetime
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -26,9 +29,11 @@ from marketplace.money import money
 from marketplace.periods import Period
 from shops.sales.models import (
     BuyerSalesChain,
+    BuyerSalesChainMonth,
     BuyerSalesDay,
     BuyerSalesMonth,
     CategorySalesDay,
+    ChainPlace,
     ProductSalesDay,
     SalesDay,
     SalesMonth,
@@ -325,29 +330,178 @@ def _shop_sums(parts: PeriodParts, filters: SalesFilters, group: str | None) -> 
     }
 
 
-def _chain_repeat_buyers(period: Period, filters: SalesFilters, group: str | None) -> dict:
-    """Repeat buyers from the buyers' chains (one count over rows found by the index on ``second_day``):
-    per shop (``group`` "shop_id"), or in all (None) over every shop or over the filter's one shop."""
-    scope = BuyerSalesChain.Scope.SHOP if group or filters.shop_id else BuyerSalesChain.Scope.ALL
-    rows = _shops_filtered(
-        BuyerSalesChain.objects.filter(
-            scope=scope, second_day__gte=period.start, second_day__lte=period.end, day__gte=period.start
-        ).filter(Q(previous_day__isnull=True) | Q(previous_day__lt=period.start)),
-        filters,
+# The chain scope of each way of grouping shops, and the column of a chain row that names its group.
+PLACE_SCOPES = {
+    "shop__village_id": BuyerSalesChain.Scope.VILLAGE,
+    "shop__town_id": BuyerSalesChain.Scope.TOWN,
+    "shop__county_id": BuyerSalesChain.Scope.COUNTY,
+}
+PLACE_OF_SCOPE = {"village": "village_id", "town": "town_id", "county": "county_id"}
+# The group key of the row that says whether the chains by place are current (see ``_chain_counts``).
+STALE = -1
+
+
+@dataclass(frozen=True)
+class ChainPlan:
+    """Which chains count a review's repeat buyers: ``scope``, grouped by ``column`` ("shop_id",
+    "place_id" or None for one count) and limited to the groups ``units`` (None: every group)."""
+
+    scope: str
+    column: str | None
+    units: tuple[int, ...] | None
+
+
+def _filtered_shops(filters: SalesFilters, choices: Choices) -> list[Any]:
+    return [
+        shop
+        for shop in choices.shops
+        if all(
+            value is None or getattr(shop, name) == value
+            for name, value in (
+                ("county_id", filters.county_id),
+                ("town_id", filters.town_id),
+                ("village_id", filters.village_id),
+                ("pk", filters.shop_id),
+            )
+        )
+    ]
+
+
+def _chain_plan(  # noqa: PLR0911
+    group: str | None, filters: SalesFilters, choices: Choices
+) -> ChainPlan | None:
+    """How the chains answer repeat buyers per ``group`` under ``filters``; None when they cannot (a
+    place cut by the filters, e.g. by county within one town): then each buyer's sales are summed."""
+    filtered = any(v is not None for v in (filters.county_id, filters.town_id, filters.village_id))
+    chosen = {shop.pk for shop in _filtered_shops(filters, choices)}
+    if group == "shop_id":
+        units = tuple(sorted(chosen)) if filtered or filters.shop_id is not None else None
+        return ChainPlan(BuyerSalesChain.Scope.SHOP, "shop_id", units)
+    if group is None and filters.shop_id is not None:
+        return ChainPlan(BuyerSalesChain.Scope.SHOP, None, tuple(sorted(chosen)))
+    if group is None and not filtered:
+        return ChainPlan(BuyerSalesChain.Scope.ALL, None, None)
+    # Grouped by a place, or in all within a place: every group counted must lie wholly in the filter.
+    if group is None:
+        level = next(
+            scope
+            for value, scope in (
+                (filters.village_id, BuyerSalesChain.Scope.VILLAGE),
+                (filters.town_id, BuyerSalesChain.Scope.TOWN),
+                (filters.county_id, BuyerSalesChain.Scope.COUNTY),
+            )
+            if value is not None
+        )
+    else:
+        level = PLACE_SCOPES[group]
+    members: dict[int, set[int]] = defaultdict(set)
+    for shop in choices.shops:
+        place = getattr(shop, PLACE_OF_SCOPE[level])
+        if place is not None:
+            members[place].add(shop.pk)
+    whole = tuple(sorted(place for place, shops in members.items() if shops <= chosen))
+    cut = any(shops & chosen and not shops <= chosen for shops in members.values())
+    # Shops in no place of the level make the chains' group None, which a filter would cut too.
+    unplaced = filtered and any(
+        getattr(shop, PLACE_OF_SCOPE[level]) is None for shop in choices.shops if shop.pk in chosen
     )
-    if group:
-        return dict(rows.values("shop_id").annotate(n=Count("*")).values_list("shop_id", "n").order_by())
-    return {None: rows.count()}
+    if cut or unplaced:
+        return None
+    if group is None:
+        if not chosen:
+            return ChainPlan(level, None, ())
+        if len(whole) != 1 or members[whole[0]] != chosen:
+            return None
+        return ChainPlan(level, None, whole)
+    return ChainPlan(level, "place_id", whole if filtered else None)
 
 
-def _shop_repeat_buyers(period: Period, parts: PeriodParts, filters: SalesFilters, group: str | None) -> dict:
-    """Per group, the buyers with 2 or more sales in the period, exactly, in one query. By shop, and in
-    all over every shop or one shop, from the buyers' chains (their cost grows with the period's repeat
-    buyers, not its sales); by village, town or county, or in all within a place, each buyer's sales
-    summed over the whole months (``BuyerSalesMonth``) and the edge days (``BuyerSalesDay``)."""
-    places = (filters.county_id, filters.town_id, filters.village_id)
-    if group == "shop_id" or (group is None and all(p is None for p in places)):
-        return _chain_repeat_buyers(period, filters, group)
+def _chain_counts(period: Period, plan: ChainPlan) -> dict | None:
+    """Repeat buyers of ``period`` per group of ``plan``, exactly, in one query; None when the chains by
+    place are not current (a shop moved since they were built).
+
+    A buyer made two sales in [S, E] when its first chain row on or after S has its second sale by E.
+    With a month start M in the period (the first on or after S) those rows are counted in three parts,
+    each read by an index range that holds little more than the buyers counted: the rows of the days S to
+    M - 1 (the head: at most a month of rows); the buyers' rows as seen from M
+    (``BuyerSalesChainMonth``) whose previous sale was before S; and the buyers' first rows ever, on or
+    after M. Without one (a period within a month) the rows whose second sale falls in the period."""
+    chains, months = BuyerSalesChain._meta.db_table, BuyerSalesChainMonth._meta.db_table
+    start, end = period.start, period.end
+    first_month = start if start.day == 1 else month_after(start)
+    column = plan.column or "CAST(NULL AS INTEGER)"
+    units, unit_params = "", []
+    if plan.units is not None:
+        if not plan.units:
+            return {}
+        unit_column = plan.column or ("shop_id" if plan.scope == BuyerSalesChain.Scope.SHOP else "place_id")
+        units = f" AND {unit_column} IN ({', '.join(['%s'] * len(plan.units))})"
+        unit_params = list(plan.units)
+    if first_month <= end:
+        head_end = first_month - datetime.timedelta(days=1)
+        parts = [
+            (
+                f"SELECT {column} AS g FROM {chains} WHERE scope = %s AND second_day IS NOT NULL "  # noqa: S608
+                "AND day >= %s AND day <= %s AND (previous_day IS NULL OR previous_day < %s) "
+                f"AND second_day <= %s{units}",
+                [plan.scope, start, head_end, start, end, *unit_params],
+            ),
+            (
+                f"SELECT {column} AS g FROM {months} WHERE scope = %s AND month = %s AND second_day <= %s "  # noqa: S608
+                f"AND previous_day < %s{units}",
+                [plan.scope, first_month, end, start, *unit_params],
+            ),
+            (
+                f"SELECT {column} AS g FROM {chains} WHERE scope = %s AND second_day IS NOT NULL "  # noqa: S608
+                "AND previous_day IS NULL AND second_day >= %s AND second_day <= %s AND day >= %s"
+                f"{units}",
+                [plan.scope, first_month, end, first_month, *unit_params],
+            ),
+        ]
+    else:
+        parts = [
+            (
+                f"SELECT {column} AS g FROM {chains} WHERE scope = %s AND second_day IS NOT NULL "  # noqa: S608
+                "AND second_day >= %s AND second_day <= %s AND day >= %s "
+                f"AND (previous_day IS NULL OR previous_day < %s){units}",
+                [plan.scope, start, end, start, start, *unit_params],
+            )
+        ]
+    sql = " UNION ALL ".join(part for part, _params in parts)
+    params = [param for _part, more in parts for param in more]
+    sql = f"SELECT g, COUNT(*) FROM ({sql}) repeat_rows GROUP BY g"  # noqa: S608
+    by_place = plan.scope in PLACE_OF_SCOPE
+    if by_place:
+        # Whether any shop's places differ from those the chains by place were built with.
+        shops, places = Partner._meta.db_table, ChainPlace._meta.db_table
+        moved = " OR ".join(
+            f"COALESCE(s.{name}, 0) <> COALESCE(c.{name}, 0)"
+            for name in ("village_id", "town_id", "county_id")
+        )
+        sql += (
+            f" UNION ALL SELECT {STALE}, COUNT(*) FROM {shops} s LEFT JOIN {places} c "  # noqa: S608
+            f"ON c.shop_id = s.id WHERE {moved}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        counts = dict(cursor.fetchall())
+    if by_place and counts.pop(STALE, 0):
+        return None
+    return counts
+
+
+def _shop_repeat_buyers(
+    period: Period, parts: PeriodParts, filters: SalesFilters, group: str | None, choices: Choices
+) -> dict:
+    """Per group, the buyers with 2 or more sales in the period, exactly: from the buyers' chains by
+    shop, by place or over all shops (one query; its cost grows with the period's repeat buyers, not its
+    sales); when they cannot answer (a place cut by the filters, or a shop moved since the chains by place
+    were built), each buyer's sales summed over the whole months (``BuyerSalesMonth``) and the edge days
+    (``BuyerSalesDay``), in one more query."""
+    plan = _chain_plan(group, filters, choices)
+    counts = _chain_counts(period, plan) if plan is not None else None
+    if counts is not None:
+        return counts
     querysets = _in_parts(BuyerSalesMonth.objects, BuyerSalesDay.objects, parts, filters)
     if group:
         querysets = tuple(q.annotate(g=F(group)).values("g", "buyer_key", "sales") for q in querysets)
@@ -462,7 +616,7 @@ def _figures(  # noqa: PLR0912
         parts = period_parts(period)
         money = _shop_sums(parts, filters, group)
         orders = {key: row["sales"] for key, row in money.items()}
-        repeat = _shop_repeat_buyers(period, parts, filters, group) if buyers else None
+        repeat = _shop_repeat_buyers(period, parts, filters, group, choices) if buyers else None
     figures = {}
     for key in set(money) | set(orders):
         row = money.get(key, {})

@@ -19,18 +19,28 @@ from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from oscar.core.loading import get_model
 
 from marketplace.order.models import ShopOrder
 from marketplace.payments.models import Refund
 from marketplace.periods import CUSTOM, MONTH, SEASON, Period, custom_period, period_of
 from shops.sales.facts import sales_facts_rebuild, sales_facts_refresh
-from shops.sales.models import BuyerSalesChain, BuyerSalesDay, BuyerSalesMonth, SalesDay, SalesMonth
-from shops.sales.selectors import COUNTY, SHOP, VILLAGE, SalesFilters, period_parts, sales_review
+from shops.sales.models import (
+    BuyerSalesChain,
+    BuyerSalesChainMonth,
+    BuyerSalesDay,
+    BuyerSalesMonth,
+    ChainPlace,
+    SalesDay,
+    SalesMonth,
+)
+from shops.sales.selectors import COUNTY, SHOP, TOWN, VILLAGE, SalesFilters, period_parts, sales_review
 from shops.sales.subscribers import facts_after_refund
 from tests.shops.sales.conftest import SHANGHAI, buyer, refund_make, sale
 from tests.shops.sales.test_pages import staff_client  # noqa: F401  (the fixture)
 
 D = Decimal
+Partner = get_model("partner", "Partner")
 FIRST, LAST = datetime.date(2024, 11, 1), datetime.date(2026, 4, 30)
 MONEY = ("goods", "shipping", "presale_goods", "refunds", "refunds_itemised")
 
@@ -127,24 +137,50 @@ def review(period: Period, dimension: str = SHOP, **filters: int):
 
 
 def chains_follow_the_days() -> None:
-    """Every buyer's chain, by shop and over all shops, is what its daily rows say: each day's sales, the
-    previous day with a sale, and the day of the second sale counting from that day."""
-    per_shop, per_buyer = defaultdict(dict), defaultdict(lambda: defaultdict(int))
+    """Every buyer's chain, by shop, by the shops' village, town and county and over all shops, is what
+    its daily rows say: each day's sales, the previous day with a sale, and the day of the second sale
+    counting from that day; and its rows as seen from each month start are those of the chain row whose
+    gap holds that month start, when it has a previous and a second sale."""
+    places = {
+        shop.pk: {"village": shop.village_id, "town": shop.town_id, "county": shop.county_id}
+        for shop in Partner.objects.all()
+    }
+    chains = defaultdict(lambda: defaultdict(int))
+    first = last = None
     for shop_id, key, day, n in BuyerSalesDay.objects.values_list("shop_id", "buyer_key", "day", "sales"):
-        per_shop[("shop", shop_id, key)][day] = n
-        per_buyer[("all", None, key)][day] += n
-    wanted = set()
-    for (scope, shop_id, key), days in [*per_shop.items(), *per_buyer.items()]:
+        chains[("shop", shop_id, None, key)][day] += n
+        for level, place in places[shop_id].items():
+            chains[(level, None, place, key)][day] += n
+        chains[("all", None, None, key)][day] += n
+        first, last = min(first or day, day), max(last or day, day)
+    wanted, wanted_months = set(), set()
+    month_starts = []
+    if first is not None:
+        month = first.replace(day=1)
+        while (month := (month + datetime.timedelta(days=32)).replace(day=1)) <= last:
+            month_starts.append(month)
+    for (scope, shop_id, place, key), days in chains.items():
         ordered = sorted(days)
         for i, day in enumerate(ordered):
             following = ordered[i + 1] if i + 1 < len(ordered) else None
             second = day if days[day] >= 2 else following
             previous = ordered[i - 1] if i else None
-            wanted.add((scope, shop_id, key, day, days[day], previous, second))
+            wanted.add((scope, shop_id, place, key, day, days[day], previous, second))
+            if previous is not None and second is not None:
+                wanted_months.update(
+                    (scope, shop_id, place, key, m, previous, second)
+                    for m in month_starts
+                    if previous < m <= day
+                )
     kept = BuyerSalesChain.objects.values_list(
-        "scope", "shop_id", "buyer_key", "day", "sales", "previous_day", "second_day"
+        "scope", "shop_id", "place_id", "buyer_key", "day", "sales", "previous_day", "second_day"
     )
     assert sorted(kept, key=str) == sorted(wanted, key=str)
+    kept_months = BuyerSalesChainMonth.objects.values_list(
+        "scope", "shop_id", "place_id", "buyer_key", "month", "previous_day", "second_day"
+    )
+    assert sorted(kept_months, key=str) == sorted(wanted_months, key=str)
+    assert {scope for scope, *_rest in wanted} >= {"shop", "village", "town", "county", "all"}
 
 
 def rollups_are_the_sums_of_the_days() -> None:
@@ -322,10 +358,13 @@ def test_the_rollups_are_the_sums_of_the_days_after_a_rebuild_and_the_migration(
     SalesMonth.objects.all().delete()
     BuyerSalesMonth.objects.all().delete()
     BuyerSalesChain.objects.all().delete()
+    BuyerSalesChainMonth.objects.all().delete()
+    ChainPlace.objects.all().delete()
     migration = importlib.import_module("shops.sales.migrations.0002_monthly_rollups")
     migration.rollups_fill(apps, None)
-    chains = importlib.import_module("shops.sales.migrations.0003_buyer_chains")
-    chains.chains_fill(apps, SimpleNamespace(connection=connection))  # it only needs the connection
+    editor = SimpleNamespace(connection=connection)  # they only need the connection
+    importlib.import_module("shops.sales.migrations.0003_buyer_chains").chains_fill(apps, editor)
+    importlib.import_module("shops.sales.migrations.0004_chains_by_place_and_month").chains_fill(apps, editor)
     rollups_are_the_sums_of_the_days()
     assert seen(review(FIXED[0]).totals) == expected(FIXED[0])
 
@@ -377,10 +416,11 @@ def test_two_years_cost_the_queries_of_a_month(two_sales):
         two_years = queries(custom_period(datetime.date(2024, 5, 9), datetime.date(2026, 5, 8)), dimension)
         one_day = queries(custom_period(datetime.date(2026, 1, 9), datetime.date(2026, 1, 9)), dimension)
         assert len(two_years) == len(month) == len(one_day), dimension
-        # The long range reads the monthly roll-ups for its whole months, and by shop the chains.
+        # The long range reads the monthly roll-ups for its whole months, and the chains (as seen from
+        # its first month start) for repeat buyers, by shop and by place alike: no buyer's sales summed.
         assert any("sales_salesmonth" in sql for sql in two_years)
-        repeat_from = "sales_buyersaleschain" if dimension == SHOP else "sales_buyersalesmonth"
-        assert any(repeat_from in sql for sql in two_years), dimension
+        assert any("sales_buyersaleschainmonth" in sql for sql in two_years), dimension
+        assert not any("sales_buyersalesmonth" in sql for sql in two_years), dimension
     assert (
         review(custom_period(datetime.date(2024, 5, 9), datetime.date(2026, 5, 8))).totals.repeat_buyers == 1
     )
@@ -407,3 +447,63 @@ def test_a_two_year_custom_range_on_the_page(two_sales, staff_client):  # noqa: 
     )
     assert too_long.context["review"].period.kind == MONTH  # over 732 days: said so, the month shown
     assert list(too_long.context["messages"])
+
+
+def places_expected(period: Period, dimension: str, groups: dict, source: tuple, **filters: int) -> None:
+    """The review by ``dimension`` under ``filters`` has exactly ``groups`` (key → the shops whose sales
+    it holds), each with the figures computed from the orders."""
+    rows = {row.figures.key: seen(row.figures) for row in review(period, dimension, **filters).rows}
+    wanted = {key: expected(period, shops, source=source) for key, shops in groups.items()}
+    assert rows == {key: figures for key, figures in wanted.items() if figures["orders"]}, (period, dimension)
+
+
+def test_repeat_buyers_by_place_agree_with_the_orders_and_follow_a_moved_shop(years):
+    """By village, town and county, within a place and with a place cut by a filter, over fixed and random
+    periods: equal to the orders. A shop that moves village is counted in its new village at once (the
+    chains by place are not used until a refresh has rebuilt them), and the refresh rebuilds them."""
+    source = truth()
+    tea, shoots, peach = years.tea_shop, years.shoots_shop, years.peach_shop
+    town = tea.town_id
+    for period in FIXED + random_periods(8):
+        places_expected(period, TOWN, {town: {tea.pk, shoots.pk}, None: {peach.pk}}, source)
+        places_expected(
+            period, COUNTY, {years.suichang.pk: {tea.pk, shoots.pk}, peach.county_id: {peach.pk}}, source
+        )
+        places_expected(
+            period,
+            VILLAGE,
+            {years.village_a.pk: {tea.pk}, years.village_b.pk: {shoots.pk}},
+            source,
+            county_id=years.suichang.pk,
+        )
+        # The town cut by a village filter: only the tea shop's buyers.
+        places_expected(period, TOWN, {town: {tea.pk}}, source, village_id=years.village_a.pk)
+        for filters, shops in (
+            ({"town_id": town}, {tea.pk, shoots.pk}),
+            ({"village_id": years.village_b.pk}, {shoots.pk}),
+            ({"county_id": peach.county_id}, {peach.pk}),
+            ({"county_id": years.suichang.pk, "village_id": years.village_a.pk}, {tea.pk}),
+            ({"county_id": peach.county_id, "village_id": years.village_a.pk}, set()),
+        ):
+            assert seen(review(period, SHOP, **filters).totals) == expected(period, shops, source=source), (
+                period,
+                filters,
+            )
+    two_years = FIXED[0]
+    assert expected(two_years, {tea.pk, shoots.pk}, source=source)["repeat_buyers"] > max(
+        expected(two_years, {tea.pk}, source=source)["repeat_buyers"],
+        expected(two_years, {shoots.pk}, source=source)["repeat_buyers"],
+    )  # so a count by shop summed would not pass for the town's
+
+    # The shoots shop moves to the tea shop's village.
+    type(shoots).objects.filter(pk=shoots.pk).update(village=years.village_a)
+    for period in FIXED:
+        places_expected(period, VILLAGE, {years.village_a.pk: {tea.pk, shoots.pk}, None: {peach.pk}}, source)
+    sales_facts_refresh(day=datetime.date(2025, 3, 3), shop_ids=[peach.pk])  # any refresh
+    assert ChainPlace.objects.get(shop=shoots).village_id == years.village_a.pk
+    chains_follow_the_days()
+    with CaptureQueriesContext(connection) as captured:
+        places_expected(
+            two_years, VILLAGE, {years.village_a.pk: {tea.pk, shoots.pk}, None: {peach.pk}}, source
+        )
+    assert not any("sales_buyersalesmonth" in q["sql"] for q in captured.captured_queries)

@@ -41,6 +41,7 @@ def main(argv=None) -> int:
     parser.add_argument("--top", type=int, default=30, help="functions listed")
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     parser.add_argument("--queries", action="store_true", help="print every SQL query of one request")
+    parser.add_argument("--dump", help="also write the cProfile statistics to this file (pstats)")
     parser.add_argument("--cold", action="store_true", help="fragment and page caches off (from scratch)")
     args = parser.parse_args(argv)
 
@@ -108,6 +109,8 @@ def main(argv=None) -> int:
     print(
         f"\n{args.requests} requests under cProfile: {per_request:.1f} ms each (profiler overhead included)"
     )
+    if args.dump:
+        profile.dump_stats(args.dump)
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.top)
     print(out.getvalue())

@@ -139,6 +139,9 @@ class LocalFirstCache(BaseCache):
     def set(
         self, key: str, value: object, timeout: float | None = DEFAULT_TIMEOUT, version: int | None = None
     ) -> None:
+        if timeout == 0:  # kept for no time (STOREFRONT_CACHE_SECONDS=0): not sent, and no older copy read
+            self.delete(key, version=version)
+            return
         self._shared.set(key, value, timeout, version=version)
         self._local.set(
             key, value, timeout if timeout is not DEFAULT_TIMEOUT else self.default_timeout, version=version

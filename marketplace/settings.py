@@ -237,6 +237,9 @@ CACHES["template_fragments"] = {
 READYZ_OPTIONAL = env.list("READYZ_OPTIONAL", default=[])
 # How long a rendered storefront fragment may live; any catalogue change invalidates it sooner.
 STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=300)
+# Product cards kept as HTML in the database and read by list pages (marketplace/storefront/cards.py); off,
+# every card is drawn on every page that shows it (the benchmark's "bare" state measures that).
+STOREFRONT_CARD_STORE = env.bool("STOREFRONT_CARD_STORE", default=True)
 # Anonymous product views are counted in memory and written in batches (marketplace/storefront/analytics.py).
 ANALYTICS_VIEW_BATCH = env.int("ANALYTICS_VIEW_BATCH", default=200)
 ANALYTICS_VIEW_SECONDS = env.int("ANALYTICS_VIEW_SECONDS", default=60)

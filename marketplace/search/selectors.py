@@ -74,6 +74,7 @@ class SearchOutcome:
     query: ParsedQuery
     corrected: tuple[tuple[str, str], ...] = field(default=())  # (as typed, searched instead)
     dropped: tuple[str, ...] = field(default=())  # words that found nothing and were left out
+    count: int | None = None  # how many ``products`` holds, where counting them was how it was decided
 
     @property
     def is_changed(self) -> bool:
@@ -130,8 +131,12 @@ def product_search_forgiving(*, query: ParsedQuery, products: QuerySet) -> Searc
     find things alone but nothing together are kept in the order typed while they still find something.
     The outcome says what was changed, for the page to tell the buyer."""
     strict = product_search(query=query, products=products)
-    if query.is_empty or strict.exists():
+    if query.is_empty:
         return SearchOutcome(products=strict, query=query)
+    # Counted rather than asked whether any exist: the page's paginator needs the count anyway.
+    found = strict.count()
+    if found:
+        return SearchOutcome(products=strict, query=query, count=found)
     sound = query.by_sound()
     if sound is not None and not sound.is_empty and _finds_any(list(sound.terms), sound, products):
         return SearchOutcome(

@@ -85,6 +85,9 @@ class FacetedSearchView(ProductListPage):
     def product_queryset(self) -> QuerySet[Any]:
         return self.outcome.products
 
+    def product_count(self) -> int | None:
+        return self.outcome.count
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx.update(

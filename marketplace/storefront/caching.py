@@ -107,6 +107,8 @@ def fragment_seconds() -> int:
 def cached_by_version(kind: str, key: object, load: Callable[[], T | None]) -> T | None:
     """An object a page is built around (a product, a shop, a place, a category), kept in the cache
     until the catalogue changes; ``None`` (not found) is not cached."""
+    if fragment_seconds() <= 0:  # caching off: nothing read or written
+        return load()
     key_text = str(key)
     # a visitor's slug: any length, any characters
     if len(key_text) > KEY_TEXT_MAX_CHARS or not key_text.isprintable():

@@ -14,8 +14,16 @@ from django.utils.functional import SimpleLazyObject, cached_property
 
 
 class LazyProductPage:
-    def __init__(self, queryset: Callable[[], QuerySet], *, page: str | int | None, per_page: int) -> None:
+    def __init__(
+        self,
+        queryset: Callable[[], QuerySet],
+        *,
+        page: str | int | None,
+        per_page: int,
+        count: Callable[[], int | None] = lambda: None,
+    ) -> None:
         self._queryset = queryset
+        self._count = count
         self._page = page or 1
         self._per_page = per_page
 
@@ -23,6 +31,9 @@ class LazyProductPage:
     def page_obj(self) -> Page[Any]:
         # The page's products as ids: their cards are read as drawn (marketplace/storefront/cards.py).
         paginator = Paginator(self._queryset().values_list("pk", flat=True), self._per_page)
+        known = self._count()  # read after the queryset, which may be what counts them
+        if known is not None:
+            paginator.count = known  # Paginator.count is a cached property: known, not counted again
         try:
             page = paginator.page(self._page)
         except InvalidPage as error:

@@ -26,12 +26,17 @@ class ProductListPage(TemplateView):
     def product_queryset(self) -> QuerySet[Any]:
         raise NotImplementedError
 
+    def product_count(self) -> int | None:
+        """The queryset's count where the view already knows it (else the paginator counts)."""
+        return None
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         listing = LazyProductPage(
             self.product_queryset,
             page=self.request.GET.get("page"),
             per_page=settings.OSCAR_PRODUCTS_PER_PAGE,
+            count=self.product_count,
         )
         ctx.update(listing.context())
         return ctx

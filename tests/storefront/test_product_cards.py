@@ -235,3 +235,13 @@ def test_the_list_pages_show_the_kept_cards(client, two):
     # Read as kept: the pages do not draw the card again.
     assert "KEPT-CARD" in client.get(shop_page).content.decode()
     assert "KEPT-CARD" in client.get("/catalogue/").content.decode()
+
+
+def test_with_the_card_store_off_cards_are_drawn_every_time_and_nothing_is_kept(two, settings):
+    peach, tea = two
+    settings.STOREFRONT_CARD_STORE = False
+    ProductCard.objects.all().delete()
+    shown = product_cards_html(product_ids=[tea.pk, peach.pk])
+    assert "龙谷丽人茶" in shown[0]
+    assert "阳山水蜜桃" in shown[1]
+    assert not ProductCard.objects.exists()

@@ -61,6 +61,9 @@ class Certification(models.Model):
 class Category(AbstractCategory):
     name_en = models.CharField(_("English name"), max_length=255, blank=True)
     description_en = models.TextField(_("English description"), blank=True)
+    # Products on sale in it and below it, kept by marketplace/storefront/shop_counts.py: the category page's
+    # paginator reads it instead of counting every product of the category per page.
+    public_product_count = models.PositiveIntegerField(_("Products on sale"), default=0, editable=False)
 
     @property
     def display_name(self) -> str:

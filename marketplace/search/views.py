@@ -57,6 +57,11 @@ class ProductCategoryView(ProductListPage):
     def product_queryset(self) -> QuerySet[Any]:
         return selectors.category_products(category=self.category)
 
+    def product_count(self) -> int | None:
+        # Kept on the category (marketplace/storefront/shop_counts.py): counting the products of a large
+        # category on every page grew with the catalogue.
+        return self.category.public_product_count
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["category"] = self.category

@@ -30,16 +30,37 @@ class LazyProductPage:
     @cached_property
     def page_obj(self) -> Page[Any]:
         # The page's products as ids: their cards are read as drawn (marketplace/storefront/cards.py).
-        paginator = Paginator(self._queryset().values_list("pk", flat=True), self._per_page)
+        ids = self._queryset().values_list("pk", flat=True)
+        paginator = Paginator(ids, self._per_page)
         known = self._count()  # read after the queryset, which may be what counts them
+        shown: list[int] | None = None
         if known is not None:
-            paginator.count = known  # Paginator.count is a cached property: known, not counted again
+            shown = self._known_count_checked(ids, paginator, known)
         try:
             page = paginator.page(self._page)
         except InvalidPage as error:
             raise Http404(str(error)) from error
-        page.object_list = list(page.object_list)
+        page.object_list = shown if shown is not None else list(page.object_list)
         return page
+
+    def _known_count_checked(self, ids: QuerySet, paginator: Paginator, known: int) -> list[int] | None:
+        """A count the view knows (kept on the shop or category, or counted by the search) is used when the
+        page agrees with it: the page is read with one row more than it shows, which tells whether more
+        follow. A count that lags a change (kept counts are recounted after it, through the outbox) does not
+        agree, and the paginator counts. Returns the page's ids where they were read."""
+        try:
+            number = int(self._page)
+        except (TypeError, ValueError):
+            return None  # the paginator says why not
+        if number < 1:
+            return None
+        bottom = (number - 1) * self._per_page
+        read = list(ids[bottom : bottom + self._per_page + 1])
+        more = len(read) > self._per_page
+        if (more and known > bottom + self._per_page) or (not more and known == bottom + len(read)):
+            paginator.count = known  # Paginator.count is a cached property: known, not counted again
+            return read[: self._per_page]
+        return None
 
     def context(self) -> dict:
         """The names Django's ListView gives templates, each evaluated on first use."""

@@ -79,6 +79,13 @@ class ShopDetailView(ProductListPage):
     def product_queryset(self) -> QuerySet[Any]:
         return selectors.shop_products(shop=self.shop)
 
+    def product_count(self) -> int | None:
+        # Kept on the shop (marketplace/storefront/shop_counts.py), as its card shows it.
+        shop = self.shop
+        if shop is None or not shop.is_open:  # get() answered 404 for no shop
+            return 0
+        return shop.public_product_count
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["shop"] = self.shop

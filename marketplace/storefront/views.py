@@ -15,6 +15,7 @@ from django.views.generic import ListView, RedirectView, TemplateView
 from marketplace.storefront import selectors
 from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.listing import LazyProductPage, lazy_list
+from marketplace.storefront.season_pick import season_pick
 
 
 class ProductListPage(TemplateView):
@@ -49,7 +50,7 @@ class HomeView(TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         # Read on first use: a cached home page reads none of them.
-        ctx["in_season"] = lazy_list(lambda: selectors.products_in_season(limit=12))
+        ctx["in_season"] = lazy_list(season_pick)
         ctx["shops"] = lazy_list(lambda: selectors.open_shops(limit=12))
         ctx["categories"] = lazy_list(selectors.top_categories)
         ctx["places"] = lazy_list(selectors.places_with_shops)

@@ -86,7 +86,8 @@ format: venv
 	$(VENV)/bin/ruff format .
 
 # Storefront benchmark: `make bench` (2,000 products) or `make bench PRODUCTS=100000`: cached, mixed (buyers
-# ordering meanwhile) and cold, each against the ceiling; needs wrk (Debian) and Redis on 127.0.0.1:6379.
+# ordering meanwhile), cold (from the database, product cards as kept) and bare (cold, every card drawn),
+# each against the ceiling; needs wrk (Debian) and Redis on 127.0.0.1:6379.
 PRODUCTS ?= 2000
 SEARCH_PRODUCTS ?= 100000
 bench: venv

@@ -8,8 +8,8 @@ from django.urls import reverse
 from oscar.core.loading import get_model
 
 from marketplace.search.indexing import products_index
-from marketplace.storefront.models import ProductCard
 from marketplace.storefront.caching import catalogue_changed, catalogue_version_bump
+from marketplace.storefront.models import ProductCard
 from tests.factories import ProductFactory, ShopFactory, category, region_chain
 
 ProductCategory = get_model("catalogue", "ProductCategory")

@@ -4,10 +4,14 @@ they take; the consignment planned for each paid shop order as ordered legs, the
 partners post, and an event row for every move of a consignment's or a leg's status."""
 
 import hashlib
+import json
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.translation import gettext_lazy as _
+from psycopg.types.json import Json
 
 from marketplace.i18n import pick
 
@@ -95,6 +99,39 @@ class PartnerDayLoad(models.Model):
         return f"{self.partner_id} {self.day}: {self.booked}"
 
 
+class JSONTextField(models.JSONField):
+    """JSON kept as its text: PostgreSQL's ``json`` (checked, stored as written) instead of ``jsonb``
+    (parsed into a binary tree on every write, and larger: over the 2 kB at which a row is compressed).
+    For records written in bulk and read whole, never searched inside: the ``jsonb`` lookups (``=``,
+    ``has_key``, ``contains``…) fail on it with "operator does not exist". Other databases: JSONField."""
+
+    def db_type(self, connection: BaseDatabaseWrapper) -> str | None:
+        return "json" if connection.vendor == "postgresql" else super().db_type(connection)
+
+    def get_db_prep_value(
+        self,
+        value: Any,  # noqa: ANN401  (any JSON value)
+        connection: BaseDatabaseWrapper,
+        prepared: bool = False,  # noqa: FBT001, FBT002  (Django's signature)
+    ) -> Any:  # noqa: ANN401
+        if connection.vendor != "postgresql":
+            return super().get_db_prep_value(value, connection, prepared)
+        if not prepared:
+            value = self.get_prep_value(value)
+        return Json(value, dumps=lambda obj: json.dumps(obj, cls=self.encoder))
+
+    def from_db_value(
+        self,
+        value: Any,  # noqa: ANN401
+        expression: Any,  # noqa: ANN401
+        connection: BaseDatabaseWrapper,
+    ) -> Any:  # noqa: ANN401
+        # psycopg reads a json column as Python values already (Django reads jsonb as text).
+        if isinstance(value, str):
+            return super().from_db_value(value, expression, connection)
+        return value
+
+
 class Consignment(models.Model):
     """How one shop order's parcels travel: its legs, in order, and why each partner was chosen."""
 
@@ -111,7 +148,8 @@ class Consignment(models.Model):
     origin = models.ForeignKey("places.Region", null=True, on_delete=models.PROTECT, related_name="+")
     destination = models.ForeignKey("places.Region", null=True, on_delete=models.PROTECT, related_name="+")
     # Every routing attempt: the candidates of each leg, what excluded each, the scores, the choice.
-    decisions = models.JSONField(default=list)
+    # Kept as JSON text (``JSONTextField``: written in bulk by routing, read whole).
+    decisions = JSONTextField(default=list)
     reason = models.TextField(_("Why it needs routing"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -449,6 +449,19 @@ def world_generate(*, orders: int, partners: int, log=print) -> None:
     log(f"{orders:,} paid shop orders; world built in {time.monotonic() - started:.0f} s")
 
 
+def _migrate_if_behind() -> None:
+    """Bring a world made before a migration up to date; only then run ``migrate`` (its post-migrate work
+    leaves the process with many more objects, which Python's garbage collector then walks during the
+    run: ~5 % more CPU per order on SQLite)."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", verbosity=0, interactive=False)
+
+
 def routing_forget() -> None:
     """Forget a previous run: consignments, their legs and events, and the day loads."""
     from django.db import connection, transaction
@@ -662,9 +675,7 @@ def main(argv=None) -> int:
         world_generate(orders=args.orders, partners=args.partners)
     else:
         print(f"reusing the world in {connection.settings_dict['NAME']}")
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0, interactive=False)  # a world made before a migration
+        _migrate_if_behind()
     routing_forget()
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:

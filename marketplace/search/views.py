@@ -15,6 +15,7 @@ from marketplace.search.selectors import SearchOutcome, product_search_forgiving
 from marketplace.search.tokens import parse_query
 from marketplace.storefront import selectors
 from marketplace.storefront.caching import cached_by_version
+from marketplace.storefront.category_pick import category_first_page
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.views import ProductListPage
 
@@ -61,6 +62,9 @@ class ProductCategoryView(ProductListPage):
         # Kept on the category (marketplace/storefront/shop_counts.py): counting the products of a large
         # category on every page grew with the catalogue.
         return self.category.public_product_count
+
+    def product_first_page(self) -> list[int] | None:
+        return category_first_page(self.category)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)

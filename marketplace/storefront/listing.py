@@ -21,9 +21,11 @@ class LazyProductPage:
         page: str | int | None,
         per_page: int,
         count: Callable[[], int | None] = lambda: None,
+        first_page: Callable[[], list[int] | None] = lambda: None,
     ) -> None:
         self._queryset = queryset
         self._count = count
+        self._first_page = first_page
         self._page = page or 1
         self._per_page = per_page
 
@@ -55,7 +57,8 @@ class LazyProductPage:
         if number < 1:
             return None
         bottom = (number - 1) * self._per_page
-        read = list(ids[bottom : bottom + self._per_page + 1])
+        kept = self._first_page() if number == 1 else None  # the first page with one more, kept
+        read = kept if kept is not None else list(ids[bottom : bottom + self._per_page + 1])
         more = len(read) > self._per_page
         if (more and known > bottom + self._per_page) or (not more and known == bottom + len(read)):
             paginator.count = known  # Paginator.count is a cached property: known, not counted again

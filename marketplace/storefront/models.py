@@ -55,3 +55,22 @@ class SeasonPick(models.Model):
 
     def __str__(self) -> str:
         return str(self.month)
+
+
+class CategoryPick(models.Model):
+    """A category's first page of products on sale, newest first, with one more than a page holds
+    (``category_pick.py``): kept by the catalogue-change subscriber, so the category page's first page reads
+    its ids instead of ordering every product of the category (65 ms at 100,000 products on SQLite)."""
+
+    category = models.OneToOneField(
+        "catalogue.Category", on_delete=models.CASCADE, primary_key=True, verbose_name=_("Category")
+    )
+    product_ids = models.JSONField(_("Products"), default=list)
+    page_size = models.PositiveSmallIntegerField(_("Page size"))
+
+    class Meta:
+        verbose_name = _("Category pick")
+        verbose_name_plural = _("Category picks")
+
+    def __str__(self) -> str:
+        return str(self.category_id)

@@ -10,18 +10,20 @@ from marketplace.storefront.analytics import (
     product_views_add,
 )
 from marketplace.storefront.caching import CATALOGUE_CHANGED, catalogue_version_bump
+from marketplace.storefront.category_pick import category_picks_refresh
 from marketplace.storefront.season_pick import season_pick_refresh
 from marketplace.storefront.shop_counts import category_product_counts_refresh, shop_product_counts_refresh
 
 
 def catalogue_changed_deliver(key: str, payload: dict[str, Any]) -> None:
-    """The shops' and categories' product counts recounted and the season's pick made again
-    (``season_pick``), then the catalogue version bumped, so pages
+    """The shops' and categories' product counts recounted, the season's pick and the categories' first
+    pages made again (``season_pick``, ``category_pick``), then the catalogue version bumped, so pages
     cached with the old counts are retired (one rendered in the moment before this commits keeps them for
     at most ``STOREFRONT_CACHE_SECONDS``)."""
     shop_product_counts_refresh()
     category_product_counts_refresh()
     season_pick_refresh()
+    category_picks_refresh()
     catalogue_version_bump()
 
 

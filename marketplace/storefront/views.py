@@ -31,6 +31,10 @@ class ProductListPage(TemplateView):
         """The queryset's count where the view already knows it (else the paginator counts)."""
         return None
 
+    def product_first_page(self) -> list[int] | None:
+        """The first page's ids with one more, where they are kept (used with a known count only)."""
+        return None
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         listing = LazyProductPage(
@@ -38,6 +42,7 @@ class ProductListPage(TemplateView):
             page=self.request.GET.get("page"),
             per_page=settings.OSCAR_PRODUCTS_PER_PAGE,
             count=self.product_count,
+            first_page=self.product_first_page,
         )
         ctx.update(listing.context())
         return ctx

@@ -1,0 +1,60 @@
+"""A category page's first page, kept rather than ordered per page.
+
+The first page of a category (its newest products on sale) is most of its traffic, and ordering every
+product of a large category to show 24 grew with the catalogue (65 ms for ~40,000 fruit at 100,000 products
+on SQLite, whose planner will not walk the date index). So each category's first page — one product more
+than a page holds, which tells the paginator whether more follow — is picked by the catalogue-change
+subscriber after every change and kept in ``CategoryPick``; the page reads it. A category without a pick,
+or one picked for another page size, is picked by its page. Like the kept counts, a pick lags a change by
+its delivery through the outbox: a product taken off sale meanwhile is not drawn (``cards`` draws only
+products on sale), one put on sale appears at the delivery.
+"""
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from oscar.core.loading import get_model
+
+from marketplace.storefront import selectors
+from marketplace.storefront.models import CategoryPick
+
+if TYPE_CHECKING:
+    from oscar.apps.catalogue.models import Category
+else:
+    Category = get_model("catalogue", "Category")
+
+
+def _first_page(category: "Category", page_size: int) -> list[int]:
+    return list(selectors.category_products(category=category).values_list("pk", flat=True)[: page_size + 1])
+
+
+def category_picks_refresh() -> int:
+    """Pick every category's first page again (one query per category); returns how many."""
+    page_size = settings.OSCAR_PRODUCTS_PER_PAGE
+    categories = list(Category.objects.all())
+    for category in categories:
+        CategoryPick.objects.update_or_create(
+            category=category,
+            defaults={"product_ids": _first_page(category, page_size), "page_size": page_size},
+        )
+    return len(categories)
+
+
+def category_first_page(category: "Category") -> list[int]:
+    """The category's first page with one more product, as kept (one query), picked now if not yet."""
+    page_size = settings.OSCAR_PRODUCTS_PER_PAGE
+    kept = CategoryPick.objects.filter(category=category, page_size=page_size).values_list(
+        "product_ids", flat=True
+    )
+    for ids in kept:
+        return [int(pk) for pk in ids]
+    ids = _first_page(category, page_size)
+    try:
+        with transaction.atomic():
+            CategoryPick.objects.update_or_create(
+                category=category, defaults={"product_ids": ids, "page_size": page_size}
+            )
+    except DatabaseError:  # a database that refuses the write: picked for this page only
+        pass
+    return ids

@@ -57,6 +57,8 @@ class LazyProductPage:
         if number < 1:
             return None
         bottom = (number - 1) * self._per_page
+        if number > 1 and bottom >= known:
+            return None  # past the known end (or a number beyond the database's integers): the paginator says
         kept = self._first_page() if number == 1 else None  # the first page with one more, kept
         read = kept if kept is not None else list(ids[bottom : bottom + self._per_page + 1])
         more = len(read) > self._per_page

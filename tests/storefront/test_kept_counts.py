@@ -83,3 +83,15 @@ def test_a_kept_count_that_lags_a_change_is_not_trusted(client, fruit_tree, page
     response = client.get(url)
     assert response.status_code == 200
     assert sorted(shown(client, url) + shown(client, url + "?page=2")) == [f"水蜜桃{i}号" for i in range(5)]
+
+
+@pytest.mark.parametrize("page", ["category", "shop"])
+@pytest.mark.parametrize("number", ["3", "99999999999999999999999", "0", "-1", "x"])
+def test_a_page_past_the_end_is_not_found(client, fruit_tree, page, number):
+    """Past the kept count's end (or beyond the database's integers) the paginator decides: 404, not a
+    database error (the hostile-input walk found the unbounded OFFSET on PostgreSQL)."""
+    fruit, _peaches, shop = fruit_tree
+    shop_product_counts_refresh()
+    category_product_counts_refresh()
+    url = fruit.get_absolute_url() if page == "category" else shop.get_absolute_url()
+    assert client.get(url, {"page": number}).status_code == 404

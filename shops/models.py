@@ -26,3 +26,23 @@ class ShopStatusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shop_id}: {self.from_status or '-'} → {self.to_status}"
+
+
+class FormSubmission(models.Model):
+    """One sending of a console form that makes something (a listing, a harvest batch, a plot, a device, an
+    alert rule), under the random token its page carried (``shops/console/once.py``). It is written in the
+    transaction of what the form made, so a second sending of the same page (a double click, a resend after
+    a timeout, the same page in two tabs) finds it and makes nothing again."""
+
+    token = models.CharField(_("Token"), max_length=64, primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    path = models.CharField(_("Page"), max_length=255)
+    done_url = models.CharField(_("Went on to"), max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("Form sent")
+        verbose_name_plural = _("Forms sent")
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.token[:8]}…)"

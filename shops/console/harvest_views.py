@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import FormView, TemplateView
 
 from shops.console.access import ShopConsoleMixin
+from shops.console.once import SubmitOnce
 from shops.harvest.forms import BatchForm
 from shops.harvest.selectors import console_batches
 from shops.harvest.services import BatchRejected, NewBatch, harvest_batch_record
@@ -26,7 +27,7 @@ class BatchListView(ShopConsoleMixin, TemplateView):
         return super().get_context_data(batches=console_batches(shop=self.shop), **kwargs)
 
 
-class BatchCreateView(ShopConsoleMixin, FormView):
+class BatchCreateView(SubmitOnce, ShopConsoleMixin, FormView):
     form_class = BatchForm
     template_name = "shops/console/harvest/batch_form.html"
     section = SECTION

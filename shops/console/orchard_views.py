@@ -14,6 +14,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from shops.console.access import ShopConsoleMixin
+from shops.console.once import SubmitOnce
 from shops.orchard import selectors
 from shops.orchard.charts import metric_chart_svg
 from shops.orchard.forms import AlertRuleForm, DeviceForm, PlotForm
@@ -89,7 +90,7 @@ class PlotFormView(ShopConsoleMixin, FormView):
         return super().get_context_data(plot=self.plot, **kwargs)
 
 
-class PlotCreateView(PlotFormView):
+class PlotCreateView(SubmitOnce, PlotFormView):
     pass
 
 
@@ -191,7 +192,7 @@ class DeviceRotateView(ShopConsoleMixin, TemplateView):
         return _secret_page(request, self, device_secret_rotate(device=self.device), rotated=True)
 
 
-class RuleListView(PlotObjectMixin, FormView):
+class RuleListView(SubmitOnce, PlotObjectMixin, FormView):
     """The plot's alert rules, and the form to add one."""
 
     form_class = AlertRuleForm

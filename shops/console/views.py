@@ -26,6 +26,7 @@ from marketplace.payments.services import RefundError
 from shops import imports, photos
 from shops.association.listing_review import listing_standards_check
 from shops.console.access import SESSION_KEY, ShopConsoleMixin
+from shops.console.once import SubmitOnce
 from shops.forms import CancelForm, ListingForm, PackForm, PickingDayForm, QuickEditForm
 from shops.fulfilment import shop_order_accept, shop_order_hand_over, shop_order_pack
 from shops.harvest.services import parcel_traces_ensure
@@ -166,7 +167,7 @@ class ListingFormMixin(ShopConsoleMixin):
         return super().form_invalid(form)
 
 
-class ListingCreateView(ListingFormMixin, FormView):
+class ListingCreateView(SubmitOnce, ListingFormMixin, FormView):
     def get_initial(self) -> dict[str, Any]:
         return {"storage": Product.Storage.AMBIENT, "stock": 10}
 

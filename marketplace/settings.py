@@ -297,6 +297,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sales.facts_refresh_recent",
         "schedule": crontab(hour=0, minute=30),
     },
+    # The console's form tokens (shops/console/once.py) older than 30 days.
+    "forget-old-form-tokens": {
+        "task": "shops.form_submissions_forget",
+        "schedule": crontab(hour=3, minute=50),
+    },
     # Raw orchard sensor readings older than ORCHARD_READINGS_KEEP_DAYS; their roll-ups stay.
     "forget-old-orchard-readings": {
         "task": "orchard.readings_forget",

@@ -1,5 +1,6 @@
 """Writes on shops: status moves through an explicit transitions table, each with an event row."""
 
+import datetime
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,7 +10,7 @@ from django.utils.translation import gettext as _
 from oscar.core.loading import get_model
 
 from marketplace.locks import for_update
-from shops.models import ShopStatusEvent
+from shops.models import FormSubmission, ShopStatusEvent
 
 if TYPE_CHECKING:
     from oscar.apps.partner.models import Partner
@@ -54,3 +55,14 @@ def shop_status_change(
 def farmer_attach(*, shop: "Partner", user: AbstractBaseUser) -> None:
     """Make ``user`` one of the shop's farmers (Oscar's partner users)."""
     shop.users.add(user)
+
+
+# How long a console page's form token is remembered (shops/console/once.py): far longer than any resend.
+FORM_SUBMISSIONS_KEEP_DAYS = 30
+
+
+def form_submissions_forget() -> int:
+    """Forget the console's form tokens older than FORM_SUBMISSIONS_KEEP_DAYS; returns how many."""
+    cutoff = timezone.now() - datetime.timedelta(days=FORM_SUBMISSIONS_KEEP_DAYS)
+    deleted, _by_model = FormSubmission.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -2,6 +2,7 @@
 a resend or a second tab makes nothing again and goes where the first sending went; a form sent back with
 errors can be corrected and sent with the same page; a page without a token is acted on as before."""
 
+import datetime
 import re
 import threading
 
@@ -9,10 +10,12 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from shops.harvest.models import HarvestBatch
 from shops.models import FormSubmission
 from shops.orchard.models import AlertRule, Plot
+from shops.tasks import form_submissions_forget_task
 from tests.shops.harvest.test_console import farm, form  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +105,14 @@ def test_two_sendings_at_the_same_moment_make_one_batch(farm):  # noqa: F811
         thread.join()
     assert answers == [302, 302]
     assert HarvestBatch.objects.count() == 1
+
+
+def test_tokens_are_forgotten_after_thirty_days(client, farm):  # noqa: F811
+    _shop, peaches, plot = farm
+    url = reverse("console:harvest-create")
+    client.post(url, {**form(peaches, plot), "form_once": token_of(client, url)})
+    client.post(url, {**form(peaches, plot), "form_once": token_of(client, url)})
+    old, recent = FormSubmission.objects.order_by("created_at")
+    FormSubmission.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(days=31))
+    assert form_submissions_forget_task() == 1
+    assert list(FormSubmission.objects.values_list("pk", flat=True)) == [recent.pk]

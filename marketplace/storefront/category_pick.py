@@ -13,11 +13,11 @@ products on sale), one put on sale appears at the delivery.
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
 from oscar.core.loading import get_model
 
 from marketplace.storefront import selectors
 from marketplace.storefront.models import CategoryPick
+from marketplace.storefront.picks import kept_or_picked
 
 if TYPE_CHECKING:
     from oscar.apps.catalogue.models import Category
@@ -29,32 +29,28 @@ def _first_page(category: "Category", page_size: int) -> list[int]:
     return list(selectors.category_products(category=category).values_list("pk", flat=True)[: page_size + 1])
 
 
+def _keep(category: "Category", page_size: int, ids: list[int]) -> None:
+    CategoryPick.objects.update_or_create(
+        category=category, defaults={"product_ids": ids, "page_size": page_size}
+    )
+
+
 def category_picks_refresh() -> int:
     """Pick every category's first page again (one query per category); returns how many."""
     page_size = settings.OSCAR_PRODUCTS_PER_PAGE
     categories = list(Category.objects.all())
     for category in categories:
-        CategoryPick.objects.update_or_create(
-            category=category,
-            defaults={"product_ids": _first_page(category, page_size), "page_size": page_size},
-        )
+        _keep(category, page_size, _first_page(category, page_size))
     return len(categories)
 
 
 def category_first_page(category: "Category") -> list[int]:
     """The category's first page with one more product, as kept (one query), picked now if not yet."""
     page_size = settings.OSCAR_PRODUCTS_PER_PAGE
-    kept = CategoryPick.objects.filter(category=category, page_size=page_size).values_list(
-        "product_ids", flat=True
+    return kept_or_picked(
+        CategoryPick.objects.filter(category=category, page_size=page_size).values_list(
+            "product_ids", flat=True
+        ),
+        pick=lambda: _first_page(category, page_size),
+        keep=lambda ids: _keep(category, page_size, ids),
     )
-    for ids in kept:
-        return [int(pk) for pk in ids]
-    ids = _first_page(category, page_size)
-    try:
-        with transaction.atomic():
-            CategoryPick.objects.update_or_create(
-                category=category, defaults={"product_ids": ids, "page_size": page_size}
-            )
-    except DatabaseError:  # a database that refuses the write: picked for this page only
-        pass
-    return ids

@@ -8,32 +8,33 @@ new month, a fresh database) picks it then. A product that leaves the shelf leav
 change's delivery; meanwhile its card is not drawn (``cards`` draws only products on sale).
 """
 
-from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from marketplace.storefront import selectors
 from marketplace.storefront.models import SeasonPick
+from marketplace.storefront.picks import kept_or_picked
 
 PICK_SIZE = 12
+
+
+def _keep(month: int, ids: list[int]) -> None:
+    SeasonPick.objects.update_or_create(month=month, defaults={"product_ids": ids})
+    SeasonPick.objects.exclude(month=month).delete()
 
 
 def season_pick_refresh() -> list[int]:
     """Pick this month's products in season again and keep them; the other months' picks are dropped (a
     month is picked afresh when it comes)."""
-    month = timezone.localdate().month
     ids = selectors.products_in_season(limit=PICK_SIZE)
-    SeasonPick.objects.update_or_create(month=month, defaults={"product_ids": ids})
-    SeasonPick.objects.exclude(month=month).delete()
+    _keep(timezone.localdate().month, ids)
     return ids
 
 
 def season_pick(*, limit: int = PICK_SIZE) -> list[int]:
     """This month's products in season, most seasonal first, as kept (one query), picked now if not yet."""
-    kept = SeasonPick.objects.filter(month=timezone.localdate().month).values_list("product_ids", flat=True)
-    for ids in kept:
-        return [int(pk) for pk in ids][:limit]
-    try:
-        with transaction.atomic():
-            return season_pick_refresh()[:limit]
-    except DatabaseError:  # a database that refuses the write: picked for this page only
-        return selectors.products_in_season(limit=limit)
+    month = timezone.localdate().month
+    return kept_or_picked(
+        SeasonPick.objects.filter(month=month).values_list("product_ids", flat=True),
+        pick=lambda: selectors.products_in_season(limit=PICK_SIZE),
+        keep=lambda ids: _keep(month, ids),
+    )[:limit]

@@ -30,11 +30,6 @@ def form_token_new() -> str:
     return secrets.token_urlsafe(24)
 
 
-class _NotDone(Exception):  # noqa: N818  # not an error: the form was sent back, undo the token
-    def __init__(self, response: HttpResponse) -> None:
-        self.response = response
-
-
 class SubmitOnce:
     """For a console FormView (or View with ``post``) that makes something and redirects when it did; its
     page gets a fresh token as ``form_once``."""
@@ -53,15 +48,15 @@ class SubmitOnce:
             return self._sent_already(request, sent)
         try:
             with transaction.atomic():
-                FormSubmission.objects.create(
+                submission = FormSubmission.objects.create(
                     token=token, user_id=cast(int, request.user.pk), path=request.path[:255]
                 )
                 response: HttpResponse = super().post(request, *args, **kwargs)  # type: ignore[misc]
-                if response.status_code != HTTPStatus.FOUND:  # sent back (errors): nothing made
-                    raise _NotDone(response)
-                FormSubmission.objects.filter(token=token).update(done_url=response["Location"][:500])
-        except _NotDone as not_done:
-            return not_done.response
+                if response.status_code != HTTPStatus.FOUND:  # sent back (errors): no token kept
+                    transaction.set_rollback(True)
+                    return response
+                submission.done_url = response["Location"][:500]
+                submission.save(update_fields=["done_url"])
         except IntegrityError:  # sent at the same moment as another sending of this page, which won
             sent = FormSubmission.objects.filter(token=token).first()
             if sent is None:

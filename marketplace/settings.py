@@ -262,6 +262,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless this is set; then only
+# every 2 × this many tasks. A worker keeps its connection as a web process does instead
+# (marketplace/celery.py applies CONN_MAX_AGE and replaces a broken one around each task).
+CELERY_DB_REUSE_MAX = 100_000
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="marketplace")
 CELERY_TIMEZONE = "Asia/Shanghai"
 # Stock held for an order that is never paid goes back on sale after this long (run by Celery beat).

@@ -101,11 +101,6 @@ def checkout_place(
         placed = Order.objects.filter(basket_id=basket.pk).first()
         if placed is not None:
             raise AlreadyPlaced(placed)
-        stock_allocate(
-            requests=[
-                StockRequest(line.stockrecord_id, line.quantity) for group in groups for line in group.lines
-            ]
-        )
         shipping_address = ShippingAddress.objects.create(
             first_name=address.recipient,
             phone_number=address.phone,
@@ -127,6 +122,13 @@ def checkout_place(
         )
         shop_orders_create(order=order)
         basket.submit()
+        # Last, just before the commit: the stock rows stay locked from here to the commit only, so buyers
+        # of the same produce queue for milliseconds, not for the whole order's writes. SoldOut undoes it all.
+        stock_allocate(
+            requests=[
+                StockRequest(line.stockrecord_id, line.quantity) for group in groups for line in group.lines
+            ]
+        )
     return order
 
 

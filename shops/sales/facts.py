@@ -36,6 +36,7 @@ from shops.sales.models import (
     ChainPlace,
     ProductSalesDay,
     SalesDay,
+    SalesFactsPending,
     SalesMonth,
 )
 
@@ -465,10 +466,47 @@ def sales_facts_refresh(
     # Every shop's row, not only ``shop_ids``'s: a buyer's chain over all shops is rebuilt from every
     # shop's facts, so two refreshes of different shops must not rebuild the same buyer's at once.
     _shops_lock(None if rollups else shop_ids)
-    buyers_before = BuyerSalesDay.objects.filter(day=day)
-    if shop_ids is not None:
-        buyers_before = buyers_before.filter(shop_id__in=shop_ids)
-    buyers = set(buyers_before.values_list("buyer_key", flat=True)) if rollups else set()
+    return _day_refresh(day=day, shop_ids=shop_ids, rollups=rollups, buyers=None)
+
+
+def sales_facts_pending_add(*, day: datetime.date, shop_ids: list[int], buyer_key: str) -> None:
+    """Note that ``buyer_key`` bought from ``shop_ids`` on ``day`` (a sale was paid): the next
+    ``sales_facts_catch_up`` rebuilds those shops' day and that buyer's chains. Commits on its own."""
+    SalesFactsPending.objects.bulk_create(
+        SalesFactsPending(day=day, shop_id=shop_id, buyer_key=buyer_key) for shop_id in sorted(set(shop_ids))
+    )
+
+
+@transaction.atomic
+def sales_facts_catch_up() -> int:
+    """Rebuild every shop's day that has sales pending (``SalesFactsPending``), each day once for all its
+    pending shops, with the chains of only the buyers who bought (a sale changes no other buyer's days),
+    then forget what was rebuilt. Holds every shop's lock, as a refresh does: a catch-up that waited for
+    another finds what that one did gone and rebuilds only what came after. Returns the days rebuilt."""
+    _shops_lock(None)
+    pending = list(SalesFactsPending.objects.values_list("pk", "day", "shop_id", "buyer_key"))
+    shops: dict[datetime.date, set[int]] = defaultdict(set)
+    buyers: dict[datetime.date, set[str]] = defaultdict(set)
+    for _pk, day, shop_id, buyer in pending:
+        shops[day].add(shop_id)
+        buyers[day].add(buyer)
+    for day in sorted(shops):
+        _day_refresh(day=day, shop_ids=sorted(shops[day]), rollups=True, buyers=buyers[day])
+    SalesFactsPending.objects.filter(pk__in=[row[0] for row in pending]).delete()
+    return len(shops)
+
+
+def _day_refresh(
+    *, day: datetime.date, shop_ids: list[int] | None, rollups: bool, buyers: set[str] | None
+) -> int:
+    """``sales_facts_refresh``'s work, under the caller's locks. ``buyers``: whose chains to rebuild (None:
+    every buyer of the day at those shops, before and after)."""
+    buyers_before: set[str] = set()
+    if rollups and buyers is None:
+        before = BuyerSalesDay.objects.filter(day=day)
+        if shop_ids is not None:
+            before = before.filter(shop_id__in=shop_ids)
+        buyers_before = set(before.values_list("buyer_key", flat=True))
     days = _shop_days(day, shop_ids)
     for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay):
         stale = model.objects.filter(day=day)
@@ -518,7 +556,9 @@ def sales_facts_refresh(
     )
     if rollups:
         _month_rollup(month_first(day), shop_ids)
-        _chains_refresh(buyers | {buyer for f in days.values() for buyer in f.buyers}, shop_ids)
+        if buyers is None:
+            buyers = buyers_before | {buyer for f in days.values() for buyer in f.buyers}
+        _chains_refresh(buyers, shop_ids)
     _facts_changed()
     return len(days)
 

@@ -236,6 +236,20 @@ class BuyerSalesChainMonth(models.Model):
         return f"{self.scope} {self.shop_id or self.place_id or ''} {self.buyer_key} {self.month:%Y-%m}"
 
 
+class SalesFactsPending(models.Model):
+    """A shop's day whose facts are behind its sales: written by the paid-order subscriber, taken away by
+    the next catch-up (``shops.sales.facts.sales_facts_catch_up``), which rebuilds each day once for all
+    of its pending shops and only the chains of the buyers named here. Under a burst of orders one
+    rebuild covers every sale that arrived while the previous one ran."""
+
+    day = models.DateField()
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+    buyer_key = models.CharField(max_length=40)  # whose chains changed (BuyerSalesDay.buyer_key)
+
+    def __str__(self) -> str:
+        return f"{self.day} shop {self.shop_id} buyer {self.buyer_key}"
+
+
 class ChainPlace(models.Model):
     """The village, town and county each shop's sales were counted in when the buyers' chains by place
     were last built: a shop whose places differ now (it moved) has its buyers' chains by place rebuilt by

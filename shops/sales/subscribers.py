@@ -1,19 +1,33 @@
-"""The sales review's facts follow sales and refunds (from the outbox): recomputed per shop and day."""
+"""The sales review's facts follow sales and refunds (from the outbox): recomputed per shop and day.
+
+A paid order is noted as pending (its shops, its day, its buyer) and then caught up: every pending shop's
+day rebuilt once, whatever number of orders arrived while the previous catch-up ran. Not atomic with the
+outbox row: the note commits first so that a catch-up running in another worker can take it, and running
+it twice only rebuilds a day once more (a redelivery changes nothing)."""
 
 import datetime
 from typing import Any
 
 from django.utils import timezone
+from oscar.core.loading import get_model
 
 from marketplace.order.shop_orders import ORDER_PAID
 from marketplace.outbox.services import subscribe
 from marketplace.payments.models import Refund
 from marketplace.payments.services import REFUND_SUCCEEDED
-from shops.sales.facts import sales_facts_refresh
+from shops.sales.facts import buyer_key, sales_facts_catch_up, sales_facts_pending_add, sales_facts_refresh
+
+Order = get_model("order", "Order")
 
 
 def facts_after_sale(key: str, payload: dict[str, Any]) -> None:
-    sales_facts_refresh(day=datetime.date.fromisoformat(payload["day"]), shop_ids=payload["shop_ids"])
+    user_id, email = Order.objects.values_list("user_id", "guest_email").get(pk=payload["order_id"])
+    sales_facts_pending_add(
+        day=datetime.date.fromisoformat(payload["day"]),
+        shop_ids=payload["shop_ids"],
+        buyer_key=buyer_key(user_id=user_id, email=email or ""),
+    )
+    sales_facts_catch_up()
 
 
 def facts_after_refund(key: str, payload: dict[str, Any]) -> None:
@@ -25,5 +39,5 @@ def facts_after_refund(key: str, payload: dict[str, Any]) -> None:
     sales_facts_refresh(day=timezone.localdate(refund.created_at), shop_ids=[refund.shop_order.shop_id])
 
 
-subscribe(topic=ORDER_PAID, name="sales.facts_after_sale", run=facts_after_sale)
+subscribe(topic=ORDER_PAID, name="sales.facts_after_sale", run=facts_after_sale, atomic=False)
 subscribe(topic=REFUND_SUCCEEDED, name="sales.facts_after_refund", run=facts_after_refund)

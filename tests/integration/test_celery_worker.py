@@ -175,3 +175,31 @@ def test_order_notices_are_sent_once_after_commit_and_never_for_a_rolled_back_or
     assert len(mails) == 2, mails
     assert sum("To: buyer@example.cn" in m for m in mails) == 1
     assert sum("To: farmer@example.cn" in m for m in mails) == 1
+
+
+def database_sessions() -> int:
+    """Sessions ever opened on the test database (PostgreSQL's statistics; a session that ended has
+    reported itself)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def test_the_worker_keeps_its_database_connection_from_task_to_task(worker):
+    """Celery's Django fixup closes the connection around every task unless told otherwise: each outbox
+    delivery then started a PostgreSQL backend of its own (docs/performance.md, "Checkout under load")."""
+    first = ProductFactory(title="遂昌菊米", title_en="Suichang chrysanthemum rice")
+    assert wait_for(lambda: SearchToken.objects.filter(product=first).exists()), "".join(worker.output)
+    time.sleep(1.5)
+    before = database_sessions()
+    products = [ProductFactory(title=f"高山云雾茶 {n}号", title_en=f"Cloud tea {n}") for n in range(12)]
+
+    def all_indexed() -> bool:
+        return SearchToken.objects.filter(product__in=products).values("product").distinct().count() == 12
+
+    assert wait_for(all_indexed), "the worker did not index them:\n" + "".join(worker.output)
+    time.sleep(1.5)  # a backend that ended has flushed its statistics by now
+    opened = database_sessions() - before
+    # 12 deliveries or more ran; the worker and the relay keep theirs (one more if one was replaced).
+    assert opened <= 2, f"{opened} sessions opened for 12 deliveries"

@@ -480,7 +480,15 @@ def stripe_event_process(*, event_pk: int) -> bool:
     if event.processed_at is not None:
         return False
     if event.object_id.startswith("pi_"):
-        payment_sync(intent_id=event.object_id)
+        # The usual "succeeded" event arrives after the buyer's own request recorded the payment: a paid or
+        # duplicate payment never changes again, so Stripe is not asked (a refund comes as charge.refunded).
+        settled = event.type == "payment_intent.succeeded" and (
+            Payment.objects.filter(
+                intent_id=event.object_id, status__in=(Payment.Status.SUCCEEDED, Payment.Status.DUPLICATE)
+            ).exists()
+        )
+        if not settled:
+            payment_sync(intent_id=event.object_id)
         if event.type == "charge.refunded":
             pending = Refund.objects.filter(
                 payment__intent_id=event.object_id, status=Refund.Status.PENDING

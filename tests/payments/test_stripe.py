@@ -119,6 +119,28 @@ def test_the_same_event_ten_times_has_one_effect(
     assert payment.status == Payment.Status.SUCCEEDED
 
 
+def test_the_succeeded_event_of_a_payment_already_recorded_asks_stripe_nothing(
+    client, stripe_settings, localstripe, placed_order, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The buyer's own request recorded the payment; the webhook that follows has nothing to bring in
+    line, so it costs no call to Stripe (one per checkout in the checkout benchmark)."""
+    payment = payment_attempt(
+        order=placed_order, payment_method=card_from_browser(localstripe, "4242424242424242")
+    )
+    assert payment.status == Payment.Status.SUCCEEDED
+
+    def no_stripe():
+        raise AssertionError("Stripe was asked")
+
+    monkeypatch.setattr("marketplace.payments.services.stripe_client", no_stripe)
+    body, signature = signed(event_for(payment.intent_id), stripe_settings.STRIPE_WEBHOOK_SECRET)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_webhook(client, body, signature).status_code == 200
+    event = StripeEvent.objects.get()
+    assert event.processed_at is not None
+    assert ShopOrderEvent.objects.filter(to_status=S.PAID).count() == 2  # still paid once
+
+
 def test_a_succeeded_event_for_an_unpaid_intent_does_not_pay(
     client, stripe_settings, placed_order, django_capture_on_commit_callbacks
 ):

@@ -451,17 +451,39 @@ def cpu_seconds(pid: int) -> float:
     return own + sum(cpu_seconds(int(child)) for child in children)
 
 
+def ended_children_cpu_seconds(pid: int) -> float:
+    """CPU time of the children of ``pid`` that ended and were waited for (cutime + cstime)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / TICK
+
+
+def postmaster_pid(db) -> int | None:
+    """The PostgreSQL server's main process: the parent of this connection's backend."""
+    (backend,) = db.execute("SELECT pg_backend_pid()").fetchone()
+    try:
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def cpu_snapshot(processes: dict[str, list[int]], db) -> dict[str, float]:
     """CPU seconds so far per named group of processes and per PostgreSQL backend of our database
-    ("pg <pid>"), the machine's busy and idle seconds (all cores), and the monotonic clock ("at")."""
+    ("pg <pid>"), the machine's busy and idle seconds (all cores), and the monotonic clock ("at").
+    "postgresql, ended" is what PostgreSQL processes that ended used (the postmaster waits for them):
+    backends closed during the window (a client that reconnects per task or request) and autovacuum."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
     idle = values[3] + values[4]  # idle, iowait
     backends = db.execute(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
     ).fetchall()
+    postmaster = postmaster_pid(db)
     return {
         **{name: sum(cpu_seconds(pid) for pid in pids) for name, pids in processes.items()},
         **{f"pg {pid}": cpu_seconds(pid) for (pid,) in backends},
+        "postgresql, ended": ended_children_cpu_seconds(postmaster) if postmaster else 0.0,
         "machine busy": (sum(values) - idle) / TICK,
         "idle": idle / TICK,
         "at": time.monotonic(),
@@ -771,7 +793,8 @@ def report(
         if checkouts:
             stack_cpu = sum(seconds for name, seconds in groups.items() if name != "buyers")
             per_checkout = {
-                name: groups.get(name, 0.0) / checkouts for name in ("web", "worker", "postgresql")
+                name: groups.get(name, 0.0) / checkouts
+                for name in ("web", "worker", "postgresql", "postgresql, ended")
             }
             say(
                 "CPU per checkout in the window (its pages, webhooks and follow-ups): "

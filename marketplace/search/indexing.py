@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from oscar.core.loading import get_model
 
-from marketplace.search.models import ProductSearchDocument, SearchToken
+from marketplace.search.models import ProductSearchDocument, SearchPick, SearchToken
 from marketplace.search.tokens import CODE, KIND, NAME, PLACE, FieldWeight, normalise, weighted_tokens
 
 if TYPE_CHECKING:
@@ -110,32 +110,42 @@ def product_search_text(product: "Product") -> str:
     return search_text(product_searchable(product))
 
 
-def _write(product: "Product") -> None:
+@dataclass(frozen=True)
+class Reindexed:
+    """What ``product_index`` did: whether the product still exists, and its tokens before and after."""
+
+    found: bool
+    before: frozenset[str]
+    after: frozenset[str]
+
+
+def _write(product: "Product", existing: set[tuple[str, int]]) -> frozenset[str]:
     item = product_searchable(product)
     ProductSearchDocument.objects.update_or_create(
         product=product, defaults={"text": normalise(search_text(item))}
     )
     wanted = set(weighted_tokens(searchable_fields(item)).items())
-    existing = set(SearchToken.objects.filter(product=product).values_list("token", "weight"))
     stale = {token for token, _weight in existing - wanted}
     SearchToken.objects.filter(product=product, token__in=stale).delete()
     SearchToken.objects.bulk_create(
         [SearchToken(product=product, token=t, weight=w) for t, w in sorted(wanted - existing)],
         ignore_conflicts=True,
     )
+    return frozenset(token for token, _weight in wanted)
 
 
 @transaction.atomic
-def product_index(*, product_id: int) -> bool:
+def product_index(*, product_id: int) -> Reindexed:
     """(Re)index one product, changing only the token rows that differ; a product that no longer
     exists leaves no rows. Idempotent. Run by the outbox subscriber on every product change."""
+    existing = set(SearchToken.objects.filter(product_id=product_id).values_list("token", "weight"))
+    before = frozenset(token for token, _weight in existing)
     product = _searchable_queryset().filter(pk=product_id).first()
     if product is None:
         SearchToken.objects.filter(product_id=product_id).delete()
         ProductSearchDocument.objects.filter(product_id=product_id).delete()
-        return False
-    _write(product)
-    return True
+        return Reindexed(found=False, before=before, after=frozenset())
+    return Reindexed(found=True, before=before, after=_write(product, existing))
 
 
 # Many products at once ----------------------------------------------------------------------------
@@ -287,10 +297,13 @@ def _all_product_ids(size: int) -> Iterator[list[int]]:
 
 def products_index(*, product_ids: Iterable[int] | None = None, batch_size: int = BULK_BATCH_SIZE) -> int:
     """Rebuild the index for many products (all when ``product_ids`` is None), a transaction per
-    batch of ``batch_size``. Returns how many products were indexed."""
+    batch of ``batch_size``, and forget the kept searches. Returns how many products were indexed."""
     batches = _all_product_ids(batch_size) if product_ids is None else _batches(product_ids, batch_size)
     with search_index_bulk_writes():
-        return sum(products_index_bulk(product_ids=batch) for batch in batches)
+        indexed = sum(products_index_bulk(product_ids=batch) for batch in batches)
+    # The kept searches (picks.py) were ranked on the old index: each is picked again by its next page.
+    SearchPick.objects.all().delete()
+    return indexed
 
 
 @contextlib.contextmanager

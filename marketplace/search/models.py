@@ -35,3 +35,23 @@ class SearchToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product_id}: {self.token}"
+
+
+class SearchPick(models.Model):
+    """A search's first page of products on sale, best first, with one more than a page holds, and how many
+    products it finds (``picks.py``): kept, so the search page's first page reads its ids and count instead
+    of ranking and counting every match (~130 ms for 水蜜桃 at 100,000 products on SQLite). Picked by the
+    page that finds none, picked again after every change to the products it could list."""
+
+    # A hash of the query as searched (its text, tokens and phrases) and the page size.
+    key = models.CharField(max_length=64, primary_key=True)
+    text = models.CharField(max_length=200)  # the query as searched, shown in the admin
+    tokens = models.JSONField(default=list)  # every token the query needs, to tell which changes touch it
+    product_ids = models.JSONField(default=list)
+    count = models.PositiveIntegerField()
+    page_size = models.PositiveSmallIntegerField()
+    used_on = models.DateField()  # the last day a page read it (written at most once a day)
+    picked_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.text

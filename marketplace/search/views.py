@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
 from marketplace.search.forms import SearchForm
-from marketplace.search.selectors import SearchOutcome, product_search_forgiving
+from marketplace.search.picks import KeptSearch, search_keep, search_kept
+from marketplace.search.selectors import SearchOutcome, product_search, product_search_forgiving
 from marketplace.search.tokens import parse_query
 from marketplace.storefront import selectors
 from marketplace.storefront.caching import cached_by_version
@@ -86,16 +87,36 @@ class FacetedSearchView(ProductListPage):
         return super().get(request, *args, **kwargs)
 
     @cached_property
+    def kept(self) -> KeptSearch | None:
+        return search_kept(self.query)
+
+    @cached_property
     def outcome(self) -> SearchOutcome:
         """What is searched for (when the query finds nothing, what is searched instead), decided when the
-        page's list is first drawn: a page whose list is cached asks nothing."""
-        return product_search_forgiving(query=self.query, products=selectors.storefront_products())
+        page's list is first drawn: a page whose list is cached asks nothing. A search kept with its count
+        (``picks.py``) is neither counted nor ranked for its first page."""
+        products = selectors.storefront_products()
+        if self.kept is not None:
+            return SearchOutcome(
+                products=product_search(query=self.query, products=products),
+                query=self.query,
+                count=self.kept.count,
+            )
+        return product_search_forgiving(query=self.query, products=products)
 
     def product_queryset(self) -> QuerySet[Any]:
         return self.outcome.products
 
     def product_count(self) -> int | None:
         return self.outcome.count
+
+    def product_first_page(self) -> list[int] | None:
+        if self.kept is not None:
+            return self.kept.product_ids
+        outcome = self.outcome
+        if outcome.is_changed or outcome.query is not self.query or not outcome.count:
+            return None  # searched for something else: not kept under what was typed
+        return search_keep(self.query, products=selectors.storefront_products(), count=outcome.count)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)

@@ -1,5 +1,6 @@
 """What the storefront does when the outbox says so: bump the catalogue version, add view counts."""
 
+from collections.abc import Callable
 from typing import Any
 
 from marketplace.order.shop_orders import ORDER_PAID
@@ -14,16 +15,27 @@ from marketplace.storefront.category_pick import category_picks_refresh
 from marketplace.storefront.season_pick import season_pick_refresh
 from marketplace.storefront.shop_counts import category_product_counts_refresh, shop_product_counts_refresh
 
+# Lists other apps keep for the storefront's pages (the search's kept first pages), made again with the
+# storefront's own before the version moves on: ``kept_list_follows_catalogue`` adds one.
+_kept_lists: list[Callable[[], object]] = []
+
+
+def kept_list_follows_catalogue(refresh: Callable[[], object]) -> None:
+    """Run ``refresh`` on every catalogue change, before pages cached under the old version retire."""
+    _kept_lists.append(refresh)
+
 
 def catalogue_changed_deliver(key: str, payload: dict[str, Any]) -> None:
     """The shops' and categories' product counts recounted, the season's pick and the categories' first
-    pages made again (``season_pick``, ``category_pick``), then the catalogue version bumped, so pages
-    cached with the old counts are retired (one rendered in the moment before this commits keeps them for
-    at most ``STOREFRONT_CACHE_SECONDS``)."""
+    pages made again (``season_pick``, ``category_pick``), and the lists other apps keep, then the
+    catalogue version bumped, so pages cached with the old counts are retired (one rendered in the moment
+    before this commits keeps them for at most ``STOREFRONT_CACHE_SECONDS``)."""
     shop_product_counts_refresh()
     category_product_counts_refresh()
     season_pick_refresh()
     category_picks_refresh()
+    for refresh in _kept_lists:
+        refresh()
     catalogue_version_bump()
 
 

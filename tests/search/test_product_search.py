@@ -79,13 +79,15 @@ def test_reindexing_is_idempotent_and_deleting_clears_tokens(django_capture_on_c
     with django_capture_on_commit_callbacks(execute=True):
         product = ProductFactory(title="番薯干")
     before = SearchToken.objects.filter(product=product).count()
-    assert product_index(product_id=product.pk)
+    again = product_index(product_id=product.pk)
+    assert again.found
+    assert again.before == again.after
     assert SearchToken.objects.filter(product=product).count() == before > 0
     product_id = product.pk
     product.stockrecords.all().delete()
     product.delete()
     assert not SearchToken.objects.filter(product_id=product_id).exists()
-    assert product_index(product_id=product_id) is False
+    assert product_index(product_id=product_id).found is False
 
 
 def forgiving(raw: str):

@@ -25,9 +25,11 @@ BUDGETS = {
     "category": 4,
     "product": 8,
     "shop": 4,
-    "search": 4,
+    # A search that fills more than a page is kept (search/picks.py): read in one query, neither ranked
+    # nor counted; one that fits on a page (as here) costs the look for it, its count and its page.
+    "search": 5,
     # 水密桃 (a homophone of 水蜜桃) finds nothing as typed; it is searched again by its pinyin.
-    "search_typo": 6,
+    "search_typo": 7,
     "place": 6,
 }
 # … when no product card is kept yet (marketplace/storefront/cards.py), the page draws and keeps them: its
@@ -192,3 +194,29 @@ def test_a_page_drawing_all_its_cards_runs_a_fixed_number_of_queries(
     one = drawing_all()
     assert many == one, f"{page}: {one} queries drawing 1 card, {many} drawing many"
     assert many <= BUDGETS[page] + DRAWING_CARDS, f"{page}: {many} queries drawing its cards"
+
+
+# A search that fills more than a page, rendered from scratch once it is kept (search/picks.py): the kept
+# first page and count, the cards, the stock.
+KEPT_SEARCH_BUDGET = 3
+
+
+def test_a_kept_search_runs_a_fixed_number_of_queries_whatever_it_finds(
+    client, settings, tiny_jpeg, django_capture_on_commit_callbacks
+):
+    settings.OSCAR_PRODUCTS_PER_PAGE = 10
+    with django_capture_on_commit_callbacks(execute=True):
+        market = build_market(30, tiny_jpeg)
+    url = page_urls(market)["search"]
+    many = queries_for(client, url)
+    assert shown(client.get(url), "search") == 10
+
+    Product = ProductFactory._meta.model
+    with django_capture_on_commit_callbacks(execute=True):
+        hidden = Product.objects.filter(pk__in=Product.objects.order_by("pk").values("pk")[:18])
+        hidden_ids = list(hidden.values_list("pk", flat=True))
+        hidden.update(is_public=False)
+        catalogue_changed(product_ids=hidden_ids)  # the kept search picked again: 12 left, 2 pages
+    fewer = queries_for(client, url)
+    assert shown(client.get(url), "search") == 10
+    assert many == fewer <= KEPT_SEARCH_BUDGET, f"{many} queries with 30 found, {fewer} with 12"

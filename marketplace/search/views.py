@@ -21,9 +21,10 @@ from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.views import ProductListPage
 
 if TYPE_CHECKING:
-    from oscar.apps.catalogue.models import Category
+    from oscar.apps.catalogue.models import Category, Product
 else:
     Category = get_model("catalogue", "Category")
+    Product = get_model("catalogue", "Product")
 
 
 class CatalogueView(ProductListPage):
@@ -95,16 +96,14 @@ class FacetedSearchView(ProductListPage):
         """What is searched for (when the query finds nothing, what is searched instead), decided when the
         page's list is first drawn: a page whose list is cached asks nothing. A search kept with its count
         (``picks.py``) is neither counted nor ranked for its first page."""
-        products = selectors.storefront_products()
         if self.kept is not None:
-            return SearchOutcome(
-                products=product_search(query=self.query, products=products),
-                query=self.query,
-                count=self.kept.count,
-            )
-        return product_search_forgiving(query=self.query, products=products)
+            # Searched as typed; its list is the view's (``product_queryset``), built only if a page needs it.
+            return SearchOutcome(products=Product.objects.none(), query=self.query, count=self.kept.count)
+        return product_search_forgiving(query=self.query, products=selectors.storefront_products())
 
     def product_queryset(self) -> QuerySet[Any]:
+        if self.kept is not None:
+            return product_search(query=self.query, products=selectors.storefront_products())
         return self.outcome.products
 
     def product_count(self) -> int | None:

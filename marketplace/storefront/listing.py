@@ -31,21 +31,24 @@ class LazyProductPage:
 
     @cached_property
     def page_obj(self) -> Page[Any]:
-        # The page's products as ids: their cards are read as drawn (marketplace/storefront/cards.py).
-        ids = self._queryset().values_list("pk", flat=True)
+        # The page's products as ids: their cards are read as drawn (marketplace/storefront/cards.py). The
+        # query is built only if it is run: a kept first page with a kept count needs none.
+        ids = _LazyIds(self._queryset)
         paginator = Paginator(ids, self._per_page)
-        known = self._count()  # read after the queryset, which may be what counts them
+        known = self._count()
         shown: list[int] | None = None
         if known is not None:
             shown = self._known_count_checked(ids, paginator, known)
         try:
+            if shown is not None:
+                return Page(shown, paginator.validate_number(self._page), paginator)
             page = paginator.page(self._page)
         except InvalidPage as error:
             raise Http404(str(error)) from error
-        page.object_list = shown if shown is not None else list(page.object_list)
+        page.object_list = list(page.object_list)
         return page
 
-    def _known_count_checked(self, ids: QuerySet, paginator: Paginator, known: int) -> list[int] | None:
+    def _known_count_checked(self, ids: "_LazyIds", paginator: Paginator, known: int) -> list[int] | None:
         """A count the view knows (kept on the shop or category, or counted by the search) is used when the
         page agrees with it: the page is read with one row more than it shows, which tells whether more
         follow. A count that lags a change (kept counts are recounted after it, through the outbox) does not
@@ -75,6 +78,26 @@ class LazyProductPage:
             "products": SimpleLazyObject(lambda: self.page_obj.object_list),
             "is_paginated": SimpleLazyObject(lambda: self.page_obj.paginator.num_pages > 1),
         }
+
+
+class _LazyIds:
+    """A list's ids as the paginator sees them (counted, sliced), its query built on first use."""
+
+    def __init__(self, queryset: Callable[[], QuerySet]) -> None:
+        self._make = queryset
+
+    @cached_property
+    def _ids(self) -> QuerySet:
+        return self._make().values_list("pk", flat=True)
+
+    def count(self) -> int:
+        return self._ids.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._ids[index]
 
 
 def lazy_list(read: Callable[[], Iterable[object]]) -> SimpleLazyObject:

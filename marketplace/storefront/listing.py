@@ -4,8 +4,8 @@ A page whose grid comes from the fragment cache never evaluates its queryset, so
 no catalogue query at all. A page number out of range raises Http404 when the list is first read.
 """
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, cast, overload
 
 from django.core.paginator import InvalidPage, Page, Paginator
 from django.db.models import QuerySet
@@ -34,7 +34,7 @@ class LazyProductPage:
         # The page's products as ids: their cards are read as drawn (marketplace/storefront/cards.py). The
         # query is built only if it is run: a kept first page with a kept count needs none.
         ids = _LazyIds(self._queryset)
-        paginator = Paginator(ids, self._per_page)
+        paginator: Paginator[int] = Paginator(ids, self._per_page)
         known = self._count()
         shown: list[int] | None = None
         if known is not None:
@@ -96,8 +96,15 @@ class _LazyIds:
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index: Any) -> Any:
-        return self._ids[index]
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    @overload
+    def __getitem__(self, index: int, /) -> int: ...
+    @overload
+    def __getitem__(self, index: slice, /) -> Sequence[int]: ...
+    def __getitem__(self, index: int | slice, /) -> int | Sequence[int]:
+        return cast("int | Sequence[int]", self._ids[index])
 
 
 def lazy_list(read: Callable[[], Iterable[object]]) -> SimpleLazyObject:

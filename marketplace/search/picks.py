@@ -35,6 +35,7 @@ from django.utils import timezone
 from marketplace.search.models import SearchPick
 from marketplace.search.selectors import product_search
 from marketplace.search.tokens import ParsedQuery, parse_query
+from marketplace.storefront.compiled import json_ids
 
 TEXT_MAX_CHARS = 200
 
@@ -85,9 +86,7 @@ def search_kept(query: ParsedQuery) -> KeptSearch | None:
                 SearchPick.objects.filter(key=key, used_on__lt=today).update(used_on=today)
         except DatabaseError:
             pass  # a database that refuses the write (read-only, locked) still serves the page
-    # Text on SQLite (and from Django's psycopg loader), a list where a driver decodes JSON itself.
-    ids = json.loads(product_ids) if isinstance(product_ids, str | bytes) else product_ids
-    return KeptSearch(product_ids=[int(pk) for pk in ids], count=int(count))
+    return KeptSearch(product_ids=json_ids(product_ids), count=int(count))
 
 
 def _first_page(query: ParsedQuery, products: QuerySet) -> list[int]:

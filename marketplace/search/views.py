@@ -46,7 +46,7 @@ class ProductCategoryView(ProductListPage):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.category = cached_by_version(
-            "category", kwargs["pk"], lambda: Category.objects.filter(pk=kwargs["pk"]).first()
+            "category", kwargs["pk"], lambda: selectors.category_for_page(pk=kwargs["pk"])
         )
         if self.category is None:
             raise Http404
@@ -71,7 +71,7 @@ class ProductCategoryView(ProductListPage):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["category"] = self.category
-        ctx["subcategories"] = lazy_list(lambda: self.category.get_children().filter(is_public=True))
+        ctx["subcategories"] = lazy_list(lambda: selectors.public_children(category=self.category))
         return ctx
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from oscar.core.loading import get_model
 
 from marketplace.storefront import selectors
+from marketplace.storefront.compiled import compiled_rows, json_ids
 from marketplace.storefront.models import CategoryPick
 from marketplace.storefront.picks import kept_or_picked
 
@@ -45,12 +46,18 @@ def category_picks_refresh() -> int:
 
 
 def category_first_page(category: "Category") -> list[int]:
-    """The category's first page with one more product, as kept (one query), picked now if not yet."""
+    """The category's first page with one more product, as kept (one query, compiled once per process),
+    picked now if not yet."""
     page_size = settings.OSCAR_PRODUCTS_PER_PAGE
-    return kept_or_picked(
-        CategoryPick.objects.filter(category=category, page_size=page_size).values_list(
-            "product_ids", flat=True
+    kept = compiled_rows(
+        "category_pick",
+        page_size,
+        lambda pk: CategoryPick.objects.filter(category_id=pk, page_size=page_size).values_list(
+            "product_ids"
         ),
+    )(category.pk)
+    return kept_or_picked(
+        [json_ids(row[0]) for row in kept],
         pick=lambda: _first_page(category, page_size),
         keep=lambda ids: _keep(category, page_size, ids),
     )

@@ -1,18 +1,17 @@
 """Lists of product ids kept for the storefront's pages (the season's pick, a category's first page): read
 as kept, or picked by the page that finds none and kept for the next one."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from django.db.models import QuerySet
 
 
 def kept_or_picked(
-    kept: QuerySet[Any], *, pick: Callable[[], list[int]], keep: Callable[[list[int]], object]
+    kept: Iterable[Any], *, pick: Callable[[], list[int]], keep: Callable[[list[int]], object]
 ) -> list[int]:
-    """The ids ``kept`` holds (a ``values_list`` of one JSON column, at most one row), else ``pick()``ed now
-    and ``keep()``-ed best effort: a database that refuses the write leaves them picked for this page only."""
+    """The ids ``kept`` holds (the lists of one JSON column, at most one row), else ``pick()``ed now and
+    ``keep()``-ed best effort: a database that refuses the write leaves them picked for this page only."""
     for ids in kept:
         return [int(pk) for pk in ids]
     ids = pick()

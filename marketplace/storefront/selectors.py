@@ -22,6 +22,7 @@ from django.utils import timezone
 from oscar.core.loading import get_model
 
 from marketplace.roles import ASSOCIATION_WORKSPACE_PERMISSION
+from marketplace.storefront.compiled import compiled_rows, rows_where
 
 Product = get_model("catalogue", "Product")
 ProductImage = get_model("catalogue", "ProductImage")
@@ -160,17 +161,72 @@ def open_shops(*, limit: int | None = None) -> QuerySet:
     return queryset[:limit] if limit else queryset
 
 
+SHOP_PLACES = ("province", "city", "county", "town", "village")
+
+
 def shop_for_page(*, code: str) -> "Partner | None":
-    return (
-        Partner.objects.filter(code=code)
-        .exclude(status=Partner.Status.APPLIED)
-        .select_related("province", "city", "county", "town", "village")
-        .first()
+    """The shop with its five places, in two plain reads (``compiled.rows_where``): the ORM's join of the
+    five places cost 2.4 ms of CPU to build, a quarter of the shop's page drawn from scratch."""
+    q = connection.ops.quote_name
+    shops = rows_where(Partner, f"{q('code')} = %s AND {q('status')} <> %s", [code, Partner.Status.APPLIED])
+    if not shops:
+        return None
+    shop = shops[0]
+    ids = [getattr(shop, f"{place}_id") for place in SHOP_PLACES]
+    known = [pk for pk in ids if pk is not None]
+    regions = (
+        {
+            region.pk: region
+            for region in rows_where(Region, f"{q('id')} IN ({', '.join(['%s'] * len(known))})", known)
+        }
+        if known
+        else {}
     )
+    for place, pk in zip(SHOP_PLACES, ids, strict=True):
+        if pk is not None:
+            setattr(shop, place, regions[pk])
+    return shop
 
 
 def shop_products(*, shop: "Partner") -> QuerySet:
     return storefront_products().filter(shop=shop).order_by("-date_created", "pk")
+
+
+def shop_first_page(*, shop_id: int, page_size: int) -> list[int]:
+    """The ids of the shop's first page with one more (which tells whether more follow): ``shop_products``
+    compiled once per process (``compiled.py``)."""
+    rows = compiled_rows(
+        "shop_first_page",
+        page_size,
+        lambda pk: (
+            storefront_products()
+            .filter(shop_id=pk)
+            .order_by("-date_created", "pk")
+            .values_list("pk")[: page_size + 1]
+        ),
+    )(shop_id)
+    return [row[0] for row in rows]
+
+
+def category_for_page(*, pk: int) -> "Category | None":
+    """The category, read plainly (``compiled.rows_where``)."""
+    found = rows_where(Category, f"{connection.ops.quote_name('id')} = %s", [pk])
+    return found[0] if found else None
+
+
+def public_children(*, category: "Category") -> list["Category"]:
+    """The category's public children in tree order: treebeard's ``get_children`` (the path interval of
+    the next depth), read plainly."""
+    if category.is_leaf():
+        return []
+    q = connection.ops.quote_name
+    low, high = category._get_children_path_interval(category.path)
+    return rows_where(
+        Category,
+        f"{q('depth')} = %s AND {q('path')} BETWEEN %s AND %s AND {q('is_public')}",
+        [category.depth + 1, low, high],
+        order_by=q("path"),
+    )
 
 
 def top_categories() -> QuerySet:

@@ -92,6 +92,11 @@ class ShopDetailView(ProductListPage):
             return 0
         return shop.public_product_count
 
+    def product_first_page(self) -> list[int] | None:
+        if self.shop is None:
+            return None
+        return selectors.shop_first_page(shop_id=self.shop.pk, page_size=settings.OSCAR_PRODUCTS_PER_PAGE)
+
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)
         ctx["shop"] = self.shop

@@ -24,7 +24,7 @@ BUDGETS = {
     "home": 8,
     "category": 4,
     "product": 8,
-    "shop": 4,
+    "shop": 5,
     # A search that fills more than a page is kept (search/picks.py): read in one query, neither ranked
     # nor counted; one that fits on a page (as here) costs the look for it, its count and its page.
     "search": 5,

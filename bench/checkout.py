@@ -439,13 +439,24 @@ def log_findings(logs: Path) -> dict[str, Counter]:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+def _proc_stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command's name (state, ppid, …: field 3 onwards, so
+    ``[1]`` is the parent, ``[11:15]`` utime, stime, cutime, cstime), or None for a process gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) used so far by a process, its children that ended and were waited for,
     and its living descendants."""
+    fields = _proc_stat_fields(pid)
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    if fields is None:
         return 0.0
     own = sum(int(value) for value in fields[11:15]) / TICK  # utime, stime, cutime, cstime
     return own + sum(cpu_seconds(int(child)) for child in children)
@@ -453,20 +464,15 @@ def cpu_seconds(pid: int) -> float:
 
 def ended_children_cpu_seconds(pid: int) -> float:
     """CPU time of the children of ``pid`` that ended and were waited for (cutime + cstime)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    return (int(fields[13]) + int(fields[14])) / TICK
+    fields = _proc_stat_fields(pid)
+    return 0.0 if fields is None else (int(fields[13]) + int(fields[14])) / TICK
 
 
 def postmaster_pid(db) -> int | None:
     """The PostgreSQL server's main process: the parent of this connection's backend."""
     (backend,) = db.execute("SELECT pg_backend_pid()").fetchone()
-    try:
-        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (FileNotFoundError, ProcessLookupError):
-        return None
+    fields = _proc_stat_fields(backend)
+    return None if fields is None else int(fields[1])
 
 
 def cpu_snapshot(processes: dict[str, list[int]], db) -> dict[str, float]:

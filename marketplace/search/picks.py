@@ -89,9 +89,8 @@ def search_kept(query: ParsedQuery) -> KeptSearch | None:
     return KeptSearch(product_ids=json_ids(product_ids), count=int(count))
 
 
-def _first_page(query: ParsedQuery, products: QuerySet) -> list[int]:
-    ranked = product_search(query=query, products=products).values_list("pk", flat=True)
-    return list(ranked[: _page_size() + 1])
+def _first_page(ranked: QuerySet) -> list[int]:
+    return list(ranked.values_list("pk", flat=True)[: _page_size() + 1])
 
 
 def _keep(query: ParsedQuery, product_ids: list[int], count: int, used_on: datetime.date) -> None:
@@ -108,10 +107,10 @@ def _keep(query: ParsedQuery, product_ids: list[int], count: int, used_on: datet
     )
 
 
-def search_keep(query: ParsedQuery, *, products: QuerySet, count: int) -> list[int]:
-    """The first page of ``query`` among ``products`` (which it found ``count`` of), picked now and kept
+def search_keep(query: ParsedQuery, *, ranked: QuerySet, count: int) -> list[int]:
+    """The first page of ``ranked`` (``query``'s matches, best first, ``count`` of them), picked now and kept
     best effort: a database that refuses the write leaves it picked for this page only."""
-    product_ids = _first_page(query, products)
+    product_ids = _first_page(ranked)
     # A search that fits on one page ranks a page's worth of rows: cheap, and not worth a row of its own
     # (nor one per query a crawler makes up).
     if _keepable(query) and count > _page_size():
@@ -130,11 +129,12 @@ def _pick_again(pick: SearchPick, products: QuerySet) -> bool:
     if _key(query, _page_size()) != pick.key:
         pick.delete()
         return False
-    count = product_search(query=query, products=products).count()
+    ranked = product_search(query=query, products=products)
+    count = ranked.count()
     if count <= _page_size():
         pick.delete()
         return False
-    _keep(query, _first_page(query, products), count, pick.used_on)
+    _keep(query, _first_page(ranked), count, pick.used_on)
     return True
 
 

@@ -113,9 +113,9 @@ class FacetedSearchView(ProductListPage):
         if self.kept is not None:
             return self.kept.product_ids
         outcome = self.outcome
-        if outcome.is_changed or outcome.query is not self.query or not outcome.count:
-            return None  # searched for something else: not kept under what was typed
-        return search_keep(self.query, products=selectors.storefront_products(), count=outcome.count)
+        if outcome.query is not self.query or not outcome.count:
+            return None  # searched for something else (or nothing found): not kept under what was typed
+        return search_keep(self.query, ranked=outcome.products, count=outcome.count)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         ctx = super().get_context_data(**kwargs)

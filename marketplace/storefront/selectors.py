@@ -172,19 +172,15 @@ def shop_for_page(*, code: str) -> "Partner | None":
     if not shops:
         return None
     shop = shops[0]
-    ids = [getattr(shop, f"{place}_id") for place in SHOP_PLACES]
-    known = [pk for pk in ids if pk is not None]
-    regions = (
-        {
-            region.pk: region
-            for region in rows_where(Region, f"{q('id')} IN ({', '.join(['%s'] * len(known))})", known)
+    ids = {place: getattr(shop, f"{place}_id") for place in SHOP_PLACES}
+    known = [pk for pk in ids.values() if pk is not None]
+    if known:
+        regions = {
+            r.pk: r for r in rows_where(Region, f"{q('id')} IN ({', '.join(['%s'] * len(known))})", known)
         }
-        if known
-        else {}
-    )
-    for place, pk in zip(SHOP_PLACES, ids, strict=True):
-        if pk is not None:
-            setattr(shop, place, regions[pk])
+        for place, pk in ids.items():
+            if pk is not None:
+                setattr(shop, place, regions[pk])
     return shop
 
 

@@ -1,13 +1,14 @@
 """Reads of logistics for people: a shop order's tracking timeline (buyer's order page, farmer console), and
 a leg's temperatures against its goods' band (partner portal, admin, the trace page)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch
 
-from logistics.coldchain import leg_band
+from logistics.coldchain import Band, leg_band
 from logistics.models import Consignment, Leg, LegTemperatureReading, TrackingEvent
 
 
@@ -120,13 +121,30 @@ CHART_POINTS = 120
 
 def leg_temperature_summary(leg: Leg) -> TemperatureSummary:
     """The leg's band, how many readings, their extremes, the breach flag and the points of a small chart
-    (evenly thinned to ``CHART_POINTS``, out-of-band readings always kept). Three queries."""
-    band = leg_band(leg)
-    rows = list(
-        LegTemperatureReading.objects.filter(leg=leg)
-        .order_by("measured_at", "pk")
-        .values_list("measured_at", "celsius")
-    )
+    (evenly thinned to ``CHART_POINTS``, out-of-band readings always kept). Two queries."""
+    return legs_temperature_summary([leg])[leg.pk]
+
+
+def legs_temperature_summary(legs: Sequence[Leg]) -> dict[int, TemperatureSummary]:
+    """``leg_temperature_summary`` of each leg, by its id: one query for the band of each consignment the
+    legs belong to (a parcel's legs share one) and one for every leg's readings."""
+    if not legs:
+        return {}
+    bands: dict[int, Band] = {}
+    for leg in legs:
+        if leg.consignment_id not in bands:
+            bands[leg.consignment_id] = leg_band(leg)
+    readings: dict[int, list[tuple[datetime, Decimal]]] = {leg.pk: [] for leg in legs}
+    for leg_id, at, celsius in (
+        LegTemperatureReading.objects.filter(leg__in=[leg.pk for leg in legs])
+        .order_by("leg_id", "measured_at", "pk")
+        .values_list("leg_id", "measured_at", "celsius")
+    ):
+        readings[leg_id].append((at, celsius))
+    return {leg.pk: _temperature_summary(leg, bands[leg.consignment_id], readings[leg.pk]) for leg in legs}
+
+
+def _temperature_summary(leg: Leg, band: Band, rows: list[tuple[datetime, Decimal]]) -> TemperatureSummary:
     points = [TemperaturePoint(at=at, celsius=celsius, in_band=band.holds(celsius)) for at, celsius in rows]
     if len(points) > CHART_POINTS:
         step = len(points) / CHART_POINTS

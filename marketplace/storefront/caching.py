@@ -22,9 +22,11 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.base import BaseCache
 from django.db import transaction
+from django.db.models import QuerySet
 
 from marketplace.outbox.services import outbox_emit, transaction_key
 from marketplace.storefront.cards import product_cards_stale
+from marketplace.storefront.kept import PRODUCT_SCOPE, kept_stale
 
 # Written to the outbox by every catalogue change, once per commit: the version is bumped again.
 CATALOGUE_CHANGED = "storefront.catalogue_changed"
@@ -85,13 +87,20 @@ def catalogue_version_bump() -> None:
 
 def catalogue_changed(*, product_ids: Collection[int] = ()) -> None:
     """Invalidate every cached storefront fragment once the current transaction commits. A write that
-    bypasses ``save()`` names the products whose cards it changed (``cards.product_cards_stale``: in this
-    transaction); a ``save()`` is seen by the receivers."""
+    bypasses ``save()`` names the products whose cards and pages it changed (``products_drawn_stale``: in
+    this transaction); a ``save()`` is seen by the receivers."""
     if product_ids:
-        product_cards_stale(product_ids)
+        products_drawn_stale(product_ids)
     key = transaction_key()
     if outbox_emit(topic=CATALOGUE_CHANGED, key=key) and not settings.OUTBOX_DELIVER_ON_COMMIT:
         transaction.on_commit(catalogue_version_bump, robust=True)
+
+
+def products_drawn_stale(products: "QuerySet | Collection[int]") -> None:
+    """In a change's transaction: these products' cards (``cards.py``) and their pages' kept parts
+    (``kept.py``) are drawn again by the next page that shows them."""
+    product_cards_stale(products)
+    kept_stale(scope=PRODUCT_SCOPE, keys=products)
 
 
 def fragment_cache() -> BaseCache:

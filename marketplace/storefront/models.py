@@ -74,3 +74,47 @@ class CategoryPick(models.Model):
 
     def __str__(self) -> str:
         return str(self.category_id)
+
+
+class KeptScope(models.Model):
+    """How many times what a scope of kept fragments is drawn from has changed (``kept.py``): a product's
+    page (scope ``product``, its id), the home page's shops, places and kinds (``home``). A change moves it
+    on in the change's own transaction; the row with key ``*`` moves every key of its scope on at once."""
+
+    scope = models.CharField(_("Scope"), max_length=20)
+    key = models.CharField(_("Key"), max_length=64)
+    generation = models.PositiveBigIntegerField(_("Generation"), default=1)
+
+    class Meta:
+        verbose_name = _("Kept scope")
+        verbose_name_plural = _("Kept scopes")
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="storefront_kept_scope_one")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"
+
+
+class KeptFragment(models.Model):
+    """A part of a page as one language's HTML, drawn from the data of one scope and key (``kept.py``):
+    served while ``generation`` is the scope's (its key's and its ``*`` row's together) and ``drawn_for``
+    is the release and the values it varies on (a month, say)."""
+
+    scope = models.CharField(_("Scope"), max_length=20)
+    key = models.CharField(_("Key"), max_length=64)
+    name = models.CharField(_("Name"), max_length=40)
+    language = models.CharField(_("Language"), max_length=15)
+    generation = models.PositiveBigIntegerField(_("Generation"))
+    drawn_for = models.CharField(_("Drawn for"), max_length=80)
+    html = models.TextField(_("HTML"))
+
+    class Meta:
+        verbose_name = _("Kept fragment")
+        verbose_name_plural = _("Kept fragments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "key", "name", "language"], name="storefront_kept_fragment_one"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}:{self.name} ({self.language})"

@@ -1,5 +1,5 @@
-"""Any change to what the storefront shows invalidates its cached fragments, and the product cards it
-touches (``marketplace/storefront/cards.py``).
+"""Any change to what the storefront shows invalidates its cached fragments, and the product cards and
+kept page parts it touches (``marketplace/storefront/cards.py``, ``marketplace/storefront/kept.py``).
 
 Like the search index, this is bookkeeping rather than a business flow, and Oscar's dashboard writes
 these models without our services, so it hangs on model signals. Writes that bypass ``save()``
@@ -12,9 +12,9 @@ from django.db.models import Model, Q, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from oscar.core.loading import get_model
 
-from marketplace.storefront.caching import catalogue_changed
-from marketplace.storefront.cards import product_cards_stale
-from marketplace.storefront.models import ProductCard
+from marketplace.storefront.caching import catalogue_changed, products_drawn_stale
+from marketplace.storefront.kept import HOME_KEY, HOME_SCOPE, PRODUCT_SCOPE, kept_stale, kept_stale_all
+from marketplace.storefront.models import KeptFragment, ProductCard
 
 WATCHED = [
     ("catalogue", "Product"),
@@ -22,6 +22,8 @@ WATCHED = [
     ("catalogue", "ProductCategory"),
     ("catalogue", "ProductAttributeValue"),
     ("catalogue", "ProductClass"),
+    ("catalogue", "ProductAttribute"),
+    ("catalogue", "AttributeOption"),
     ("catalogue", "Category"),
     ("catalogue", "Certification"),
     ("partner", "Partner"),
@@ -47,6 +49,16 @@ CARDS_OF = {
 }
 
 
+# What a product's page shows besides its card: rows of one product (its categories and facts), and rows
+# many products' pages show (a category in the breadcrumbs, a place in the origin, a fact's name or option).
+PAGE_PARTS_OF_ONE_PRODUCT = frozenset({"catalogue.ProductCategory", "catalogue.ProductAttributeValue"})
+EVERY_PRODUCT_PAGE = frozenset(
+    {"catalogue.Category", "places.Region", "catalogue.ProductAttribute", "catalogue.AttributeOption"}
+)
+# What the home page's kept kinds, shops and places show.
+HOME_PAGE = frozenset({"catalogue.Category", "partner.Partner", "places.Region"})
+
+
 def cards_touched(instance: Model) -> "QuerySet | list[int]":
     """The products whose card shows something of ``instance`` (a card shows its product, price, main
     photo, kind, certifications, shop and the shop's county and town; not categories, facts or reviews)."""
@@ -64,10 +76,19 @@ def _changed(
 ) -> None:
     if sender is StockRecord and update_fields and update_fields <= LIVE_STOCK_FIELDS:
         return
+    label = instance._meta.label
     if kwargs.get("signal") is post_delete and isinstance(instance, Product):
         ProductCard.objects.filter(product_id=instance.pk).delete()
+        KeptFragment.objects.filter(scope=PRODUCT_SCOPE, key=str(instance.pk)).delete()
+        kept_stale(scope=PRODUCT_SCOPE, keys=[instance.pk])  # a page drawing it now keeps nothing
     elif not (kwargs.get("created") and isinstance(instance, Product)):  # no page has read a new product
-        product_cards_stale(cards_touched(instance))
+        products_drawn_stale(cards_touched(instance))
+    if label in PAGE_PARTS_OF_ONE_PRODUCT:
+        kept_stale(scope=PRODUCT_SCOPE, keys=[instance.product_id])  # type: ignore[attr-defined]
+    if label in EVERY_PRODUCT_PAGE:
+        kept_stale_all(scope=PRODUCT_SCOPE)
+    if label in HOME_PAGE:
+        kept_stale(scope=HOME_SCOPE, keys=[HOME_KEY])
     catalogue_changed()
 
 
@@ -75,13 +96,13 @@ def _certifications_changed(
     instance: Model, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
 ) -> None:
     if reverse and action == "pre_clear":  # a certification taken from all its products: while they are known
-        product_cards_stale(Product.objects.filter(certifications=instance))
+        products_drawn_stale(Product.objects.filter(certifications=instance))
     if not action.startswith("post_"):
         return
     if not reverse:
-        product_cards_stale([instance.pk])
+        products_drawn_stale([instance.pk])
     elif pk_set:
-        product_cards_stale(pk_set)
+        products_drawn_stale(pk_set)
     catalogue_changed()
 
 

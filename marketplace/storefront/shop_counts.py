@@ -21,9 +21,9 @@ ProductCategory = get_model("catalogue", "ProductCategory")
 RECOUNT_LOCK_KEY = 0x53484F50  # "SHOP": pg_advisory_xact_lock's key for recounts
 
 
-def shop_product_counts_refresh() -> int:
+def shop_product_counts_refresh() -> frozenset[int]:
     """Recount every shop's products on sale (public stand-alone and parent products); call it inside a
-    transaction. Returns the number of shops."""
+    transaction. Returns the shops whose count changed (what is drawn with the counts follows them)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOUNT_LOCK_KEY])
@@ -34,9 +34,10 @@ def shop_product_counts_refresh() -> int:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    return Partner.objects.update(
-        public_product_count=Coalesce(Subquery(on_sale, output_field=IntegerField()), 0)
-    )
+    before = dict(Partner.objects.values_list("pk", "public_product_count"))
+    Partner.objects.update(public_product_count=Coalesce(Subquery(on_sale, output_field=IntegerField()), 0))
+    after = Partner.objects.values_list("pk", "public_product_count")
+    return frozenset(pk for pk, count in after if before.get(pk) != count)
 
 
 def category_product_counts_refresh() -> int:

@@ -12,6 +12,7 @@ from marketplace.storefront.analytics import (
 )
 from marketplace.storefront.caching import CATALOGUE_CHANGED, catalogue_version_bump
 from marketplace.storefront.category_pick import category_picks_refresh
+from marketplace.storefront.kept import HOME_KEY, HOME_SCOPE, kept_stale
 from marketplace.storefront.season_pick import season_pick_refresh
 from marketplace.storefront.shop_counts import category_product_counts_refresh, shop_product_counts_refresh
 
@@ -26,11 +27,13 @@ def kept_list_follows_catalogue(refresh: Callable[[], object]) -> None:
 
 
 def catalogue_changed_deliver(key: str, payload: dict[str, Any]) -> None:
-    """The shops' and categories' product counts recounted, the season's pick and the categories' first
-    pages made again (``season_pick``, ``category_pick``), and the lists other apps keep, then the
-    catalogue version bumped, so pages cached with the old counts are retired (one rendered in the moment
-    before this commits keeps them for at most ``STOREFRONT_CACHE_SECONDS``)."""
-    shop_product_counts_refresh()
+    """The shops' and categories' product counts recounted (the home page's kept shops drawn again where a
+    count moved), the season's pick and the categories' first pages made again (``season_pick``,
+    ``category_pick``), and the lists other apps keep, then the catalogue version bumped, so pages cached
+    with the old counts are retired (one rendered in the moment before this commits keeps them for at
+    most ``STOREFRONT_CACHE_SECONDS``)."""
+    if shop_product_counts_refresh():  # the home page's shop cards show the counts
+        kept_stale(scope=HOME_SCOPE, keys=[HOME_KEY])
     category_product_counts_refresh()
     season_pick_refresh()
     category_picks_refresh()

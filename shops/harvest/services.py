@@ -26,6 +26,7 @@ from oscar.core.loading import get_model
 from marketplace.locks import for_update
 from marketplace.order.models import ShopOrder, ShopOrderEvent
 from shops.harvest.models import BatchPhoto, HarvestBatch, LineDraw, ParcelTrace
+from shops.harvest.trace import traces_of_lines_stale
 from shops.orchard.models import Plot
 
 if TYPE_CHECKING:
@@ -133,8 +134,8 @@ def _pending_lines(shop_id: int, product_ids: set[int]) -> list[tuple[int, int, 
     return [(pk, product_id, needed - drawn) for pk, product_id, needed, drawn in rows]
 
 
-def _release_cancelled(shop_id: int, batches: dict[int, HarvestBatch]) -> None:
-    """Give back the grams of lines whose shop order was cancelled after it was paid."""
+def _release_cancelled(shop_id: int, batches: dict[int, HarvestBatch]) -> set[int]:
+    """Give back the grams of lines whose shop order was cancelled after it was paid. Returns those lines."""
     cancelled = ShopOrderEvent.objects.filter(
         shop_order__order_id=OuterRef("line__order_id"), shop_order__shop_id=shop_id, to_status=S.CANCELLED
     )
@@ -143,6 +144,7 @@ def _release_cancelled(shop_id: int, batches: dict[int, HarvestBatch]) -> None:
         batch = batches[draw.batch_id]
         batch.drawn_g -= draw.grams
     LineDraw.objects.filter(pk__in=[d.pk for d in draws]).delete()
+    return {draw.line_id for draw in draws}
 
 
 @transaction.atomic
@@ -154,7 +156,7 @@ def batch_draws_settle(*, shop_id: int) -> int:
     if not batches:
         return 0
     before = {pk: b.drawn_g for pk, b in batches.items()}
-    _release_cancelled(shop_id, batches)
+    released = _release_cancelled(shop_id, batches)
     open_batches = sorted(
         (b for b in batches.values() if b.drawn_g < b.quantity_g), key=lambda b: (b.picked_on, b.pk)
     )
@@ -196,6 +198,8 @@ def batch_draws_settle(*, shop_id: int) -> int:
     )
     changed = [b for pk, b in batches.items() if b.drawn_g != before[pk]]
     HarvestBatch.objects.bulk_update(changed, ["drawn_g"])
+    # The traces of the lines drawn or given back show their batches: drawn again.
+    traces_of_lines_stale(line_ids={line for line, _batch in takes} | released)
     return drawn
 
 

@@ -6,14 +6,16 @@ personal data: no buyer, no address, no order number. A fixed number of queries 
 
 import datetime
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from oscar.core.loading import get_model
 
 from logistics.models import Consignment, Leg
-from logistics.selectors import TemperatureSummary, leg_temperature_summary
+from logistics.selectors import TemperatureSummary, legs_temperature_summary
+from marketplace.storefront.kept import kept_stale
 from shops.harvest.models import HarvestBatch, LineDraw, ParcelTrace
 from shops.orchard.metrics import BY_NUMBER, Metric
 from shops.orchard.models import DailyRollup
@@ -26,6 +28,8 @@ else:
 
 # The growing season shown: this many days of the plot's readings up to the picking day.
 SEASON_DAYS = 120
+# Where a parcel's produce grew is kept drawn per trace (marketplace/storefront/kept.py; key: the trace's id).
+TRACE_SCOPE = "trace"
 
 
 @dataclass(frozen=True)
@@ -86,11 +90,12 @@ class TracedLeg:
 
 @dataclass(frozen=True)
 class Trace:
+    """Where the parcel's produce grew: its shop, lines, batches and their seasons. Kept drawn in the
+    database per trace (``TRACE_SCOPE``); its journey (``trace_journey``) is drawn live."""
+
     code: str
     shop: object
     lines: list[TracedLine]
-    legs: list[TracedLeg]
-    consignment_status: str | None
 
     @property
     def shop_places(self) -> list:
@@ -108,8 +113,19 @@ class Trace:
         return list(seen.values())
 
 
+def traces_stale(traces: "QuerySet[ParcelTrace]") -> None:
+    """In a change's transaction: these traces' kept parts are drawn again by their next page."""
+    kept_stale(scope=TRACE_SCOPE, keys=traces)
+
+
+def traces_of_lines_stale(*, line_ids: Collection[int]) -> None:
+    """In a change's transaction: the traces of these order lines' shop orders are drawn again."""
+    if line_ids:
+        traces_stale(ParcelTrace.objects.filter(shop_order__order__lines__in=list(line_ids)))
+
+
 def trace_for_code(code: str) -> Trace | None:
-    """The parcel's trace, or None for a code no parcel has."""
+    """Where the parcel's produce grew, or None for a code no parcel has (its journey: ``trace_journey``)."""
     trace = (
         ParcelTrace.objects.filter(code=code)
         .select_related("shop_order__shop__village", "shop_order__shop__town", "shop_order__shop__county")
@@ -147,24 +163,23 @@ def trace_for_code(code: str) -> Trace | None:
         for line in lines
         if line.product is not None
     ]
-    consignment = Consignment.objects.filter(shop_order=shop_order).first()
-    legs = (
-        []
-        if consignment is None
-        else list(
-            Leg.objects.filter(consignment=consignment)
-            .exclude(status=Leg.Status.REJECTED)
-            .select_related("partner", "consignment")
-            .order_by("sequence", "pk")
-        )
+    return Trace(code=code, shop=shop_order.shop, lines=traced_lines)
+
+
+def trace_journey(code: str) -> list[TracedLeg]:
+    """The parcel's legs with each one's temperatures, as they are now: four queries (the consignment,
+    its legs, their band, their readings)."""
+    consignment = Consignment.objects.filter(shop_order__trace__code=code).first()
+    if consignment is None:
+        return []
+    legs = list(
+        Leg.objects.filter(consignment=consignment)
+        .exclude(status=Leg.Status.REJECTED)
+        .select_related("partner", "consignment")
+        .order_by("sequence", "pk")
     )
-    return Trace(
-        code=code,
-        shop=shop_order.shop,
-        lines=traced_lines,
-        legs=[TracedLeg(leg=leg, temperatures=leg_temperature_summary(leg)) for leg in legs],
-        consignment_status=None if consignment is None else consignment.status,
-    )
+    temperatures = legs_temperature_summary(legs)
+    return [TracedLeg(leg=leg, temperatures=temperatures[leg.pk]) for leg in legs]
 
 
 def _seasons(batches: list[HarvestBatch]) -> dict[int, list[SeasonMetric]]:

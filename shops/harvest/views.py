@@ -8,7 +8,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.generic import TemplateView
 
 from shops.harvest.models import ParcelTrace
-from shops.harvest.trace import SEASON_DAYS, trace_for_code
+from shops.harvest.trace import SEASON_DAYS, trace_for_code, trace_journey
 
 TRACE_CODE = re.compile(r"[A-Za-z0-9_-]{8,32}")
 
@@ -21,16 +21,24 @@ class TraceView(TemplateView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         code = kwargs["code"]
-        if not TRACE_CODE.fullmatch(code) or not ParcelTrace.objects.filter(code=code).exists():
+        trace_id = (
+            ParcelTrace.objects.filter(code=code).values_list("pk", flat=True).first()
+            if TRACE_CODE.fullmatch(code)
+            else None
+        )
+        if trace_id is None:
             raise Http404
-        self.code = code
+        self.code, self.trace_id = code, trace_id
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         kwargs["code"] = self.code
         return super().get_context_data(
-            # Read only when the page's fragment is not cached.
+            # Read only when the page's fragment is not cached, and where it grew only when its kept parts
+            # (marketplace/storefront/kept.py) are not either.
             trace=SimpleLazyObject(lambda: trace_for_code(self.code)),
+            trace_id=self.trace_id,
+            legs=SimpleLazyObject(lambda: trace_journey(self.code)),
             season_days=SEASON_DAYS,
             **kwargs,
         )

@@ -30,7 +30,7 @@ import hmac
 import json
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -314,6 +314,16 @@ def _readings_insert(rows: list[_Row]) -> list[_Row]:
     return inserted
 
 
+# Pages drawn from the daily roll-ups and kept (a parcel's trace shows its plot's season): each follower is
+# told, in the ingest's transaction, the earliest day each plot's roll-ups moved on (daily_rollups_follow).
+_daily_followers: list[Callable[[dict[int, date]], object]] = []
+
+
+def daily_rollups_follow(follower: Callable[[dict[int, date]], object]) -> None:
+    """Call ``follower`` with {plot id: earliest day} after every ingest that moves daily roll-ups."""
+    _daily_followers.append(follower)
+
+
 def _rollups_add(rows: list[_Row]) -> None:
     local = timezone.get_default_timezone()
     hours: dict[tuple[int, int, Any], list[float]] = {}
@@ -335,6 +345,13 @@ def _rollups_add(rows: list[_Row]) -> None:
                 figures[3] += 1
     _rollup_upsert("orchard_hourlyrollup", "bucket", hours)
     _rollup_upsert("orchard_dailyrollup", "day", days)
+    if _daily_followers:
+        earliest: dict[int, date] = {}
+        for plot, _metric, day in days:
+            if plot not in earliest or day < earliest[plot]:
+                earliest[plot] = day
+        for follower in _daily_followers:
+            follower(earliest)
 
 
 def _rollup_upsert(table: str, bucket_column: str, buckets: dict[tuple[int, int, Any], list[float]]) -> None:

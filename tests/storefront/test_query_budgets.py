@@ -18,12 +18,13 @@ Certification = get_model("catalogue", "Certification")
 
 pytestmark = pytest.mark.django_db
 
-# Page → the most queries it may run, rendered from scratch with its product cards as kept
-# (docs/performance.md keeps the same table).
+# Page → the most queries it may run, rendered from scratch with its product cards and its kept parts as
+# kept (the home page's kinds, shops and places, the product page's breadcrumbs, photos, facts and
+# description: marketplace/storefront/kept.py; docs/performance.md keeps the same table).
 BUDGETS = {
-    "home": 8,
+    "home": 4,
     "category": 4,
-    "product": 8,
+    "product": 6,
     "shop": 5,
     # A search that fills more than a page is kept (search/picks.py): read in one query, neither ranked
     # nor counted; one that fits on a page (as here) costs the look for it, its count and its page.

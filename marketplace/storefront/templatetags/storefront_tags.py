@@ -2,20 +2,22 @@
 and the product page's 'recently viewed' strip (read through the storefront selectors, so it costs a
 fixed number of queries)."""
 
+import hashlib
 import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django import template
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.paginator import Page
 from django.http import HttpRequest, QueryDict
 from django.template import Context
-from django.template.base import NodeList, Parser, Token
+from django.template.base import FilterExpression, NodeList, Parser, Token
 from django.utils.html import escape
 from django.utils.safestring import SafeString
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
 from oscar.core.loading import get_class
 
 from marketplace.checkout.selectors import BasketShopSection
@@ -25,6 +27,7 @@ from marketplace.order.selectors import buyer_orders_with_parts
 from marketplace.order.shop_orders import order_status_derived
 from marketplace.storefront import selectors
 from marketplace.storefront.cards import product_cards_html
+from marketplace.storefront.kept import kept_format, kept_state, kept_store
 
 if TYPE_CHECKING:
     from django.forms.formsets import BaseFormSet
@@ -230,3 +233,68 @@ def live_stock(parser: Parser, token: Token) -> LiveStockNode:
     nodelist = parser.parse(("endlive_stock",))
     parser.delete_first_token()
     return LiveStockNode(nodelist)
+
+
+class KeptNode(template.Node):
+    def __init__(
+        self,
+        nodelist: NodeList,
+        scope: FilterExpression,
+        key: FilterExpression,
+        name: FilterExpression,
+        vary_on: list[FilterExpression],
+        drawn_at: FilterExpression | None,
+    ) -> None:
+        self.nodelist = nodelist
+        self.scope, self.key, self.name, self.vary_on = scope, key, name, vary_on
+        self.drawn_at = drawn_at
+
+    def render(self, context: Context) -> str:
+        if not settings.STOREFRONT_CARD_STORE:
+            return self.nodelist.render(context)
+        scope, key, name = (
+            str(expression.resolve(context)) for expression in (self.scope, self.key, self.name)
+        )
+        language = get_language() or settings.LANGUAGE_CODE
+        vary = repr([expression.resolve(context) for expression in self.vary_on])
+        drawn_for = f"{kept_format()}:{hashlib.sha256(vary.encode()).hexdigest()[:16]}"
+        state = kept_state(context.get("request"), scope=scope, key=key, language=language)
+        found = state.fragments.get(name)
+        if found is not None and found[0] == drawn_for:
+            # Drawn by this tag's own block, which escapes what it shows; kept as drawn.
+            return SafeString(found[1])
+        html = self.nodelist.render(context)
+        # The generation read before the data the block was drawn from: the page's own read, or the one
+        # an object read earlier carries (``drawn_at``); an object that carries none is not kept from.
+        generation = state.generation if self.drawn_at is None else self.drawn_at.resolve(context)
+        if isinstance(generation, int):
+            kept_store(
+                scope=scope,
+                key=key,
+                name=name,
+                language=language,
+                generation=generation,
+                drawn_for=drawn_for,
+                html=html,
+            )
+        return html
+
+
+@register.tag
+def kept(parser: Parser, token: Token) -> KeptNode:
+    """``{% kept scope key name [vary_on …] [drawn_at=generation] %}…{% endkept %}``: the block drawn once
+    per change of its scope's key and kept in the database (``marketplace/storefront/kept.py``), per
+    language, release and ``vary_on`` values. Only for blocks that are the same for every visitor.
+
+    What the block draws must be read after the scope's generation: lazily inside the block, or, for an
+    object read earlier, with the generation read before it given as ``drawn_at``."""
+    bits = token.split_contents()
+    drawn_at = None
+    if bits[-1].startswith("drawn_at="):
+        drawn_at = parser.compile_filter(bits.pop().removeprefix("drawn_at="))
+    if len(bits) < 4:  # noqa: PLR2004
+        raise template.TemplateSyntaxError(f"'{bits[0]}' takes a scope, a key and a name")
+    nodelist = parser.parse(("endkept",))
+    parser.delete_first_token()
+    scope, key, name, *vary_on = (parser.compile_filter(bit) for bit in bits[1:])
+    return KeptNode(nodelist, scope, key, name, vary_on, drawn_at)

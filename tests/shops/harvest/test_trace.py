@@ -19,19 +19,12 @@ from marketplace.storefront.caching import catalogue_version_bump
 from shops.harvest.models import ParcelTrace
 from shops.harvest.services import NewBatch, batch_draws_settle, harvest_batch_record, parcel_traces_ensure
 from shops.orchard.metrics import BY_CODE
-from shops.orchard.models import DailyRollup, Plot
+from shops.orchard.models import DailyRollup
 from tests.logistics.conftest import paid_shop_order
 
 Certification = get_model("catalogue", "Certification")
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def plot(peach_shop):
-    return Plot.objects.create(
-        shop=peach_shop, name="东坡一号", name_en="East slope 1", village=peach_shop.village, altitude_m=120
-    )
 
 
 def season(plot, picked_on: datetime.date, days: int = 30) -> None:

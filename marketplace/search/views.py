@@ -4,9 +4,11 @@ Haystack, whose simple engine leaves them empty and whose Whoosh setup is slow a
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.utils.functional import SimpleLazyObject, cached_property
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -17,6 +19,7 @@ from marketplace.search.tokens import parse_query
 from marketplace.storefront import selectors
 from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.category_pick import category_first_page
+from marketplace.storefront.kept import CATEGORY_SCOPE, kept_state
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.views import ProductListPage
 
@@ -45,9 +48,7 @@ class ProductCategoryView(ProductListPage):
     category: Category
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.category = cached_by_version(
-            "category", kwargs["pk"], lambda: selectors.category_for_page(pk=kwargs["pk"])
-        )
+        self.category = cached_by_version("category", kwargs["pk"], lambda: self._load_category(kwargs["pk"]))
         if self.category is None:
             raise Http404
         if not (self.category.is_public or request.user.is_staff):
@@ -56,6 +57,20 @@ class ProductCategoryView(ProductListPage):
         if unquote(expected) != unquote(request.path):
             return HttpResponsePermanentRedirect(expected)
         return super().get(request, *args, **kwargs)
+
+    def _load_category(self, pk: int) -> "Category | None":
+        # The page's kept head is read before the category it is drawn from, which carries the generation
+        # it was read at: what is drawn from it is kept under that one (storefront/kept.py).
+        kept = kept_state(
+            self.request,
+            scope=CATEGORY_SCOPE,
+            key=str(pk),
+            language=get_language() or settings.LANGUAGE_CODE,
+        )
+        category = selectors.category_for_page(pk=pk)
+        if category is not None:
+            category.kept_generation = kept.generation  # read with it, and travels with it
+        return category
 
     def product_queryset(self) -> QuerySet[Any]:
         return selectors.category_products(category=self.category)

@@ -1,5 +1,5 @@
 """Parts of pages drawn once per change of what they show, not once per page: the product page's gallery,
-facts, breadcrumbs and description, the home page's kinds, shops and places.
+facts, breadcrumbs and description, the home page's kinds, shops and places, a category page's head.
 
 They are what a page drawn from the database spent its time on after the product cards were kept
 (``cards.py``): the product page's parts cost ~8 of its ~15 ms of CPU, the home page's shops and places ~12 of
@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 EVERY_KEY = "*"  # the scope row that moves every key of its scope on (kept_stale_all)
 PRODUCT_SCOPE = "product"  # a product's page: key, the product's id
+CATEGORY_SCOPE = "category"  # a category's page head (breadcrumbs, description, kinds below): its id
 HOME_SCOPE = "home"  # the home page's kinds, shops and places: one key
 HOME_KEY = "page"
 # What the release fingerprint reads: the project's own packages and compiled translations.

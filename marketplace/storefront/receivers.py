@@ -13,7 +13,14 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from oscar.core.loading import get_model
 
 from marketplace.storefront.caching import catalogue_changed, products_drawn_stale
-from marketplace.storefront.kept import HOME_KEY, HOME_SCOPE, PRODUCT_SCOPE, kept_stale, kept_stale_all
+from marketplace.storefront.kept import (
+    CATEGORY_SCOPE,
+    HOME_KEY,
+    HOME_SCOPE,
+    PRODUCT_SCOPE,
+    kept_stale,
+    kept_stale_all,
+)
 from marketplace.storefront.models import KeptFragment, ProductCard
 
 WATCHED = [
@@ -89,6 +96,8 @@ def _changed(
         kept_stale_all(scope=PRODUCT_SCOPE)
     if label in HOME_PAGE:
         kept_stale(scope=HOME_SCOPE, keys=[HOME_KEY])
+    if label == "catalogue.Category":  # a name in other categories' breadcrumbs and kinds below
+        kept_stale_all(scope=CATEGORY_SCOPE)
     catalogue_changed()
 
 

@@ -14,6 +14,7 @@ from oscar.core.loading import get_model
 
 from marketplace.storefront import kept
 from marketplace.storefront.kept import (
+    CATEGORY_SCOPE,
     HOME_KEY,
     HOME_SCOPE,
     PRODUCT_SCOPE,
@@ -262,3 +263,20 @@ def test_the_release_fingerprint_reads_the_code_and_the_translations():
     kept.kept_format.cache_clear()
     assert len(kept.kept_format()) == 16
     assert kept.kept_format() == kept.kept_format()
+
+
+def test_a_category_page_keeps_its_head_and_shows_a_renamed_parent_or_a_new_kind_below(client, world):
+    kind, green = world["kind"], world["green"]
+    page(client, green.get_absolute_url())
+    assert fragments(CATEGORY_SCOPE, green.pk) == {"breadcrumbs", "head"}
+    with CaptureQueriesContext(connection) as queries:
+        page(client, kind.get_absolute_url())
+        page(client, kind.get_absolute_url())
+    # The second view of the parent reads neither its ancestors nor its children.
+    assert sum('"depth" = 2' in query["sql"] for query in queries.captured_queries) == 1
+
+    kind.name = "名茶"
+    kind.save()
+    assert "名茶" in page(client, green.get_absolute_url())  # the parent in the child's breadcrumbs
+    category("白茶", "White tea", parent=kind)
+    assert "白茶" in page(client, kind.get_absolute_url())

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 # description: marketplace/storefront/kept.py; docs/performance.md keeps the same table).
 BUDGETS = {
     "home": 4,
-    "category": 4,
+    "category": 5,
     "product": 6,
     "shop": 5,
     # A search that fills more than a page is kept (search/picks.py): read in one query, neither ranked

@@ -117,3 +117,21 @@ def test_a_reading_after_the_picking_leaves_the_trace_kept(client, peaches, plot
         list(KeptFragment.objects.filter(scope=TRACE_SCOPE).values_list("generation", flat=True))
         == kept_before
     )
+
+
+# The code looked up, the kept parts read, and the journey drawn live: the consignment, its legs, their band
+# and their readings.
+KEPT_TRACE_BUDGET = 6
+
+
+def test_a_kept_trace_runs_a_fixed_number_of_queries_whatever_the_parcel_holds(client, peaches, plot):
+    _one_box, small = traced_parcel(peaches, plot, boxes=1)
+    _many, large = traced_parcel(peaches, plot, boxes=8)
+
+    def queries(code: str) -> int:
+        trace_page(client, code)  # its parts drawn and kept
+        with CaptureQueriesContext(connection) as captured:
+            trace_page(client, code)
+        return len(captured.captured_queries)
+
+    assert queries(small) == queries(large) <= KEPT_TRACE_BUDGET

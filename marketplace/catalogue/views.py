@@ -33,7 +33,7 @@ from marketplace.storefront.caching import (
 from marketplace.storefront.kept import PRODUCT_SCOPE, kept_state
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.page_cache import CSRF_FIELD, CSRF_HOLE, NEUTRAL_COOKIES, StoredPage
-from marketplace.storefront.selectors import CARD_RELATED, product_stock_state
+from marketplace.storefront.selectors import product_stock_state
 
 if TYPE_CHECKING:
     from oscar.apps.catalogue.models import Product
@@ -42,6 +42,7 @@ else:
 CustomerHistoryManager = get_class("customer.history", "CustomerHistoryManager")
 
 BUY_BOX = "buy-box"  # the live region of detail.html
+PAGE_RELATED = ("shop", "product_class")  # what the page reads outside its kept parts
 
 
 class ProductDetailView(OscarProductDetailView):
@@ -103,10 +104,10 @@ class ProductDetailView(OscarProductDetailView):
         )
 
     def get_queryset(self) -> QuerySet[Any]:
-        # Stock records are not kept with the cached product: get_object reads them per request.
-        return Product.objects.select_related(*CARD_RELATED, "shop__province", "shop__city").prefetch_related(
-            "certifications"
-        )
+        # Stock records are not kept with the cached product: get_object reads them per request. The shop's
+        # places and the origin are read by the kept facts only when they are drawn (storefront/kept.py):
+        # the eight-table join they took cost more to build than the page's kept parts to read.
+        return Product.objects.select_related(*PAGE_RELATED).prefetch_related("certifications")
 
     def get_object(self, queryset: QuerySet[Any] | None = None) -> Product:
         """The product with its shop and certifications, from the cache when the

@@ -38,11 +38,12 @@ BUDGETS = {
 # insert and its release), whatever the number of cards.
 DRAWING_CARDS = 7
 # … and with its catalogue fragments served from the cache: only the stock of now (the cards' sold-out
-# flags, the product page's buy box), one query.
+# flags, the product page's buy box), one query. The product page for a visitor it is not stored for
+# (here: one with a browsing history) also reads its kept parts, which no fragment cache sits in front of.
 CACHED_BUDGETS = {
     "home": 1,
     "category": 1,
-    "product": 1,
+    "product": 2,
     "shop": 1,
     "search": 1,
     "search_typo": 1,

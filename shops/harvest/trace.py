@@ -10,10 +10,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from oscar.core.loading import get_model
 
-from logistics.models import Consignment, Leg
+from logistics.models import Consignment, Leg, LegEvent, LegTemperatureReading, LogisticsPartner
 from logistics.selectors import TemperatureSummary, legs_temperature_summary
 from marketplace.storefront.kept import kept_stale
 from shops.harvest.models import HarvestBatch, LineDraw, ParcelTrace
@@ -164,6 +165,27 @@ def trace_for_code(code: str) -> Trace | None:
         if line.product is not None
     ]
     return Trace(code=code, shop=shop_order.shop, lines=traced_lines)
+
+
+def trace_journey_state(*, trace_id: int) -> tuple[tuple[object, ...], ...]:
+    """Everything the trace's journey shows, as a fingerprint, in one plain query: per leg its status, kind,
+    partner and the partner's names, its breach flag, how many status moves it has had, and how many
+    readings with the newest one's id. A kept journey (``{% kept %}`` varied on this) is drawn again when it
+    moves; a parcel that has arrived keeps its journey."""
+    legs, partners = Leg._meta.db_table, LogisticsPartner._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT l.id, l.status, l.kind, p.id, p.name, p.name_en, l.cold_chain_breach_at,"  # noqa: S608
+            f" (SELECT COUNT(*) FROM {LegEvent._meta.db_table} e WHERE e.leg_id = l.id),"
+            f" (SELECT COUNT(*) FROM {LegTemperatureReading._meta.db_table} r WHERE r.leg_id = l.id),"
+            f" (SELECT MAX(r.id) FROM {LegTemperatureReading._meta.db_table} r WHERE r.leg_id = l.id)"
+            f" FROM {legs} l JOIN {partners} p ON p.id = l.partner_id"
+            f" WHERE l.consignment_id IN (SELECT c.id FROM {Consignment._meta.db_table} c"
+            f"   JOIN {ParcelTrace._meta.db_table} t ON t.shop_order_id = c.shop_order_id WHERE t.id = %s)"
+            " ORDER BY l.sequence, l.id",
+            [int(trace_id)],
+        )
+        return tuple(tuple(row) for row in cursor.fetchall())
 
 
 def trace_journey(code: str) -> list[TracedLeg]:

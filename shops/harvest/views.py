@@ -8,7 +8,7 @@ from django.utils.functional import SimpleLazyObject
 from django.views.generic import TemplateView
 
 from shops.harvest.models import ParcelTrace
-from shops.harvest.trace import SEASON_DAYS, trace_for_code, trace_journey
+from shops.harvest.trace import SEASON_DAYS, trace_for_code, trace_journey, trace_journey_state
 
 TRACE_CODE = re.compile(r"[A-Za-z0-9_-]{8,32}")
 
@@ -39,6 +39,8 @@ class TraceView(TemplateView):
             trace=SimpleLazyObject(lambda: trace_for_code(self.code)),
             trace_id=self.trace_id,
             legs=SimpleLazyObject(lambda: trace_journey(self.code)),
+            # Called by the kept journey's tag only (a callable in a template's context is called).
+            journey_state=lambda: trace_journey_state(trace_id=self.trace_id),
             season_days=SEASON_DAYS,
             **kwargs,
         )

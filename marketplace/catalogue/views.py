@@ -161,6 +161,9 @@ class ProductDetailView(OscarProductDetailView):
         )
         # Not cached with the page's fragments: it carries the visitor's CSRF token.
         ctx["report_form"] = ListingReportForm() if self.request.user.is_authenticated else None
+        # A visitor with no session has no earlier form data to show again: the basket form is written, not
+        # built, as in a stored page's buy box (anonymous_buy_box).
+        ctx["lean_basket_form"] = settings.SESSION_COOKIE_NAME not in self.request.COOKIES
         return ctx
 
 

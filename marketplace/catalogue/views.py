@@ -14,7 +14,6 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.generic import FormView
 from oscar.apps.catalogue.views import ProductDetailView as OscarProductDetailView
@@ -30,7 +29,7 @@ from marketplace.storefront.caching import (
     fragment_cache,
     fragment_seconds,
 )
-from marketplace.storefront.kept import PRODUCT_SCOPE, kept_state
+from marketplace.storefront.kept import PRODUCT_SCOPE, kept_object_load
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.page_cache import CSRF_FIELD, CSRF_HOLE, NEUTRAL_COOKIES, StoredPage
 from marketplace.storefront.selectors import product_stock_state
@@ -128,16 +127,13 @@ class ProductDetailView(OscarProductDetailView):
         return product
 
     def _load_product(self, queryset: QuerySet[Any] | None) -> Product:
-        # The page's kept parts are read before the product they are drawn from, and the product carries
-        # the generation they were read at: what is drawn from it is kept under that one (kept.py).
-        kept = kept_state(
+        # The page's kept parts are read before the product they are drawn from (kept.py).
+        product = kept_object_load(
             self.request,
             scope=PRODUCT_SCOPE,
-            key=str(self.kwargs["pk"]),
-            language=get_language() or settings.LANGUAGE_CODE,
+            key=self.kwargs["pk"],
+            load=lambda: super(ProductDetailView, self).get_object(queryset),
         )
-        product = super().get_object(queryset)
-        product.kept_generation = kept.generation  # read with it, and travels with it
         # Oscar's cached properties, computed now so they travel with the cached object.
         product.has_options  # noqa: B018
         product.num_approved_reviews  # noqa: B018

@@ -4,11 +4,9 @@ Haystack, whose simple engine leaves them empty and whose Whoosh setup is slow a
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.utils.functional import SimpleLazyObject, cached_property
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
 
@@ -19,7 +17,7 @@ from marketplace.search.tokens import parse_query
 from marketplace.storefront import selectors
 from marketplace.storefront.caching import cached_by_version
 from marketplace.storefront.category_pick import category_first_page
-from marketplace.storefront.kept import CATEGORY_SCOPE, kept_state
+from marketplace.storefront.kept import CATEGORY_SCOPE, kept_object_load
 from marketplace.storefront.listing import lazy_list
 from marketplace.storefront.views import ProductListPage
 
@@ -59,18 +57,10 @@ class ProductCategoryView(ProductListPage):
         return super().get(request, *args, **kwargs)
 
     def _load_category(self, pk: int) -> "Category | None":
-        # The page's kept head is read before the category it is drawn from, which carries the generation
-        # it was read at: what is drawn from it is kept under that one (storefront/kept.py).
-        kept = kept_state(
-            self.request,
-            scope=CATEGORY_SCOPE,
-            key=str(pk),
-            language=get_language() or settings.LANGUAGE_CODE,
+        # The page's kept head is read before the category it is drawn from (storefront/kept.py).
+        return kept_object_load(
+            self.request, scope=CATEGORY_SCOPE, key=pk, load=lambda: selectors.category_for_page(pk=pk)
         )
-        category = selectors.category_for_page(pk=pk)
-        if category is not None:
-            category.kept_generation = kept.generation  # read with it, and travels with it
-        return category
 
     def product_queryset(self) -> QuerySet[Any]:
         return selectors.category_products(category=self.category)

@@ -27,9 +27,13 @@ EVERY_TRACE = [
 ]
 
 
+def _traces_of_product(product_id: int) -> "QuerySet[ParcelTrace]":
+    return ParcelTrace.objects.filter(shop_order__order__lines__product=product_id)
+
+
 def _traces_of(instance: Model) -> "QuerySet[ParcelTrace] | None":
     if isinstance(instance, Product):
-        return ParcelTrace.objects.filter(shop_order__order__lines__product=instance.pk)
+        return _traces_of_product(instance.pk)
     if isinstance(instance, HarvestBatch):
         return ParcelTrace.objects.filter(shop_order__order__lines__harvest_draws__batch=instance.pk)
     if isinstance(instance, BatchPhoto):
@@ -53,26 +57,29 @@ def _certifications_changed(
 ) -> None:
     if not action.startswith("post_"):
         return
-    if (
-        reverse
-    ):  # a certification's products changed: every trace (rare; its products are not known after a clear)
+    if reverse:
+        # A certification's products changed: every trace (rare; its products are not known after a clear).
         kept_stale_all(scope=TRACE_SCOPE)
     else:
-        traces_stale(ParcelTrace.objects.filter(shop_order__order__lines__product=instance.pk))
+        traces_stale(_traces_of_product(instance.pk))
 
 
 def _seasons_moved(earliest: dict[int, datetime.date]) -> None:
     """Roll-ups of these plots moved from these days on: the traces whose batches' seasons hold them."""
+    if not earliest:
+        return
+    batch = "shop_order__order__lines__harvest_draws__batch"
     seasons = Q()
     for plot_id, day in earliest.items():
+        last_picking = day + datetime.timedelta(days=SEASON_DAYS)
         seasons |= Q(
-            shop_order__order__lines__harvest_draws__batch__plot=plot_id,
-            shop_order__order__lines__harvest_draws__batch__picked_on__gte=day,
-            shop_order__order__lines__harvest_draws__batch__picked_on__lte=day
-            + datetime.timedelta(days=SEASON_DAYS),
+            **{
+                f"{batch}__plot": plot_id,
+                f"{batch}__picked_on__gte": day,
+                f"{batch}__picked_on__lte": last_picking,
+            }
         )
-    if earliest:
-        traces_stale(ParcelTrace.objects.filter(seasons))
+    traces_stale(ParcelTrace.objects.filter(seasons))
 
 
 def connect() -> None:

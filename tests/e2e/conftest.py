@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.core.management import call_command
 
@@ -58,12 +59,27 @@ def browser() -> Iterator:
             browser.close()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory) -> None:
+    """On SQLite, the browser tests' database is a file, not pytest-django's in-memory one.
+
+    With an in-memory database the live server's threads and the test share one connection: two
+    requests at once (a tab's lazy photos while the next form posts, a tab's poll) run their statements
+    inside each other's transactions, and a request now and then fails with a 500 that production
+    cannot have. With a file each thread has its own connection and SQLite's locks (WAL, IMMEDIATE
+    transactions, a busy timeout: marketplace/settings.py) keep them apart, as in `make demo`.
+    """
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("e2e-db") / "test.sqlite3")
+
+
 @pytest.fixture
 def demo_server(browser, live_server, settings, monkeypatch) -> str:
     """The live server's URL, with the demo data loaded into the (flushed) test database.
 
-    ``live_server`` brings ``transactional_db``: the data is committed, so the server thread sees it
-    (with SQLite's in-memory test database they share one connection). Photos go to the per-test
+    ``live_server`` brings ``transactional_db``: the data is committed, so the server's threads see it
+    (each with its own connection to the file database above). Photos go to the per-test
     MEDIA_ROOT set in tests/conftest.py; the live server does not serve media, so images may 404.
     """
     for cache in caches.all():

@@ -127,14 +127,20 @@ class ProductDetailView(OscarProductDetailView):
         return product
 
     def _load_product(self, queryset: QuerySet[Any] | None) -> Product:
-        # The page's kept parts are read before the product they are drawn from (kept.py).
-        product = kept_object_load(
+        # The page's kept parts are read before the product they are drawn from, and the product is kept
+        # with them: read in their one query while nothing it carries has changed (kept.py; what moves the
+        # product scope on: storefront/receivers.py).
+        return kept_object_load(
             self.request,
             scope=PRODUCT_SCOPE,
             key=self.kwargs["pk"],
-            load=lambda: super(ProductDetailView, self).get_object(queryset),
+            load=lambda: self._product_from_db(queryset),
+            keep=True,
         )
-        # Oscar's cached properties, computed now so they travel with the cached object.
+
+    def _product_from_db(self, queryset: QuerySet[Any] | None) -> Product:
+        product = super().get_object(queryset)
+        # Oscar's cached properties, computed now so they travel with the kept and cached object.
         product.has_options  # noqa: B018
         product.num_approved_reviews  # noqa: B018
         return product

@@ -33,6 +33,7 @@ WATCHED = [
     ("catalogue", "AttributeOption"),
     ("catalogue", "Category"),
     ("catalogue", "Certification"),
+    ("catalogue", "Option"),
     ("partner", "Partner"),
     ("partner", "StockRecord"),
     ("places", "Region"),
@@ -40,6 +41,7 @@ WATCHED = [
 ]
 Product = get_model("catalogue", "Product")
 StockRecord = get_model("partner", "StockRecord")
+ProductClass = get_model("catalogue", "ProductClass")
 
 
 # Stock levels are read live by the pages that show them (marketplace/partner/stock.py), so a save that
@@ -56,11 +58,21 @@ CARDS_OF = {
 }
 
 
-# What a product's page shows besides its card: rows of one product (its categories and facts), and rows
-# many products' pages show (a category in the breadcrumbs, a place in the origin, a fact's name or option).
-PAGE_PARTS_OF_ONE_PRODUCT = frozenset({"catalogue.ProductCategory", "catalogue.ProductAttributeValue"})
+# What a product's page shows besides its card: rows of one product (its categories, facts and reviews:
+# the kept product carries its number of reviews), and rows many products' pages show (a category in the
+# breadcrumbs, a place in the origin, a fact's name or option, a purchase option: the kept product carries
+# whether it has any).
+PAGE_PARTS_OF_ONE_PRODUCT = frozenset(
+    {"catalogue.ProductCategory", "catalogue.ProductAttributeValue", "reviews.ProductReview"}
+)
 EVERY_PRODUCT_PAGE = frozenset(
-    {"catalogue.Category", "places.Region", "catalogue.ProductAttribute", "catalogue.AttributeOption"}
+    {
+        "catalogue.Category",
+        "places.Region",
+        "catalogue.ProductAttribute",
+        "catalogue.AttributeOption",
+        "catalogue.Option",
+    }
 )
 # What the home page's kept kinds, shops and places show.
 HOME_PAGE = frozenset({"catalogue.Category", "partner.Partner", "places.Region"})
@@ -115,6 +127,14 @@ def _certifications_changed(
     catalogue_changed()
 
 
+def _options_changed(action: str, **kwargs: Any) -> None:
+    """A purchase option added to or taken from a kind or a product: whether a product has any is carried
+    by every kept product (rare: the dashboard's)."""
+    if action.startswith("post_"):
+        kept_stale_all(scope=PRODUCT_SCOPE)
+        catalogue_changed()
+
+
 def connect() -> None:
     for app_label, model_name in WATCHED:
         model = get_model(app_label, model_name)
@@ -126,3 +146,7 @@ def connect() -> None:
         sender=Product.certifications.through,
         dispatch_uid="storefront_cache_certifications",
     )
+    for through in (ProductClass.options.through, Product.product_options.through):
+        m2m_changed.connect(
+            _options_changed, sender=through, dispatch_uid=f"storefront_cache_{through._meta.model_name}"
+        )

@@ -17,6 +17,8 @@ from marketplace.storefront.kept import (
     CATEGORY_SCOPE,
     HOME_KEY,
     HOME_SCOPE,
+    OBJECT_LANGUAGE,
+    OBJECT_PART,
     PRODUCT_SCOPE,
     kept_read,
     kept_stale,
@@ -25,14 +27,16 @@ from marketplace.storefront.kept import (
 )
 from marketplace.storefront.models import KeptFragment
 from marketplace.storefront.subscribers import catalogue_changed_deliver
-from tests.factories import ProductFactory, ShopFactory, category, region_chain
+from tests.factories import ProductFactory, ShopFactory, UserFactory, category, region_chain
 
 AttributeOption = get_model("catalogue", "AttributeOption")
 AttributeOptionGroup = get_model("catalogue", "AttributeOptionGroup")
 ProductAttribute = get_model("catalogue", "ProductAttribute")
 ProductAttributeValue = get_model("catalogue", "ProductAttributeValue")
 ProductImage = get_model("catalogue", "ProductImage")
+Option = get_model("catalogue", "Option")
 Partner = get_model("partner", "Partner")
+ProductReview = get_model("reviews", "ProductReview")
 
 pytestmark = pytest.mark.django_db
 
@@ -127,13 +131,28 @@ def test_the_product_page_keeps_its_parts_and_reads_no_photo_fact_or_category_ag
     tea = world["tea"]
     first = page(client, tea.get_absolute_url())
     assert "龙谷丽人" in first
-    assert fragments(PRODUCT_SCOPE, tea.pk) == {"breadcrumbs", "gallery", "facts", "description"}
+    assert fragments(PRODUCT_SCOPE, tea.pk) == {
+        "breadcrumbs", "gallery", "facts", "description", "reviews", OBJECT_PART,
+    }  # fmt: skip
 
     with CaptureQueriesContext(connection) as queries:
         again = page(client, tea.get_absolute_url())
     read = " ".join(query["sql"] for query in queries.captured_queries)
-    for table in ("catalogue_productimage", "catalogue_productattributevalue", "catalogue_category"):
+    # Nor the product, its shop, kind, certifications, purchase options or reviews: the product is kept
+    # with its parts, read in their one query. Only its stock records are read (stock is drawn live).
+    for table in (
+        "catalogue_productimage",
+        "catalogue_productattributevalue",
+        "catalogue_category",
+        'catalogue_product"',
+        "partner_partner",
+        "catalogue_productclass",
+        "catalogue_certification",
+        "catalogue_option",
+        "reviews_productreview",
+    ):
         assert table not in read
+    assert "partner_stockrecord" in read
     assert per_response(again) == per_response(first)
 
 
@@ -171,6 +190,58 @@ def test_a_change_to_the_product_its_photo_or_its_facts_is_shown_and_others_stay
     assert "阳山水蜜桃" in page(client, peach.get_absolute_url())
 
 
+def test_a_review_approved_or_a_vote_is_shown_by_the_next_product_page(client, world):
+    tea = world["tea"]
+    assert "回甘明显" not in page(client, tea.get_absolute_url())
+    buyer = UserFactory()
+    review = ProductReview.objects.create(
+        product=tea, user=buyer, score=5, title="回甘明显", body="春茶，很香。", status=ProductReview.APPROVED
+    )
+    shown = page(client, tea.get_absolute_url())
+    assert "回甘明显" in shown  # the kept product's number of reviews and the kept reviews, both moved on
+    review.status = ProductReview.REJECTED
+    review.save()
+    assert "回甘明显" not in page(client, tea.get_absolute_url())
+
+
+def test_a_signed_in_visitor_is_not_shown_the_reviews_kept_for_visitors(client, world):
+    tea = world["tea"]
+    assert "#addreview" not in page(client, tea.get_absolute_url())  # kept for visitors not signed in
+    client.force_login(UserFactory())
+    response = client.get(tea.get_absolute_url())
+    assert "#addreview" in response.content.decode()
+
+
+def test_a_purchase_option_given_to_a_kind_moves_every_kept_product_on(client, world):
+    tea = world["tea"]
+    engraving = Option.objects.create(name="礼盒刻字", code="engraving", type=Option.TEXT)
+    assert 'name="engraving"' not in page(client, tea.get_absolute_url())  # kept: it has no options
+    tea.product_class.options.add(engraving)
+    assert 'name="engraving"' in page(client, tea.get_absolute_url())  # Oscar's basket form, with it
+    tea.product_class.options.remove(engraving)
+    assert 'name="engraving"' not in page(client, tea.get_absolute_url())
+
+
+def test_a_kept_product_this_release_cannot_read_is_loaded_again(client, world):
+    tea = world["tea"]
+    first = page(client, tea.get_absolute_url())
+    KeptFragment.objects.filter(scope=PRODUCT_SCOPE, key=str(tea.pk), name=OBJECT_PART).update(
+        html="bm90IGEgcGlja2xl"
+    )
+    assert per_response(page(client, tea.get_absolute_url())) == per_response(first)
+    kept_object = KeptFragment.objects.get(scope=PRODUCT_SCOPE, key=str(tea.pk), name=OBJECT_PART)
+    assert kept_object.html != "bm90IGEgcGlja2xl"  # loaded and kept again
+
+
+def test_a_product_taken_off_sale_is_not_served_from_its_kept_copy(client, world):
+    peach = world["peach"]
+    page(client, peach.get_absolute_url())
+    peach.is_public = False
+    peach.save()
+    client.cookies.clear()
+    assert client.get(peach.get_absolute_url()).status_code == 404
+
+
 def test_a_place_renamed_is_shown_in_the_origin_of_a_product_page(client, world):
     peach = world["peach"]
     page(client, peach.get_absolute_url())
@@ -188,7 +259,7 @@ def test_each_language_has_its_own_parts(client, world):
     assert "Green tea" in english
     assert set(
         KeptFragment.objects.filter(scope=PRODUCT_SCOPE, key=str(tea.pk)).values_list("language", flat=True)
-    ) == {"zh-hans", "en"}
+    ) == {"zh-hans", "en", OBJECT_LANGUAGE}  # the kept product: one for every language
 
 
 def test_a_part_drawn_from_data_a_change_replaced_is_never_served():

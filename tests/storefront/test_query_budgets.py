@@ -19,12 +19,13 @@ Certification = get_model("catalogue", "Certification")
 pytestmark = pytest.mark.django_db
 
 # Page → the most queries it may run, rendered from scratch with its product cards and its kept parts as
-# kept (the home page's kinds, shops and places, the product page's breadcrumbs, photos, facts and
-# description: marketplace/storefront/kept.py; docs/performance.md keeps the same table).
+# kept (the home page's kinds, shops and places, the product page's breadcrumbs, photos, facts, description
+# and reviews, and the product itself: marketplace/storefront/kept.py; docs/performance.md keeps the same
+# table). The product page: its kept parts and product in one query, its stock records in another.
 BUDGETS = {
     "home": 4,
     "category": 5,
-    "product": 6,
+    "product": 2,
     "shop": 5,
     # A search that fills more than a page is kept (search/picks.py): read in one query, neither ranked
     # nor counted; one that fits on a page (as here) costs the look for it, its count and its page.

@@ -1,14 +1,17 @@
 """Cached storefront fragments never show a buyer stale prices, stock or names for longer than a commit."""
 
+import itertools
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.utils import make_template_fragment_key
+from django.template import Context, Template
 from django.urls import reverse
 from oscar.core.loading import get_model
 
 from marketplace.search.indexing import products_index
-from marketplace.storefront.caching import VERSION_KEY
+from marketplace.storefront.caching import FRAGMENT_CACHE, VERSION_KEY
 from shops.services import shop_status_change
 from tests.factories import ProductFactory, ShopFactory
 
@@ -96,3 +99,28 @@ def test_a_lost_version_key_never_brings_back_old_fragments(
         record.price = Decimal("77.00")
         record.save()
     assert "¥77.00" in client.get("/").content.decode()
+
+
+FRAGMENT = Template(
+    "{% load storefront_tags %}"
+    '{% storefront_cache "t" shop %}{{ shop }}: {{ drawn }}{% endstorefront_cache %}'
+)
+
+
+def test_a_storefront_fragment_is_stored_per_vary_value_and_served_until_it_expires(settings):
+    settings.STOREFRONT_CACHE_SECONDS = 300
+    drawn = itertools.count().__next__  # a template calls it: the number of times the block was drawn
+    first = FRAGMENT.render(Context({"shop": "桃园", "drawn": drawn}))
+    assert FRAGMENT.render(Context({"shop": "桃园", "drawn": drawn})) == first == "桃园: 0"
+    assert FRAGMENT.render(Context({"shop": "茶园", "drawn": drawn})) == "茶园: 1"
+
+
+def test_with_caching_off_a_storefront_fragment_is_drawn_each_time_and_the_cache_left_alone(settings):
+    settings.STOREFRONT_CACHE_SECONDS = 300
+    drawn = itertools.count().__next__  # a template calls it: the number of times the block was drawn
+    FRAGMENT.render(Context({"shop": "桃园", "drawn": drawn}))  # stored while caching was on
+    settings.STOREFRONT_CACHE_SECONDS = 0
+    # Django's {% cache 0 %} would serve the stored "桃园: 0" and write the new one to expire at once.
+    assert FRAGMENT.render(Context({"shop": "桃园", "drawn": drawn})) == "桃园: 1"
+    assert FRAGMENT.render(Context({"shop": "桃园", "drawn": drawn})) == "桃园: 2"
+    assert caches[FRAGMENT_CACHE].get(make_template_fragment_key("t", ["桃园"])) == "桃园: 0"

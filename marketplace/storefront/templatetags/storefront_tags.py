@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django import template
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache.utils import make_template_fragment_key
 from django.core.paginator import Page
 from django.http import HttpRequest, QueryDict
 from django.template import Context
@@ -26,6 +27,7 @@ from marketplace.order.models import ShopOrder
 from marketplace.order.selectors import buyer_orders_with_parts
 from marketplace.order.shop_orders import order_status_derived
 from marketplace.storefront import selectors
+from marketplace.storefront.caching import fragment_cache, fragment_seconds
 from marketplace.storefront.cards import product_cards_html
 from marketplace.storefront.kept import kept_format, kept_state, kept_store
 
@@ -278,6 +280,41 @@ class KeptNode(template.Node):
                 html=html,
             )
         return html
+
+
+class StorefrontCacheNode(template.Node):
+    def __init__(self, nodelist: NodeList, name: str, vary_on: list[FilterExpression]) -> None:
+        self.nodelist, self.name, self.vary_on = nodelist, name, vary_on
+
+    def render(self, context: Context) -> str:
+        seconds = fragment_seconds()
+        if seconds <= 0:  # caching off: the cache is neither read nor written, as by cached_by_version
+            return self.nodelist.render(context)
+        key = make_template_fragment_key(
+            self.name, [expression.resolve(context) for expression in self.vary_on]
+        )
+        fragments = fragment_cache()
+        html = fragments.get(key)
+        if html is None:
+            html = self.nodelist.render(context)
+            fragments.set(key, html, seconds)
+        return html
+
+
+@register.tag
+def storefront_cache(parser: Parser, token: Token) -> StorefrontCacheNode:
+    """``{% storefront_cache "name" vary_on… %}…{% endstorefront_cache %}``: Django's ``{% cache %}`` with the
+    storefront's cache and timeout (``STOREFRONT_CACHE_SECONDS``). With caching off (0, the benchmark's
+    pages from the database) the block is drawn each time without a round trip to the cache: Django's tag
+    would still read a fragment stored earlier, and write one that expires at once."""
+    bits = token.split_contents()
+    if len(bits) < 2:  # noqa: PLR2004
+        raise template.TemplateSyntaxError(f"'{bits[0]}' takes a fragment name")
+    nodelist = parser.parse(("endstorefront_cache",))
+    parser.delete_first_token()
+    return StorefrontCacheNode(
+        nodelist, bits[1].strip("\"'"), [parser.compile_filter(bit) for bit in bits[2:]]
+    )
 
 
 @register.tag

@@ -2,6 +2,7 @@
 stored as a bounded JPEG, ordered (the first is the main photo), and drawn in the storefront's sizes by
 a Celery task after the upload commits."""
 
+import hashlib
 import io
 import logging
 import secrets
@@ -60,6 +61,34 @@ class PhotoRejected(ValueError):
     @property
     def message(self) -> str:
         return str(self)
+
+
+class PhotoAlreadyAdded(Exception):  # noqa: N818  # not an error: the photo is there, once
+    """The same file was added to this listing before — a form sent twice, an upload sent again after its
+    answer was lost, the same photo chosen again — so nothing is added; ``photo`` is the one already there
+    and ``str()`` says so to the farmer."""
+
+    def __init__(self, message: str, photo: "ProductImage") -> None:
+        super().__init__(message)
+        self.photo = photo
+
+
+def upload_digest(upload: UploadedFile) -> str:
+    """The SHA-256 of the file as sent (the same photo sent twice has the same digest)."""
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _already_added(product: "Product", digest: str, upload: UploadedFile) -> None:
+    photo = ProductImage.objects.filter(product=product, upload_sha256=digest).first()
+    if photo is not None:
+        raise PhotoAlreadyAdded(
+            _("“%(name)s” is already among this listing's photos; it was not added again.")
+            % {"name": _display_name(upload)},
+            photo,
+        )
 
 
 def _display_name(upload: UploadedFile) -> str:
@@ -204,16 +233,21 @@ def product_photo_add(
     *, product: "Product", upload: UploadedFile, actor: AbstractBaseUser | None = None
 ) -> "ProductImage":
     """Add an uploaded photo (a Django UploadedFile) after the product's others; the first becomes the
-    main photo. Raises PhotoRejected with a message for the farmer, leaving no row and no file."""
+    main photo. Raises PhotoRejected with a message for the farmer, leaving no row and no file, and
+    PhotoAlreadyAdded, adding nothing, for a file this listing already has (checked under the product's
+    lock, so two sendings of one photo at the same moment add it once)."""
     limit = settings.PHOTO_MAX_PER_PRODUCT
+    digest = upload_digest(upload)
+    _already_added(product, digest, upload)
     if ProductImage.objects.filter(product=product).count() >= limit:
         raise _too_many(limit)  # before spending a decode on it; checked again under the lock
     data = photo_clean(upload)
 
-    photo = ProductImage(product=product, renditions_ready=False)
+    photo = ProductImage(product=product, renditions_ready=False, upload_sha256=digest)
     try:
         with transaction.atomic():
             _product_lock(product)
+            _already_added(product, digest, upload)
             existing = ProductImage.objects.filter(product=product).aggregate(
                 count=Count("pk"), last=Max("display_order")
             )

@@ -341,6 +341,8 @@ class ProductAttributeValue(AbstractProductAttributeValue):
 class ProductImage(AbstractProductImage):
     # Set by the Celery task that draws the list, page and zoom renditions after the upload commits.
     renditions_ready = models.BooleanField(_("Renditions ready"), default=False)
+    # The SHA-256 of the file the farmer sent (shops/photos.py): the same file sent again is not added twice.
+    upload_sha256 = models.CharField(_("Upload's SHA-256"), max_length=64, blank=True, default="")
 
 
 class ListingReport(models.Model):

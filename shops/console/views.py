@@ -314,22 +314,30 @@ class PhotoUploadView(ListingObjectMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         product = self.get_product()
         uploads = request.FILES.getlist("photos")
-        saved, refused = [], []
+        saved, already, refused, notes = [], [], [], []
         if not uploads:
             refused.append(_("Choose at least one photo."))
         for upload in uploads:
             try:
                 saved.append(photos.product_photo_add(product=product, upload=upload, actor=request.user))
+            except photos.PhotoAlreadyAdded as sent_before:  # sent twice: there once, as the farmer wanted
+                already.append(sent_before.photo)
+                notes.append(str(sent_before))
             except photos.PhotoRejected as error:
                 refused.append(str(error))
         if request.headers.get("accept", "").startswith("application/json"):
-            status = 200 if saved or not refused else 400
-            return JsonResponse({"saved": [_photo_json(p) for p in saved], "errors": refused}, status=status)
+            status = 200 if saved or already or not refused else 400
+            return JsonResponse(
+                {"saved": [_photo_json(p) for p in saved + already], "errors": refused, "notes": notes},
+                status=status,
+            )
         if saved:
             messages.success(
                 request,
                 _("%(count)d photo(s) uploaded; thumbnails appear in a moment.") % {"count": len(saved)},
             )
+        for message in notes:
+            messages.info(request, message)
         for message in refused:
             messages.error(request, message)
         return redirect("console:listing-photos", pk=product.pk)

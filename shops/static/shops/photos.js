@@ -26,16 +26,16 @@
             var answer = {};
             try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = {errors: [text.failed]}; }
             if (answer.detail) { answer.errors = [file.name + ": " + answer.detail]; }  // 413 and the like
-            done.finish(answer.saved || [], answer.errors || []);
+            done.finish(answer.saved || [], answer.errors || [], answer.notes || []);
         });
-        xhr.addEventListener("error", function () { done.finish([], [text.failed]); });
+        xhr.addEventListener("error", function () { done.finish([], [text.failed], []); });
         xhr.send(data);
     }
 
     input.addEventListener("change", function () {
         var files = Array.prototype.slice.call(input.files);
         if (!files.length) { return; }
-        var saved = [], errors = [], index = 0;
+        var saved = [], errors = [], notes = [], index = 0;
         bar.hidden = false;
         bar.value = 0;
         state.textContent = text.uploading;
@@ -43,7 +43,8 @@
         function next() {
             if (index >= files.length) {
                 bar.value = 100;
-                state.textContent = (saved.length ? text.uploaded + " " : "") + errors.join(" ");
+                // A photo sent again (its first answer lost) is there once: a note, not an error.
+                state.textContent = (saved.length ? text.uploaded + " " : "") + notes.concat(errors).join(" ");
                 state.classList.toggle("c-error", errors.length > 0);
                 if (saved.length) {
                     // Show the new photos (as "processing") and let the poll below swap their thumbnails in.
@@ -54,9 +55,10 @@
             }
             uploadOne(files[index], {
                 progress: function (fraction) { bar.value = Math.round(100 * (index + fraction) / files.length); },
-                finish: function (newSaved, newErrors) {
+                finish: function (newSaved, newErrors, newNotes) {
                     saved = saved.concat(newSaved);
                     errors = errors.concat(newErrors);
+                    notes = notes.concat(newNotes);
                     index += 1;
                     next();
                 }

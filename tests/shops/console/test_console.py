@@ -266,6 +266,26 @@ def test_uploading_photos_returns_json_and_thumbnails_become_ready(
     assert photo["thumb"].endswith(".jpg")
 
 
+def test_a_photo_sent_twice_is_there_once_and_the_second_answer_says_so(shop_a):
+    url = reverse("console:photo-upload", kwargs={"pk": shop_a.product.pk})
+    sent = jpeg_bytes(colour=(200, 120, 140))
+    first = shop_a.client.post(
+        url, {"photos": SimpleUploadedFile("peach.jpg", sent)}, headers={"accept": "application/json"}
+    ).json()
+    again = shop_a.client.post(
+        url, {"photos": SimpleUploadedFile("peach.jpg", sent)}, headers={"accept": "application/json"}
+    )
+    assert again.status_code == 200  # the uploader shows the photo, once
+    body = again.json()
+    assert [photo["id"] for photo in body["saved"]] == [photo["id"] for photo in first["saved"]]
+    assert body["errors"] == []
+    assert "peach.jpg" in body["notes"][0]
+    # Sent without the uploader (a plain form): the same, as a note on the photos page.
+    page = shop_a.client.post(url, {"photos": SimpleUploadedFile("peach.jpg", sent)}, follow=True)
+    assert "peach.jpg" in " ".join(str(message) for message in page.context["messages"])
+    assert ProductImage.objects.filter(product=shop_a.product).count() == 1
+
+
 def test_reordering_and_choosing_the_main_photo(shop_a):
     url = reverse("console:photo-upload", kwargs={"pk": shop_a.product.pk})
     for colour in ((255, 0, 0), (0, 255, 0)):

@@ -14,6 +14,7 @@ from PIL import ExifTags, Image
 
 from marketplace.storefront.caching import catalogue_version
 from shops.photos import (
+    PhotoAlreadyAdded,
     PhotoRejected,
     photo_rendition,
     product_photo_add,
@@ -264,7 +265,7 @@ def test_the_stored_original_is_bounded_on_its_long_side(settings):
 def test_a_product_takes_at_most_the_photo_limit(settings):
     product = ProductFactory()
     for n in range(settings.PHOTO_MAX_PER_PRODUCT):
-        product_photo_add(product=product, upload=_jpeg(f"p{n}.jpg", size=(8, 8)))
+        product_photo_add(product=product, upload=_jpeg(f"p{n}.jpg", size=(8, 8), color=(n * 20, 0, 0)))
     files_before = _media_files(settings)
 
     with pytest.raises(PhotoRejected, match=re.escape("A product can have at most 12 photos.")):
@@ -275,8 +276,34 @@ def test_a_product_takes_at_most_the_photo_limit(settings):
     assert _media_files(settings) == files_before
 
 
+def test_the_same_file_sent_again_is_not_added_twice_and_names_the_photo_already_there(settings):
+    product = ProductFactory()
+    sent = _image_bytes(Image.new("RGB", (64, 48), RED), "JPEG")
+    first = product_photo_add(product=product, upload=_upload("peach.jpg", sent))
+    files = _media_files(settings)
+
+    # The same file again (the form sent twice, the upload sent again after its answer was lost), even under
+    # another name: nothing added, the photo already there named.
+    with pytest.raises(PhotoAlreadyAdded, match="is already among this listing's photos") as again:
+        product_photo_add(product=product, upload=_upload("IMG_0001.jpg", sent))
+    assert again.value.photo == first
+    assert list(ProductImage.objects.filter(product=product)) == [first]
+    assert _media_files(settings) == files
+
+    # Another photo, and the same file on another listing, are added.
+    product_photo_add(product=product, upload=_jpeg("blue.jpg", color=BLUE))
+    product_photo_add(product=ProductFactory(), upload=_upload("peach.jpg", sent))
+    assert ProductImage.objects.filter(product=product).count() == 2
+    # Deleted, it can be added again.
+    product_photo_delete(product=product, photo_id=first.pk)
+    assert product_photo_add(product=product, upload=_upload("peach.jpg", sent)).pk != first.pk
+
+
 def _three_photos(product):
-    return [product_photo_add(product=product, upload=_jpeg(f"{n}.jpg", size=(8, 8))).pk for n in "abc"]
+    return [
+        product_photo_add(product=product, upload=_jpeg(f"{n}.jpg", size=(8, 8), color=color)).pk
+        for n, color in zip("abc", (RED, BLUE, (20, 220, 20)), strict=True)
+    ]
 
 
 def test_reorder_sets_the_order_given():

@@ -49,7 +49,9 @@ def one_order_of(world, n: int):
 def photos(world, n: int) -> None:
     """n photos with their renditions drawn (what the Celery task does after the upload)."""
     for i in range(n):
-        photo = product_photo_add(product=world.product, upload=SimpleUploadedFile(f"p{i}.jpg", jpeg_bytes()))
+        photo = product_photo_add(
+            product=world.product, upload=SimpleUploadedFile(f"p{i}.jpg", jpeg_bytes(colour=(i * 20, 80, 60)))
+        )
         product_photo_renditions_draw(photo_id=photo.pk)
 
 

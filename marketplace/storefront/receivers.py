@@ -8,6 +8,7 @@ these models without our services, so it hangs on model signals. Writes that byp
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Model, Q, QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from oscar.core.loading import get_model
@@ -42,6 +43,7 @@ WATCHED = [
 Product = get_model("catalogue", "Product")
 StockRecord = get_model("partner", "StockRecord")
 ProductClass = get_model("catalogue", "ProductClass")
+ProductReview = get_model("reviews", "ProductReview")
 
 
 # Stock levels are read live by the pages that show them (marketplace/partner/stock.py), so a save that
@@ -135,6 +137,18 @@ def _options_changed(action: str, **kwargs: Any) -> None:
         catalogue_changed()
 
 
+# A user's save that changes nothing a page shows (signing in).
+SIGN_IN_FIELDS = frozenset({"last_login", "password"})
+
+
+def _reviewer_changed(instance: Model, update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+    """A reviewer's name is shown with their reviews, kept with the product pages they reviewed."""
+    if update_fields and set(update_fields) <= SIGN_IN_FIELDS:
+        return
+    reviewed = ProductReview.objects.filter(user_id=instance.pk).values("product_id")
+    kept_stale(scope=PRODUCT_SCOPE, keys=Product.objects.filter(pk__in=reviewed))
+
+
 def connect() -> None:
     for app_label, model_name in WATCHED:
         model = get_model(app_label, model_name)
@@ -146,6 +160,7 @@ def connect() -> None:
         sender=Product.certifications.through,
         dispatch_uid="storefront_cache_certifications",
     )
+    post_save.connect(_reviewer_changed, sender=get_user_model(), dispatch_uid="storefront_cache_reviewer")
     for through in (ProductClass.options.through, Product.product_options.through):
         m2m_changed.connect(
             _options_changed, sender=through, dispatch_uid=f"storefront_cache_{through._meta.model_name}"

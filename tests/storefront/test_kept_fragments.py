@@ -204,6 +204,24 @@ def test_a_review_approved_or_a_vote_is_shown_by_the_next_product_page(client, w
     assert "回甘明显" not in page(client, tea.get_absolute_url())
 
 
+def test_a_reviewer_who_changes_their_name_is_shown_under_it_and_signing_in_moves_nothing(client, world):
+    tea = world["tea"]
+    buyer = UserFactory(first_name="小", last_name="张")
+    ProductReview.objects.create(
+        product=tea, user=buyer, score=5, title="回甘明显", body="春茶。", status=ProductReview.APPROVED
+    )
+    assert "<strong>张小</strong>" in page(client, tea.get_absolute_url())  # family name first
+    kept_at = kept_read(scope=PRODUCT_SCOPE, key=str(tea.pk), language="zh-hans").generation
+    client.force_login(buyer)  # saves last_login only
+    client.logout()
+    assert kept_read(scope=PRODUCT_SCOPE, key=str(tea.pk), language="zh-hans").generation == kept_at
+    buyer.first_name = "大"
+    buyer.save()
+    shown = page(client, tea.get_absolute_url())
+    assert "<strong>张大</strong>" in shown
+    assert "张小" not in shown
+
+
 def test_a_signed_in_visitor_is_not_shown_the_reviews_kept_for_visitors(client, world):
     tea = world["tea"]
     assert "#addreview" not in page(client, tea.get_absolute_url())  # kept for visitors not signed in

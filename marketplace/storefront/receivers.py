@@ -141,9 +141,11 @@ def _options_changed(action: str, **kwargs: Any) -> None:
 SIGN_IN_FIELDS = frozenset({"last_login", "password"})
 
 
-def _reviewer_changed(instance: Model, update_fields: frozenset[str] | None = None, **kwargs: Any) -> None:
+def _reviewer_changed(
+    instance: Model, created: bool = False, update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
     """A reviewer's name is shown with their reviews, kept with the product pages they reviewed."""
-    if update_fields and set(update_fields) <= SIGN_IN_FIELDS:
+    if created or (update_fields and set(update_fields) <= SIGN_IN_FIELDS):  # a new user has reviewed nothing
         return
     reviewed = ProductReview.objects.filter(user_id=instance.pk).values("product_id")
     kept_stale(scope=PRODUCT_SCOPE, keys=Product.objects.filter(pk__in=reviewed))

@@ -328,7 +328,13 @@ class PhotoUploadView(ListingObjectMixin, View):
         if request.headers.get("accept", "").startswith("application/json"):
             status = 200 if saved or already or not refused else 400
             return JsonResponse(
-                {"saved": [_photo_json(p) for p in saved + already], "errors": refused, "notes": notes},
+                # "added": how many are new, so the uploader says "uploaded" only when something was.
+                {
+                    "saved": [_photo_json(p) for p in saved + already],
+                    "added": len(saved),
+                    "errors": refused,
+                    "notes": notes,
+                },
                 status=status,
             )
         if saved:

@@ -8,6 +8,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from oscar.core.loading import get_model
@@ -220,6 +221,9 @@ def test_a_reviewer_who_changes_their_name_is_shown_under_it_and_signing_in_move
     shown = page(client, tea.get_absolute_url())
     assert "<strong>张大</strong>" in shown
     assert "张小" not in shown
+    with CaptureQueriesContext(connection) as registering:
+        get_user_model().objects.create_user("newcomer", "newcomer@example.com", "pw")  # has reviewed nothing
+    assert not [q for q in registering.captured_queries if "reviews_productreview" in q["sql"]]
 
 
 def test_a_signed_in_visitor_is_not_shown_the_reviews_kept_for_visitors(client, world):

@@ -26,16 +26,16 @@
             var answer = {};
             try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = {errors: [text.failed]}; }
             if (answer.detail) { answer.errors = [file.name + ": " + answer.detail]; }  // 413 and the like
-            done.finish(answer.saved || [], answer.errors || [], answer.notes || []);
+            done.finish(answer.added || 0, answer.errors || [], answer.notes || []);
         });
-        xhr.addEventListener("error", function () { done.finish([], [text.failed], []); });
+        xhr.addEventListener("error", function () { done.finish(0, [text.failed], []); });
         xhr.send(data);
     }
 
     input.addEventListener("change", function () {
         var files = Array.prototype.slice.call(input.files);
         if (!files.length) { return; }
-        var saved = [], errors = [], notes = [], index = 0;
+        var added = 0, errors = [], notes = [], index = 0;
         bar.hidden = false;
         bar.value = 0;
         state.textContent = text.uploading;
@@ -43,10 +43,11 @@
         function next() {
             if (index >= files.length) {
                 bar.value = 100;
-                // A photo sent again (its first answer lost) is there once: a note, not an error.
-                state.textContent = (saved.length ? text.uploaded + " " : "") + notes.concat(errors).join(" ");
+                // A photo sent again (its first answer lost) is there once: a note, not an error, and
+                // "uploaded" only when a photo was added.
+                state.textContent = (added ? text.uploaded + " " : "") + notes.concat(errors).join(" ");
                 state.classList.toggle("c-error", errors.length > 0);
-                if (saved.length) {
+                if (added) {
                     // Show the new photos (as "processing") and let the poll below swap their thumbnails in.
                     window.setTimeout(function () { window.location.reload(); }, errors.length ? 2500 : 300);
                 }
@@ -55,8 +56,8 @@
             }
             uploadOne(files[index], {
                 progress: function (fraction) { bar.value = Math.round(100 * (index + fraction) / files.length); },
-                finish: function (newSaved, newErrors, newNotes) {
-                    saved = saved.concat(newSaved);
+                finish: function (newAdded, newErrors, newNotes) {
+                    added += newAdded;
                     errors = errors.concat(newErrors);
                     notes = notes.concat(newNotes);
                     index += 1;

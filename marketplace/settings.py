@@ -102,7 +102,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "oscar.apps.basket.middleware.BasketMiddleware",
+    "marketplace.basket.middleware.BasketMiddleware",  # Oscar's, offers applied only when there are any
     # Throttling (marketplace/security.py): rate-limited posts answer 429; locked-out sign-ins their page.
     "django_ratelimit.middleware.RatelimitMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -516,6 +516,8 @@ SPECTACULAR_SETTINGS = {
 OSCAR_SHOP_NAME = _("Xiangwei Market")
 OSCAR_SHOP_TAGLINE = _("Village produce, straight from the farm")
 OSCAR_HOMEPAGE = "/"
+# Oscar's classes, with the few this project replaces outside the apps it forks (marketplace/classes.py).
+OSCAR_DYNAMIC_CLASS_LOADER = "marketplace.classes.class_loader"
 # Reviews: only signed-in buyers may write one, and each waits for a moderator (the admin's product
 # reviews) before it is shown: anonymous reviews published at once were a spam and defamation channel.
 OSCAR_ALLOW_ANON_REVIEWS = False

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from oscar.core.loading import get_class
 
 from marketplace.checkout.selectors import BasketShopSection
+from marketplace.checkout.selectors import basket_item_count as items_in
 from marketplace.checkout.selectors import basket_shop_sections as sections_of
 from marketplace.order.models import ShopOrder
 from marketplace.order.selectors import buyer_orders_with_parts
@@ -161,12 +162,9 @@ def product_card_items(products: Iterable[Any]) -> SafeString:
 
 @register.simple_tag
 def basket_item_count(request: HttpRequest) -> int:
-    """Items in the visitor's basket. A first-time visitor's basket is unsaved (no id) and empty;
-    asking Oscar to count its lines would still build a query, so we don't."""
+    """Items in the visitor's basket (marketplace.checkout.selectors.basket_item_count)."""
     basket = getattr(request, "basket", None)
-    if basket is None or basket.id is None:
-        return 0
-    return basket.num_items
+    return 0 if basket is None else items_in(basket)
 
 
 @register.simple_tag

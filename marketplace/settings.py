@@ -280,6 +280,9 @@ CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=30)
 OUTBOX_DELIVER_ON_COMMIT = env.bool("OUTBOX_DELIVER_ON_COMMIT", default=CELERY_TASK_ALWAYS_EAGER)
 # A published row not done after this long is published again (the broker may have lost it).
 OUTBOX_REDELIVER_SECONDS = env.int("OUTBOX_REDELIVER_SECONDS", default=120)
+# Rows the relay hands to one Celery task (delivered one after another by a worker): a task's own cost is
+# paid once for them, while a few tasks at once keep every worker process busy.
+OUTBOX_PUBLISH_BATCH = env.int("OUTBOX_PUBLISH_BATCH", default=6)
 # A failed run is tried again after this, doubling each time (at most an hour), up to OUTBOX_MAX_FAILURES.
 OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=10)
 OUTBOX_MAX_FAILURES = env.int("OUTBOX_MAX_FAILURES", default=12)

@@ -189,25 +189,42 @@ class RelayRun:
     broker_down: bool  # a publish failed: the rest wait for the next run
 
 
-def outbox_relay_once(*, publish: Callable[[int], None], limit: int = 500) -> RelayRun:
-    """Publish the due rows with ``publish(message_id)`` (Celery's send, or a direct delivery). A row is
-    marked published, and due again after ``OUTBOX_REDELIVER_SECONDS`` in case the message is lost; the
-    worker marks it done. Stops at the first publish that fails (the broker is down): the rest wait for
-    the next run. No row lock is held while publishing."""
+def outbox_relay_once(*, publish: Callable[[list[int]], None], limit: int = 500) -> RelayRun:
+    """Publish the due rows with ``publish(message_ids)`` (Celery's send of one task for up to
+    ``OUTBOX_PUBLISH_BATCH`` rows, or a direct delivery). The rows are marked published, and due again
+    after ``OUTBOX_REDELIVER_SECONDS`` in case the message is lost; the worker marks each done. Stops at the
+    first publish that fails (the broker is down): the rest wait for the next run. No row lock is held
+    while publishing."""
     published = 0
     redeliver = timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS)
-    for message_id in outbox_due(limit=limit):
+    due = outbox_due(limit=limit)
+    size = max(1, settings.OUTBOX_PUBLISH_BATCH)
+    for start in range(0, len(due), size):
+        message_ids = due[start : start + size]
         try:
-            publish(message_id)
+            publish(message_ids)
         except Exception:
             logger.warning("outbox relay: the broker did not take a message; the rows wait", exc_info=True)
             return RelayRun(published=published, broker_down=True)
         now = timezone.now()
-        OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(
+        OutboxMessage.objects.filter(pk__in=message_ids, done_at__isnull=True).update(
             published_at=now, publish_count=F("publish_count") + 1, available_at=now + redeliver
         )
-        published += 1
+        published += len(message_ids)
     return RelayRun(published=published, broker_down=False)
+
+
+def outbox_deliver_many(*, message_ids: Iterable[int]) -> int:
+    """Deliver rows one after another (one Celery task for several rows: a task's own cost is paid once);
+    returns how many ran. A row that fails has its failure recorded by ``outbox_deliver`` and waits for its
+    back-off; the rows after it are still delivered."""
+    ran = 0
+    for message_id in message_ids:
+        try:
+            ran += outbox_deliver(message_id=message_id)
+        except Exception:
+            logger.exception("outbox message %s failed; it is tried again after its back-off", message_id)
+    return ran
 
 
 def outbox_due_again_unfinished() -> int:

@@ -5,19 +5,33 @@ from datetime import timedelta
 from celery import current_app, shared_task
 from django.conf import settings
 
-from marketplace.outbox.services import outbox_deliver, outbox_forget_done, outbox_relay_once
+from marketplace.outbox.services import (
+    outbox_deliver,
+    outbox_deliver_many,
+    outbox_forget_done,
+    outbox_relay_once,
+)
+
+
+@shared_task(name="outbox.deliver_many", acks_late=True, reject_on_worker_lost=True)
+def outbox_deliver_many_task(message_ids: list[int]) -> int:
+    """Run several outbox rows' subscribers, one after another. A failure is recorded on its row, which the
+    relay publishes again after a back-off; a worker killed mid-run puts the message back on the queue
+    (acked late), and the rows it had done are not run again."""
+    return outbox_deliver_many(message_ids=message_ids)
 
 
 @shared_task(name="outbox.deliver", acks_late=True, reject_on_worker_lost=True)
 def outbox_deliver_task(message_id: int) -> bool:
-    """Run one outbox row's subscriber. A failure is recorded on the row, which the relay publishes again
-    after a back-off; a worker killed mid-run puts the message back on the queue (acked late)."""
+    """One row: what the relay published before rows went in batches (still queued during an upgrade)."""
     return outbox_deliver(message_id=message_id)
 
 
-def outbox_publish(message_id: int) -> None:
-    """Hand one row to the broker, failing fast (no retry loop) when the broker is down: the row waits."""
-    outbox_deliver_task.apply_async(args=[message_id], retry=False, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+def outbox_publish(message_ids: list[int]) -> None:
+    """Hand rows to the broker as one task, failing fast (no retry loop) when it is down: they wait."""
+    outbox_deliver_many_task.apply_async(
+        args=[message_ids], retry=False, queue=settings.CELERY_TASK_DEFAULT_QUEUE
+    )
 
 
 def broker_reachable() -> bool:

@@ -13,13 +13,14 @@ import datetime
 import hashlib
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Max, Min, QuerySet
+from django.db.models import Max, Min, Model, Q, QuerySet
 from django.utils import timezone
 from oscar.core.loading import get_model
 
@@ -35,6 +36,7 @@ from shops.sales.models import (
     CategorySalesDay,
     ChainPlace,
     ProductSalesDay,
+    SaleCounted,
     SalesDay,
     SalesFactsPending,
     SalesMonth,
@@ -132,10 +134,17 @@ def _entries(since: datetime.date | None = None, until: datetime.date | None = N
     return entries
 
 
-def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _ShopDay]:
+def _shop_days(
+    day: datetime.date, shop_ids: list[int] | None, *, only_sales: set[int] | None = None
+) -> tuple[dict[int, _ShopDay], list[tuple[int, int]]]:
+    """The facts of ``day`` for ``shop_ids`` (every shop when None), with the sales read (shop order id,
+    shop id). ``only_sales``: the facts of those sales (shop order ids) alone, without the day's refunds:
+    what they add to the day's facts."""
     entries = _entries(day, day)
     if shop_ids is not None:
         entries = entries.filter(shop_id__in=shop_ids)
+    if only_sales is not None:
+        entries = entries.filter(shop_order_id__in=only_sales)
     sales = list(
         entries.filter(kind=SaleEntry.Kind.SALE).values_list(
             "shop_order_id",
@@ -162,12 +171,16 @@ def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _Sho
         .order_by("pk")
     )
     # A refund row's amount is negative in the ledger: the facts keep what was paid back.
-    refund_rows = [
-        (refund_id, shop_id, -amount)
-        for refund_id, shop_id, amount in entries.filter(kind=SaleEntry.Kind.REFUND).values_list(
-            "refund_id", "shop_id", "amount"
-        )
-    ]
+    refund_rows = (
+        []
+        if only_sales is not None
+        else [
+            (refund_id, shop_id, -amount)
+            for refund_id, shop_id, amount in entries.filter(kind=SaleEntry.Kind.REFUND).values_list(
+                "refund_id", "shop_id", "amount"
+            )
+        ]
+    )
     refund_lines = list(
         RefundLine.objects.filter(refund_id__in=[r[0] for r in refund_rows]).values_list(
             "refund_id", "line__product_id", "line__product__parent_id", "amount"
@@ -215,7 +228,7 @@ def _shop_days(day: datetime.date, shop_ids: list[int] | None) -> dict[int, _Sho
         product = facts.products.setdefault(product_id, _ProductDay(category_id=category_id))
         product.refunds_itemised += amount
         facts.refunds_itemised += amount
-    return days
+    return days, [(pk, shop_id) for pk, shop_id, *_ in sales]
 
 
 def _shops_lock(shop_ids: list[int] | None) -> None:
@@ -469,31 +482,174 @@ def sales_facts_refresh(
     return _day_refresh(day=day, shop_ids=shop_ids, rollups=rollups, buyers=None)
 
 
-def sales_facts_pending_add(*, day: datetime.date, shop_ids: list[int], buyer_key: str) -> None:
+def sales_facts_pending_add(
+    *, day: datetime.date, shop_ids: list[int], buyer_key: str, sales: dict[int, int] | None = None
+) -> None:
     """Note that ``buyer_key`` bought from ``shop_ids`` on ``day`` (a sale was paid): the next
-    ``sales_facts_catch_up`` rebuilds those shops' day and that buyer's chains. Commits on its own."""
+    ``sales_facts_catch_up`` adds ``sales`` (shop order id → shop id) to the day's facts, or, for the
+    shops without one here, rebuilds their day; and rebuilds that buyer's chains. Commits on its own."""
+    sales = sales or {}
+    with_sale = set(sales.values())
     SalesFactsPending.objects.bulk_create(
-        SalesFactsPending(day=day, shop_id=shop_id, buyer_key=buyer_key) for shop_id in sorted(set(shop_ids))
+        [
+            *(
+                SalesFactsPending(day=day, shop_id=shop_id, buyer_key=buyer_key, shop_order_id=shop_order_id)
+                for shop_order_id, shop_id in sorted(sales.items())
+            ),
+            *(
+                SalesFactsPending(day=day, shop_id=shop_id, buyer_key=buyer_key)
+                for shop_id in sorted(set(shop_ids) - with_sale)
+            ),
+        ]
     )
 
 
 @transaction.atomic
 def sales_facts_catch_up() -> int:
-    """Rebuild every shop's day that has sales pending (``SalesFactsPending``), each day once for all its
-    pending shops, with the chains of only the buyers who bought (a sale changes no other buyer's days),
-    then forget what was rebuilt. Holds every shop's lock, as a refresh does: a catch-up that waited for
-    another finds what that one did gone and rebuilds only what came after. Returns the days rebuilt."""
+    """Bring the facts up to the pending sales (``SalesFactsPending``): each sale not counted yet
+    (``SaleCounted``) is added to its day's facts and month (``_sales_add``: its own rows read, the facts'
+    rows it touches updated, whatever the number of the day's other sales), a shop's day noted without a
+    sale is rebuilt whole, and the chains of only the buyers who bought are rebuilt; then what was done is
+    forgotten. Holds every shop's lock, as a refresh does: a catch-up that waited for another finds what
+    that one did gone. Returns the days brought up."""
     _shops_lock(None)
-    pending = list(SalesFactsPending.objects.values_list("pk", "day", "shop_id", "buyer_key"))
+    pending = list(
+        SalesFactsPending.objects.values_list("pk", "day", "shop_id", "buyer_key", "shop_order_id")
+    )
+    whole: dict[datetime.date, set[int]] = defaultdict(set)
+    sales: dict[datetime.date, set[int]] = defaultdict(set)
     shops: dict[datetime.date, set[int]] = defaultdict(set)
     buyers: dict[datetime.date, set[str]] = defaultdict(set)
-    for _pk, day, shop_id, buyer in pending:
+    for _pk, day, shop_id, buyer, shop_order_id in pending:
+        (whole[day].add(shop_id) if shop_order_id is None else sales[day].add(shop_order_id))
         shops[day].add(shop_id)
-        buyers[day].add(buyer)
-    for day in sorted(shops):
-        _day_refresh(day=day, shop_ids=sorted(shops[day]), rollups=True, buyers=buyers[day])
+        if buyer:
+            buyers[day].add(buyer)
+    for day in sorted(whole):  # first: a rebuild counts the day's sales, which are then not added again
+        _day_refresh(day=day, shop_ids=sorted(whole[day]), rollups=True, buyers=buyers[day])
+    for day in sorted(sales):
+        _sales_add(sales[day])
+        _chains_refresh(buyers[day], sorted(shops[day]))
+        _facts_changed()
     SalesFactsPending.objects.filter(pk__in=[row[0] for row in pending]).delete()
-    return len(shops)
+    return len(set(whole) | set(sales))
+
+
+_DAY_SUMS = ("sales", "units", "goods", "shipping", "presale_goods")
+_PRODUCT_SUMS = ("sales", "units", "goods", "presale_goods")
+
+
+def _add_up(
+    model: type[Model],
+    existing: QuerySet[Any],
+    key: Callable[[Any], tuple],
+    additions: dict[tuple, dict[str, Any]],
+    new: Callable[[tuple], dict[str, Any]],
+) -> None:
+    """Add ``additions`` (a row's key → its fields' increments) to the rows of ``existing`` with those
+    keys, creating (with ``new(key)``'s fields) the ones missing. The caller holds every shop's lock."""
+    rows: dict[tuple, Any] = {}
+    for row in existing:
+        rows.setdefault(key(row), row)
+    created: list[Any] = []
+    updated: list[Any] = []
+    fields: set[str] = set()
+    for each, increments in additions.items():
+        row = rows.get(each)
+        if row is None:
+            created.append(model(**new(each), **increments))
+            continue
+        for name, value in increments.items():
+            setattr(row, name, getattr(row, name) + value)
+        fields.update(increments)
+        updated.append(row)
+    model.objects.bulk_create(created)  # type: ignore[attr-defined]  # a model's default manager
+    if updated:
+        model.objects.bulk_update(updated, sorted(fields))  # type: ignore[attr-defined]
+
+
+def _sales_add(shop_order_ids: set[int]) -> None:
+    """Add the sales ``shop_order_ids`` not counted yet to their days' facts and months, and mark them
+    counted. Reads those sales and the facts' rows they touch only. The caller holds every shop's lock."""
+    counted = set(SaleCounted.objects.filter(shop_order_id__in=shop_order_ids).values_list("pk", flat=True))
+    by_day: dict[datetime.date, set[int]] = defaultdict(set)
+    for day, shop_order_id in SaleEntry.objects.filter(
+        kind=SaleEntry.Kind.SALE, shop_order_id__in=shop_order_ids - counted
+    ).values_list("day", "shop_order_id"):
+        by_day[day].add(shop_order_id)
+    for day, these in sorted(by_day.items()):
+        days, read = _shop_days(day, None, only_sales=these)
+        _day_add(day, days)
+        SaleCounted.objects.bulk_create(
+            SaleCounted(shop_order_id=shop_order_id, day=day, shop_id=shop_id)
+            for shop_order_id, shop_id in read
+        )
+
+
+def _day_add(day: datetime.date, days: dict[int, _ShopDay]) -> None:
+    shop_ids, month = sorted(days), month_first(day)
+    buyers = {buyer for f in days.values() for buyer in f.buyers}
+    day_sums = {(shop_id,): {name: getattr(f, name) for name in _DAY_SUMS} for shop_id, f in days.items()}
+    _add_up(
+        SalesDay,
+        SalesDay.objects.filter(day=day, shop_id__in=shop_ids),
+        lambda row: (row.shop_id,),
+        day_sums,
+        lambda k: {"day": day, "shop_id": k[0]},
+    )
+    _add_up(
+        SalesMonth,
+        SalesMonth.objects.filter(month=month, shop_id__in=shop_ids),
+        lambda row: (row.shop_id,),
+        day_sums,
+        lambda k: {"month": month, "shop_id": k[0]},
+    )
+    products = {product_id for f in days.values() for product_id in f.products}
+    categories: dict[tuple, int | None] = {}
+    product_sums: dict[tuple, dict[str, Any]] = {}
+    for shop_id, f in days.items():
+        for product_id, p in f.products.items():
+            sums = {name: getattr(p, name) for name in _PRODUCT_SUMS}
+            product_sums[(shop_id, product_id)] = {**sums, "sales": len(p.sales)}
+            categories[(shop_id, product_id)] = p.category_id
+    in_products = Q(product_id__in=products - {None})
+    if None in products:
+        in_products |= Q(product_id__isnull=True)
+    _add_up(
+        ProductSalesDay,
+        ProductSalesDay.objects.filter(in_products, day=day, shop_id__in=shop_ids),
+        lambda row: (row.shop_id, row.product_id),
+        product_sums,
+        lambda k: {"day": day, "shop_id": k[0], "product_id": k[1], "category_id": categories[k]},
+    )
+    _add_up(
+        CategorySalesDay,
+        CategorySalesDay.objects.filter(day=day, shop_id__in=shop_ids, buyer_key__in=buyers),
+        lambda row: (row.shop_id, row.category_id, row.scope, row.buyer_key),
+        {
+            (shop_id, category_id, scope, buyer): {"sales": len(ids)}
+            for shop_id, f in days.items()
+            for (category_id, scope, buyer), ids in f.categories.items()
+        },
+        lambda k: {"day": day, "shop_id": k[0], "category_id": k[1], "scope": k[2], "buyer_key": k[3]},
+    )
+    buyer_sums = {
+        (shop_id, buyer): {"sales": n} for shop_id, f in days.items() for buyer, n in f.buyers.items()
+    }
+    _add_up(
+        BuyerSalesDay,
+        BuyerSalesDay.objects.filter(day=day, shop_id__in=shop_ids, buyer_key__in=buyers),
+        lambda row: (row.shop_id, row.buyer_key),
+        buyer_sums,
+        lambda k: {"day": day, "shop_id": k[0], "buyer_key": k[1]},
+    )
+    _add_up(
+        BuyerSalesMonth,
+        BuyerSalesMonth.objects.filter(month=month, shop_id__in=shop_ids, buyer_key__in=buyers),
+        lambda row: (row.shop_id, row.buyer_key),
+        buyer_sums,
+        lambda k: {"month": month, "shop_id": k[0], "buyer_key": k[1]},
+    )
 
 
 def _day_refresh(
@@ -507,12 +663,16 @@ def _day_refresh(
         if shop_ids is not None:
             before = before.filter(shop_id__in=shop_ids)
         buyers_before = set(before.values_list("buyer_key", flat=True))
-    days = _shop_days(day, shop_ids)
-    for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay):
+    days, counted = _shop_days(day, shop_ids)
+    for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay, SaleCounted):
         stale = model.objects.filter(day=day)
         if shop_ids is not None:
             stale = stale.filter(shop_id__in=shop_ids)
         stale.delete()
+    SaleCounted.objects.bulk_create(
+        SaleCounted(shop_order_id=shop_order_id, day=day, shop_id=shop_id)
+        for shop_order_id, shop_id in counted
+    )
     SalesDay.objects.bulk_create(
         SalesDay(
             day=day,

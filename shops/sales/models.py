@@ -245,9 +245,31 @@ class SalesFactsPending(models.Model):
     day = models.DateField()
     shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
     buyer_key = models.CharField(max_length=40)  # whose chains changed (BuyerSalesDay.buyer_key)
+    # The sale (a shop order paid): added to the day's facts as it is, unless already counted (SaleCounted).
+    # Empty on rows noted before sales were added one by one: their shop's day is rebuilt whole.
+    shop_order = models.ForeignKey("order.ShopOrder", null=True, on_delete=models.CASCADE, related_name="+")
 
     def __str__(self) -> str:
         return f"{self.day} shop {self.shop_id} buyer {self.buyer_key}"
+
+
+class SaleCounted(models.Model):
+    """A sale (a shop order paid) that the daily facts count: written by the catch-up that adds it and by
+    every rebuild of its shop's day (for each sale it read), in their transaction. The catch-up adds only
+    sales without one, so a sale is counted once however often its event is delivered and whether or not
+    a rebuild of its day came first."""
+
+    shop_order = models.OneToOneField(
+        "order.ShopOrder", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "shop"], name="sales_counted_day_shop")]
+
+    def __str__(self) -> str:
+        return f"{self.day} shop order {self.shop_order_id}"
 
 
 class ChainPlace(models.Model):

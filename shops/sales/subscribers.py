@@ -1,9 +1,10 @@
-"""The sales review's facts follow sales and refunds (from the outbox): recomputed per shop and day.
+"""The sales review's facts follow sales and refunds (from the outbox).
 
-A paid order is noted as pending (its shops, its day, its buyer) and then caught up: every pending shop's
-day rebuilt once, whatever number of orders arrived while the previous catch-up ran. Not atomic with the
-outbox row: the note commits first so that a catch-up running in another worker can take it, and running
-it twice only rebuilds a day once more (a redelivery changes nothing)."""
+A paid order's sales (its shop orders) are noted as pending with its day and buyer, then caught up: each
+sale not counted yet is added to its day's facts, and the buyer's chains are rebuilt, for every order
+that arrived while the previous catch-up ran. Not atomic with the outbox row: the note commits first so
+that a catch-up running in another worker can take it; a redelivery notes the sales again and the
+catch-up finds them counted (``SaleCounted``), so nothing is added twice. A refund rebuilds its day."""
 
 import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from django.utils import timezone
 from oscar.core.loading import get_model
 
+from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import ORDER_PAID
 from marketplace.outbox.services import subscribe
 from marketplace.payments.models import Refund
@@ -22,10 +24,14 @@ Order = get_model("order", "Order")
 
 def facts_after_sale(key: str, payload: dict[str, Any]) -> None:
     user_id, email = Order.objects.values_list("user_id", "guest_email").get(pk=payload["order_id"])
+    sales = dict(
+        ShopOrder.objects.filter(pk__in=payload.get("shop_order_ids", [])).values_list("pk", "shop_id")
+    )
     sales_facts_pending_add(
         day=datetime.date.fromisoformat(payload["day"]),
         shop_ids=payload["shop_ids"],
         buyer_key=buyer_key(user_id=user_id, email=email or ""),
+        sales=sales,
     )
     sales_facts_catch_up()
 

@@ -11,6 +11,7 @@ from marketplace.outbox import services
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import (
     outbox_deliver,
+    outbox_deliver_many,
     outbox_due_again_unfinished,
     outbox_emit,
     outbox_relay_once,
@@ -29,11 +30,12 @@ def runs(settings):
 
     class Runs(list):
         failing = False
+        refused: frozenset[str] = frozenset()  # keys that fail
 
     seen = Runs()
 
     def run(key, payload):
-        if seen.failing:
+        if seen.failing or key in seen.refused:
             raise ConnectionError("the mail server is down")
         seen.append((key, payload))
 
@@ -79,7 +81,7 @@ def test_with_the_broker_down_rows_wait_and_are_published_when_it_is_back(runs):
     for n in range(3):
         outbox_emit(topic=TOPIC, key=f"order-{n}")
 
-    def broker_down(message_id):
+    def broker_down(message_ids):
         raise ConnectionRefusedError("broker down")
 
     down = outbox_relay_once(publish=broker_down)
@@ -87,15 +89,35 @@ def test_with_the_broker_down_rows_wait_and_are_published_when_it_is_back(runs):
     assert OutboxMessage.objects.filter(published_at__isnull=True).count() == 3
 
     published: list[int] = []
-    assert outbox_relay_once(publish=published.append).published == 3
+    assert outbox_relay_once(publish=published.extend).published == 3
     assert sorted(published) == sorted(OutboxMessage.objects.values_list("pk", flat=True))
     # Published but not done: not published again until it is due (the broker may have lost it).
-    assert outbox_relay_once(publish=published.append).published == 0
+    assert outbox_relay_once(publish=published.extend).published == 0
     OutboxMessage.objects.update(available_at=timezone.now() - datetime.timedelta(seconds=1))
-    assert outbox_relay_once(publish=published.append).published == 3
+    assert outbox_relay_once(publish=published.extend).published == 3
     # The broker goes down and comes back having lost what it held: due again at once, not in 2 minutes.
     assert outbox_due_again_unfinished() == 3
-    assert outbox_relay_once(publish=published.append).published == 3
+    assert outbox_relay_once(publish=published.extend).published == 3
+
+
+def test_rows_are_published_in_batches_and_a_failing_row_does_not_hold_up_the_rest_of_its_batch(
+    runs, settings
+):
+    settings.OUTBOX_PUBLISH_BATCH = 2
+    for n in range(5):
+        outbox_emit(topic=TOPIC, key=f"order-{n}")
+    batches: list[list[int]] = []
+    assert outbox_relay_once(publish=batches.append).published == 5
+    assert [len(batch) for batch in batches] == [2, 2, 1]
+    assert sorted(sum(batches, [])) == sorted(OutboxMessage.objects.values_list("pk", flat=True))
+
+    first, second = batches[0]
+    runs.refused = frozenset({OutboxMessage.objects.get(pk=first).key})
+    assert outbox_deliver_many(message_ids=batches[0]) == 1  # the second row ran after the first failed
+    refused, done = OutboxMessage.objects.get(pk=first), OutboxMessage.objects.get(pk=second)
+    assert (refused.done_at, refused.failures, done.done_at is not None) == (None, 1, True)
+    assert runs == [(done.key, {})]
+    assert outbox_deliver_many(message_ids=batches[0]) == 0  # delivered again (a requeued task): nothing runs
 
 
 def test_a_failing_subscriber_backs_off_then_gives_up_until_replayed(runs, settings):
@@ -110,18 +132,20 @@ def test_a_failing_subscriber_backs_off_then_gives_up_until_replayed(runs, setti
     assert (message.failures, message.done_at) == (1, None)
     assert "mail server is down" in message.last_error
     assert message.available_at > timezone.now()  # backing off
-    assert outbox_relay_once(publish=lambda pk: None).published == 0
+    assert outbox_relay_once(publish=lambda message_ids: None).published == 0
 
     OutboxMessage.objects.update(available_at=timezone.now())
     with pytest.raises(ConnectionError):
         outbox_deliver(message_id=message.pk)
     OutboxMessage.objects.update(available_at=timezone.now())
-    assert outbox_relay_once(publish=lambda pk: None).published == 0  # given up: it waits for a person
+    assert (
+        outbox_relay_once(publish=lambda message_ids: None).published == 0
+    )  # given up: it waits for a person
 
     runs.failing = False
     assert outbox_replay(message_ids=[message.pk]) == 1
     published: list[int] = []
-    assert outbox_relay_once(publish=published.append).published == 1
+    assert outbox_relay_once(publish=published.extend).published == 1
     assert outbox_deliver(message_id=published[0]) is True
     assert runs == [("order-4", {})]
 

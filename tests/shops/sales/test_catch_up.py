@@ -3,6 +3,7 @@ orders arrived meanwhile, with the chains of only the buyers who bought: the fac
 rebuild from the source rows, and a redelivered event changes nothing."""
 
 import datetime
+from decimal import Decimal
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,12 +16,13 @@ from shops.sales.models import (
     BuyerSalesMonth,
     CategorySalesDay,
     ProductSalesDay,
+    SaleCounted,
     SalesDay,
     SalesFactsPending,
     SalesMonth,
 )
 from shops.sales.subscribers import facts_after_sale
-from tests.shops.sales.conftest import buyer, sale
+from tests.shops.sales.conftest import buyer, refund_make, sale, shop_order_of
 
 FACTS = (
     SalesDay,
@@ -107,4 +109,71 @@ def test_the_paid_event_and_its_redelivery_leave_the_facts_of_a_full_rebuild(wor
     assert delivered["SalesDay"]
     facts_after_sale(str(order.pk), payload)  # delivered again (a redelivered message)
     assert facts() == delivered == truth()
+    assert not SalesFactsPending.objects.exists()
+
+
+def paid_payload(order, day=DAY) -> dict:
+    """The "order.paid" event's payload, as marketplace.order.shop_orders.order_paid writes it."""
+    parts = list(order.shop_orders.order_by("pk"))
+    return {
+        "order_id": order.pk,
+        "shop_order_ids": [part.pk for part in parts],
+        "shop_ids": sorted({part.shop_id for part in parts}),
+        "day": day.isoformat(),
+    }
+
+
+def test_sales_added_one_by_one_equal_a_full_rebuild(world):
+    """Each sale is added to the facts its day already has (a refund of the day among them, which an
+    addition leaves alone): the same rows as a rebuild, new products, buyers and categories included."""
+    regular = buyer()
+    sale((world.tea, 1), paid_at="2026-02-03 10:00", user=regular)  # an earlier month: a repeat buyer
+    earlier = sale((world.tea, 2), (world.peaches, 1), paid_at="2026-03-10 08:00", user=regular)
+    refund_make(shop_order_of(earlier, world.tea_shop), when="2026-03-10 09:00", amount=Decimal("5.00"))
+    sales_facts_rebuild(since=datetime.date(2026, 1, 1), until=datetime.date(2026, 4, 30))
+    orders = [
+        sale((world.tea, 1), paid_at="2026-03-10 11:00", user=regular),  # rows that exist: added to
+        sale((world.shoots, 2), (world.peaches, 3), paid_at="2026-03-10 12:00", email="guest7@example.cn"),
+        sale((world.tea, 1), paid_at="2026-03-10 13:00", email="guest7@example.cn"),
+    ]
+    for order in orders:
+        facts_after_sale(str(order.pk), paid_payload(order))
+    assert not SalesFactsPending.objects.exists()
+    added = facts()
+    assert added["SalesDay"]
+    assert added["BuyerSalesChain"]
+    assert added == truth()
+
+
+def test_adding_a_sale_reads_the_same_whatever_the_days_other_sales(world):
+    counts = []
+    for earlier, day in ((1, DAY), (8, DAY + datetime.timedelta(days=1))):
+        for _ in range(earlier):
+            sale(
+                (world.tea, 1), (world.shoots, 1), paid_at=f"{day} 08:00", email=f"early{earlier}@example.cn"
+            )
+        sales_facts_rebuild(since=day, until=day)
+        late = f"late{earlier}@example.cn"  # a new buyer each time: the same rows made and added to
+        order = sale((world.tea, 1), (world.shoots, 1), paid_at=f"{day} 12:00", email=late)
+        sales_facts_pending_add(
+            day=day,
+            shop_ids=paid_payload(order, day)["shop_ids"],
+            buyer_key=buyer_key(user_id=None, email=late),
+            sales={part.pk: part.shop_id for part in order.shop_orders.all()},
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert sales_facts_catch_up() == 1
+        counts.append(len(captured.captured_queries))
+        assert facts() == truth()
+    assert counts[0] == counts[1], counts
+
+
+def test_a_sale_a_rebuild_counted_first_is_not_added_again_nor_on_redelivery(world):
+    order = sale((world.tea, 1), (world.shoots, 2), paid_at="2026-03-10 10:00", email="once@example.cn")
+    rebuilt = truth()  # the nightly rebuild ran before the paid event was delivered: the sale is in it
+    assert SaleCounted.objects.filter(shop_order__order=order).count() == 2
+    facts_after_sale(str(order.pk), paid_payload(order))
+    assert facts() == rebuilt
+    facts_after_sale(str(order.pk), paid_payload(order))  # delivered again
+    assert facts() == rebuilt
     assert not SalesFactsPending.objects.exists()

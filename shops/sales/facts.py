@@ -552,20 +552,24 @@ def _add_up(
     for row in existing:
         rows.setdefault(key(row), row)
     created: list[Any] = []
-    updated: list[Any] = []
-    fields: set[str] = set()
+    updated: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)  # the fields → each row's values
     for each, increments in additions.items():
         row = rows.get(each)
         if row is None:
             created.append(model(**new(each), **increments))
-            continue
-        for name, value in increments.items():
-            setattr(row, name, getattr(row, name) + value)
-        fields.update(increments)
-        updated.append(row)
+        else:
+            names = tuple(sorted(increments))
+            updated[names].append([*(increments[name] for name in names), row.pk])
     model.objects.bulk_create(created)  # type: ignore[attr-defined]  # a model's default manager
-    if updated:
-        model.objects.bulk_update(updated, sorted(fields))  # type: ignore[attr-defined]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for names, values in updated.items():  # in the database, as increments: one statement for them all
+            columns = [quote(name) for name in names]  # counts and sums: their columns bear their names
+            assignments = ", ".join(f"{column} = {column} + %s" for column in columns)
+            cursor.executemany(
+                f"UPDATE {quote(model._meta.db_table)} SET {assignments} WHERE id = %s",  # noqa: S608
+                values,
+            )
 
 
 def _sales_add(shop_order_ids: set[int]) -> None:

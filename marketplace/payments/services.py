@@ -482,12 +482,7 @@ def stripe_event_process(*, event_pk: int) -> bool:
     if event.object_id.startswith("pi_"):
         # The usual "succeeded" event arrives after the buyer's own request recorded the payment: a paid or
         # duplicate payment never changes again, so Stripe is not asked (a refund comes as charge.refunded).
-        settled = event.type == "payment_intent.succeeded" and (
-            Payment.objects.filter(
-                intent_id=event.object_id, status__in=(Payment.Status.SUCCEEDED, Payment.Status.DUPLICATE)
-            ).exists()
-        )
-        if not settled:
+        if not _settled_already(type=event.type, object_id=event.object_id):
             payment_sync(intent_id=event.object_id)
         if event.type == "charge.refunded":
             pending = Refund.objects.filter(
@@ -506,11 +501,27 @@ def stripe_event_record(*, event_id: str, type: str, object_id: str) -> StripeEv
     Stripe sent it before (a retry): the event recorded then is returned by ``stripe_event_find``."""
     try:
         with transaction.atomic():
+            if _settled_already(type=type, object_id=object_id):
+                # Nothing to act on (what stripe_event_process would find): recorded as processed, no
+                # follow-up. The usual case: the buyer's own request recorded the payment before Stripe's
+                # "succeeded" arrived, and a paid or duplicate payment never changes again.
+                return StripeEvent.objects.create(
+                    event_id=event_id, type=type, object_id=object_id, processed_at=timezone.now()
+                )
             recorded = StripeEvent.objects.create(event_id=event_id, type=type, object_id=object_id)
             outbox_emit(topic=STRIPE_EVENT_RECEIVED, key=event_id, payload={"event_pk": recorded.pk})
     except IntegrityError:
         return None
     return recorded
+
+
+def _settled_already(*, type: str, object_id: str) -> bool:  # noqa: A002
+    return (
+        type == "payment_intent.succeeded"
+        and Payment.objects.filter(
+            intent_id=object_id, status__in=(Payment.Status.SUCCEEDED, Payment.Status.DUPLICATE)
+        ).exists()
+    )
 
 
 def refunds_pending_sync() -> int:

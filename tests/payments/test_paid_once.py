@@ -198,3 +198,26 @@ def test_a_signed_event_about_nothing_of_ours_is_answered_and_changes_nothing(
     assert (response.status_code, response.content) == (200, b"unknown object")
     assert not StripeEvent.objects.exists()
     assert not OutboxMessage.objects.exists()
+
+
+def test_a_succeeded_event_for_a_payment_already_recorded_leaves_no_follow_up(
+    client, stripe_settings, localstripe, placed_order
+):
+    payment = payment_attempt(
+        order=placed_order, payment_method=card_from_browser(localstripe, "4242424242424242")
+    )
+    assert payment.status == Payment.Status.SUCCEEDED  # the buyer's own request recorded it
+    body, signature = signed(
+        {
+            "id": "evt_after_the_buyer",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {"object": {"id": payment.intent_id, "object": "payment_intent"}},
+        },
+        stripe_settings.STRIPE_WEBHOOK_SECRET,
+    )
+    assert post_webhook(client, body, signature).content == b"ok"
+    assert StripeEvent.objects.get(event_id="evt_after_the_buyer").processed_at is not None
+    assert not OutboxMessage.objects.filter(topic="stripe.event").exists()  # nothing for a worker to do
+    assert post_webhook(client, body, signature).content == b"duplicate"
+    assert ShopOrderEvent.objects.filter(to_status=S.PAID).count() == 2  # paid once

@@ -114,19 +114,24 @@ def test_stripe_is_never_called_inside_our_transactions(stripe_settings, localst
         payment_sync(intent_id=payment.intent_id)
 
 
-def test_an_event_not_yet_processed_is_processed_on_stripes_retry(
-    client, stripe_settings, localstripe, placed_order
-):
-    payment = charged_behind_our_back(placed_order, localstripe)
-    body, signature = signed(
+def succeeded_event(event_id: str, payment, stripe_settings) -> tuple[bytes, str]:
+    """Stripe's "payment_intent.succeeded" for ``payment``, signed as Stripe signs it."""
+    return signed(
         {
-            "id": "evt_retry",
+            "id": event_id,
             "object": "event",
             "type": "payment_intent.succeeded",
             "data": {"object": {"id": payment.intent_id, "object": "payment_intent"}},
         },
         stripe_settings.STRIPE_WEBHOOK_SECRET,
     )
+
+
+def test_an_event_not_yet_processed_is_processed_on_stripes_retry(
+    client, stripe_settings, localstripe, placed_order
+):
+    payment = charged_behind_our_back(placed_order, localstripe)
+    body, signature = succeeded_event("evt_retry", payment, stripe_settings)
 
     # Recorded with its outbox row, but no worker ran it (the broker was down).
     assert post_webhook(client, body, signature).content == b"ok"
@@ -207,15 +212,7 @@ def test_a_succeeded_event_for_a_payment_already_recorded_leaves_no_follow_up(
         order=placed_order, payment_method=card_from_browser(localstripe, "4242424242424242")
     )
     assert payment.status == Payment.Status.SUCCEEDED  # the buyer's own request recorded it
-    body, signature = signed(
-        {
-            "id": "evt_after_the_buyer",
-            "object": "event",
-            "type": "payment_intent.succeeded",
-            "data": {"object": {"id": payment.intent_id, "object": "payment_intent"}},
-        },
-        stripe_settings.STRIPE_WEBHOOK_SECRET,
-    )
+    body, signature = succeeded_event("evt_after_the_buyer", payment, stripe_settings)
     assert post_webhook(client, body, signature).content == b"ok"
     assert StripeEvent.objects.get(event_id="evt_after_the_buyer").processed_at is not None
     assert not OutboxMessage.objects.filter(topic="stripe.event").exists()  # nothing for a worker to do

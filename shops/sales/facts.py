@@ -13,7 +13,6 @@ import datetime
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
@@ -541,22 +540,30 @@ _PRODUCT_SUMS = ("sales", "units", "goods", "presale_goods")
 
 def _add_up(
     model: type[Model],
-    existing: QuerySet[Any],
-    key: Callable[[Any], tuple],
+    fixed: dict[str, Any],
+    key_fields: tuple[str, ...],
     additions: dict[tuple, dict[str, Any]],
-    new: Callable[[tuple], dict[str, Any]],
+    *,
+    narrow: Q | None = None,
+    extra: dict[tuple, dict[str, Any]] | None = None,
 ) -> None:
-    """Add ``additions`` (a row's key → its fields' increments) to the rows of ``existing`` with those
-    keys, creating (with ``new(key)``'s fields) the ones missing. The caller holds every shop's lock."""
+    """Add ``additions`` (a row's key, its ``key_fields`` values, → its fields' increments) to the rows of
+    ``model`` with ``fixed`` (its day or month) and those keys, creating the missing ones (with ``extra``'s
+    fields for their key). ``narrow``: a filter that keeps the read to the rows the keys can match (the
+    first key field, the shop, always narrows it). The caller holds every shop's lock."""
+    existing = model.objects.filter(  # type: ignore[attr-defined]  # a model's default manager
+        narrow or Q(), **fixed, **{f"{key_fields[0]}__in": {k[0] for k in additions}}
+    )
     rows: dict[tuple, Any] = {}
     for row in existing:
-        rows.setdefault(key(row), row)
+        rows.setdefault(tuple(getattr(row, name) for name in key_fields), row)
     created: list[Any] = []
     updated: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)  # the fields → each row's values
     for each, increments in additions.items():
         row = rows.get(each)
         if row is None:
-            created.append(model(**new(each), **increments))
+            made = {**fixed, **dict(zip(key_fields, each, strict=True)), **(extra or {}).get(each, {})}
+            created.append(model(**made, **increments))
         else:
             names = tuple(sorted(increments))
             updated[names].append([*(increments[name] for name in names), row.pk])
@@ -575,11 +582,11 @@ def _add_up(
 def _sales_add(shop_order_ids: set[int]) -> None:
     """Add the sales ``shop_order_ids`` not counted yet to their days' facts and months, and mark them
     counted. Reads those sales and the facts' rows they touch only. The caller holds every shop's lock."""
-    counted = set(SaleCounted.objects.filter(shop_order_id__in=shop_order_ids).values_list("pk", flat=True))
     by_day: dict[datetime.date, set[int]] = defaultdict(set)
-    for day, shop_order_id in SaleEntry.objects.filter(
-        kind=SaleEntry.Kind.SALE, shop_order_id__in=shop_order_ids - counted
-    ).values_list("day", "shop_order_id"):
+    uncounted = SaleEntry.objects.filter(kind=SaleEntry.Kind.SALE, shop_order_id__in=shop_order_ids).exclude(
+        shop_order_id__in=SaleCounted.objects.filter(shop_order_id__in=shop_order_ids).values("pk")
+    )
+    for day, shop_order_id in uncounted.values_list("day", "shop_order_id"):
         by_day[day].add(shop_order_id)
     for day, these in sorted(by_day.items()):
         days, read = _shop_days(day, None, only_sales=these)
@@ -591,68 +598,43 @@ def _sales_add(shop_order_ids: set[int]) -> None:
 
 
 def _day_add(day: datetime.date, days: dict[int, _ShopDay]) -> None:
-    shop_ids, month = sorted(days), month_first(day)
-    buyers = {buyer for f in days.values() for buyer in f.buyers}
+    """Add one day's new sales (``_shop_days(only_sales=…)``) to that day's facts and its month's."""
+    by_day, by_month = {"day": day}, {"month": month_first(day)}
+    buyers = Q(buyer_key__in={buyer for f in days.values() for buyer in f.buyers})
     day_sums = {(shop_id,): {name: getattr(f, name) for name in _DAY_SUMS} for shop_id, f in days.items()}
-    _add_up(
-        SalesDay,
-        SalesDay.objects.filter(day=day, shop_id__in=shop_ids),
-        lambda row: (row.shop_id,),
-        day_sums,
-        lambda k: {"day": day, "shop_id": k[0]},
-    )
-    _add_up(
-        SalesMonth,
-        SalesMonth.objects.filter(month=month, shop_id__in=shop_ids),
-        lambda row: (row.shop_id,),
-        day_sums,
-        lambda k: {"month": month, "shop_id": k[0]},
-    )
+    buyer_sums = {
+        (shop_id, buyer): {"sales": n} for shop_id, f in days.items() for buyer, n in f.buyers.items()
+    }
+    for fixed, day_model, buyer_model in (
+        (by_day, SalesDay, BuyerSalesDay),
+        (by_month, SalesMonth, BuyerSalesMonth),
+    ):
+        _add_up(day_model, fixed, ("shop_id",), day_sums)
+        _add_up(buyer_model, fixed, ("shop_id", "buyer_key"), buyer_sums, narrow=buyers)
     products = {product_id for f in days.values() for product_id in f.products}
-    categories: dict[tuple, int | None] = {}
     product_sums: dict[tuple, dict[str, Any]] = {}
+    categories: dict[tuple, dict[str, Any]] = {}
     for shop_id, f in days.items():
         for product_id, p in f.products.items():
             sums = {name: getattr(p, name) for name in _PRODUCT_SUMS}
             product_sums[(shop_id, product_id)] = {**sums, "sales": len(p.sales)}
-            categories[(shop_id, product_id)] = p.category_id
+            categories[(shop_id, product_id)] = {"category_id": p.category_id}
     in_products = Q(product_id__in=products - {None})
     if None in products:
         in_products |= Q(product_id__isnull=True)
     _add_up(
-        ProductSalesDay,
-        ProductSalesDay.objects.filter(in_products, day=day, shop_id__in=shop_ids),
-        lambda row: (row.shop_id, row.product_id),
-        product_sums,
-        lambda k: {"day": day, "shop_id": k[0], "product_id": k[1], "category_id": categories[k]},
+        ProductSalesDay, by_day, ("shop_id", "product_id"), product_sums, narrow=in_products, extra=categories
     )
     _add_up(
         CategorySalesDay,
-        CategorySalesDay.objects.filter(day=day, shop_id__in=shop_ids, buyer_key__in=buyers),
-        lambda row: (row.shop_id, row.category_id, row.scope, row.buyer_key),
+        by_day,
+        ("shop_id", "category_id", "scope", "buyer_key"),
         {
             (shop_id, category_id, scope, buyer): {"sales": len(ids)}
             for shop_id, f in days.items()
             for (category_id, scope, buyer), ids in f.categories.items()
         },
-        lambda k: {"day": day, "shop_id": k[0], "category_id": k[1], "scope": k[2], "buyer_key": k[3]},
-    )
-    buyer_sums = {
-        (shop_id, buyer): {"sales": n} for shop_id, f in days.items() for buyer, n in f.buyers.items()
-    }
-    _add_up(
-        BuyerSalesDay,
-        BuyerSalesDay.objects.filter(day=day, shop_id__in=shop_ids, buyer_key__in=buyers),
-        lambda row: (row.shop_id, row.buyer_key),
-        buyer_sums,
-        lambda k: {"day": day, "shop_id": k[0], "buyer_key": k[1]},
-    )
-    _add_up(
-        BuyerSalesMonth,
-        BuyerSalesMonth.objects.filter(month=month, shop_id__in=shop_ids, buyer_key__in=buyers),
-        lambda row: (row.shop_id, row.buyer_key),
-        buyer_sums,
-        lambda k: {"month": month, "shop_id": k[0], "buyer_key": k[1]},
+        narrow=buyers,
     )
 
 

@@ -1,5 +1,6 @@
 """Oscar's basket forms, forked: nothing the storefront would not show can be added to a basket or have
-its quantity raised there (a product id posted by hand, a shop suspended since)."""
+its quantity raised there (a product id posted by hand, a shop suspended since); a product without
+purchase options is not asked for them again when the addition is made."""
 
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,13 @@ class AddToBasketForm(oscar_forms.AddToBasketForm):
         if not self.product.is_on_sale:
             raise not_on_sale_error(self.product)
         return super().clean()
+
+    def cleaned_options(self) -> list[dict[str, Any]]:
+        # Oscar's reads the product's options again (a query) even when building the form found none.
+        if not self.parent_product.has_options:
+            return []
+        options: list[dict[str, Any]] = super().cleaned_options()
+        return options
 
 
 class BasketLineForm(oscar_forms.BasketLineForm):

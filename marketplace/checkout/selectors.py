@@ -5,8 +5,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Sum
-
 from marketplace.shipping.models import ShippingRule
 from marketplace.shipping.parcels import ShippingQuote, parcel_line, shipping_quote
 
@@ -88,16 +86,3 @@ def basket_shop_sections(basket: "Basket", formset: "BaseFormSet[Any]") -> list[
     if leftovers:
         sections.append(BasketShopSection(None, leftovers))
     return sections
-
-
-def basket_item_count(basket: "Basket") -> int:
-    """Items in a basket, for the header on every page. Oscar's ``num_items`` loads every line with its
-    product, stock record, options and photos to add up their quantities; a page that shows only the count
-    adds them up in one query. A basket whose lines are loaded already (the basket and checkout pages) is
-    counted from them."""
-    if basket.id is None:  # a first-time visitor's basket: unsaved and empty
-        return 0
-    if basket._lines is not None:  # noqa: SLF001  # Oscar's cache of the lines, filled by all_lines()
-        return int(basket.num_items)
-    counted: int | None = basket.lines.aggregate(items=Sum("quantity"))["items"]
-    return counted or 0

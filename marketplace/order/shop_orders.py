@@ -206,7 +206,7 @@ def shop_orders_create(*, order: Order) -> list[ShopOrder]:
             for line in lines
             if getattr(line.product, "presale_ship_from", None) and line.product.is_presale()
         ]
-        shop_order = ShopOrder.objects.create(
+        shop_order = ShopOrder(
             order=order,
             shop_id=shop_id,
             number=f"{order.number}-{index:02d}",
@@ -217,6 +217,7 @@ def shop_orders_create(*, order: Order) -> list[ShopOrder]:
             ships_on=max(presale_dates) if presale_dates else timezone.localdate(),
         )
         shop_orders.append(shop_order)
+    ShopOrder.objects.bulk_create(shop_orders)  # one INSERT, the ids read back (PostgreSQL, SQLite ≥ 3.35)
     ShopOrderEvent.objects.bulk_create(
         [ShopOrderEvent(shop_order=so, to_status=so.status, reason="placed") for so in shop_orders]
     )

@@ -141,9 +141,14 @@ def outbox_deliver(*, message_id: int) -> bool:
     message = OutboxMessage.objects.filter(pk=message_id).only("handler", "done_at").first()
     if message is None or message.done_at is not None:
         return False
-    subscriber = subscriber_named(message.handler)
+    return _deliver(message_id=message_id, handler=message.handler)
+
+
+def _deliver(*, message_id: int, handler: str) -> bool:
+    """Run the row's subscriber ``handler`` (read with the row, which was not done then)."""
+    subscriber = subscriber_named(handler)
     if subscriber is None:
-        raise LookupError(f"outbox message {message_id}: no subscriber {message.handler!r}")
+        raise LookupError(f"outbox message {message_id}: no subscriber {handler!r}")
     try:
         if subscriber.atomic:
             with transaction.atomic():
@@ -218,10 +223,18 @@ def outbox_deliver_many(*, message_ids: Iterable[int]) -> int:
     """Deliver rows one after another (one Celery task for several rows: a task's own cost is paid once);
     returns how many ran. A row that fails has its failure recorded by ``outbox_deliver`` and waits for its
     back-off; the rows after it are still delivered."""
+    message_ids = list(message_ids)
+    # The rows not done yet and their subscribers, read together (each is locked and checked again as
+    # it is delivered).
+    handlers = dict(
+        OutboxMessage.objects.filter(pk__in=message_ids, done_at__isnull=True).values_list("pk", "handler")
+    )
     ran = 0
     for message_id in message_ids:
+        if message_id not in handlers:
+            continue
         try:
-            ran += outbox_deliver(message_id=message_id)
+            ran += _deliver(message_id=message_id, handler=handlers[message_id])
         except Exception:
             logger.exception("outbox message %s failed; it is tried again after its back-off", message_id)
     return ran

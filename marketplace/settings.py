@@ -197,6 +197,17 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5)
     )
+    # Parameters bound by PostgreSQL, not spliced into the SQL text by psycopg, and a statement this
+    # connection has run DB_PREPARE_THRESHOLD times prepared once and then only executed: PostgreSQL stops
+    # parsing and planning the same ORM statements again and again (docs/performance.md, "50 buyers,
+    # fourth look": PostgreSQL's CPU for a checkout's pages about halved). Behind pgbouncer nothing is
+    # prepared (below). A migration that changes a column's type makes the web and worker processes'
+    # prepared statements of that table fail until they restart: deploy restarts them after migrating.
+    if env.bool("DB_SERVER_SIDE_BINDING", default=True):
+        DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+        DATABASES["default"]["OPTIONS"].setdefault(
+            "prepare_threshold", env.int("DB_PREPARE_THRESHOLD", default=5) or None
+        )
 # Behind pgbouncer in transaction mode (DATABASE_POOLER=transaction), consecutive transactions of one
 # Django connection may run on different server connections, so nothing may outlive a transaction:
 # no server-side cursors (iterator() outside atomic() declares a cursor WITH HOLD, fetched across

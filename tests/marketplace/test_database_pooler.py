@@ -55,6 +55,7 @@ SETTINGS_CODE = (
     "import json; from django.conf import settings as s; d = s.DATABASES['default'];"
     "print('RESULT', json.dumps({'cursors_off': d.get('DISABLE_SERVER_SIDE_CURSORS', False),"
     " 'prepare': d['OPTIONS'].get('prepare_threshold', 'unset'), 'max_age': d['CONN_MAX_AGE'],"
+    " 'binding': d['OPTIONS'].get('server_side_binding', False),"
     " 'health': d.get('CONN_HEALTH_CHECKS', False)}))"
 )
 
@@ -66,9 +67,16 @@ def test_the_pooler_switch_turns_off_server_side_cursors_and_prepared_statements
             SETTINGS_CODE, env={"DATABASE_URL": url, "DATABASE_POOLER": "transaction"}, tmp_path=tmp_path
         )
     )
-    assert pooled == {"cursors_off": True, "prepare": None, "max_age": 60, "health": True}
+    # Parameters bound by the server either way (unnamed statements work through pgbouncer); prepared
+    # statements only on a direct connection, after a statement has run 5 times (or never, with 0).
+    assert pooled == {"cursors_off": True, "prepare": None, "max_age": 60, "health": True, "binding": True}
     direct = printed(manage_shell(SETTINGS_CODE, env={"DATABASE_URL": url}, tmp_path=tmp_path))
-    assert direct == {"cursors_off": False, "prepare": "unset", "max_age": 60, "health": False}
+    assert direct == {"cursors_off": False, "prepare": 5, "max_age": 60, "health": False, "binding": True}
+    unprepared = printed(
+        manage_shell(SETTINGS_CODE, env={"DATABASE_URL": url, "DB_PREPARE_THRESHOLD": "0"}, tmp_path=tmp_path)
+    )
+    assert unprepared["prepare"] is None
+    assert unprepared["binding"] is True
 
 
 def test_the_pooler_switch_refuses_sqlite_and_unknown_modes(tmp_path):
@@ -194,3 +202,14 @@ def test_through_pgbouncer_a_pooled_connection_leaves_nothing_on_the_server_conn
     # hands to the next client (with two or more server connections, its next fetch finds no cursor).
     direct = printed(manage_shell(LEFTOVERS_CODE, env={"DATABASE_URL": url}, tmp_path=tmp_path))
     assert direct["open_cursors"] == 1
+
+
+def test_straight_to_postgresql_a_statement_run_again_and_again_is_prepared(scratch_database, tmp_path):
+    url = f"postgres://postgres@127.0.0.1:5432/{scratch_database}"
+    # The query run ten times is prepared after its fifth run (DB_PREPARE_THRESHOLD): parsed and planned once.
+    straight = printed(manage_shell(LEFTOVERS_CODE, env={"DATABASE_URL": url}, tmp_path=tmp_path))
+    assert straight["rows"] == 300
+    assert straight["prepared"] >= 1
+    unprepared = {"DATABASE_URL": url, "DB_PREPARE_THRESHOLD": "0"}
+    off = printed(manage_shell(LEFTOVERS_CODE, env=unprepared, tmp_path=tmp_path))
+    assert off["prepared"] == 0

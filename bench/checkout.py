@@ -575,18 +575,27 @@ class CeilingRun:
     server_us: list[int] = field(default_factory=list)
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
+    cpu_s: float = 0.0  # the bare view's gunicorn (master and workers) while it was measured
 
     def add(self, other: "CeilingRun") -> None:
         self.latencies += other.latencies
         self.server_us += other.server_us
         self.seconds += other.seconds
         self.errors += other.errors
+        self.cpu_s += other.cpu_s
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """The CPU one bare-view request costs the web (its gunicorn), measured in the same run: the unit
+        a checkout's cost is stated in, so runs on a faster or slower moment of the machine compare."""
+        return self.cpu_s * 1000 / len(self.server_us) if self.server_us else math.nan
 
 
-def ceiling_measure(pool, url: str, log: Path, *, clients: int, seconds: float) -> CeilingRun:
+def ceiling_measure(pool, url: str, log: Path, *, clients: int, seconds: float, pid: int) -> CeilingRun:
     offset = log.stat().st_size
     start_at = time.time() + 0.5
     stop_at = start_at + seconds
+    cpu_before = cpu_seconds(pid)
     results = pool.starmap(ceiling_client, [(i, url, start_at, stop_at) for i in range(clients)])
     time.sleep(0.2)  # gunicorn writes the access line after the response
     return CeilingRun(
@@ -594,6 +603,7 @@ def ceiling_measure(pool, url: str, log: Path, *, clients: int, seconds: float) 
         server_us=server_times(access_log(log, offset))["ceiling"],
         seconds=stop_at - start_at,
         errors=[e for r in results for e in r.errors],
+        cpu_s=cpu_seconds(pid) - cpu_before,
     )
 
 
@@ -762,7 +772,13 @@ def seconds_of(delta) -> float:
 
 
 def report(
-    args, rows: list[Row], load: LoadRun, check: OrdersCheck, findings: dict, errors: list[str]
+    args,
+    rows: list[Row],
+    load: LoadRun,
+    check: OrdersCheck,
+    findings: dict,
+    errors: list[str],
+    bare: CeilingRun,
 ) -> None:
     checkouts = load.checkouts
     ceiling, everything = rows[0], rows[len(KINDS) + 1]
@@ -806,6 +822,14 @@ def report(
                 "CPU per checkout in the window (its pages, webhooks and follow-ups): "
                 + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in per_checkout.items())
                 + f", the whole stack {stack_cpu / checkouts * 1000:.0f} ms"
+            )
+            # The same costs in bare-view requests of this run: the machine's speed moves from run to run
+            # (other tenants of the host), and both sides of this ratio move with it.
+            unit = bare.cpu_ms_per_request
+            say(
+                f"the same in bare-view requests (the bare view: {unit:.2f} ms of CPU a request in its "
+                f"gunicorn, this run): web {per_checkout['web'] * 1000 / unit:.0f}, the whole stack "
+                f"{stack_cpu / checkouts * 1000 / unit:.0f}"
             )
     say(
         f"outbox: at most {load.outbox_most} rows undone during the window, {load.outbox_at_end} when the "
@@ -918,8 +942,12 @@ def main(argv=None) -> int:
             # The bare view: half its time before the checkout load and half after the outbox drained, so a
             # change in the machine's load during the run moves both sides of the ratios.
             half = args.duration / 2
-            ceiling_measure(pool, ceiling_url, ceiling_child.log, clients=args.buyers, seconds=1)  # warm-up
-            ceiling = ceiling_measure(pool, ceiling_url, ceiling_child.log, clients=args.buyers, seconds=half)
+            ceiling_measure(
+                pool, ceiling_url, ceiling_child.log, clients=args.buyers, seconds=1, pid=ceiling_child.pid
+            )  # warm-up
+            ceiling = ceiling_measure(
+                pool, ceiling_url, ceiling_child.log, clients=args.buyers, seconds=half, pid=ceiling_child.pid
+            )
             say(f"  bare view, first half: {len(ceiling.latencies) / ceiling.seconds:,.0f} req/s")
             start_at = time.time() + 1
             measure_from = start_at + args.warmup
@@ -952,7 +980,14 @@ def main(argv=None) -> int:
                 f"({load.outbox_at_end} rows undone at the end)"
             )
             ceiling.add(
-                ceiling_measure(pool, ceiling_url, ceiling_child.log, clients=args.buyers, seconds=half)
+                ceiling_measure(
+                    pool,
+                    ceiling_url,
+                    ceiling_child.log,
+                    clients=args.buyers,
+                    seconds=half,
+                    pid=ceiling_child.pid,
+                )
             )
 
         rows = rows_make(load, ceiling)
@@ -962,7 +997,7 @@ def main(argv=None) -> int:
             load, ceiling, check, [config.logs / "web.log", ceiling_child.log], dead
         )
         findings = log_findings(config.logs)
-        report(args, rows, load, check, findings, errors)
+        report(args, rows, load, check, findings, errors, ceiling)
         checkouts = load.checkouts
         results = {
             "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -974,6 +1009,7 @@ def main(argv=None) -> int:
             "checkouts_per_s": checkouts / load.window,
             "orders": asdict(check),
             "cpu_s": load.cpu,
+            "bare_view_cpu_ms": ceiling.cpu_ms_per_request,
             "outbox": {"most": load.outbox_most, "at_end": load.outbox_at_end, "drain_s": load.drain_s},
             "log_findings": {log: dict(found) for log, found in findings.items()},
             "errors": errors[:50],

@@ -591,19 +591,21 @@ class CeilingRun:
         return self.cpu_s * 1000 / len(self.server_us) if self.server_us else math.nan
 
 
-def ceiling_measure(pool, url: str, log: Path, *, clients: int, seconds: float, pid: int) -> CeilingRun:
-    offset = log.stat().st_size
+def ceiling_measure(pool, child, url: str, *, clients: int, seconds: float) -> CeilingRun:
+    """The bare view served by ``child`` (the ceiling's gunicorn) to ``clients`` for ``seconds``: the
+    latencies, its access log's server times and its CPU."""
+    offset = child.log.stat().st_size
     start_at = time.time() + 0.5
     stop_at = start_at + seconds
-    cpu_before = cpu_seconds(pid)
+    cpu_before = cpu_seconds(child.pid)
     results = pool.starmap(ceiling_client, [(i, url, start_at, stop_at) for i in range(clients)])
     time.sleep(0.2)  # gunicorn writes the access line after the response
     return CeilingRun(
         latencies=[s[2] for r in results for s in r.samples],
-        server_us=server_times(access_log(log, offset))["ceiling"],
+        server_us=server_times(access_log(child.log, offset))["ceiling"],
         seconds=stop_at - start_at,
         errors=[e for r in results for e in r.errors],
-        cpu_s=cpu_seconds(pid) - cpu_before,
+        cpu_s=cpu_seconds(child.pid) - cpu_before,
     )
 
 
@@ -942,12 +944,8 @@ def main(argv=None) -> int:
             # The bare view: half its time before the checkout load and half after the outbox drained, so a
             # change in the machine's load during the run moves both sides of the ratios.
             half = args.duration / 2
-            ceiling_measure(
-                pool, ceiling_url, ceiling_child.log, clients=args.buyers, seconds=1, pid=ceiling_child.pid
-            )  # warm-up
-            ceiling = ceiling_measure(
-                pool, ceiling_url, ceiling_child.log, clients=args.buyers, seconds=half, pid=ceiling_child.pid
-            )
+            ceiling_measure(pool, ceiling_child, ceiling_url, clients=args.buyers, seconds=1)  # warm-up
+            ceiling = ceiling_measure(pool, ceiling_child, ceiling_url, clients=args.buyers, seconds=half)
             say(f"  bare view, first half: {len(ceiling.latencies) / ceiling.seconds:,.0f} req/s")
             start_at = time.time() + 1
             measure_from = start_at + args.warmup
@@ -979,16 +977,7 @@ def main(argv=None) -> int:
                 f"  load done; the outbox drained {load.drain_s:.1f} s after it "
                 f"({load.outbox_at_end} rows undone at the end)"
             )
-            ceiling.add(
-                ceiling_measure(
-                    pool,
-                    ceiling_url,
-                    ceiling_child.log,
-                    clients=args.buyers,
-                    seconds=half,
-                    pid=ceiling_child.pid,
-                )
-            )
+            ceiling.add(ceiling_measure(pool, ceiling_child, ceiling_url, clients=args.buyers, seconds=half))
 
         rows = rows_make(load, ceiling)
         check = orders_check(args.database_url, after_order_id=after_order_id, since=measure_from)

@@ -1,0 +1,280 @@
+"""Where a checkout spends its time, in-process: the checkout benchmark's journey (home, product pages,
+additions to the basket, the checkout page, place + pay, the thank-you page) through Django's test client
+on a database the benchmark kept, then the follow-ups it wrote (the outbox) delivered here. Per request
+kind and per follow-up: SQL statements, this process's CPU and the CPU of the PostgreSQL backend serving
+it. The wall-clock figures of bench/checkout.py move with the machine; these count what one checkout does.
+
+    .venv/bin/python bench/checkout.py --buyers 2 --duration 3 --warmup 1 --keep   # the database, once
+    .venv/bin/python bench/profile_checkout.py --journeys 30
+    .venv/bin/python bench/profile_checkout.py --journeys 30 --profile "place + pay" --top 40
+    .venv/bin/python bench/profile_checkout.py --journeys 5 --queries "basket add"
+
+localstripe runs beside it (its own process, port and data file), with no webhook: the webhook requests
+are not part of these figures (bench/checkout.py measures them).
+"""
+
+import argparse
+import cProfile
+import os
+import pstats
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from contextlib import nullcontext
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from bench.checkout import ADD_FORM, ADDRESSES, CARD, DEFAULT_URL, PRODUCT_LINK, PUBLISHABLE_KEY  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=DEFAULT_URL, help="the database bench/checkout.py kept")
+    parser.add_argument("--journeys", type=int, default=20, help="checkouts measured (default 20)")
+    parser.add_argument("--warmup", type=int, default=3, help="checkouts before measuring (default 3)")
+    parser.add_argument("--items", type=int, default=2, help="products put in each basket (default 2)")
+    parser.add_argument("--profile", help="cProfile this request kind, or 'follow-ups', or 'all'")
+    parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
+    parser.add_argument("--top", type=int, default=30, help="functions listed by --profile")
+    parser.add_argument("--queries", help="print the statements of this request kind (or a follow-up)")
+    parser.add_argument("--cache-url", default="rediscache://127.0.0.1:6379/7")
+    return parser.parse_args(argv)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def backend_cpu(pid: int) -> float:
+    """CPU seconds a PostgreSQL backend has used (this machine's database: it runs here)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+class Meter:
+    """Statements, this process's CPU and the backend's CPU, per kind."""
+
+    def __init__(self, connection, profile: str | None, queries: str | None) -> None:
+        self.connection = connection
+        self.profile_kind = profile
+        self.queries_kind = queries
+        self.n: Counter = Counter()
+        self.cpu: Counter = Counter()
+        self.pg: Counter = Counter()
+        self.statements: Counter = Counter()
+        self.profiler = cProfile.Profile()
+        self.printed: set[str] = set()
+        self.on = False
+
+    def backend_pid(self) -> int:
+        self.connection.ensure_connection()
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    def __call__(self, kind: str, work):
+        from django.test.utils import CaptureQueriesContext
+
+        pid = self.backend_pid()
+        profiling = self.on and self.profile_kind in (kind, "all")
+        printing = self.on and kind == self.queries_kind and kind not in self.printed
+        statements = 0
+
+        def count(execute, sql, params, many, context):
+            nonlocal statements
+            statements += 1
+            return execute(sql, params, many, context)
+
+        # Statements are counted by a wrapper (cheap); captured with their text only when printed, as
+        # capturing makes psycopg render every statement (CPU this would then count).
+        with (
+            CaptureQueriesContext(self.connection) if printing else nullcontext() as captured,
+            self.connection.execute_wrapper(count),
+        ):
+            pg0, cpu0 = backend_cpu(pid), time.process_time()
+            if profiling:
+                self.profiler.enable()
+            result = work()
+            if profiling:
+                self.profiler.disable()
+            cpu1 = time.process_time()
+        pid_after = self.backend_pid()
+        pg1 = backend_cpu(pid) if pid_after == pid else pg0
+        if self.on:
+            self.n[kind] += 1
+            self.cpu[kind] += cpu1 - cpu0
+            self.pg[kind] += pg1 - pg0
+            self.statements[kind] += statements
+            if printing:
+                self.printed.add(kind)
+                print(f"\n{kind}: {statements} statements")
+                for query in captured.captured_queries:
+                    print("  ", query["sql"][:400])
+        return result
+
+
+def journey(client, meter: Meter, rng: random.Random, products: list[str], stripe_url: str, index: int):
+    import requests
+
+    def call(kind, method, url, expect, **kwargs):
+        response = meter(kind, lambda: getattr(client, method)(url, **kwargs))
+        if response.status_code != expect:
+            raise SystemExit(f"{kind} {url}: {response.status_code}, not {expect}")
+        return response
+
+    call("home", "get", "/", 200)
+    for path in rng.sample(products, k=2):
+        page = call("product", "get", path, 200)
+        action = ADD_FORM.search(page.content.decode())
+        call("basket add", "post", action.group(1), 302, data={"quantity": 1}, HTTP_REFERER=path)
+    call("checkout page", "get", "/checkout/", 200)
+    token = requests.post(
+        stripe_url + "/v1/tokens",
+        data={
+            "key": PUBLISHABLE_KEY,
+            "card[number]": CARD,
+            "card[exp_month]": "12",
+            "card[exp_year]": "2030",
+            "card[cvc]": "123",
+        },
+        timeout=30,
+    ).json()
+    province, city, county, street = ADDRESSES[index % len(ADDRESSES)]
+    placed = call(
+        "place + pay",
+        "post",
+        "/checkout/",
+        302,
+        data={
+            "email": f"profile{index}@example.cn",
+            "recipient": "王小明",
+            "phone": f"138 0013 {8000 + index % 1000:04d}",
+            "province": province,
+            "city": city,
+            "county": county,
+            "street": street,
+            "pay_with": "card",
+            "payment_method": token["card"]["id"],
+        },
+    )
+    if "thank-you" not in placed["Location"]:
+        raise SystemExit(f"place + pay landed on {placed['Location']}")
+    call("thank-you", "get", placed["Location"], 200)
+
+
+def followups(meter: Meter) -> None:
+    """Every undone outbox row delivered here, one handler at a time, metered by handler."""
+    from marketplace.outbox.models import OutboxMessage
+    from marketplace.outbox.services import outbox_deliver
+
+    for _ in range(5):  # a follow-up may write follow-ups of its own
+        undone = list(OutboxMessage.objects.filter(done_at__isnull=True).values_list("pk", "handler"))
+        for message_id, handler in undone:
+            meter(handler, lambda m=message_id: outbox_deliver(message_id=m))
+        if not undone:
+            return
+
+
+def report(meter: Meter, checkouts: int) -> None:
+    print(f"\nper checkout ({checkouts} checkouts): requests, statements, CPU ms (Django, PostgreSQL)")
+    totals = defaultdict(float)
+    for kind in meter.n:
+        per = checkouts
+        row = (
+            meter.n[kind] / per,
+            meter.statements[kind] / per,
+            meter.cpu[kind] * 1000 / per,
+            meter.pg[kind] * 1000 / per,
+        )
+        totals["cpu"] += row[2]
+        totals["pg"] += row[3]
+        print(f"  {kind:36} {row[0]:5.1f} {row[1]:7.1f} {row[2]:8.1f} {row[3]:8.1f}")
+    print(f"  {'all':36} {'':5} {'':7} {totals['cpu']:8.1f} {totals['pg']:8.1f}")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    stripe_port = free_port()
+    scratch = tempfile.TemporaryDirectory(prefix="profile-checkout-")
+    data = Path(scratch.name) / "localstripe.pickle"
+    stripe = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "devtools/localstripe_server.py"),
+            "--port",
+            str(stripe_port),
+            "--data",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stripe_url = f"http://127.0.0.1:{stripe_port}"
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "marketplace.settings",
+            "DJANGO_DEBUG": "false",  # as bench/checkout.py's stack: cached templates, no debug cursor
+            "DATABASE_URL": args.database_url,
+            "CACHE_URL": args.cache_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "OUTBOX_DELIVER_ON_COMMIT": "false",
+            "VAR_DIR": str(REPO / "var/bench/checkout"),
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "STRIPE_API_BASE": stripe_url,
+            "STRIPE_SECRET_KEY": "sk_test_profile",
+            "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+            "STRIPE_WEBHOOK_SECRET": "whsec_profile",
+        }
+    )
+    try:
+        import django
+
+        django.setup()
+        import requests
+        from django.core.cache import cache
+        from django.db import connection
+        from django.test import Client
+
+        for _ in range(100):
+            try:
+                requests.get(stripe_url + "/v1/tokens", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        cache.clear()
+        client = Client(HTTP_HOST="127.0.0.1")
+        home = client.get("/").content.decode()
+        products = sorted(set(PRODUCT_LINK.findall(home)))
+        if len(products) < 2:
+            raise SystemExit("fewer than 2 products on the home page: not the checkout benchmark's database?")
+        meter = Meter(connection, args.profile, args.queries)
+        rng = random.Random(1)
+        followups(meter)  # what an earlier run left
+        for index in range(args.warmup + args.journeys):
+            meter.on = index >= args.warmup
+            client.cookies.clear()
+            journey(client, meter, rng, products, stripe_url, index + int(time.time()) % 100000 * 100)
+            followups(meter)
+        report(meter, args.journeys)
+        if args.profile:
+            stats = pstats.Stats(meter.profiler)
+            stats.sort_stats(args.sort).print_stats(args.top)
+    finally:
+        stripe.terminate()
+        stripe.wait()
+        scratch.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -20,6 +20,7 @@ class ShopGroup:
     lines: list["BasketLine"]
     goods_total: Decimal
     shipping: ShippingQuote
+    rule: ShippingRule | None = None  # the shop's rule the quote came from (None: the default rule)
 
     @property
     def total(self) -> Decimal:
@@ -48,6 +49,7 @@ def basket_shop_groups(basket: "Basket") -> list[ShopGroup]:
                 lines=shop_lines,
                 goods_total=sum((p.total for p in parcel), Decimal("0")),
                 shipping=shipping_quote(rule=rules.get(shop_id), lines=parcel),
+                rule=rules.get(shop_id),
             )
         )
     basket._shop_groups_memo = (state, groups)

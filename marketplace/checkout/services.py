@@ -120,7 +120,7 @@ def checkout_place(
             guest_email="" if user is not None and user.is_authenticated else email,
             request=request,
         )
-        shop_orders_create(order=order)
+        shop_orders_create(order=order, rules={group.shop.pk: group.rule for group in groups})
         basket.submit()
         # Last, just before the commit: the stock rows stay locked from here to the commit only, so buyers
         # of the same produce queue for milliseconds, not for the whole order's writes. SoldOut undoes it all.

@@ -5,7 +5,7 @@ Lock order of the paid-order flow: the buyer's order row (``order_lock``), then 
 shop orders in primary-key order, then stock records (``marketplace/partner/stock.py``)."""
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -185,9 +185,14 @@ def order_status_derived(statuses: Iterable[str]) -> str:
 
 
 @transaction.atomic(savepoint=False)  # one with the order it splits: no savepoint of its own
-def shop_orders_create(*, order: Order) -> list[ShopOrder]:
+def shop_orders_create(
+    *, order: Order, rules: Mapping[int, ShippingRule | None] | None = None
+) -> list[ShopOrder]:
     """One shop order per shop in ``order`` (Oscar order lines grouped by partner), each with its
-    lines' total and the shop's shipping charge. Idempotent: an order already split is returned as is."""
+    lines' total and the shop's shipping charge. ``rules``: the shops' shipping rules (shop id → rule,
+    None for the default) as the order's total was worked out with them (the checkout's), so the shop
+    orders charge the same; a shop not in it has its rule read. Idempotent: an order already split is
+    returned as is."""
     existing = list(ShopOrder.objects.filter(order=order))
     if existing:
         return existing
@@ -196,7 +201,11 @@ def shop_orders_create(*, order: Order) -> list[ShopOrder]:
         if line.partner_id is None:
             raise ValueError(f"order {order.number} line {line.pk} has no shop")
         by_shop[line.partner_id].append(line)
-    rules = {rule.shop_id: rule for rule in ShippingRule.objects.filter(shop_id__in=by_shop)}
+    rules = dict(rules or {})
+    unread = [shop_id for shop_id in by_shop if shop_id not in rules]
+    if unread:
+        rules.update(dict.fromkeys(unread))
+        rules.update({rule.shop_id: rule for rule in ShippingRule.objects.filter(shop_id__in=unread)})
     shop_orders: list[ShopOrder] = []
     for index, (shop_id, lines) in enumerate(sorted(by_shop.items()), start=1):
         parcel = [parcel_line(line) for line in lines]

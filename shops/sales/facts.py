@@ -376,45 +376,52 @@ def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = No
     def buyers(prefix: str = "") -> tuple[str, list]:
         return ("1 = 1", []) if keys is None else (_in_list(f"{prefix}buyer_key", keys), keys)
 
+    # One DELETE per table and one INSERT for every scope (each scope's rows a SELECT of a UNION ALL,
+    # with its own window): the statements are the same whatever the number of scopes.
+    by_buyer, buyer_params = buyers()
+    scopes, scope_params = [], []
+    for scope in BuyerSalesChain.Scope.values:
+        condition, params = groups.where(scope)
+        scopes.append(f"(scope = %s AND {condition})")
+        scope_params += [scope, *params]
+    selects: list[str] = []
+    select_params: list = []
+    by_shop, shop_params = groups.where(BuyerSalesChain.Scope.SHOP)
+    selects.append(
+        "SELECT 'shop', shop_id, NULL, buyer_key, day, sales, LAG(day) OVER w, "  # noqa: S608
+        "CASE WHEN sales >= 2 THEN day ELSE LEAD(day) OVER w END "
+        f"FROM {days} WHERE {by_buyer} AND {by_shop} "
+        "WINDOW w AS (PARTITION BY shop_id, buyer_key ORDER BY day)"
+    )
+    select_params += [*buyer_params, *shop_params]
+    for scope, column in _PLACE_LEVELS:
+        by_buyer_d, buyer_params_d = buyers("d.")
+        by_place, place_params = groups.where(scope, "p.")
+        selects.append(
+            "SELECT %s, NULL, p.place_id, d.buyer_key, d.day, SUM(d.sales), LAG(d.day) OVER w, "  # noqa: S608
+            "CASE WHEN SUM(d.sales) >= 2 THEN d.day ELSE LEAD(d.day) OVER w END "
+            f"FROM {days} d JOIN (SELECT shop_id, {column} AS place_id FROM {places_table}) p "
+            f"ON p.shop_id = d.shop_id WHERE {by_buyer_d} AND {by_place} "
+            "GROUP BY p.place_id, d.buyer_key, d.day "
+            "WINDOW w AS (PARTITION BY p.place_id, d.buyer_key ORDER BY d.day)"
+        )
+        select_params += [scope, *buyer_params_d, *place_params]
+    selects.append(
+        "SELECT 'all', NULL, NULL, buyer_key, day, SUM(sales), LAG(day) OVER w, "  # noqa: S608
+        "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END "
+        f"FROM {days} WHERE {by_buyer} GROUP BY buyer_key, day "
+        "WINDOW w AS (PARTITION BY buyer_key ORDER BY day)"
+    )
+    select_params += buyer_params
     with connection.cursor() as cursor:
         for table in (chains, chain_months):
-            for scope in BuyerSalesChain.Scope.values:
-                (by_buyer, buyer_params), (by_group, group_params) = buyers(), groups.where(scope)
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE scope = %s AND {by_buyer} AND {by_group}",  # noqa: S608
-                    [scope, *buyer_params, *group_params],
-                )
-        by_buyer, buyer_params = buyers()
-        by_shop, shop_params = groups.where(BuyerSalesChain.Scope.SHOP)
-        cursor.execute(
-            f"INSERT INTO {chains} ({_CHAIN_COLUMNS}) "  # noqa: S608
-            "SELECT 'shop', shop_id, NULL, buyer_key, day, sales, LAG(day) OVER w, "
-            "CASE WHEN sales >= 2 THEN day ELSE LEAD(day) OVER w END "
-            f"FROM {days} WHERE {by_buyer} AND {by_shop} "
-            "WINDOW w AS (PARTITION BY shop_id, buyer_key ORDER BY day)",
-            [*buyer_params, *shop_params],
-        )
-        for scope, column in _PLACE_LEVELS:
-            by_buyer, buyer_params = buyers("d.")
-            by_place, place_params = groups.where(scope, "p.")
             cursor.execute(
-                f"INSERT INTO {chains} ({_CHAIN_COLUMNS}) "  # noqa: S608
-                f"SELECT %s, NULL, p.place_id, d.buyer_key, d.day, SUM(d.sales), LAG(d.day) OVER w, "
-                "CASE WHEN SUM(d.sales) >= 2 THEN d.day ELSE LEAD(d.day) OVER w END "
-                f"FROM {days} d JOIN (SELECT shop_id, {column} AS place_id FROM {places_table}) p "
-                f"ON p.shop_id = d.shop_id WHERE {by_buyer} AND {by_place} "
-                "GROUP BY p.place_id, d.buyer_key, d.day "
-                "WINDOW w AS (PARTITION BY p.place_id, d.buyer_key ORDER BY d.day)",
-                [scope, *buyer_params, *place_params],
+                f"DELETE FROM {table} WHERE {by_buyer} AND ({' OR '.join(scopes)})",  # noqa: S608
+                [*buyer_params, *scope_params],
             )
-        by_buyer, buyer_params = buyers()
         cursor.execute(
-            f"INSERT INTO {chains} ({_CHAIN_COLUMNS}) "  # noqa: S608
-            "SELECT 'all', NULL, NULL, buyer_key, day, SUM(sales), LAG(day) OVER w, "
-            "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END "
-            f"FROM {days} WHERE {by_buyer} GROUP BY buyer_key, day "
-            "WINDOW w AS (PARTITION BY buyer_key ORDER BY day)",
-            buyer_params,
+            f"INSERT INTO {chains} ({_CHAIN_COLUMNS}) {' UNION ALL '.join(selects)}",  # noqa: S608
+            select_params,
         )
     _chain_months_fill(buyers("c."), groups)
 

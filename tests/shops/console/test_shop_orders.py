@@ -60,6 +60,30 @@ def test_an_order_from_two_shops_becomes_two_shop_orders_with_their_own_shipping
     assert {so.status for so in by_shop.values()} == {S.PENDING_PAYMENT}
 
 
+def test_the_rules_the_checkout_priced_with_are_used_and_a_shop_missing_from_them_has_its_own_read(
+    two_shop_order,
+):
+    """The checkout passes the rules its total was worked out with (read before the order's transaction):
+    the shop orders charge what the buyer was shown, even if the shop changed its rule meanwhile."""
+    order, peach_shop, tea_shop = two_shop_order
+    shown = ShippingRule(shop=peach_shop, kind="flat", flat_charge=Decimal("5"), cold_chain_surcharge=0)
+    ShippingRule.objects.filter(shop=tea_shop).update(flat_charge=Decimal("9"))  # after the buyer saw ¥8
+
+    by_shop = {so.shop_id: so for so in shop_orders_create(order=order, rules={peach_shop.pk: shown})}
+
+    assert by_shop[peach_shop.pk].shipping_charge == Decimal("5.00")  # as passed, not the default's ¥30
+    assert by_shop[tea_shop.pk].shipping_charge == Decimal("9.00")  # not passed: read now
+
+
+def test_with_every_shops_rule_passed_no_rule_is_read(two_shop_order, django_assert_num_queries):
+    order, peach_shop, tea_shop = two_shop_order
+    rules = {peach_shop.pk: None, tea_shop.pk: ShippingRule.objects.get(shop=tea_shop)}
+    with django_assert_num_queries(4):  # split already? the lines; the shop orders and their events
+        by_shop = {so.shop_id: so for so in shop_orders_create(order=order, rules=rules)}
+    assert by_shop[peach_shop.pk].shipping_charge == Decimal("30.00")  # None: the default rule
+    assert by_shop[tea_shop.pk].shipping_charge == Decimal("8.00")
+
+
 def test_splitting_twice_creates_nothing_new(two_shop_order):
     order, *_ = two_shop_order
     first = shop_orders_create(order=order)

@@ -164,6 +164,15 @@ def test_adding_a_sale_reads_the_same_whatever_the_days_other_sales(world):
         with CaptureQueriesContext(connection) as captured:
             assert sales_facts_catch_up() == 1
         counts.append(len(captured.captured_queries))
+        # The buyer's chains: one DELETE per chain table and one INSERT for all five scopes (the rows
+        # seen from a month start need none here: no month starts within these facts' days).
+        chain_writes = [
+            q["sql"].split()[0]
+            for q in captured.captured_queries
+            if q["sql"].split()[0] in ("DELETE", "INSERT")
+            and "sales_buyersaleschain" in q["sql"].split("SELECT")[0]
+        ]
+        assert sorted(chain_writes) == ["DELETE", "DELETE", "INSERT"], chain_writes
         assert facts() == truth()
     assert counts[0] == counts[1], counts
 

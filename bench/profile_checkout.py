@@ -304,7 +304,7 @@ def main(argv=None) -> int:
         followups(meter)  # what an earlier run left
         for index in range(args.warmup + args.journeys):
             meter.on = index >= args.warmup
-            client.cookies.clear()
+            # One buyer, journey after journey, keeping its cookies (session, basket), as the benchmark's.
             journey(client, meter, rng, products, stripe_url, index + int(time.time()) % 100000 * 100)
             followups(meter)
         report(meter, args.journeys)

@@ -21,7 +21,6 @@ import json
 import os
 import pstats
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.checkout import ADD_FORM, ADDRESSES, CARD, DEFAULT_URL, PRODUCT_LINK, PUBLISHABLE_KEY  # noqa: E402
+from devtools.stack import free_port  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -44,18 +44,18 @@ def parse_args(argv=None):
     parser.add_argument("--journeys", type=int, default=20, help="checkouts measured (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="checkouts before measuring (default 3)")
     parser.add_argument("--items", type=int, default=2, help="products put in each basket (default 2)")
-    parser.add_argument("--profile", help="cProfile this request kind, or 'follow-ups', or 'all'")
+    parser.add_argument(
+        "--profile", help="cProfile this request kind or subscriber (sales.facts_after_sale, …), or 'all'"
+    )
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     parser.add_argument("--top", type=int, default=30, help="functions listed by --profile")
     parser.add_argument("--queries", help="print the statements of this request kind (or a follow-up)")
-    parser.add_argument("--cache-url", default="rediscache://127.0.0.1:6379/7")
+    parser.add_argument(
+        "--cache-url",
+        default="rediscache://127.0.0.1:6379/7",
+        help="its own cache: cleared at the start",
+    )
     return parser.parse_args(argv)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def backend_cpu(pid: int) -> float:
@@ -126,7 +126,7 @@ class Meter:
         return result
 
 
-def journey(client, meter: Meter, rng: random.Random, products: list[str], stripe_url: str, index: int):
+def journey(client, meter: Meter, rng: random.Random, plan: dict, index: int):
     import requests
 
     def call(kind, method, url, expect, **kwargs):
@@ -136,7 +136,8 @@ def journey(client, meter: Meter, rng: random.Random, products: list[str], strip
         return response
 
     call("home", "get", "/", 200)
-    for path in rng.sample(products, k=2):
+    products, stripe_url = plan["products"], plan["stripe_url"]
+    for path in rng.sample(products, k=min(plan["items"], len(products))):
         page = call("product", "get", path, 200)
         action = ADD_FORM.search(page.content.decode())
         call("basket add", "post", action.group(1), 302, data={"quantity": 1}, HTTP_REFERER=path)
@@ -305,7 +306,8 @@ def main(argv=None) -> int:
         for index in range(args.warmup + args.journeys):
             meter.on = index >= args.warmup
             # One buyer, journey after journey, keeping its cookies (session, basket), as the benchmark's.
-            journey(client, meter, rng, products, stripe_url, index + int(time.time()) % 100000 * 100)
+            plan = {"products": products, "stripe_url": stripe_url, "items": args.items}
+            journey(client, meter, rng, plan, index + int(time.time()) % 100000 * 100)
             followups(meter)
         report(meter, args.journeys)
         if args.profile:

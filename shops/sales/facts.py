@@ -338,6 +338,15 @@ class _ChainGroups:
             terms.append(f"{prefix}place_id IS NULL")
         return f"({' OR '.join(terms) or '1 = 0'})", params
 
+    def every_scope(self, prefix: str = "") -> tuple[str, list]:
+        """A SQL condition on rows of any scope (``where`` of each, joined with OR), and its parameters."""
+        terms, params = [], []
+        for scope in BuyerSalesChain.Scope.values:
+            condition, its = self.where(scope, prefix)
+            terms.append(f"({prefix}scope = %s AND {condition})")
+            params += [scope, *its]
+        return f"({' OR '.join(terms)})", params
+
 
 def _chain_groups(shop_ids: list[int] | None, moved: set[int]) -> _ChainGroups:
     """The chain rows that the facts of ``shop_ids`` (None: every shop) feed: their own by shop, and by
@@ -379,11 +388,6 @@ def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = No
     # One DELETE per table and one INSERT for every scope (each scope's rows a SELECT of a UNION ALL,
     # with its own window): the statements are the same whatever the number of scopes.
     by_buyer, buyer_params = buyers()
-    scopes, scope_params = [], []
-    for scope in BuyerSalesChain.Scope.values:
-        condition, params = groups.where(scope)
-        scopes.append(f"(scope = %s AND {condition})")
-        scope_params += [scope, *params]
     selects: list[str] = []
     select_params: list = []
     by_shop, shop_params = groups.where(BuyerSalesChain.Scope.SHOP)
@@ -414,9 +418,10 @@ def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = No
     )
     select_params += buyer_params
     with connection.cursor() as cursor:
+        scoped, scope_params = groups.every_scope()
         for table in (chains, chain_months):
             cursor.execute(
-                f"DELETE FROM {table} WHERE {by_buyer} AND ({' OR '.join(scopes)})",  # noqa: S608
+                f"DELETE FROM {table} WHERE {by_buyer} AND {scoped}",  # noqa: S608
                 [*buyer_params, *scope_params],
             )
         cursor.execute(
@@ -437,11 +442,7 @@ def _chain_months_fill(by_buyer: tuple[str, list], groups: _ChainGroups) -> None
     if not months:
         return
     chains, chain_months = BuyerSalesChain._meta.db_table, BuyerSalesChainMonth._meta.db_table
-    scopes, scope_params = [], []
-    for scope in BuyerSalesChain.Scope.values:
-        condition, params = groups.where(scope, "c.")
-        scopes.append(f"(c.scope = %s AND {condition})")
-        scope_params += [scope, *params]
+    scoped, scope_params = groups.every_scope("c.")
     values = ", ".join(["(%s)"] * len(months))
     with connection.cursor() as cursor:
         cursor.execute(
@@ -450,7 +451,7 @@ def _chain_months_fill(by_buyer: tuple[str, list], groups: _ChainGroups) -> None
             "SELECT c.scope, c.shop_id, c.place_id, c.buyer_key, m.column1, c.previous_day, c.second_day "
             f"FROM {chains} c JOIN (VALUES {values}) m ON m.column1 > c.previous_day AND m.column1 <= c.day "
             f"WHERE c.previous_day IS NOT NULL AND c.second_day IS NOT NULL AND {by_buyer[0]} "
-            f"AND ({' OR '.join(scopes)})",
+            f"AND {scoped}",
             [*months, *by_buyer[1], *scope_params],
         )
 

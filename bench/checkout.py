@@ -41,6 +41,14 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/marketplace_bench_checkout"
 PUBLISHABLE_KEY = "pk_test_stack"  # devtools/stack.py's STRIPE_PUBLISHABLE_KEY
 CARD = "4242424242424242"
+# What Stripe.js posts to make a card token (/v1/tokens) in the buyer's browser.
+CARD_TOKEN_FORM = {
+    "key": PUBLISHABLE_KEY,
+    "card[number]": CARD,
+    "card[exp_month]": "12",
+    "card[exp_year]": "2030",
+    "card[cvc]": "123",
+}
 # Delivery addresses the buyers take turns with: real divisions (the demo loads China's), all inside the
 # demo's cold-chain and express coverage, so every shop order can be routed.
 ADDRESSES = [
@@ -265,13 +273,7 @@ def journey(call, session, rng: random.Random, plan: Plan, index: int) -> tuple[
         STRIPE_JS,
         "POST",
         plan.stripe + "/v1/tokens",
-        data={
-            "key": PUBLISHABLE_KEY,
-            "card[number]": CARD,
-            "card[exp_month]": "12",
-            "card[exp_year]": "2030",
-            "card[cvc]": "123",
-        },
+        data=CARD_TOKEN_FORM,
     )
     province, city, county, street = ADDRESSES[(index + rng.randrange(len(ADDRESSES))) % len(ADDRESSES)]
     posted_at = time.time()

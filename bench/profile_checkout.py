@@ -32,7 +32,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.checkout import ADD_FORM, ADDRESSES, CARD, DEFAULT_URL, PRODUCT_LINK, PUBLISHABLE_KEY  # noqa: E402
+from bench.checkout import (  # noqa: E402
+    ADD_FORM,
+    ADDRESSES,
+    CARD_TOKEN_FORM,
+    DEFAULT_URL,
+    PRODUCT_LINK,
+    PUBLISHABLE_KEY,
+)
 from devtools.stack import free_port  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -144,13 +151,7 @@ def journey(client, meter: Meter, rng: random.Random, plan: dict, index: int):
     call("checkout page", "get", "/checkout/", 200)
     token = requests.post(
         stripe_url + "/v1/tokens",
-        data={
-            "key": PUBLISHABLE_KEY,
-            "card[number]": CARD,
-            "card[exp_month]": "12",
-            "card[exp_year]": "2030",
-            "card[cvc]": "123",
-        },
+        data=CARD_TOKEN_FORM,
         timeout=30,
     ).json()
     province, city, county, street = ADDRESSES[index % len(ADDRESSES)]

@@ -26,11 +26,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def localstripe(tmp_path_factory):
-    """A real localstripe (the fake Stripe server) in its own process, on loopback, with its own data."""
+def localstripe_start(data: Path, *, from_scratch: bool = False) -> tuple[subprocess.Popen, str]:
+    """A real localstripe (the fake Stripe server) in its own process, on loopback, keeping its store in
+    ``data``: the process and its base URL, once it answers."""
     port = free_port()
-    data = tmp_path_factory.mktemp("localstripe") / "store.pickle"
     process = subprocess.Popen(  # noqa: S603
         [
             sys.executable,
@@ -39,7 +38,7 @@ def localstripe(tmp_path_factory):
             str(port),
             "--data",
             str(data),
-            "--from-scratch",
+            *(["--from-scratch"] if from_scratch else []),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
@@ -48,12 +47,19 @@ def localstripe(tmp_path_factory):
     for _ in range(100):
         try:
             requests.get(f"{base}/v1/payment_intents", auth=("sk_test_x", ""), timeout=1)
-            break
+            return process, base
         except requests.ConnectionError:
             time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("localstripe did not start")
+    process.kill()
+    pytest.fail("localstripe did not start")
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory):
+    """A real localstripe with its own data, for the session."""
+    process, base = localstripe_start(
+        tmp_path_factory.mktemp("localstripe") / "store.pickle", from_scratch=True
+    )
     yield base
     process.terminate()
     process.wait(timeout=10)

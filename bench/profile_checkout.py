@@ -87,10 +87,9 @@ class Meter:
         self.on = False
 
     def backend_pid(self) -> int:
+        """The PostgreSQL process serving this connection (psycopg knows it: no query)."""
         self.connection.ensure_connection()
-        with self.connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            return cursor.fetchone()[0]
+        return self.connection.connection.info.backend_pid
 
     def __call__(self, kind: str, work):
         from django.test.utils import CaptureQueriesContext
@@ -233,12 +232,11 @@ def report(meter: Meter, checkouts: int) -> None:
     print(f"\nper checkout ({checkouts} checkouts): requests, statements, CPU ms (Django, PostgreSQL)")
     totals = defaultdict(float)
     for kind in meter.n:
-        per = checkouts
         row = (
-            meter.n[kind] / per,
-            meter.statements[kind] / per,
-            meter.cpu[kind] * 1000 / per,
-            meter.pg[kind] * 1000 / per,
+            meter.n[kind] / checkouts,
+            meter.statements[kind] / checkouts,
+            meter.cpu[kind] * 1000 / checkouts,
+            meter.pg[kind] * 1000 / checkouts,
         )
         totals["cpu"] += row[2]
         totals["pg"] += row[3]

@@ -45,8 +45,8 @@ from localstripe import resources
 from localstripe.errors import UserError
 
 WECHAT_PAY = "wechat_pay"
-WRITE_AFTER_SECONDS = 1.0  # the data file is written this long after a change, with what came meanwhile
 WECHAT_PAY_CLIENTS = {"web", "android", "ios"}
+WRITE_AFTER_SECONDS = 1.0  # the data file is written this long after a change, with what came meanwhile
 
 
 def _wechat_pay_qr_code(intent) -> dict:
@@ -352,7 +352,7 @@ def data_file_use(data_file: Path) -> Callable[[web.Application], Awaitable[None
             pending = True
             loop.call_later(WRITE_AFTER_SECONDS, flush)
 
-    def flush(*_: object) -> None:
+    def flush() -> None:
         nonlocal pending
         if pending:
             pending = False

@@ -17,7 +17,14 @@ logger = logging.getLogger(__name__)
 def paid_order_route(key: str, payload: dict[str, Any]) -> None:
     """Route the paid shop orders of the order as one batch (a second run finds them routed and changes
     nothing)."""
-    result = consignments_route_batch(shop_order_ids=payload["shop_order_ids"])
+    paid_orders_route([(key, payload)])
+
+
+def paid_orders_route(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Route the paid shop orders of several orders as one batch."""
+    result = consignments_route_batch(
+        shop_order_ids=[pk for _key, payload in events for pk in payload["shop_order_ids"]]
+    )
     for shop_order_id, reason in result.skipped.items():  # cancelled meanwhile: nothing to route
         logger.info("not routing shop order %s: %s", shop_order_id, reason)
 
@@ -25,7 +32,13 @@ def paid_order_route(key: str, payload: dict[str, Any]) -> None:
 # The order's shop orders are routed in one transaction: their day loads are booked by one statement in
 # (partner, day) order, so two orders' batches never hold one partner's day while waiting for another's
 # (which deadlocked when each shop order booked its legs one by one in its own order).
-subscribe(topic=ORDER_PAID, name="logistics.route_paid_order", run=paid_order_route, atomic=False)
+subscribe(
+    topic=ORDER_PAID,
+    name="logistics.route_paid_order",
+    run=paid_order_route,
+    run_many=paid_orders_route,
+    atomic=False,
+)
 subscribe(
     topic=NEEDS_ROUTING,
     name="logistics.needs_routing_notify",

@@ -61,9 +61,12 @@ def lock_rank(model: type[Model]) -> int:
     return RANK[label]
 
 
-def for_update(queryset: "QuerySet[M]", *, of: tuple[str, ...] = (), no_key: bool = False) -> "QuerySet[M]":
+def for_update(
+    queryset: "QuerySet[M]", *, of: tuple[str, ...] = (), no_key: bool = False, skip_locked: bool = False
+) -> "QuerySet[M]":
     """``queryset``'s rows locked for update (in the transaction the caller holds), in primary-key order.
     ``of``: lock only these tables of a query with joins (``"self"`` for the model's own); ``no_key``:
-    ``FOR NO KEY UPDATE``, which lets rows that point at these be inserted meanwhile."""
+    ``FOR NO KEY UPDATE``, which lets rows that point at these be inserted meanwhile; ``skip_locked``: the
+    rows another transaction holds are left out instead of waited for (a claim of work to share out)."""
     lock_rank(queryset.model)
-    return queryset.select_for_update(of=of, no_key=no_key).order_by("pk")
+    return queryset.select_for_update(of=of, no_key=no_key, skip_locked=skip_locked).order_by("pk")

@@ -294,6 +294,9 @@ OUTBOX_REDELIVER_SECONDS = env.int("OUTBOX_REDELIVER_SECONDS", default=120)
 # Rows the relay hands to one Celery task (delivered one after another by a worker): a task's own cost is
 # paid once for them, while a few tasks at once keep every worker process busy.
 OUTBOX_PUBLISH_BATCH = env.int("OUTBOX_PUBLISH_BATCH", default=6)
+# A subscriber that handles many events at once (``subscribe(run_many=…)``: routing, sales facts, harvest
+# draws, purchase counts) takes, with a task's rows, up to this many more of its rows still waiting.
+OUTBOX_DELIVER_TOGETHER = env.int("OUTBOX_DELIVER_TOGETHER", default=50)
 # A failed run is tried again after this, doubling each time (at most an hour), up to OUTBOX_MAX_FAILURES.
 OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=10)
 OUTBOX_MAX_FAILURES = env.int("OUTBOX_MAX_FAILURES", default=12)

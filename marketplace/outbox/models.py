@@ -27,6 +27,9 @@ class OutboxMessage(models.Model):
     failures = models.PositiveIntegerField(_("failed runs"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    # Taken by a worker delivering its subscriber's rows together (``outbox_deliver_many``) until then: the
+    # others leave it alone meanwhile; a worker that died lets it go when the time passes.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("outbox message")

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from marketplace.locks import for_update
@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 # What a subscriber returns is not used (a service called from a lambda may return its result).
 Handler = Callable[[str, dict[str, Any]], object]
+# Many events of the topic at once: their (key, payload)s, in the order they were written.
+ManyHandler = Callable[[list[tuple[str, dict[str, Any]]]], object]
 
 # The current transaction's key and the on-commit callback that forgets it, kept on the connection (one per
 # thread) under this attribute.
@@ -51,20 +53,28 @@ def _transaction_marker_set(marker: TransactionMarker | None) -> None:
 class Subscriber:
     """What runs for each event of a topic. ``atomic``: the subscriber's writes and the row's "done" commit
     together (the default); a subscriber that talks to the network (Stripe) runs outside a transaction
-    instead, and must be idempotent on its own."""
+    instead, and must be idempotent on its own. ``run_many``: the same for several events at once, with the
+    same effects as ``run`` for each (``outbox_deliver_many`` uses it when a worker has several rows of the
+    subscriber to deliver: one batch of queries, not one per event)."""
 
     topic: str
     name: str
     run: Handler
     atomic: bool = True
+    run_many: ManyHandler | None = None
 
 
 _SUBSCRIBERS: dict[str, dict[str, Subscriber]] = {}
 
 
-def subscribe(*, topic: str, name: str, run: Handler, atomic: bool = True) -> None:
-    """Have ``run(key, payload)`` called once for every event of ``topic``. Called from an app's ready()."""
-    _SUBSCRIBERS.setdefault(topic, {})[name] = Subscriber(topic=topic, name=name, run=run, atomic=atomic)
+def subscribe(
+    *, topic: str, name: str, run: Handler, atomic: bool = True, run_many: ManyHandler | None = None
+) -> None:
+    """Have ``run(key, payload)`` called once for every event of ``topic`` (or ``run_many`` for several of
+    them together). Called from an app's ready()."""
+    _SUBSCRIBERS.setdefault(topic, {})[name] = Subscriber(
+        topic=topic, name=name, run=run, atomic=atomic, run_many=run_many
+    )
 
 
 def subscribers(topic: str) -> list[Subscriber]:
@@ -168,7 +178,11 @@ def _deliver(*, message_id: int, handler: str) -> bool:
                 return False
     except Exception as error:
         failed = OutboxMessage.objects.filter(pk=message_id)
-        failed.update(failures=F("failures") + 1, last_error=f"{type(error).__name__}: {error}"[:2000])
+        failed.update(
+            failures=F("failures") + 1,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+            claimed_until=None,
+        )
         failures = failed.values_list("failures", flat=True).first() or 1
         failed.update(available_at=timezone.now() + _backoff(failures))
         raise
@@ -222,7 +236,8 @@ def outbox_relay_once(*, publish: Callable[[list[int]], None], limit: int = 500)
 def outbox_deliver_many(*, message_ids: Iterable[int]) -> int:
     """Deliver rows one after another (one Celery task for several rows: a task's own cost is paid once);
     returns how many ran. A row that fails has its failure recorded by ``outbox_deliver`` and waits for its
-    back-off; the rows after it are still delivered."""
+    back-off; the rows after it are still delivered. The rows of a subscriber with ``run_many`` are
+    delivered together, with the rows of it still waiting elsewhere (``_deliver_together``)."""
     message_ids = list(message_ids)
     # The rows not done yet and their subscribers, read together (each is locked and checked again as
     # it is delivered).
@@ -230,14 +245,93 @@ def outbox_deliver_many(*, message_ids: Iterable[int]) -> int:
         OutboxMessage.objects.filter(pk__in=message_ids, done_at__isnull=True).values_list("pk", "handler")
     )
     ran = 0
+    together: dict[str, list[int]] = {}
     for message_id in message_ids:
         if message_id not in handlers:
+            continue
+        subscriber = subscriber_named(handlers[message_id])
+        if subscriber is not None and subscriber.run_many is not None:
+            together.setdefault(subscriber.name, []).append(message_id)
             continue
         try:
             ran += _deliver(message_id=message_id, handler=handlers[message_id])
         except Exception:
             logger.exception("outbox message %s failed; it is tried again after its back-off", message_id)
+    for handler, own in together.items():
+        ran += _deliver_together(handler=handler, message_ids=own)
     return ran
+
+
+def _deliver_together(*, handler: str, message_ids: list[int]) -> int:
+    """Claim ``message_ids`` (rows of ``handler``, a subscriber with ``run_many``) and up to
+    ``OUTBOX_DELIVER_TOGETHER`` more of its rows waiting (not done, never failed: their own tasks are
+    still queued, or the relay has not published them yet), then run them in one ``run_many``. Under load
+    the rows of several checkouts go together; when quiet, a batch is the task's own rows. A claimed row is
+    left alone by other workers until ``OUTBOX_REDELIVER_SECONDS`` have passed (as a published one is by
+    the relay); rows another worker claimed or is delivering are skipped (it runs them). If the batch
+    fails, each of its rows is delivered alone, so only the failing ones record a failure."""
+    subscriber = subscriber_named(handler)
+    if subscriber is None or subscriber.run_many is None:
+        raise LookupError(f"outbox: no subscriber {handler!r} that runs many events")
+    claimed = _claim(handler=handler, message_ids=message_ids)
+    if not claimed:
+        return 0
+    try:
+        if subscriber.atomic:
+            with transaction.atomic():
+                rows = list(
+                    for_update(
+                        OutboxMessage.objects.filter(pk__in=claimed, done_at__isnull=True)
+                    ).values_list("pk", "key", "payload")
+                )
+                subscriber.run_many([(key, payload) for _pk, key, payload in rows])
+                OutboxMessage.objects.filter(pk__in=[row[0] for row in rows]).update(
+                    done_at=timezone.now(), last_error=""
+                )
+            return len(rows)
+        rows = list(
+            OutboxMessage.objects.filter(pk__in=claimed, done_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "key", "payload")
+        )
+        subscriber.run_many([(key, payload) for _pk, key, payload in rows])
+        return OutboxMessage.objects.filter(pk__in=[row[0] for row in rows], done_at__isnull=True).update(
+            done_at=timezone.now(), last_error=""
+        )
+    except Exception:
+        logger.exception(
+            "outbox: %s failed for %s rows together; they are delivered one by one", handler, len(claimed)
+        )
+    ran = 0
+    for message_id in claimed:
+        try:
+            ran += outbox_deliver(message_id=message_id)
+        except Exception:
+            logger.exception("outbox message %s failed; it is tried again after its back-off", message_id)
+    return ran
+
+
+def _claim(*, handler: str, message_ids: list[int]) -> list[int]:
+    """Take ``message_ids`` and up to ``OUTBOX_DELIVER_TOGETHER`` more waiting rows of ``handler`` for this
+    worker (rows locked or claimed by another are left to it). Commits at once. Returns the rows taken."""
+    now = timezone.now()
+    until = now + timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS)
+    claimable = OutboxMessage.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), done_at__isnull=True
+    )
+    with transaction.atomic():
+        mine = list(
+            for_update(claimable.filter(pk__in=message_ids), skip_locked=True).values_list("pk", flat=True)
+        )
+        waiting = for_update(
+            claimable.filter(handler=handler, failures=0).exclude(pk__in=message_ids), skip_locked=True
+        )
+        more = list(waiting.values_list("pk", flat=True)[: max(0, settings.OUTBOX_DELIVER_TOGETHER)])
+        taken = sorted(mine + more)
+        if taken:
+            # Due again only after the claim (as a published row): the relay leaves them alone meanwhile.
+            OutboxMessage.objects.filter(pk__in=taken).update(claimed_until=until, available_at=until)
+    return taken
 
 
 def outbox_due_again_unfinished() -> int:

@@ -11,7 +11,7 @@ A worker that dies loses at most one unsent batch of view counts, never anything
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -31,6 +31,7 @@ PRODUCT_VIEWS_COUNTED = "storefront.product_views_counted"
 ProductRecord = get_model("analytics", "ProductRecord")
 UserRecord = get_model("analytics", "UserRecord")
 Order = get_model("order", "Order")
+OrderLine = get_model("order", "Line")
 if TYPE_CHECKING:
     from oscar.apps.catalogue.models import Product
 else:
@@ -105,34 +106,62 @@ def receive_product_view(
 def order_purchases_record(*, order_id: int) -> None:
     """A paid order's purchases, counted per product and for its signed-in buyer (what Oscar's own receiver
     did on the checkout's request, on every placed order: here off the request path, and only once paid)."""
-    order = Order.objects.only("pk", "user_id", "total_incl_tax", "date_placed").get(pk=order_id)
-    lines = list(order.lines.values_list("product_id", "quantity"))
-    for product_id, quantity in sorted(lines, key=lambda line: line[0] or 0):
-        if product_id is None:
-            continue
+    orders_purchases_record(order_ids=[order_id])
+
+
+def orders_purchases_record(*, order_ids: list[int]) -> None:
+    """Paid orders' purchases counted together: one read of the orders and one of their lines, then one
+    increment per product and per buyer (products, then buyers, in id order: two batches at once never wait
+    for each other in a circle)."""
+    orders = list(
+        Order.objects.filter(pk__in=order_ids).values_list("pk", "user_id", "total_incl_tax", "date_placed")
+    )
+    missing = set(order_ids) - {order[0] for order in orders}
+    if missing:
+        raise Order.DoesNotExist(f"orders {sorted(missing)}")
+    lines: dict[int, list[tuple[int | None, int]]] = defaultdict(list)
+    for order_id, product_id, quantity in OrderLine.objects.filter(order_id__in=order_ids).values_list(
+        "order_id", "product_id", "quantity"
+    ):
+        lines[order_id].append((product_id, quantity))
+    bought: Counter[int] = Counter()
+    for order_lines in lines.values():
+        for product_id, quantity in order_lines:
+            if product_id is not None:
+                bought[product_id] += quantity
+    for product_id, quantity in sorted(bought.items()):
         if not ProductRecord.objects.filter(product_id=product_id).update(
             num_purchases=F("num_purchases") + quantity
         ):
             ProductRecord.objects.create(product_id=product_id, num_purchases=quantity)
-    if order.user_id is None:
-        return
-    items = sum(quantity for _product, quantity in lines)
-    counted = {
-        "num_orders": F("num_orders") + 1,
-        "num_order_lines": F("num_order_lines") + len(lines),
-        "num_order_items": F("num_order_items") + items,
-        "total_spent": F("total_spent") + order.total_incl_tax,
-        "date_last_order": order.date_placed,
-    }
-    if not UserRecord.objects.filter(user_id=order.user_id).update(**counted):
-        UserRecord.objects.create(
-            user_id=order.user_id,
-            num_orders=1,
-            num_order_lines=len(lines),
-            num_order_items=items,
-            total_spent=order.total_incl_tax,
-            date_last_order=order.date_placed,
+    buyers: dict[int, dict[str, Any]] = {}
+    for order_id, user_id, total, placed in sorted(orders):
+        if user_id is None:
+            continue
+        counted = buyers.setdefault(
+            user_id, {"orders": 0, "lines": 0, "items": 0, "spent": 0, "last": placed}
         )
+        counted["orders"] += 1
+        counted["lines"] += len(lines[order_id])
+        counted["items"] += sum(quantity for _product, quantity in lines[order_id])
+        counted["spent"] += total
+        counted["last"] = max(counted["last"], placed)
+    for user_id, counted in sorted(buyers.items()):
+        if not UserRecord.objects.filter(user_id=user_id).update(
+            num_orders=F("num_orders") + counted["orders"],
+            num_order_lines=F("num_order_lines") + counted["lines"],
+            num_order_items=F("num_order_items") + counted["items"],
+            total_spent=F("total_spent") + counted["spent"],
+            date_last_order=counted["last"],
+        ):
+            UserRecord.objects.create(
+                user_id=user_id,
+                num_orders=counted["orders"],
+                num_order_lines=counted["lines"],
+                num_order_items=counted["items"],
+                total_spent=counted["spent"],
+                date_last_order=counted["last"],
+            )
 
 
 def connect() -> None:

@@ -8,6 +8,7 @@ from marketplace.outbox.services import subscribe
 from marketplace.storefront.analytics import (
     PRODUCT_VIEWS_COUNTED,
     order_purchases_record,
+    orders_purchases_record,
     product_views_add,
 )
 from marketplace.storefront.caching import CATALOGUE_CHANGED, catalogue_version_bump
@@ -47,6 +48,9 @@ subscribe(
     topic=ORDER_PAID,
     name="storefront.purchases_count",
     run=lambda key, payload: order_purchases_record(order_id=payload["order_id"]),
+    run_many=lambda events: orders_purchases_record(
+        order_ids=[payload["order_id"] for _key, payload in events]
+    ),
 )
 subscribe(
     topic=PRODUCT_VIEWS_COUNTED,

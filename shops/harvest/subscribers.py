@@ -10,8 +10,14 @@ from shops.harvest.services import batch_draws_settle, parcel_traces_ensure, sho
 
 
 def paid_order_draw(key: str, payload: dict[str, Any]) -> None:
-    parcel_traces_ensure(shop_order_ids=payload["shop_order_ids"])
-    for shop_id in shops_with_batches(payload["shop_ids"]):
+    paid_orders_draw([(key, payload)])
+
+
+def paid_orders_draw(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Several paid orders: their parcels' trace codes made together, each shop's batches settled once (in
+    shop order)."""
+    parcel_traces_ensure(shop_order_ids=[pk for _key, payload in events for pk in payload["shop_order_ids"]])
+    for shop_id in shops_with_batches([pk for _key, payload in events for pk in payload["shop_ids"]]):
         batch_draws_settle(shop_id=shop_id)
 
 
@@ -19,7 +25,7 @@ def cancelled_parcel_release(key: str, payload: dict[str, Any]) -> None:
     batch_draws_settle(shop_id=payload["shop_id"])
 
 
-subscribe(topic=ORDER_PAID, name="harvest.paid_order_draw", run=paid_order_draw)
+subscribe(topic=ORDER_PAID, name="harvest.paid_order_draw", run=paid_order_draw, run_many=paid_orders_draw)
 subscribe(
     topic=PAID_SHOP_ORDER_CANCELLED, name="harvest.cancelled_parcel_release", run=cancelled_parcel_release
 )

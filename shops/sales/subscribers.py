@@ -23,16 +23,32 @@ Order = get_model("order", "Order")
 
 
 def facts_after_sale(key: str, payload: dict[str, Any]) -> None:
-    user_id, email = Order.objects.values_list("user_id", "guest_email").get(pk=payload["order_id"])
-    sales = dict(
-        ShopOrder.objects.filter(pk__in=payload.get("shop_order_ids", [])).values_list("pk", "shop_id")
+    facts_after_sales([(key, payload)])
+
+
+def facts_after_sales(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Paid orders' sales noted as pending, then caught up once for all of them."""
+    payloads = [payload for _key, payload in events]
+    buyers = {
+        pk: buyer_key(user_id=user_id, email=email or "")
+        for pk, user_id, email in Order.objects.filter(
+            pk__in=[payload["order_id"] for payload in payloads]
+        ).values_list("pk", "user_id", "guest_email")
+    }
+    shop_of = dict(
+        ShopOrder.objects.filter(
+            pk__in=[pk for payload in payloads for pk in payload.get("shop_order_ids", [])]
+        ).values_list("pk", "shop_id")
     )
-    sales_facts_pending_add(
-        day=datetime.date.fromisoformat(payload["day"]),
-        shop_ids=payload["shop_ids"],
-        buyer_key=buyer_key(user_id=user_id, email=email or ""),
-        sales=sales,
-    )
+    for payload in payloads:
+        if payload["order_id"] not in buyers:
+            raise Order.DoesNotExist(f"order {payload['order_id']}")
+        sales_facts_pending_add(
+            day=datetime.date.fromisoformat(payload["day"]),
+            shop_ids=payload["shop_ids"],
+            buyer_key=buyers[payload["order_id"]],
+            sales={pk: shop_of[pk] for pk in payload.get("shop_order_ids", []) if pk in shop_of},
+        )
     sales_facts_catch_up()
 
 
@@ -45,5 +61,11 @@ def facts_after_refund(key: str, payload: dict[str, Any]) -> None:
     sales_facts_refresh(day=timezone.localdate(refund.created_at), shop_ids=[refund.shop_order.shop_id])
 
 
-subscribe(topic=ORDER_PAID, name="sales.facts_after_sale", run=facts_after_sale, atomic=False)
+subscribe(
+    topic=ORDER_PAID,
+    name="sales.facts_after_sale",
+    run=facts_after_sale,
+    run_many=facts_after_sales,
+    atomic=False,
+)
 subscribe(topic=REFUND_SUCCEEDED, name="sales.facts_after_refund", run=facts_after_refund)

@@ -163,3 +163,96 @@ def test_the_embedded_default_delivers_right_after_commit(settings, django_captu
 
     assert seen == ["order-5"]
     assert OutboxMessage.objects.get().done_at is not None
+
+
+@pytest.fixture
+def together(settings):
+    """A subscriber of TOPIC that handles many events at once: ``together.batches`` records each call of
+    ``run_many`` (keys), ``together.singles`` each of ``run``; keys in ``refused`` fail either way."""
+    settings.OUTBOX_DELIVER_ON_COMMIT = False
+
+    class Seen:
+        batches: list[list[str]] = []
+        singles: list[str] = []
+        refused: frozenset[str] = frozenset()
+
+    seen = Seen()
+    seen.batches, seen.singles = [], []
+
+    def run(key, payload):
+        if key in seen.refused:
+            raise ConnectionError(f"{key} refused")
+        seen.singles.append(key)
+
+    def run_many(events):
+        if any(key in seen.refused for key, _payload in events):
+            raise ConnectionError("one of them refused")
+        seen.batches.append([key for key, _payload in events])
+
+    subscribe(topic=TOPIC, name="test.together", run=run, run_many=run_many)
+    yield seen
+    services._SUBSCRIBERS.pop(TOPIC)
+
+
+def test_a_subscriber_that_runs_many_gets_its_rows_still_waiting_with_a_tasks_own(together, settings):
+    settings.OUTBOX_PUBLISH_BATCH = 2
+    for n in range(5):
+        outbox_emit(topic=TOPIC, key=f"order-{n}")
+    tasks: list[list[int]] = []
+    assert outbox_relay_once(publish=tasks.append).published == 5
+    assert [len(task) for task in tasks] == [2, 2, 1]
+
+    assert outbox_deliver_many(message_ids=tasks[1]) == 5  # its own two and the three still waiting
+    assert together.batches == [[f"order-{n}" for n in range(5)]]  # in the order they were written
+    assert together.singles == []
+    assert not OutboxMessage.objects.filter(done_at__isnull=True).exists()
+    # The other tasks find their rows done: nothing runs again.
+    assert outbox_deliver_many(message_ids=tasks[0]) == 0
+    assert outbox_deliver_many(message_ids=tasks[2]) == 0
+    assert len(together.batches) == 1
+
+
+def test_rows_another_worker_claimed_are_left_to_it_until_its_claim_lapses(together, settings):
+    settings.OUTBOX_DELIVER_TOGETHER = 0  # a worker's batch: its own rows only
+    for n in range(3):
+        outbox_emit(topic=TOPIC, key=f"order-{n}")
+    first, second, third = OutboxMessage.objects.order_by("pk").values_list("pk", flat=True)
+    # Another worker takes the first two.
+    assert services._claim(handler="test.together", message_ids=[first, second]) == [first, second]
+    claimed = OutboxMessage.objects.get(pk=first)
+    assert claimed.claimed_until > timezone.now()
+    assert claimed.available_at == claimed.claimed_until  # the relay does not publish it meanwhile
+    assert outbox_relay_once(publish=lambda message_ids: None).published == 1  # the third only
+
+    assert outbox_deliver_many(message_ids=[second, third]) == 1  # the second is the other worker's
+    assert together.batches == [["order-2"]]
+    # That worker died: once its claim lapses the rows are due again and the next delivery runs them.
+    OutboxMessage.objects.filter(pk__in=[first, second]).update(
+        claimed_until=timezone.now() - datetime.timedelta(seconds=1),
+        available_at=timezone.now() - datetime.timedelta(seconds=1),
+    )
+    published: list[int] = []
+    assert outbox_relay_once(publish=published.extend).published == 2
+    assert outbox_deliver_many(message_ids=published) == 2
+    assert together.batches == [["order-2"], ["order-0", "order-1"]]
+
+
+def test_a_batch_that_fails_is_delivered_row_by_row_and_only_the_failing_row_backs_off(together):
+    for n in range(3):
+        outbox_emit(topic=TOPIC, key=f"order-{n}")
+    outbox_emit(topic=TOPIC, key="earlier-failure")
+    backing_off = OutboxMessage.objects.get(key="earlier-failure")
+    OutboxMessage.objects.filter(pk=backing_off.pk).update(
+        failures=1, available_at=timezone.now() + datetime.timedelta(minutes=5)
+    )
+    together.refused = frozenset({"order-1"})
+    rows = list(OutboxMessage.objects.exclude(pk=backing_off.pk).order_by("pk").values_list("pk", flat=True))
+
+    assert outbox_deliver_many(message_ids=rows[:1]) == 2  # the batch failed; alone, two of three ran
+    assert together.batches == []
+    assert together.singles == ["order-0", "order-2"]  # a row backing off is not taken as waiting
+    failed = OutboxMessage.objects.get(key="order-1")
+    assert (failed.done_at, failed.failures, failed.claimed_until) == (None, 1, None)
+    assert failed.available_at > timezone.now()
+    assert "order-1 refused" in failed.last_error
+    assert OutboxMessage.objects.get(pk=backing_off.pk).done_at is None

@@ -21,7 +21,7 @@ from shops.sales.models import (
     SalesFactsPending,
     SalesMonth,
 )
-from shops.sales.subscribers import facts_after_sale
+from shops.sales.subscribers import facts_after_sale, facts_after_sales
 from tests.shops.sales.conftest import buyer, refund_make, sale, shop_order_of
 
 FACTS = (
@@ -143,6 +143,36 @@ def test_sales_added_one_by_one_equal_a_full_rebuild(world):
     assert added["SalesDay"]
     assert added["BuyerSalesChain"]
     assert added == truth()
+
+
+def test_orders_delivered_together_are_caught_up_once_and_equal_a_full_rebuild(world):
+    """The outbox hands a worker several paid orders at once (``run_many``): their sales are noted and
+    caught up in one go, the same facts as a rebuild, in no more statements than two orders one by one."""
+    regular = buyer()
+    sale((world.tea, 1), paid_at="2026-02-03 10:00", user=regular)  # an earlier month: a repeat buyer
+    sales_facts_rebuild(since=datetime.date(2026, 1, 1), until=datetime.date(2026, 4, 30))
+    single = sale((world.peaches, 1), paid_at="2026-03-10 08:00", email="alone@example.cn")
+    with CaptureQueriesContext(connection) as one:
+        facts_after_sale(str(single.pk), paid_payload(single))
+    orders = [
+        sale((world.tea, 1), paid_at="2026-03-10 11:00", user=regular),
+        sale((world.shoots, 2), (world.peaches, 3), paid_at="2026-03-10 12:00", email="guest7@example.cn"),
+        sale((world.tea, 1), paid_at="2026-03-10 13:00", email="guest7@example.cn"),
+        sale((world.shoots, 1), paid_at="2026-03-10 14:00", user=regular),
+    ]
+    events = [(str(order.pk), paid_payload(order)) for order in orders]
+    with CaptureQueriesContext(connection) as together:
+        facts_after_sales(events)
+    assert not SalesFactsPending.objects.exists()
+    assert SaleCounted.objects.filter(shop_order__order__in=orders).count() == 5
+    assert facts() == truth()
+    # One catch-up for the four (each adds only its pending note): fewer than two single deliveries.
+    assert len(together.captured_queries) < 2 * len(one.captured_queries), (
+        len(together.captured_queries),
+        len(one.captured_queries),
+    )
+    facts_after_sales(events)  # delivered again: nothing added twice
+    assert facts() == truth()
 
 
 def test_adding_a_sale_reads_the_same_whatever_the_days_other_sales(world):

@@ -1,11 +1,13 @@
-"""Product views counted off the request path.
+"""Product views and basket additions counted off the request path.
 
-Oscar's analytics app writes ``UPDATE analytics_productrecord`` on every product page view. On a busy
-page that is a write per read, and on SQLite the workers queue behind each other for it. We count
-anonymous views in the worker's memory and hand them to a Celery task in batches (every
-``ANALYTICS_VIEW_BATCH`` views or ``ANALYTICS_VIEW_SECONDS`` seconds); a signed-in buyer's view is
-still recorded at once through Oscar's own receiver, since it feeds that buyer's history.
-A worker that dies loses at most one unsent batch of view counts, never anything else.
+Oscar's analytics app writes ``UPDATE analytics_productrecord`` on every product page view and every
+addition to a basket. On a busy page that is a write per read (and, for a popular product, every buyer's
+request waiting its turn on the same row), and on SQLite the workers queue behind each other for it. We
+count anonymous views and every anonymous buyer's additions in the worker's memory and hand them to a
+Celery task in batches (every ``ANALYTICS_VIEW_BATCH`` counts or ``ANALYTICS_VIEW_SECONDS`` seconds); a
+signed-in buyer's view or addition is still recorded at once through Oscar's own receiver, since it feeds
+that buyer's history and record. A worker that dies loses at most one unsent batch of counts, never
+anything else.
 """
 
 import threading
@@ -19,6 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from oscar.apps.analytics import receivers as oscar_receivers
+from oscar.apps.basket.signals import basket_addition
 from oscar.apps.catalogue.signals import product_viewed
 from oscar.apps.order.signals import order_placed
 from oscar.core.loading import get_model
@@ -38,52 +41,79 @@ else:
     Product = get_model("catalogue", "Product")
 
 
+VIEWS = "views"
+ADDITIONS = "additions"
+
+
 class ViewBuffer:
+    """Counts per kind (``VIEWS``, ``ADDITIONS``) and product, handed out together when due."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counts: Counter[int] = Counter()
+        self._counts: Counter[tuple[str, int]] = Counter()
         self._since = time.monotonic()
 
-    def add(self, product_id: int) -> dict[int, int] | None:
-        """Count one view; return the batch to send when it is due."""
+    def add(self, product_id: int, kind: str = VIEWS) -> dict[str, dict[int, int]] | None:
+        """Count one view (or addition); return the batch to send, per kind, when it is due."""
         with self._lock:
-            self._counts[product_id] += 1
+            self._counts[(kind, product_id)] += 1
             due = (
                 sum(self._counts.values()) >= settings.ANALYTICS_VIEW_BATCH
                 or time.monotonic() - self._since >= settings.ANALYTICS_VIEW_SECONDS
             )
             if not due:
                 return None
-            batch, self._counts, self._since = dict(self._counts), Counter(), time.monotonic()
-            return batch
+            counted, self._counts, self._since = self._counts, Counter(), time.monotonic()
+        batch: dict[str, dict[int, int]] = {}
+        for (each, pk), n in counted.items():
+            batch.setdefault(each, {})[pk] = n
+        return batch
 
 
 buffer = ViewBuffer()
 
 
-def product_views_add(*, counts: dict[int, int]) -> None:
-    """Add view counts to Oscar's ProductRecord rows (one conditional UPDATE per product). Views of a
-    product deleted since they were counted are dropped (its record would break the foreign key)."""
-    existing = set(Product.objects.filter(pk__in=list(counts)).values_list("pk", flat=True))
-    for product_id, views in sorted(counts.items()):
+def _batch_emit(batch: dict[str, dict[int, int]]) -> None:
+    # JSON keys are strings: the subscriber turns them back into ids.
+    outbox_emit(
+        topic=PRODUCT_VIEWS_COUNTED,
+        key=uuid.uuid4().hex,
+        payload={kind: {str(k): v for k, v in counts.items()} for kind, counts in batch.items()},
+    )
+
+
+def product_views_add(*, counts: dict[int, int], additions: dict[int, int] | None = None) -> None:
+    """Add view counts (and basket additions) to Oscar's ProductRecord rows (one conditional UPDATE per
+    product). Counts of a product deleted since they were counted are dropped (its record would break the
+    foreign key)."""
+    additions = additions or {}
+    existing = set(Product.objects.filter(pk__in=[*counts, *additions]).values_list("pk", flat=True))
+    for product_id in sorted(set(counts) | set(additions)):
         if product_id not in existing:
             continue
         try:
-            _product_views_add_one(product_id=product_id, views=views)
+            _product_views_add_one(
+                product_id=product_id, views=counts.get(product_id, 0), additions=additions.get(product_id, 0)
+            )
         except IntegrityError:  # the product went meanwhile: its foreign key fails when this commits
             continue
 
 
 @transaction.atomic
-def _product_views_add_one(*, product_id: int, views: int) -> None:
-    updated = ProductRecord.objects.filter(product_id=product_id).update(num_views=F("num_views") + views)
-    if updated:
+def _product_views_add_one(*, product_id: int, views: int, additions: int) -> None:
+    increments = {
+        "num_views": F("num_views") + views,
+        "num_basket_additions": F("num_basket_additions") + additions,
+    }
+    if ProductRecord.objects.filter(product_id=product_id).update(**increments):
         return
     try:
         with transaction.atomic():
-            ProductRecord.objects.create(product_id=product_id, num_views=views)
+            ProductRecord.objects.create(
+                product_id=product_id, num_views=views, num_basket_additions=additions
+            )
     except IntegrityError:  # created meanwhile by another batch
-        ProductRecord.objects.filter(product_id=product_id).update(num_views=F("num_views") + views)
+        ProductRecord.objects.filter(product_id=product_id).update(**increments)
 
 
 def receive_product_view(
@@ -94,15 +124,22 @@ def receive_product_view(
         return
     batch = buffer.add(product.pk)
     if batch:
-        # JSON keys are strings: the subscriber turns them back into ids.
-        outbox_emit(
-            topic=PRODUCT_VIEWS_COUNTED,
-            key=uuid.uuid4().hex,
-            payload={"views": {str(k): v for k, v in batch.items()}},
-        )
+        _batch_emit(batch)
 
 
-@transaction.atomic
+def receive_basket_addition(
+    sender: object, product: "Product", user: AbstractBaseUser | AnonymousUser | None, **kwargs: Any
+) -> None:
+    if kwargs.get("raw", False):
+        return
+    if user is not None and user.is_authenticated:
+        oscar_receivers.receive_basket_addition(sender, product=product, user=user, **kwargs)
+        return
+    batch = buffer.add(product.pk, ADDITIONS)
+    if batch:
+        _batch_emit(batch)
+
+
 def order_purchases_record(*, order_id: int) -> None:
     """A paid order's purchases, counted per product and for its signed-in buyer (what Oscar's own receiver
     did on the checkout's request, on every placed order: here off the request path, and only once paid)."""
@@ -169,3 +206,5 @@ def connect() -> None:
     order_placed.disconnect(oscar_receivers.receive_order_placed)
     product_viewed.disconnect(oscar_receivers.receive_product_view)
     product_viewed.connect(receive_product_view, dispatch_uid="storefront_product_viewed")
+    basket_addition.disconnect(oscar_receivers.receive_basket_addition)
+    basket_addition.connect(receive_basket_addition, dispatch_uid="storefront_basket_addition")

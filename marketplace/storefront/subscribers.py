@@ -6,7 +6,9 @@ from typing import Any
 from marketplace.order.shop_orders import ORDER_PAID
 from marketplace.outbox.services import subscribe
 from marketplace.storefront.analytics import (
+    ADDITIONS,
     PRODUCT_VIEWS_COUNTED,
+    VIEWS,
     order_purchases_record,
     orders_purchases_record,
     product_views_add,
@@ -56,6 +58,7 @@ subscribe(
     topic=PRODUCT_VIEWS_COUNTED,
     name="storefront.product_views_add",
     run=lambda key, payload: product_views_add(
-        counts={int(product_id): views for product_id, views in payload["views"].items()}
+        counts={int(product_id): n for product_id, n in payload.get(VIEWS, {}).items()},
+        additions={int(product_id): n for product_id, n in payload.get(ADDITIONS, {}).items()},
     ),
 )

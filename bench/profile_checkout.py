@@ -8,6 +8,7 @@ it. The wall-clock figures of bench/checkout.py move with the machine; these cou
     .venv/bin/python bench/profile_checkout.py --journeys 30
     .venv/bin/python bench/profile_checkout.py --journeys 30 --profile "place + pay" --top 40
     .venv/bin/python bench/profile_checkout.py --journeys 5 --queries "basket add"
+    .venv/bin/python bench/profile_checkout.py --journeys 30 --together 3   # follow-ups of 3 checkouts at once
 
 localstripe runs beside it (its own process, port and data file), with no webhook of its own: after
 each journey the order's "payment_intent.succeeded" is posted here, signed as Stripe signs it.
@@ -57,6 +58,13 @@ def parse_args(argv=None):
     parser.add_argument("--sort", default="cumulative", choices=["cumulative", "tottime"])
     parser.add_argument("--top", type=int, default=30, help="functions listed by --profile")
     parser.add_argument("--queries", help="print the statements of this request kind (or a follow-up)")
+    parser.add_argument(
+        "--together",
+        type=int,
+        default=1,
+        help="deliver the follow-ups after every N journeys, each subscriber's rows together (default 1: "
+        "after each journey, one row at a time)",
+    )
     parser.add_argument(
         "--cache-url",
         default="rediscache://127.0.0.1:6379/7",
@@ -215,17 +223,27 @@ def webhook(client, meter: Meter, stripe_url: str, *, number: str) -> None:
         raise SystemExit(f"webhook: {response.status_code} {response.content[:200]!r}")
 
 
-def followups(meter: Meter) -> None:
-    """Every undone outbox row delivered here, one handler at a time, metered by handler."""
+def followups(meter: Meter, *, together: bool = False) -> None:
+    """Every undone outbox row delivered here, metered by handler: one row at a time, or (``together``)
+    each handler's rows in one ``outbox_deliver_many``, as a worker under load takes them."""
     from marketplace.outbox.models import OutboxMessage
-    from marketplace.outbox.services import outbox_deliver
+    from marketplace.outbox.services import outbox_deliver, outbox_deliver_many
 
     for _ in range(5):  # a follow-up may write follow-ups of its own
-        undone = list(OutboxMessage.objects.filter(done_at__isnull=True).values_list("pk", "handler"))
-        for message_id, handler in undone:
-            meter(handler, lambda m=message_id: outbox_deliver(message_id=m))
+        undone = list(
+            OutboxMessage.objects.filter(done_at__isnull=True).order_by("pk").values_list("pk", "handler")
+        )
         if not undone:
             return
+        if together:
+            by_handler: dict[str, list[int]] = defaultdict(list)
+            for message_id, handler in undone:
+                by_handler[handler].append(message_id)
+            for handler, message_ids in by_handler.items():
+                meter(handler, lambda m=message_ids: outbox_deliver_many(message_ids=m))
+            continue
+        for message_id, handler in undone:
+            meter(handler, lambda m=message_id: outbox_deliver(message_id=m))
 
 
 def report(meter: Meter, checkouts: int) -> None:
@@ -307,7 +325,9 @@ def main(argv=None) -> int:
             # One buyer, journey after journey, keeping its cookies (session, basket), as the benchmark's.
             plan = {"products": products, "stripe_url": stripe_url, "items": args.items}
             journey(client, meter, rng, plan, index + int(time.time()) % 100000 * 100)
-            followups(meter)
+            if (index + 1) % args.together == 0 or index == args.warmup - 1:
+                followups(meter, together=args.together > 1)
+        followups(meter, together=args.together > 1)  # the last journeys' (with --together)
         report(meter, args.journeys)
         if args.profile:
             stats = pstats.Stats(meter.profiler)

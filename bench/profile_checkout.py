@@ -8,7 +8,7 @@ it. The wall-clock figures of bench/checkout.py move with the machine; these cou
     .venv/bin/python bench/profile_checkout.py --journeys 30
     .venv/bin/python bench/profile_checkout.py --journeys 30 --profile "place + pay" --top 40
     .venv/bin/python bench/profile_checkout.py --journeys 5 --queries "basket add"
-    .venv/bin/python bench/profile_checkout.py --journeys 30 --together 3   # follow-ups of 3 checkouts at once
+    .venv/bin/python bench/profile_checkout.py --journeys 30 --together 3  # 3 checkouts' follow-ups at once
 
 localstripe runs beside it (its own process, port and data file), with no webhook of its own: after
 each journey the order's "payment_intent.succeeded" is posted here, signed as Stripe signs it.

@@ -1,4 +1,5 @@
-"""Product views and additions to baskets reach Oscar's analytics in batches, off the request path, and\nnone is lost."""
+"""Product views and additions to baskets reach Oscar's analytics in batches, off the request path, and
+none is lost."""
 
 import pytest
 from django.db import connection

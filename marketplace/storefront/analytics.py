@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Model
 from oscar.apps.analytics import receivers as oscar_receivers
 from oscar.apps.basket.signals import basket_addition
 from oscar.apps.catalogue.signals import product_viewed
@@ -146,6 +146,7 @@ def order_purchases_record(*, order_id: int) -> None:
     orders_purchases_record(order_ids=[order_id])
 
 
+@transaction.atomic
 def orders_purchases_record(*, order_ids: list[int]) -> None:
     """Paid orders' purchases counted together: one read of the orders and one of their lines, then one
     increment per product and per buyer (products, then buyers, in id order: two batches at once never wait
@@ -167,38 +168,39 @@ def orders_purchases_record(*, order_ids: list[int]) -> None:
             if product_id is not None:
                 bought[product_id] += quantity
     for product_id, quantity in sorted(bought.items()):
-        if not ProductRecord.objects.filter(product_id=product_id).update(
-            num_purchases=F("num_purchases") + quantity
-        ):
-            ProductRecord.objects.create(product_id=product_id, num_purchases=quantity)
+        _record_add(ProductRecord, {"product_id": product_id}, {"num_purchases": quantity})
     buyers: dict[int, dict[str, Any]] = {}
     for order_id, user_id, total, placed in sorted(orders):
         if user_id is None:
             continue
         counted = buyers.setdefault(
-            user_id, {"orders": 0, "lines": 0, "items": 0, "spent": 0, "last": placed}
+            user_id,
+            {"num_orders": 0, "num_order_lines": 0, "num_order_items": 0, "total_spent": 0, "last": placed},
         )
-        counted["orders"] += 1
-        counted["lines"] += len(lines[order_id])
-        counted["items"] += sum(quantity for _product, quantity in lines[order_id])
-        counted["spent"] += total
+        counted["num_orders"] += 1
+        counted["num_order_lines"] += len(lines[order_id])
+        counted["num_order_items"] += sum(quantity for _product, quantity in lines[order_id])
+        counted["total_spent"] += total
         counted["last"] = max(counted["last"], placed)
     for user_id, counted in sorted(buyers.items()):
-        if not UserRecord.objects.filter(user_id=user_id).update(
-            num_orders=F("num_orders") + counted["orders"],
-            num_order_lines=F("num_order_lines") + counted["lines"],
-            num_order_items=F("num_order_items") + counted["items"],
-            total_spent=F("total_spent") + counted["spent"],
-            date_last_order=counted["last"],
-        ):
-            UserRecord.objects.create(
-                user_id=user_id,
-                num_orders=counted["orders"],
-                num_order_lines=counted["lines"],
-                num_order_items=counted["items"],
-                total_spent=counted["spent"],
-                date_last_order=counted["last"],
-            )
+        last = counted.pop("last")
+        _record_add(UserRecord, {"user_id": user_id}, counted, date_last_order=last)
+
+
+def _record_add(
+    model: type[Model], where: dict[str, int], increments: dict[str, Any], **values: object
+) -> None:
+    """Add ``increments`` to the record ``where`` (and set ``values``), creating it when missing; one made
+    meanwhile by another worker is added to instead."""
+    added = {name: F(name) + n for name, n in increments.items()}
+    records = model._default_manager
+    if records.filter(**where).update(**added, **values):
+        return
+    try:
+        with transaction.atomic():
+            records.create(**where, **increments, **values)
+    except IntegrityError:
+        records.filter(**where).update(**added, **values)
 
 
 def connect() -> None:

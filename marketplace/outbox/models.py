@@ -30,6 +30,9 @@ class OutboxMessage(models.Model):
     # Taken by a worker delivering its subscriber's rows together (``outbox_deliver_many``) until then: the
     # others leave it alone meanwhile; a worker that died lets it go when the time passes.
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    # Who claimed it: the Celery task's id, so the same task redelivered after its worker was killed takes
+    # its rows back at once instead of waiting for the claim to lapse.
+    claimed_by = models.CharField(_("claimed by"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("outbox message")

@@ -233,12 +233,14 @@ def outbox_relay_once(*, publish: Callable[[list[int]], None], limit: int = 500)
     return RelayRun(published=published, broker_down=False)
 
 
-def outbox_deliver_many(*, message_ids: Iterable[int]) -> int:
+def outbox_deliver_many(*, message_ids: Iterable[int], claim: str = "") -> int:
     """Deliver rows one after another (one Celery task for several rows: a task's own cost is paid once);
     returns how many ran. A row that fails has its failure recorded by ``outbox_deliver`` and waits for its
     back-off; the rows after it are still delivered. The rows of a subscriber with ``run_many`` are
-    delivered together, with the rows of it still waiting elsewhere (``_deliver_together``)."""
+    delivered together, with the rows of it still waiting elsewhere (``_deliver_together``), claimed as
+    ``claim`` (the Celery task's id: redelivered, the task takes back what it had claimed)."""
     message_ids = list(message_ids)
+    claim = claim or uuid.uuid4().hex
     # The rows not done yet and their subscribers, read together (each is locked and checked again as
     # it is delivered).
     handlers = dict(
@@ -258,22 +260,23 @@ def outbox_deliver_many(*, message_ids: Iterable[int]) -> int:
         except Exception:
             logger.exception("outbox message %s failed; it is tried again after its back-off", message_id)
     for handler, own in together.items():
-        ran += _deliver_together(handler=handler, message_ids=own)
+        ran += _deliver_together(handler=handler, message_ids=own, claim=claim)
     return ran
 
 
-def _deliver_together(*, handler: str, message_ids: list[int]) -> int:
+def _deliver_together(*, handler: str, message_ids: list[int], claim: str) -> int:
     """Claim ``message_ids`` (rows of ``handler``, a subscriber with ``run_many``) and up to
     ``OUTBOX_DELIVER_TOGETHER`` more of its rows waiting (not done, never failed: their own tasks are
     still queued, or the relay has not published them yet), then run them in one ``run_many``. Under load
     the rows of several checkouts go together; when quiet, a batch is the task's own rows. A claimed row is
     left alone by other workers until ``OUTBOX_REDELIVER_SECONDS`` have passed (as a published one is by
-    the relay); rows another worker claimed or is delivering are skipped (it runs them). If the batch
-    fails, each of its rows is delivered alone, so only the failing ones record a failure."""
+    the relay), except by the same ``claim`` (the task delivered again after its worker died); rows another
+    worker claimed or is delivering are skipped (it runs them). If the batch fails, each of its rows is
+    delivered alone, so only the failing ones record a failure."""
     subscriber = subscriber_named(handler)
     if subscriber is None or subscriber.run_many is None:
         raise LookupError(f"outbox: no subscriber {handler!r} that runs many events")
-    claimed = _claim(handler=handler, message_ids=message_ids)
+    claimed = _claim(handler=handler, message_ids=message_ids, claim=claim)
     if not claimed:
         return 0
     try:
@@ -311,13 +314,14 @@ def _deliver_together(*, handler: str, message_ids: list[int]) -> int:
     return ran
 
 
-def _claim(*, handler: str, message_ids: list[int]) -> list[int]:
-    """Take ``message_ids`` and up to ``OUTBOX_DELIVER_TOGETHER`` more waiting rows of ``handler`` for this
-    worker (rows locked or claimed by another are left to it). Commits at once. Returns the rows taken."""
+def _claim(*, handler: str, message_ids: list[int], claim: str) -> list[int]:
+    """Take ``message_ids`` and up to ``OUTBOX_DELIVER_TOGETHER`` more waiting rows of ``handler`` (and
+    those ``claim`` took before) for this worker; rows locked or claimed by another are left to it. Commits
+    at once. Returns the rows taken."""
     now = timezone.now()
     until = now + timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS)
     claimable = OutboxMessage.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), done_at__isnull=True
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=claim), done_at__isnull=True
     )
     with transaction.atomic():
         mine = list(
@@ -330,7 +334,9 @@ def _claim(*, handler: str, message_ids: list[int]) -> list[int]:
         taken = sorted(mine + more)
         if taken:
             # Due again only after the claim (as a published row): the relay leaves them alone meanwhile.
-            OutboxMessage.objects.filter(pk__in=taken).update(claimed_until=until, available_at=until)
+            OutboxMessage.objects.filter(pk__in=taken).update(
+                claimed_until=until, claimed_by=claim, available_at=until
+            )
     return taken
 
 

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from celery import current_app, shared_task
+from celery import Task, current_app, shared_task
 from django.conf import settings
 
 from marketplace.outbox.services import (
@@ -13,12 +13,13 @@ from marketplace.outbox.services import (
 )
 
 
-@shared_task(name="outbox.deliver_many", acks_late=True, reject_on_worker_lost=True)
-def outbox_deliver_many_task(message_ids: list[int]) -> int:
+@shared_task(name="outbox.deliver_many", acks_late=True, reject_on_worker_lost=True, bind=True)
+def outbox_deliver_many_task(self: Task, message_ids: list[int]) -> int:
     """Run several outbox rows' subscribers, one after another. A failure is recorded on its row, which the
     relay publishes again after a back-off; a worker killed mid-run puts the message back on the queue
-    (acked late), and the rows it had done are not run again."""
-    return outbox_deliver_many(message_ids=message_ids)
+    (acked late), and the rows it had done are not run again; those it had claimed are claimed by the
+    task's id, so the message delivered again takes them back at once."""
+    return outbox_deliver_many(message_ids=message_ids, claim=self.request.id or "")
 
 
 @shared_task(name="outbox.deliver", acks_late=True, reject_on_worker_lost=True)

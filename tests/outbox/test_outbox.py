@@ -218,7 +218,10 @@ def test_rows_another_worker_claimed_are_left_to_it_until_its_claim_lapses(toget
         outbox_emit(topic=TOPIC, key=f"order-{n}")
     first, second, third = OutboxMessage.objects.order_by("pk").values_list("pk", flat=True)
     # Another worker takes the first two.
-    assert services._claim(handler="test.together", message_ids=[first, second]) == [first, second]
+    assert services._claim(handler="test.together", message_ids=[first, second], claim="elsewhere") == [
+        first,
+        second,
+    ]
     claimed = OutboxMessage.objects.get(pk=first)
     assert claimed.claimed_until > timezone.now()
     assert claimed.available_at == claimed.claimed_until  # the relay does not publish it meanwhile
@@ -256,3 +259,18 @@ def test_a_batch_that_fails_is_delivered_row_by_row_and_only_the_failing_row_bac
     assert failed.available_at > timezone.now()
     assert "order-1 refused" in failed.last_error
     assert OutboxMessage.objects.get(pk=backing_off.pk).done_at is None
+
+
+def test_a_task_delivered_again_after_its_worker_died_takes_back_what_it_had_claimed(together):
+    for n in range(3):
+        outbox_emit(topic=TOPIC, key=f"order-{n}")
+    first, second, _third = OutboxMessage.objects.order_by("pk").values_list("pk", flat=True)
+    # The task for the first row claims all three, and its worker is killed before it runs them.
+    assert len(services._claim(handler="test.together", message_ids=[first], claim="task-1")) == 3
+
+    # Another task finds its row claimed and leaves it: the claim has not lapsed.
+    assert outbox_deliver_many(message_ids=[second], claim="task-2") == 0
+    # The broker hands the killed task out again (acked late): it takes its claim back at once.
+    assert outbox_deliver_many(message_ids=[first], claim="task-1") == 3
+    assert together.batches == [["order-0", "order-1", "order-2"]]
+    assert not OutboxMessage.objects.filter(done_at__isnull=True).exists()

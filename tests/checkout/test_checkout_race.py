@@ -1,6 +1,5 @@
 """Twenty buyers press "place order" at once for the last five boxes (real transactions on PostgreSQL)."""
 
-import os
 import threading
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from marketplace.order.models import ShopOrder
 from marketplace.partner.stock import SoldOut
 from marketplace.payments.models import Payment
 from tests.factories import ProductFactory
+from tests.postgres import postgresql_only
 
 Basket = get_model("basket", "Basket")
 Order = get_model("order", "Order")
@@ -32,10 +32,7 @@ ADDRESS = DeliveryAddress(
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_checkouts_for_five_boxes_place_exactly_five_orders():
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this race test must run on PostgreSQL")
-        pytest.skip("real concurrent transactions need PostgreSQL")
+    postgresql_only()
     peaches = ProductFactory(stock=(Decimal("168.00"), 5))
     baskets = []
     for _ in range(20):

@@ -2,7 +2,6 @@
 on PostgreSQL, a real localstripe)."""
 
 import copy
-import os
 import threading
 from collections.abc import Callable
 
@@ -18,6 +17,7 @@ from marketplace.order.models import ShopOrder, ShopOrderEvent
 from marketplace.payments.models import Payment
 from tests.checkout.conftest import ADDRESS, order_from_two_shops
 from tests.payments.conftest import card_from_browser
+from tests.postgres import postgresql_only
 
 Order = get_model("order", "Order")
 
@@ -26,10 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _postgres_only():
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this race test must run on PostgreSQL")
-        pytest.skip("real concurrent transactions need PostgreSQL")
+    postgresql_only()
 
 
 def all_at_once(count: int, submit: Callable[[int], object]) -> list:

@@ -6,7 +6,6 @@ and a cluster made from the base backup and the archive has everything, the writ
 Runs on PostgreSQL (the CI's whole-suite step, with REQUIRE_POSTGRES=1 a missing PostgreSQL fails); on
 the embedded SQLite default only the comparison itself is tested."""
 
-import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -23,6 +22,7 @@ from oscar.test.factories import UserFactory, create_order
 from devtools.restore_check import LastOrder, Snapshot, main, snapshots_compare
 from marketplace.order.shop_orders import shop_orders_create
 from tests.factories import ProductFactory, ShopFactory
+from tests.postgres import postgresql_only
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,10 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def source_url(transactional_db) -> str:
     """The test database as a URL (its rows committed: the dump runs in another process)."""
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("restore-check needs PostgreSQL")
-        pytest.skip("restore-check runs on PostgreSQL (DATABASE_URL=postgres://…)")
+    postgresql_only("restore-check runs on PostgreSQL (DATABASE_URL=postgres://…)", "restore-check")
     db = connection.settings_dict
     user = quote(db.get("USER") or "postgres")
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""

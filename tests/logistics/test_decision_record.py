@@ -2,8 +2,6 @@
 0006): records of both shapes read back as written and ``decision_reasons`` reads them, and the migration's
 change of column type keeps the records written before it."""
 
-import os
-
 import pytest
 from django.db import connection, models
 from django.utils import timezone
@@ -11,6 +9,7 @@ from django.utils import timezone
 from logistics.models import Consignment
 from logistics.routing import consignment_route, decision_reasons
 from tests.logistics.conftest import paid_shop_order
+from tests.postgres import postgresql_only
 
 pytestmark = pytest.mark.django_db
 
@@ -57,10 +56,7 @@ def test_a_record_of_the_old_shape_reads_back_as_written_and_its_reasons_are_rea
 
 
 def test_the_migration_to_json_text_keeps_the_records_written_as_jsonb(tea):
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this test must run on PostgreSQL")
-        pytest.skip("the column type changes on PostgreSQL only (SQLite keeps JSON as text)")
+    postgresql_only("the column type changes on PostgreSQL only (SQLite keeps JSON as text)", "this test")
     consignment = consignment_route(shop_order_id=paid_shop_order(tea).pk)
     new_field = Consignment._meta.get_field("decisions")
     old_field = models.JSONField(default=list)

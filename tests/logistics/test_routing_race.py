@@ -1,7 +1,6 @@
 """Two routing workers route the same fifty paid orders at once against a carrier with ten slots left (real
 transactions on PostgreSQL, each worker a thread with its own connection)."""
 
-import os
 import threading
 from collections import Counter
 from decimal import Decimal
@@ -16,6 +15,7 @@ from marketplace.checkout.services import DeliveryAddress
 from marketplace.places.models import Region
 from tests.factories import ProductFactory, ShopFactory
 from tests.logistics.conftest import paid_shop_order
+from tests.postgres import postgresql_only
 
 ORDERS = 50
 CHEAP_CAPACITY = 12
@@ -41,10 +41,7 @@ def address_in(county: Region) -> DeliveryAddress:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_routing_fifty_orders_give_the_last_ten_carrier_slots_once():  # noqa: PLR0912
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this race test must run on PostgreSQL")
-        pytest.skip("real concurrent transactions need PostgreSQL")
+    postgresql_only()
     # Given a shop in a Suichang village and one in a Songyang village, each with its service point and
     # county hub, and buyers in two counties far away: Shanghai's Pudong, which the dearer express also
     # serves, and Urumqi's Tianshan, which only the cheap express serves.
@@ -168,10 +165,7 @@ BATCH = 5  # each worker routes its orders five at a time: many short batches, e
 
 @pytest.mark.django_db(transaction=True)
 def test_two_batch_routers_share_the_last_slots_of_a_carrier_without_exceeding_it():  # noqa: PLR0912, PLR0915
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this race test must run on PostgreSQL")
-        pytest.skip("real concurrent transactions need PostgreSQL")
+    postgresql_only()
     # Given the same two villages, hubs and carriers as above: the cheap express has ten slots left today,
     # the dear one serves Pudong only; forty orders, half to Pudong and half to Tianshan.
     zhejiang = region("浙江省", 1)

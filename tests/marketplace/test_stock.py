@@ -1,7 +1,6 @@
 """Stock is never oversold: allocation re-checks availability as it writes, a basket is allocated
 whole or not at all, and concurrent buyers of the last boxes cannot all win."""
 
-import os
 import threading
 from decimal import Decimal
 
@@ -11,6 +10,7 @@ from oscar.core.loading import get_model
 
 from marketplace.partner.stock import SoldOut, StockRequest, stock_allocate, stock_release
 from tests.factories import ProductFactory
+from tests.postgres import postgresql_only
 
 StockRecord = get_model("partner", "StockRecord")
 
@@ -70,10 +70,7 @@ def test_release_gives_back_and_never_goes_below_zero():
 
 @pytest.mark.django_db(transaction=True)
 def test_twenty_buyers_for_the_last_five_boxes_on_postgresql():
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this race test must run on PostgreSQL")
-        pytest.skip("real concurrent transactions need PostgreSQL")
+    postgresql_only()
     record = record_of(ProductFactory(stock=(Decimal("168.00"), 5)))
     start = threading.Barrier(20)
     outcomes: list[str] = []

@@ -1,7 +1,6 @@
 """Workers delivering a subscriber's rows together at the same moment (real transactions on PostgreSQL):
 each row runs once, in one worker's batch, whatever rows the tasks overlap on."""
 
-import os
 import threading
 import time
 
@@ -11,6 +10,7 @@ from django.db import connection
 from marketplace.outbox import services
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import outbox_deliver_many, outbox_emit, outbox_relay_once, subscribe
+from tests.postgres import postgresql_only
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TOPIC = "test.raced"
@@ -18,10 +18,7 @@ TOPIC = "test.raced"
 
 @pytest.fixture(autouse=True)
 def _postgres_only():
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this race test must run on PostgreSQL")
-        pytest.skip("real concurrent transactions need PostgreSQL")
+    postgresql_only()
 
 
 @pytest.mark.parametrize("atomic", [True, False])

@@ -1,7 +1,6 @@
 """Harvest batches: recording one, and paid order lines drawing from them first picked first drawn."""
 
 import datetime
-import os
 import threading
 from decimal import Decimal
 
@@ -21,6 +20,7 @@ from shops.orchard.models import Plot
 from tests.checkout.conftest import ADDRESS
 from tests.factories import ProductFactory, ShopFactory
 from tests.payments.conftest import card_from_browser
+from tests.postgres import postgresql_only
 
 Basket = get_model("basket", "Basket")
 Order = get_model("order", "Order")
@@ -182,10 +182,7 @@ def test_a_listing_without_a_net_weight_is_refused_with_its_name(shop, plot):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_draws_never_draw_the_same_grams_twice_on_postgresql(shanghai):
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this race test must run on PostgreSQL")
-        pytest.skip("real concurrent transactions need PostgreSQL")
+    postgresql_only()
     shop = ShopFactory(name="桃源果园")
     peaches = ProductFactory(shop=shop, net_weight_g=BOX_G, stock=(Decimal("98"), 100))
     orders = [paid((peaches, 1)) for _ in range(8)]  # 8 boxes, 20 kg, paid before any batch: all pending

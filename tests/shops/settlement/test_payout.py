@@ -4,7 +4,6 @@ often it is paid, Stripe's refusals leave it unpaid, Stripe is never called with
 and the real checkout → cancel → statement flow."""
 
 import datetime
-import os
 import threading
 import uuid
 from decimal import Decimal
@@ -31,6 +30,7 @@ from shops.settlement.services import (
     statements_generate,
 )
 from tests.factories import association_member
+from tests.postgres import postgresql_only
 from tests.shops.console.conftest import paid_order, provinces, shop_a, shop_b  # noqa: F401  (shared fixtures)
 from tests.shops.settlement.conftest import at, sale
 
@@ -285,10 +285,7 @@ def test_checkout_groups_the_charge_and_a_cancelled_paid_order_nets_to_nothing(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_staff_paying_at_once_make_one_transfer(fresh_stripe, shop):
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this race test must run on PostgreSQL")
-        pytest.skip("real concurrent transactions need PostgreSQL")
+    postgresql_only()
     payout_account_set(shop=shop, stripe_account_id=connected_account())
     march = issued_march(shop)
     start = threading.Barrier(2)
@@ -326,10 +323,7 @@ def test_two_staff_adding_the_first_rule_of_a_scope_at_once_make_one_rule(shop):
     from shops.settlement.models import CommissionRule
     from shops.settlement.rules import CommissionRuleError
 
-    if connection.vendor != "postgresql":
-        if os.environ.get("REQUIRE_POSTGRES") == "1":
-            pytest.fail("this race test must run on PostgreSQL")
-        pytest.skip("real concurrent transactions need PostgreSQL")
+    postgresql_only()
     start = threading.Barrier(2)
     outcomes: list[object] = []
     lock = threading.Lock()

@@ -41,7 +41,7 @@ from bench.checkout import (  # noqa: E402
     PRODUCT_LINK,
     PUBLISHABLE_KEY,
 )
-from devtools.stack import free_port  # noqa: E402
+from devtools.stack import free_port, localstripe_argv  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -268,14 +268,7 @@ def main(argv=None) -> int:
     scratch = tempfile.TemporaryDirectory(prefix="profile-checkout-")
     data = Path(scratch.name) / "localstripe.pickle"
     stripe = subprocess.Popen(
-        [
-            sys.executable,
-            str(REPO / "devtools/localstripe_server.py"),
-            "--port",
-            str(stripe_port),
-            "--data",
-            str(data),
-        ],
+        localstripe_argv(stripe_port, data),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

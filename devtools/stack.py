@@ -475,6 +475,17 @@ def setting(name: str, *, env: dict[str, str]) -> str:
     return done.stdout.strip()
 
 
+def localstripe_argv(port: int, data: Path, *, from_scratch: bool = False) -> list[str]:
+    """The command that runs localstripe through its wrapper (loopback, its own data file): the stack's,
+    the payment tests' and the checkout profiler's."""
+    return [
+        PYTHON, str(REPO / "devtools" / "localstripe_server.py"),
+        "--port", str(port),
+        "--data", str(data),
+        *(["--from-scratch"] if from_scratch else []),
+    ]  # fmt: skip
+
+
 def localstripe_webhook_register(stripe_base: str, *, url: str, secret: str, events: Sequence[str]) -> None:
     """Tell localstripe where to deliver signed events (its ``/_config/webhooks/<id>`` route): the part
     Stripe's dashboard does in production. localstripe keeps webhooks in memory, so every start does it."""
@@ -871,13 +882,9 @@ class Stack:
 
         stripe = self.spawn(
             "localstripe",
-            [
-                PYTHON, str(REPO / "devtools" / "localstripe_server.py"),
-                "--port", str(config.stripe_port),
-                "--data", str(config.var_dir / "localstripe.pickle"),
-            ],
+            localstripe_argv(config.stripe_port, config.var_dir / "localstripe.pickle"),
             port=config.stripe_port,
-        )  # fmt: skip
+        )
         wait_until(
             lambda: http_status(f"{config.stripe_url}/v1/customers") is not None,
             what="localstripe",

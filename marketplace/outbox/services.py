@@ -247,25 +247,25 @@ def outbox_deliver_many(*, message_ids: Iterable[int], claim: str = "") -> int:
         OutboxMessage.objects.filter(pk__in=message_ids, done_at__isnull=True).values_list("pk", "handler")
     )
     ran = 0
-    together: dict[str, list[int]] = {}
+    together: dict[str, tuple[Subscriber, list[int]]] = {}
     for message_id in message_ids:
         if message_id not in handlers:
             continue
         subscriber = subscriber_named(handlers[message_id])
         if subscriber is not None and subscriber.run_many is not None:
-            together.setdefault(subscriber.name, []).append(message_id)
+            together.setdefault(subscriber.name, (subscriber, []))[1].append(message_id)
             continue
         try:
             ran += _deliver(message_id=message_id, handler=handlers[message_id])
         except Exception:
             logger.exception("outbox message %s failed; it is tried again after its back-off", message_id)
-    for handler, own in together.items():
-        ran += _deliver_together(handler=handler, message_ids=own, claim=claim)
+    for subscriber, own in together.values():
+        ran += _deliver_together(subscriber=subscriber, message_ids=own, claim=claim)
     return ran
 
 
-def _deliver_together(*, handler: str, message_ids: list[int], claim: str) -> int:
-    """Claim ``message_ids`` (rows of ``handler``, a subscriber with ``run_many``) and up to
+def _deliver_together(*, subscriber: Subscriber, message_ids: list[int], claim: str) -> int:
+    """Claim ``message_ids`` (rows of ``subscriber``, which has ``run_many``) and up to
     ``OUTBOX_DELIVER_TOGETHER`` more of its rows waiting (not done, never failed: their own tasks are
     still queued, or the relay has not published them yet), then run them in one ``run_many``. Under load
     the rows of several checkouts go together; when quiet, a batch is the task's own rows. A claimed row is
@@ -273,9 +273,9 @@ def _deliver_together(*, handler: str, message_ids: list[int], claim: str) -> in
     the relay), except by the same ``claim`` (the task delivered again after its worker died); rows another
     worker claimed or is delivering are skipped (it runs them). If the batch fails, each of its rows is
     delivered alone, so only the failing ones record a failure."""
-    subscriber = subscriber_named(handler)
-    if subscriber is None or subscriber.run_many is None:
-        raise LookupError(f"outbox: no subscriber {handler!r} that runs many events")
+    run_many, handler = subscriber.run_many, subscriber.name
+    if run_many is None:
+        raise ValueError(f"outbox: {handler!r} does not run many events at once")
     claimed = _claim(handler=handler, message_ids=message_ids, claim=claim)
     if not claimed:
         return 0
@@ -287,7 +287,7 @@ def _deliver_together(*, handler: str, message_ids: list[int], claim: str) -> in
                         OutboxMessage.objects.filter(pk__in=claimed, done_at__isnull=True)
                     ).values_list("pk", "key", "payload")
                 )
-                subscriber.run_many([(key, payload) for _pk, key, payload in rows])
+                run_many([(key, payload) for _pk, key, payload in rows])
                 OutboxMessage.objects.filter(pk__in=[row[0] for row in rows]).update(
                     done_at=timezone.now(), last_error=""
                 )
@@ -297,7 +297,7 @@ def _deliver_together(*, handler: str, message_ids: list[int], claim: str) -> in
             .order_by("pk")
             .values_list("pk", "key", "payload")
         )
-        subscriber.run_many([(key, payload) for _pk, key, payload in rows])
+        run_many([(key, payload) for _pk, key, payload in rows])
         return OutboxMessage.objects.filter(pk__in=[row[0] for row in rows], done_at__isnull=True).update(
             done_at=timezone.now(), last_error=""
         )

@@ -398,8 +398,8 @@ def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = No
         "WINDOW w AS (PARTITION BY shop_id, buyer_key ORDER BY day)"
     )
     select_params += [*buyer_params, *shop_params]
+    by_buyer_d, buyer_params_d = buyers("d.")
     for scope, column in _PLACE_LEVELS:
-        by_buyer_d, buyer_params_d = buyers("d.")
         by_place, place_params = groups.where(scope, "p.")
         selects.append(
             "SELECT %s, NULL, p.place_id, d.buyer_key, d.day, SUM(d.sales), LAG(d.day) OVER w, "  # noqa: S608

@@ -44,6 +44,7 @@ from PIL import Image
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from devtools.stack import free_port
 from logistics.models import Consignment, Leg, PartnerDayLoad
 from marketplace.cache import ForgivingRedisCache
 from marketplace.checkout.services import checkout_place
@@ -59,7 +60,7 @@ from tests.factories import ProductFactory, category
 from tests.integration.test_celery_worker import database_url, wait_for
 from tests.integration.test_routing_worker import pool_children
 from tests.logistics.conftest import SHANGHAI, demo_logistics, shop_in  # noqa: F401  (shared fixture)
-from tests.payments.conftest import card_from_browser, free_port, localstripe, stripe_settings  # noqa: F401
+from tests.payments.conftest import card_from_browser, localstripe, stripe_settings  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[2]
 Basket = get_model("basket", "Basket")

@@ -1,6 +1,4 @@
-import socket
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -11,19 +9,13 @@ from oscar.apps.partner.strategy import Default
 from oscar.core.loading import get_model
 from oscar.test.factories import create_order
 
+from devtools.stack import free_port, localstripe_argv
 from marketplace.order.shop_orders import shop_orders_create
 from marketplace.payments.models import Payment
 from marketplace.payments.services import stripe_client
 from tests.factories import ProductFactory, ShopFactory
 
-ROOT = Path(__file__).resolve().parents[2]
 Basket = get_model("basket", "Basket")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def localstripe_start(data: Path, *, from_scratch: bool = False) -> tuple[subprocess.Popen, str]:
@@ -31,15 +23,7 @@ def localstripe_start(data: Path, *, from_scratch: bool = False) -> tuple[subpro
     ``data``: the process and its base URL, once it answers."""
     port = free_port()
     process = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            str(ROOT / "devtools" / "localstripe_server.py"),
-            "--port",
-            str(port),
-            "--data",
-            str(data),
-            *(["--from-scratch"] if from_scratch else []),
-        ],
+        localstripe_argv(port, data, from_scratch=from_scratch),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )

@@ -251,9 +251,13 @@ STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=300)
 # Product cards kept as HTML in the database and read by list pages (marketplace/storefront/cards.py); off,
 # every card is drawn on every page that shows it (the benchmark's "bare" state measures that).
 STOREFRONT_CARD_STORE = env.bool("STOREFRONT_CARD_STORE", default=True)
+# A catalogue change picks again only the kept lists its products, categories and shops can reach
+# (marketplace/storefront/lists_moved.py); one naming more products than this picks every list again.
+LISTS_MOVED_PRODUCTS_MAX = env.int("LISTS_MOVED_PRODUCTS_MAX", default=500)
 # A search's first page kept (marketplace/search/picks.py): after a catalogue change, those read in the last
-# SEARCH_PICK_DAYS days are picked again, the SEARCH_PICKS_KEPT most recently read (two queries each: ~8 ms
-# at 2,000 products, ~160 ms for a common word at 100,000, on the worker, per change), the rest forgotten.
+# SEARCH_PICK_DAYS days are kept, the SEARCH_PICKS_KEPT most recently read, the rest forgotten; of those, the
+# ones the change can reach are picked again (two queries each: ~8 ms at 2,000 products, ~160 ms for a
+# common word at 100,000, on the worker).
 SEARCH_PICK_DAYS = env.int("SEARCH_PICK_DAYS", default=7)
 SEARCH_PICKS_KEPT = env.int("SEARCH_PICKS_KEPT", default=10)
 # Anonymous product views are counted in memory and written in batches (marketplace/storefront/analytics.py).

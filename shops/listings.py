@@ -22,6 +22,7 @@ from oscar.core.loading import get_model
 from marketplace.catalogue.models import harvest_window_length
 from marketplace.locks import for_update
 from marketplace.storefront.caching import catalogue_changed
+from marketplace.storefront.lists_moved import NO_LIST
 from shops.association.listing_review import (
     ListingReviewError,
     listing_checkable,
@@ -132,7 +133,6 @@ def listing_create(*, shop: "Partner", data: ListingData, actor: AbstractBaseUse
             num_in_stock=data.stock,
             num_allocated=0,
         )
-    catalogue_changed()
     return product
 
 
@@ -170,7 +170,7 @@ def listing_price_stock_set(
         if not updated:
             raise ListingError(_("This listing has no stock record."))
         if price is not None:  # stock alone is read live by the storefront (marketplace/partner/stock.py)
-            catalogue_changed(product_ids=[product.pk])
+            catalogue_changed(lists=NO_LIST, product_ids=[product.pk])
 
 
 def _status_move(

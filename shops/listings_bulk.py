@@ -20,6 +20,7 @@ from oscar.core.loading import get_model
 
 from marketplace.search.indexing import products_index_bulk
 from marketplace.storefront.caching import catalogue_changed
+from marketplace.storefront.lists_moved import ListsMoved
 from shops.listings import ListingData, ListingError, _product_apply
 
 if TYPE_CHECKING:
@@ -254,5 +255,6 @@ def listings_create_bulk(*, listings: Sequence[NewListing], batch_size: int = BA
         products_index_bulk(product_ids=[product.pk for product in products])
         created += products
     if created:
-        catalogue_changed()
+        shops = {product.shop_id for product in created}
+        catalogue_changed(lists=ListsMoved(products=[product.pk for product in created], shop_counts=shops))
     return created

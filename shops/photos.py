@@ -29,6 +29,7 @@ from sorl.thumbnail.images import ImageFile as Thumbnail
 from marketplace.locks import for_update
 from marketplace.outbox.services import outbox_emit
 from marketplace.storefront.caching import catalogue_changed
+from marketplace.storefront.lists_moved import NO_LIST
 
 # Written to the outbox when a photo is added (key: the photo): its renditions are drawn.
 PHOTO_ADDED = "shops.photo_added"
@@ -258,7 +259,7 @@ def product_photo_add(
             photo.original.save(filename, ContentFile(data), save=False)
             photo.save()
             _renditions_enqueue(photo.pk)
-            catalogue_changed(product_ids=[product.pk])
+            catalogue_changed(lists=NO_LIST, product_ids=[product.pk])
     except BaseException:
         # Commit hooks run inside the block's exit too: a failure there must not take the file of a
         # photo whose row did commit.
@@ -290,7 +291,7 @@ def product_photos_reorder(*, product: "Product", photo_ids: list[int]) -> None:
     if len(wanted) != len(photos) or set(wanted) != set(photos):
         raise PhotoRejected(_("The product's photos have changed meanwhile; reload the page and try again."))
     _renumber(photos[photo_id] for photo_id in wanted)
-    catalogue_changed(product_ids=[product.pk])
+    catalogue_changed(lists=NO_LIST, product_ids=[product.pk])
 
 
 @transaction.atomic
@@ -301,7 +302,7 @@ def product_photo_make_main(*, product: "Product", photo_id: int) -> None:
     photo = ProductImage.objects.get(product=product, pk=photo_id)
     others = ProductImage.objects.filter(product=product).exclude(pk=photo.pk).order_by("display_order", "pk")
     _renumber([photo, *others])
-    catalogue_changed(product_ids=[product.pk])
+    catalogue_changed(lists=NO_LIST, product_ids=[product.pk])
 
 
 def product_photo_delete(*, product: "Product", photo_id: int) -> None:
@@ -317,7 +318,7 @@ def product_photo_delete(*, product: "Product", photo_id: int) -> None:
         # Oscar's post_delete receiver removes the files at once when OSCAR_DELETE_IMAGE_FILES is on;
         # removing them (again, harmlessly) after commit keeps this service from depending on it.
         transaction.on_commit(partial(_files_delete, photo.original), robust=True)
-        catalogue_changed(product_ids=[product.pk])
+        catalogue_changed(lists=NO_LIST, product_ids=[product.pk])
 
 
 def photo_rendition(photo: "ProductImage", kind: str) -> Thumbnail:
@@ -340,5 +341,5 @@ def product_photo_renditions_draw(*, photo_id: int) -> bool:
             if not rendition.exists():
                 raise OSError(f"Rendition {kind!r} of product photo {photo_id} was not written")
     if ProductImage.objects.filter(pk=photo_id, renditions_ready=False).update(renditions_ready=True):
-        catalogue_changed(product_ids=[photo.product_id])
+        catalogue_changed(lists=NO_LIST, product_ids=[photo.product_id])
     return True

@@ -10,11 +10,13 @@ kept: ranking one page's worth is cheap, and a crawler's made-up queries seldom 
 Kept searches are picked again, not left to lag:
 - after a change to a product's search tokens (the outbox's reindex), those whose every token the
   product had before or has after (``search_picks_touched``);
-- after every catalogue change (a product put on or taken off sale, a shop closed, a bulk import), those
-  a page read in the last ``SEARCH_PICK_DAYS`` days, the ``SEARCH_PICKS_KEPT`` most recently read
-  (``search_picks_refresh``, run with the storefront's kept lists before the catalogue version moves on).
-  The rest are forgotten and picked again by their next page. An index rebuild (``indexing.products_index``)
-  forgets them all.
+- after every catalogue change that moves a list (a product put on or taken off sale, a shop closed, a bulk
+  import: ``storefront/lists_moved.py``), those of the searches a page read in the last
+  ``SEARCH_PICK_DAYS`` days, the ``SEARCH_PICKS_KEPT`` most recently read, that the change can reach: whose
+  every token one of its products has (``search_picks_refresh``, run with the storefront's kept lists
+  before the catalogue version moves on); all of them after a change to everything. The searches not
+  read lately are forgotten and picked again by their next page. An index rebuild
+  (``indexing.products_index``) forgets them all.
 
 Like the category's pick, a kept search lags a change by its delivery through the outbox: a product taken
 off sale meanwhile is not drawn (``cards`` draws only products on sale), one put on sale appears at the
@@ -32,7 +34,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from marketplace.search.models import SearchPick
+from marketplace.search.models import SearchPick, SearchToken
 from marketplace.search.selectors import product_search
 from marketplace.search.tokens import ParsedQuery, parse_query
 from marketplace.storefront.compiled import json_ids
@@ -93,17 +95,20 @@ def _first_page(ranked: QuerySet) -> list[int]:
     return list(ranked.values_list("pk", flat=True)[: _page_size() + 1])
 
 
+def _pick(query: ParsedQuery, product_ids: list[int], count: int, used_on: datetime.date) -> dict:
+    return {
+        "text": query.text,
+        "tokens": list(query.tokens),
+        "product_ids": product_ids,
+        "count": count,
+        "page_size": _page_size(),
+        "used_on": used_on,
+    }
+
+
 def _keep(query: ParsedQuery, product_ids: list[int], count: int, used_on: datetime.date) -> None:
     SearchPick.objects.update_or_create(
-        key=_key(query, _page_size()),
-        defaults={
-            "text": query.text,
-            "tokens": list(query.tokens),
-            "product_ids": product_ids,
-            "count": count,
-            "page_size": _page_size(),
-            "used_on": used_on,
-        },
+        key=_key(query, _page_size()), defaults=_pick(query, product_ids, count, used_on)
     )
 
 
@@ -115,8 +120,12 @@ def search_keep(query: ParsedQuery, *, ranked: QuerySet, count: int) -> list[int
     # (nor one per query a crawler makes up).
     if _keepable(query) and count > _page_size():
         try:
+            # Unless a catalogue change's delivery kept one meanwhile: this page's may be older than it.
+            pick = SearchPick(
+                key=_key(query, _page_size()), **_pick(query, product_ids, count, timezone.localdate())
+            )
             with transaction.atomic():
-                _keep(query, product_ids, count, timezone.localdate())
+                SearchPick.objects.bulk_create([pick], ignore_conflicts=True)
         except DatabaseError:
             pass
     return product_ids
@@ -138,9 +147,11 @@ def _pick_again(pick: SearchPick, products: QuerySet) -> bool:
     return True
 
 
-def search_picks_refresh(*, products: QuerySet) -> int:
-    """Pick again the searches read in the last ``SEARCH_PICK_DAYS`` days, the ``SEARCH_PICKS_KEPT`` most
-    recently read (two queries each), and forget the others. Returns how many were picked again."""
+def search_picks_refresh(*, products: QuerySet, reached: QuerySet | None = None) -> int:
+    """Keep the searches read in the last ``SEARCH_PICK_DAYS`` days, the ``SEARCH_PICKS_KEPT`` most recently
+    read, and forget the others; pick again those of them ``reached``'s products can be found by (each
+    product's tokens read, then two queries a search picked again), or all of them when ``reached`` is None.
+    Returns how many were picked again."""
     since = timezone.localdate() - datetime.timedelta(days=settings.SEARCH_PICK_DAYS)
     kept = list(
         SearchPick.objects.filter(used_on__gte=since).order_by("-used_on", "key")[
@@ -148,7 +159,27 @@ def search_picks_refresh(*, products: QuerySet) -> int:
         ]
     )
     SearchPick.objects.exclude(key__in=[pick.key for pick in kept]).delete()
+    if reached is not None:
+        kept = _found_by(kept, reached)
     return sum(_pick_again(pick, products) for pick in kept)
+
+
+def _found_by(picks: list[SearchPick], products: QuerySet) -> list[SearchPick]:
+    """Those of ``picks`` that could list one of ``products``: the product has every token of the search
+    (as ``search_picks_touched`` decides for one product's change)."""
+    if not picks:
+        return []
+    tokens: dict[int, set[str]] = {}
+    wanted = {token for pick in picks for token in pick.tokens}
+    rows = SearchToken.objects.filter(product__in=products.values("pk"), token__in=sorted(wanted))
+    for product_id, token in rows.values_list("product_id", "token"):
+        tokens.setdefault(product_id, set()).add(token)
+    # A search of phrases alone has no tokens: any product may be found by it.
+    return [
+        pick
+        for pick in picks
+        if not pick.tokens or any(has.issuperset(pick.tokens) for has in tokens.values())
+    ]
 
 
 def search_picks_touched(*, before: Collection[str], after: Collection[str], products: QuerySet) -> int:

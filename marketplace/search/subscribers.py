@@ -18,4 +18,8 @@ def product_changed_deliver(key: str, payload: dict[str, Any]) -> None:
 
 
 subscribe(topic=PRODUCT_CHANGED, name="search.product_index", run=product_changed_deliver)
-kept_list_follows_catalogue(lambda: search_picks_refresh(products=storefront_products()))
+kept_list_follows_catalogue(
+    lambda reach: search_picks_refresh(
+        products=storefront_products(), reached=None if reach.everything else reach.products_reached()
+    )
+)

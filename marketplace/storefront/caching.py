@@ -27,6 +27,7 @@ from django.db.models import QuerySet
 from marketplace.outbox.services import outbox_emit, transaction_key
 from marketplace.storefront.cards import product_cards_stale
 from marketplace.storefront.kept import PRODUCT_SCOPE, kept_stale
+from marketplace.storefront.lists_moved import ListsMoved, lists_moved_record
 
 # Written to the outbox by every catalogue change, once per commit: the version is bumped again.
 CATALOGUE_CHANGED = "storefront.catalogue_changed"
@@ -85,13 +86,15 @@ def catalogue_version_bump() -> None:
         cache.add(VERSION_KEY, _new_version_line(), timeout=None)
 
 
-def catalogue_changed(*, product_ids: Collection[int] = ()) -> None:
-    """Invalidate every cached storefront fragment once the current transaction commits. A write that
-    bypasses ``save()`` names the products whose cards and pages it changed (``products_drawn_stale``: in
-    this transaction); a ``save()`` is seen by the receivers."""
+def catalogue_changed(*, lists: ListsMoved, product_ids: Collection[int] = ()) -> None:
+    """Invalidate every cached storefront fragment once the current transaction commits, and have the kept
+    lists ``lists`` names picked again (``lists_moved.py``: ``NO_LIST`` for a change that moves none, a
+    photo or a price). A write that bypasses ``save()`` names the products whose cards and pages it changed
+    (``products_drawn_stale``: in this transaction); a ``save()`` is seen by the receivers."""
     if product_ids:
         products_drawn_stale(product_ids)
     key = transaction_key()
+    lists_moved_record(key=key, moved=lists)
     if outbox_emit(topic=CATALOGUE_CHANGED, key=key) and not settings.OUTBOX_DELIVER_ON_COMMIT:
         transaction.on_commit(catalogue_version_bump, robust=True)
 

@@ -4,12 +4,15 @@ The first page of a category (its newest products on sale) is most of its traffi
 product of a large category to show 24 grew with the catalogue (65 ms for ~40,000 fruit at 100,000 products
 on SQLite, whose planner will not walk the date index). So each category's first page — one product more
 than a page holds, which tells the paginator whether more follow — is picked by the catalogue-change
-subscriber after every change and kept in ``CategoryPick``; the page reads it. A category without a pick,
-or one picked for another page size, is picked by its page. Like the kept counts, a pick lags a change by
-its delivery through the outbox: a product taken off sale meanwhile is not drawn (``cards`` draws only
-products on sale), one put on sale appears at the delivery.
+subscriber after every change that can reach it (``lists_moved.py``: a change to one of its products, or
+to a category below it) and kept in ``CategoryPick``; the page reads it. A category without a pick, or one
+picked for another page size, is picked by its page, which keeps it only if the subscriber has not kept
+one meanwhile (the page's may have been read before a change the subscriber's has seen). Like the kept
+counts, a pick lags a change by its delivery through the outbox: a product taken off sale meanwhile is not
+drawn (``cards`` draws only products on sale), one put on sale appears at the delivery.
 """
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -36,13 +39,24 @@ def _keep(category: "Category", page_size: int, ids: list[int]) -> None:
     )
 
 
-def category_picks_refresh() -> int:
-    """Pick every category's first page again (one query per category); returns how many."""
+def category_picks_refresh(*, categories: Collection[int] | None = None) -> int:
+    """Pick every category's first page again, or only ``categories``' (one query each); returns how many."""
     page_size = settings.OSCAR_PRODUCTS_PER_PAGE
-    categories = list(Category.objects.all())
-    for category in categories:
+    chosen = (
+        Category.objects.all() if categories is None else Category.objects.filter(pk__in=sorted(categories))
+    )
+    picked = list(chosen)
+    for category in picked:
         _keep(category, page_size, _first_page(category, page_size))
-    return len(categories)
+    return len(picked)
+
+
+def _keep_unless_kept(category: "Category", page_size: int, ids: list[int]) -> None:
+    """A page's pick, kept unless the subscriber kept one meanwhile (the page's may be older than it)."""
+    CategoryPick.objects.filter(category=category).exclude(page_size=page_size).delete()
+    CategoryPick.objects.bulk_create(
+        [CategoryPick(category=category, product_ids=ids, page_size=page_size)], ignore_conflicts=True
+    )
 
 
 def category_first_page(category: "Category") -> list[int]:
@@ -59,5 +73,5 @@ def category_first_page(category: "Category") -> list[int]:
     return kept_or_picked(
         [json_ids(row[0]) for row in kept],
         pick=lambda: _first_page(category, page_size),
-        keep=lambda ids: _keep(category, page_size, ids),
+        keep=lambda ids: _keep_unless_kept(category, page_size, ids),
     )

@@ -118,3 +118,31 @@ class KeptFragment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}:{self.name} ({self.language})"
+
+
+class ListsMovedRecord(models.Model):
+    """What a catalogue change may have moved in the kept lists (``lists_moved.py``): a product, a category,
+    a shop and its products, a shop's count, or everything (``ident`` 0), written in the change's
+    transaction under its outbox key and read (then deleted) by the change's delivery, which picks again
+    only the lists these can reach."""
+
+    class Kind(models.TextChoices):
+        EVERYTHING = "all", _("Everything")
+        PRODUCT = "product", _("Product")
+        CATEGORY = "category", _("Category")
+        SHOP = "shop", _("Shop")
+        SHOP_COUNT = "count", _("Shop's count")
+
+    key = models.CharField(_("Key"), max_length=64)
+    kind = models.CharField(_("Kind"), max_length=10, choices=Kind.choices)
+    ident = models.BigIntegerField(_("Id"), default=0)
+
+    class Meta:
+        verbose_name = _("Lists moved")
+        verbose_name_plural = _("Lists moved")
+        constraints = [
+            models.UniqueConstraint(fields=["key", "kind", "ident"], name="storefront_lists_moved_one")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}:{self.kind}:{self.ident}"

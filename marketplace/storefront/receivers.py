@@ -22,6 +22,7 @@ from marketplace.storefront.kept import (
     kept_stale,
     kept_stale_all,
 )
+from marketplace.storefront.lists_moved import EVERY_LIST, NO_LIST, ListsMoved
 from marketplace.storefront.models import KeptFragment, ProductCard
 
 WATCHED = [
@@ -44,6 +45,7 @@ Product = get_model("catalogue", "Product")
 StockRecord = get_model("partner", "StockRecord")
 ProductClass = get_model("catalogue", "ProductClass")
 ProductReview = get_model("reviews", "ProductReview")
+ProductCategory = get_model("catalogue", "ProductCategory")
 
 
 # Stock levels are read live by the pages that show them (marketplace/partner/stock.py), so a save that
@@ -79,6 +81,35 @@ EVERY_PRODUCT_PAGE = frozenset(
 # What the home page's kept kinds, shops and places show.
 HOME_PAGE = frozenset({"catalogue.Category", "partner.Partner", "places.Region"})
 
+# What a save or delete may move in the kept lists (the category pages' first pages, the kept searches,
+# the counts: lists_moved.py) besides its product: nothing for what only cards and pages show (a photo, a
+# price, a fact, a review, a certification); everything for the rare edits of what every list is drawn
+# from (the category tree, places, kinds, facts' names, purchase options).
+MOVES_NO_LIST = frozenset(
+    {
+        "catalogue.ProductImage",
+        "catalogue.ProductAttributeValue",
+        "catalogue.Certification",
+        "partner.StockRecord",
+        "reviews.ProductReview",
+    }
+)
+
+
+def lists_moved(instance: Model) -> ListsMoved:
+    """What the save or delete of ``instance`` may have moved in the kept lists."""
+    label = instance._meta.label
+    if label == "catalogue.Product":
+        return ListsMoved(products=[instance.pk], shop_counts=[instance.shop_id])  # type: ignore[attr-defined]
+    if label == "catalogue.ProductCategory":
+        return ListsMoved(
+            products=[instance.product_id],  # type: ignore[attr-defined]
+            categories=[instance.category_id],  # type: ignore[attr-defined]
+        )
+    if label == "partner.Partner":
+        return ListsMoved(shops=[instance.pk])
+    return NO_LIST if label in MOVES_NO_LIST else EVERY_LIST
+
 
 def cards_touched(instance: Model) -> "QuerySet | list[int]":
     """The products whose card shows something of ``instance`` (a card shows its product, price, main
@@ -112,7 +143,7 @@ def _changed(
         kept_stale(scope=HOME_SCOPE, keys=[HOME_KEY])
     if label == "catalogue.Category":  # a name in other categories' breadcrumbs and kinds below
         kept_stale_all(scope=CATEGORY_SCOPE)
-    catalogue_changed()
+    catalogue_changed(lists=lists_moved(instance))
 
 
 def _certifications_changed(
@@ -126,15 +157,33 @@ def _certifications_changed(
         products_drawn_stale([instance.pk])
     elif pk_set:
         products_drawn_stale(pk_set)
-    catalogue_changed()
+    catalogue_changed(lists=NO_LIST)
+
+
+def _categories_changed(
+    instance: Model, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    """Links between products and categories added or taken away through the relation (``.set()``,
+    ``.add()``, ``.remove()``, ``.clear()``: no save or delete of a link is signalled): the categories'
+    lists move, and the product's breadcrumbs."""
+    if action == "pre_clear":  # the links about to go, while they are known
+        links = ProductCategory.objects.filter(**{"category" if reverse else "product": instance})
+        products = [instance.pk] if not reverse else list(links.values_list("product_id", flat=True))
+        categories = [instance.pk] if reverse else list(links.values_list("category_id", flat=True))
+    elif action in ("post_add", "post_remove") and pk_set:
+        products, categories = (sorted(pk_set), [instance.pk]) if reverse else ([instance.pk], sorted(pk_set))
+    else:
+        return
+    kept_stale(scope=PRODUCT_SCOPE, keys=products)
+    catalogue_changed(lists=ListsMoved(products=products, categories=categories))
 
 
 def _options_changed(action: str, **kwargs: Any) -> None:
     """A purchase option added to or taken from a kind or a product: whether a product has any is carried
-    by every kept product (rare: the dashboard's)."""
+    by every kept product (rare: the dashboard's); no list moves."""
     if action.startswith("post_"):
         kept_stale_all(scope=PRODUCT_SCOPE)
-        catalogue_changed()
+        catalogue_changed(lists=NO_LIST)
 
 
 # A user's save that changes nothing a page shows (signing in).
@@ -161,6 +210,9 @@ def connect() -> None:
         _certifications_changed,
         sender=Product.certifications.through,
         dispatch_uid="storefront_cache_certifications",
+    )
+    m2m_changed.connect(
+        _categories_changed, sender=Product.categories.through, dispatch_uid="storefront_cache_categories"
     )
     post_save.connect(_reviewer_changed, sender=get_user_model(), dispatch_uid="storefront_cache_reviewer")
     for through in (ProductClass.options.through, Product.product_options.through):

@@ -8,6 +8,8 @@ subscriber of the same outbox event that retires the cached storefront. Recounts
 transaction-level lock on PostgreSQL; SQLite has one writer), so a later one never writes an older count.
 """
 
+from collections.abc import Collection
+
 from django.db import connection
 from django.db.models import Count, F, Func, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
@@ -21,9 +23,10 @@ ProductCategory = get_model("catalogue", "ProductCategory")
 RECOUNT_LOCK_KEY = 0x53484F50  # "SHOP": pg_advisory_xact_lock's key for recounts
 
 
-def shop_product_counts_refresh() -> frozenset[int]:
-    """Recount every shop's products on sale (public stand-alone and parent products); call it inside a
-    transaction. Returns the shops whose count changed (what is drawn with the counts follows them)."""
+def shop_product_counts_refresh(*, shops: Collection[int] | None = None) -> frozenset[int]:
+    """Recount every shop's products on sale (public stand-alone and parent products), or only those of
+    ``shops``; call it inside a transaction. Returns the shops whose count changed (what is drawn with the
+    counts follows them)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RECOUNT_LOCK_KEY])
@@ -34,16 +37,18 @@ def shop_product_counts_refresh() -> frozenset[int]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    before = dict(Partner.objects.values_list("pk", "public_product_count"))
-    Partner.objects.update(public_product_count=Coalesce(Subquery(on_sale, output_field=IntegerField()), 0))
-    after = Partner.objects.values_list("pk", "public_product_count")
+    counted = Partner.objects.all() if shops is None else Partner.objects.filter(pk__in=sorted(shops))
+    before = dict(counted.values_list("pk", "public_product_count"))
+    counted.update(public_product_count=Coalesce(Subquery(on_sale, output_field=IntegerField()), 0))
+    after = counted.values_list("pk", "public_product_count")
     return frozenset(pk for pk, count in after if before.get(pk) != count)
 
 
-def category_product_counts_refresh() -> int:
+def category_product_counts_refresh(*, categories: Collection[int] | None = None) -> int:
     """Recount every category's products on sale (``Product.objects.storefront()``) in it or any category
-    below it, each product once; call it inside a transaction, after ``shop_product_counts_refresh`` (whose
-    lock it shares). One statement. Returns the number of categories."""
+    below it, each product once, or only ``categories``' (a category's count moves with those below it: name
+    them all); call it inside a transaction, after ``shop_product_counts_refresh`` (whose lock it shares).
+    One statement. Returns the number of categories recounted."""
     in_subtree = (
         ProductCategory.objects.filter(
             category__path__startswith=OuterRef("path"),
@@ -54,6 +59,7 @@ def category_product_counts_refresh() -> int:
         .order_by()
         .values(n=Func(F("product_id"), function="COUNT", template="COUNT(DISTINCT %(expressions)s)"))
     )
-    return Category.objects.update(
-        public_product_count=Coalesce(Subquery(in_subtree, output_field=IntegerField()), 0)
+    counted = (
+        Category.objects.all() if categories is None else Category.objects.filter(pk__in=sorted(categories))
     )
+    return counted.update(public_product_count=Coalesce(Subquery(in_subtree, output_field=IntegerField()), 0))

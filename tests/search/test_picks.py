@@ -17,11 +17,13 @@ from marketplace.search.picks import search_kept, search_picks_refresh, search_p
 from marketplace.search.selectors import product_search
 from marketplace.search.tokens import parse_query
 from marketplace.storefront.caching import catalogue_changed
+from marketplace.storefront.lists_moved import ListsMoved
 from marketplace.storefront.selectors import storefront_products
 from shops.listings import listing_pause
 from tests.factories import ProductFactory, ShopFactory
 
 Product = get_model("catalogue", "Product")
+Partner = get_model("partner", "Partner")
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +133,10 @@ def test_a_change_to_products_the_search_cannot_list_does_not_pick_it_again(
     before = SearchPick.objects.get().picked_at
     with django_capture_on_commit_callbacks(execute=True):
         ProductFactory(title="遂昌笋干", shop=peaches[0].shop)
-    # The catalogue change picks every recently read search again; the reindex adds nothing for 笋干.
+    # Neither the catalogue change nor the reindex picks 水蜜桃 again for 笋干: it cannot list it.
+    assert SearchPick.objects.get().picked_at == before
+    with django_capture_on_commit_callbacks(execute=True):
+        ProductFactory(title="水蜜桃礼盒", shop=peaches[0].shop)
     assert SearchPick.objects.get().picked_at > before
     SearchPick.objects.update(picked_at=before)
     assert search_picks_touched(before=set(), after={"笋干", "笋"}, products=storefront_products()) == 0
@@ -149,6 +154,26 @@ def test_a_product_taken_off_sale_is_picked_out_by_the_catalogue_change(
     assert top.pk not in pick.product_ids
     assert pick.count == 4
     assert top.title not in shown(client, url("水蜜桃"))[0]
+
+
+def test_a_shop_closed_picks_again_the_searches_its_products_are_found_by_only(
+    client, peaches, django_capture_on_commit_callbacks
+):
+    tea_shop = ShopFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(3):
+            ProductFactory(title=f"龙谷丽人{i}号", shop=tea_shop)
+    shown(client, url("水蜜桃"))
+    shown(client, url("龙谷丽人"))
+    assert SearchPick.objects.count() == 2
+    SearchPick.objects.update(picked_at=timezone.now() - datetime.timedelta(days=1))
+    before = SearchPick.objects.get(text="龙谷丽人").picked_at
+    with django_capture_on_commit_callbacks(execute=True):
+        peaches[0].shop.status = Partner.Status.SUSPENDED
+        peaches[0].shop.save(update_fields=["status"])  # no search token changes: no reindex
+    assert not SearchPick.objects.filter(text="水蜜桃").exists()  # found nothing any more: forgotten
+    assert SearchPick.objects.get(text="龙谷丽人").picked_at == before
+    assert shown(client, url("水蜜桃")) == ([], 0)
 
 
 def test_a_kept_count_that_disagrees_with_the_page_is_not_trusted(client, peaches):
@@ -205,7 +230,7 @@ def test_a_database_that_refuses_the_write_still_serves_the_page(client, peaches
     def refuse(*args, **kwargs):
         raise DatabaseError("read-only")
 
-    monkeypatch.setattr(SearchPick.objects, "update_or_create", refuse)
+    monkeypatch.setattr(SearchPick.objects, "bulk_create", refuse)
     titles, stated = shown(client, url("水蜜桃"))
     assert titles == ranked("水蜜桃")[:PAGE]
     assert stated == 5
@@ -218,6 +243,8 @@ def test_catalogue_change_without_a_delivery_keeps_serving_the_kept_page(client,
     shown(client, url("水蜜桃"))
     top = best_first(peaches)[0]
     Product.objects.filter(pk=top.pk).update(is_public=False)
-    catalogue_changed(product_ids=[top.pk])  # not delivered: no on-commit callbacks run in this test
+    catalogue_changed(
+        lists=ListsMoved(products=[top.pk]), product_ids=[top.pk]
+    )  # not delivered: no on-commit callbacks run in this test
     titles, _ = shown(client, url("水蜜桃"))
     assert top.title not in titles

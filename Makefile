@@ -96,6 +96,7 @@ PRODUCTS ?= 2000
 SEARCH_PRODUCTS ?= 100000
 bench: venv
 	$(PY) bench/storefront.py --products $(PRODUCTS)
+	$(PY) bench/catalogue_change.py --products $(PRODUCTS)
 	$(PY) bench/search_relevance.py --products $(SEARCH_PRODUCTS)
 
 # Search relevance on the demo catalogue (precision@5, recall@20) and its cost at SEARCH_PRODUCTS products.

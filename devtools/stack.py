@@ -1052,7 +1052,7 @@ class Stack:
     def web_drain(self, name: str, *, quiet: float = DRAIN_QUIET_SECONDS) -> None:
         """Take web node ``name`` out of nginx's rotation, the first step of stopping it without an error
         for anyone: from now on nginx sends new requests to the other nodes; after ``quiet`` seconds (for
-        a request nginx gave it before, its body still arriving), wait until the kernel holds no
+        a connection nginx was opening to it as the drain began), wait until the kernel holds no
         connection for it that gunicorn has not accepted. Then SIGTERM lets it finish what it accepted
         and exit, and nothing reaches it any more (those connections would be reset when it exits, a
         POST among them answered 502 by nginx: it cannot send a request that may have been handled to

@@ -11,7 +11,7 @@ transaction-level lock on PostgreSQL; SQLite has one writer), so a later one nev
 from collections.abc import Collection
 
 from django.db import connection
-from django.db.models import Count, F, Func, IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from oscar.core.loading import get_model
 
@@ -48,18 +48,19 @@ def category_product_counts_refresh(*, categories: Collection[int] | None = None
     """Recount every category's products on sale (``Product.objects.storefront()``) in it or any category
     below it, each product once, or only ``categories``' (a category's count moves with those below it: name
     them all); call it inside a transaction, after ``shop_product_counts_refresh`` (whose lock it shares).
-    One statement. Returns the number of categories recounted."""
-    in_subtree = (
-        ProductCategory.objects.filter(
-            category__path__startswith=OuterRef("path"),
-            product__is_public=True,
-            product__parent__isnull=True,
-            product__shop__status=Partner.Status.APPROVED,
-        )
-        .order_by()
-        .values(n=Func(F("product_id"), function="COUNT", template="COUNT(DISTINCT %(expressions)s)"))
+    One count a category, by the ids of the categories below it (the links' index: matching the links'
+    categories by their path prefix read every link for every category, 2 s for eleven at 100,000 products
+    on SQLite), then one write. Returns the number of categories recounted."""
+    tree = list(Category.objects.order_by("path").values_list("pk", "path"))
+    wanted = None if categories is None else set(categories)
+    chosen = [(pk, path) for pk, path in tree if wanted is None or pk in wanted]
+    on_sale = ProductCategory.objects.filter(
+        product__is_public=True, product__parent__isnull=True, product__shop__status=Partner.Status.APPROVED
     )
-    counted = (
-        Category.objects.all() if categories is None else Category.objects.filter(pk__in=sorted(categories))
-    )
-    return counted.update(public_product_count=Coalesce(Subquery(in_subtree, output_field=IntegerField()), 0))
+    recounted = []
+    for pk, path in chosen:
+        below = [other for other, other_path in tree if other_path.startswith(path)]
+        count = on_sale.filter(category_id__in=below).aggregate(n=Count("product_id", distinct=True))["n"]
+        recounted.append(Category(pk=pk, public_product_count=count or 0))
+    Category.objects.bulk_update(recounted, ["public_product_count"])
+    return len(recounted)

@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 import requests
 from django.db.models import Count
+from django.urls import reverse
 from oscar.core.loading import get_model
 
 from bench.checkout import KINDS, JourneyFailed, Plan, journey
@@ -209,6 +210,34 @@ def request_finish(sock: socket.socket) -> str:
     return answer.split(b"\r\n", 1)[0].decode()
 
 
+UPLOAD_BYTES = 256 * 1024
+
+
+def uploads_begun(port: int, path: str, count: int) -> list[socket.socket]:
+    """``count`` photo uploads through nginx with their headers and half their body sent: nginx has picked
+    their upstream block by the drain files it saw then, and is reading the rest before it connects."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+        f"Content-Length: {UPLOAD_BYTES}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection((HOST, port), timeout=30)
+        sock.sendall(head + b"x" * (UPLOAD_BYTES // 2))
+        sockets.append(sock)
+    return sockets
+
+
+def upload_finish(sock: socket.socket) -> int:
+    """Send the rest of the upload's body and read the answer's status."""
+    with sock:
+        sock.sendall(b"x" * (UPLOAD_BYTES - UPLOAD_BYTES // 2))
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
 def localstripe_succeeded(stack: Stack) -> Counter:
     """Succeeded payment intents at (local) Stripe, by our order number."""
     succeeded: Counter = Counter()
@@ -298,6 +327,7 @@ def test_checkouts_through_the_proxy_survive_nodes_killed_and_stopped(topology, 
     )
     run = Run()
     phases: dict[str, float] = {}
+    upload_path = reverse("console:photo-upload", kwargs={"pk": market.peaches.pk})
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=BUYERS) as pool:
         buyers = [pool.submit(buyer, index, plan, run) for index in range(BUYERS)]
@@ -327,6 +357,9 @@ def test_checkouts_through_the_proxy_survive_nodes_killed_and_stopped(topology, 
             web2 = child(stack, "web-2")
             assert web2.port is not None
             in_flight = requests_in_flight(web2.port, 3)
+            # Slow uploads (a farmer's photo on a village line) begun before the drain, their bodies
+            # finished only after web-2 has exited.
+            uploads = uploads_begun(config.web_port, upload_path, 3)
             time.sleep(0.5)  # accepted, and being read by its threads
             phases["drain"] = time.monotonic()
             nginx_log_from = len(child(stack, "nginx").log_text())
@@ -337,6 +370,10 @@ def test_checkouts_through_the_proxy_survive_nodes_killed_and_stopped(topology, 
             assert web2.alive(), "web-2 left before its requests in flight were answered"
             assert [request_finish(sock) for sock in in_flight] == ["HTTP/1.1 200 OK"] * 3
             assert web2.process.wait(timeout=30) == 0  # exited by itself, not killed at the grace's end
+            # nginx connects once it holds the whole body: web-2 refuses, the request was not sent, and
+            # nginx passes it to web-1, which answers (403: no CSRF cookie), not 502.
+            upload_statuses = [upload_finish(sock) for sock in uploads]
+            assert upload_statuses == [403] * 3, upload_statuses
             told = len(run.told)
             assert wait_for(lambda: len(run.told) >= told + 2, timeout=60), run.failed[-5:]
             stack.child_restart("web-2")
@@ -359,7 +396,16 @@ def test_checkouts_through_the_proxy_survive_nodes_killed_and_stopped(topology, 
     assert after_drain[200] > 0
     assert not {status: n for status, n in after_drain.items() if status == 0 or status >= 500}, after_drain
     nginx_errors = NGINX_ERROR.findall(child(stack, "nginx").log_text()[nginx_log_from:])
+    refused = [line for line in nginx_errors if upload_path in line]
+    assert all("connect() failed (111: Connection refused)" in line for line in refused), refused
+    nginx_errors = [line for line in nginx_errors if upload_path not in line]
     assert not nginx_errors, nginx_errors[:5]
+    # At least one upload was meant for web-2 (nginx takes turns) and went to web-1 instead.
+    access = (config.logs / "nginx-access.log").read_text()
+    uploads_passed_on = [
+        line for line in access.splitlines() if upload_path in line and ", " in line.split("upstream=")[1]
+    ]
+    assert uploads_passed_on, [line for line in access.splitlines() if upload_path in line]
 
     # Everything settles: the relay publishes again what the killed worker took with it.
     assert settle(stack), (
@@ -407,7 +453,6 @@ def test_checkouts_through_the_proxy_survive_nodes_killed_and_stopped(topology, 
     assert {to: len(ids) for to, ids in sent.items()} == dict(expected_notices(paid_orders))
 
     unpaid = len(orders) - len(succeeded)
-    access = (config.logs / "nginx-access.log").read_text()
     passed_on = sum(
         1 for line in access.splitlines() if "upstream=" in line and ", " in line.split("upstream=")[1]
     )
@@ -423,7 +468,8 @@ def test_checkouts_through_the_proxy_survive_nodes_killed_and_stopped(topology, 
         f"after the drain {dict(after_drain)} (SIGTERM {phases['sigterm'] - phases['drain']:.1f} s after "
         f"it); presses again: "
         f"{sum(1 for answer in run.answers if answer[3])} {dict(pressed_again)}; "
-        f"nginx passed {passed_on} requests on to the other node; outbox rows published again: "
+        f"nginx passed {passed_on} requests on to the other node ({len(uploads_passed_on)} of 3 slow "
+        f"uploads finished after web-2 stopped); outbox rows published again: "
         f"{OutboxMessage.objects.filter(publish_count__gt=1).count()} of {OutboxMessage.objects.count()}; "
         f"{paid_shop_orders.count()} shop orders routed once"
     )

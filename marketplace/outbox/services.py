@@ -14,7 +14,7 @@ paid-order flow can have routing, notices and sales facts behind it without impo
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -125,6 +125,15 @@ def outbox_emit(*, topic: str, key: str, payload: dict[str, Any] | None = None) 
         handlers = [s.name for s in targets]
         transaction.on_commit(lambda: _deliver_now(handlers=handlers, key=key), robust=True)
     return len(targets)
+
+
+def outbox_keys_emitted(*, topic: str, keys: Collection[str]) -> set[str]:
+    """Which of ``keys`` name an event of ``topic`` written (done or not, until the done rows are
+    forgotten): one query."""
+    if not keys:
+        return set()
+    emitted = OutboxMessage.objects.filter(topic=topic, key__in=sorted(keys)).values_list("key", flat=True)
+    return set(emitted.distinct())
 
 
 def _deliver_now(*, handlers: list[str], key: str) -> None:

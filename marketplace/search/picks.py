@@ -13,8 +13,9 @@ Kept searches are picked again, not left to lag:
 - after every catalogue change that moves a list (a product put on or taken off sale, a shop closed, a bulk
   import: ``storefront/lists_moved.py``), those of the searches a page read in the last
   ``SEARCH_PICK_DAYS`` days, the ``SEARCH_PICKS_KEPT`` most recently read, that the change can reach: whose
-  every token one of its products has (``search_picks_refresh``, run with the storefront's kept lists
-  before the catalogue version moves on); all of them after a change to everything. The searches not
+  every token one of its products has, but for products the same change saved, whose reindex (above) does
+  it (``search_picks_refresh``, run with the storefront's kept lists before the catalogue version moves
+  on); all of them after a change to everything. The searches not
   read lately are forgotten and picked again by their next page. An index rebuild
   (``indexing.products_index``) forgets them all.
 

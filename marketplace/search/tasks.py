@@ -6,10 +6,15 @@ from marketplace.outbox.services import outbox_emit, transaction_key
 PRODUCT_CHANGED = "search.product_changed"
 
 
+def product_change_key(product_id: int, change_key: str) -> str:
+    """The reindex's outbox key: the product and its transaction's key (the catalogue change's too)."""
+    return f"{product_id}.{change_key}"
+
+
 def product_index_enqueue(product_id: int) -> None:
     """Reindex the product once the current transaction commits (at once when there is none)."""
     outbox_emit(
         topic=PRODUCT_CHANGED,
-        key=f"{product_id}.{transaction_key()}",
+        key=product_change_key(product_id, transaction_key()),
         payload={"product_id": product_id},
     )

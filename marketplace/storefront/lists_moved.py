@@ -89,19 +89,28 @@ class Reach:
     categories: frozenset[int] = field(default_factory=frozenset)
     shops: frozenset[int] = field(default_factory=frozenset)
     named_shops: frozenset[int] = field(default_factory=frozenset)
+    # Each product with the key of a change that named it: another app's follow-up of the same change
+    # (the search's reindex of a saved product, keyed by the product and the change's key) may already
+    # cover that product.
+    named_by: frozenset[tuple[str, int]] = field(default_factory=frozenset)
 
     @property
     def is_empty(self) -> bool:
         return not (self.everything or self.products or self.categories or self.shops)
 
-    def products_reached(self) -> QuerySet:
-        """The products whose lists may have moved (every product when ``everything``)."""
-        return Product.objects.all() if self.everything else Product.objects.filter(self.products_q())
+    def products_reached(self, *, covered: Collection[int] = ()) -> QuerySet:
+        """The products whose lists may have moved (every product when ``everything``), but for the named
+        products ``covered`` (those another follow-up of their change takes care of)."""
+        if self.everything:
+            return Product.objects.all()
+        return Product.objects.filter(self.products_q(products=self.products - set(covered)))
 
-    def products_q(self, prefix: str = "") -> Q:
-        """The products reached, as a condition on ``prefix``'s product (``""``: on products themselves)."""
+    def products_q(self, prefix: str = "", *, products: Collection[int] | None = None) -> Q:
+        """The products reached (or ``products`` and those of the named shops), as a condition on
+        ``prefix``'s product (``""``: on products themselves)."""
         pk, shop = ("pk", "shop_id") if not prefix else (f"{prefix}_id", f"{prefix}__shop_id")
-        return Q(**{f"{pk}__in": sorted(self.products)}) | Q(**{f"{shop}__in": sorted(self.named_shops)})
+        named = self.products if products is None else products
+        return Q(**{f"{pk}__in": sorted(named)}) | Q(**{f"{shop}__in": sorted(self.named_shops)})
 
 
 EVERYTHING_REACHED = Reach(everything=True)
@@ -122,8 +131,11 @@ def lists_moved_take(*, keys: Collection[str]) -> Reach:
     but for the products of a named shop."""
     records = ListsMovedRecord.objects.filter(key__in=sorted(keys))
     named: dict[str, set[int]] = {kind: set() for kind in Kind.values}
-    for kind, ident in records.values_list("kind", "ident"):
+    named_by = set()
+    for key, kind, ident in records.values_list("key", "kind", "ident"):
         named[kind].add(ident)
+        if kind == Kind.PRODUCT:
+            named_by.add((key, ident))
     records.delete()
     if named[Kind.EVERYTHING]:
         return EVERYTHING_REACHED
@@ -135,6 +147,7 @@ def lists_moved_take(*, keys: Collection[str]) -> Reach:
     shops_of_products = Product.objects.filter(pk__in=sorted(products)).values_list("shop_id", flat=True)
     return Reach(
         products=products,
+        named_by=frozenset(named_by),
         named_shops=shops,
         categories=_with_categories_above([*named[Kind.CATEGORY], *linked]),
         shops=shops | named[Kind.SHOP_COUNT] | {pk for pk in shops_of_products if pk is not None},

@@ -3,14 +3,16 @@ counted, picked again when a product it could list changes, not trusted when it 
 
 import datetime
 import re
+from collections import Counter
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from oscar.core.loading import get_model
 
+from marketplace.search import picks
 from marketplace.search.indexing import products_index
 from marketplace.search.models import SearchPick
 from marketplace.search.picks import search_kept, search_picks_refresh, search_picks_touched
@@ -143,7 +145,7 @@ def test_a_change_to_products_the_search_cannot_list_does_not_pick_it_again(
     assert SearchPick.objects.get().picked_at == before
 
 
-def test_a_product_taken_off_sale_is_picked_out_by_the_catalogue_change(
+def test_a_product_taken_off_sale_is_picked_out_of_the_kept_search(
     client, peaches, django_capture_on_commit_callbacks
 ):
     shown(client, url("水蜜桃"))
@@ -174,6 +176,42 @@ def test_a_shop_closed_picks_again_the_searches_its_products_are_found_by_only(
     assert not SearchPick.objects.filter(text="水蜜桃").exists()  # found nothing any more: forgotten
     assert SearchPick.objects.get(text="龙谷丽人").picked_at == before
     assert shown(client, url("水蜜桃")) == ([], 0)
+
+
+@pytest.fixture
+def picks_counted(monkeypatch):
+    """How many times a kept search was ranked and counted again, by its text."""
+    counted: Counter = Counter()
+    pick_again = picks._pick_again
+
+    def counting(pick, products):
+        counted[pick.text] += 1
+        return pick_again(pick, products)
+
+    monkeypatch.setattr(picks, "_pick_again", counting)
+    return counted
+
+
+def test_a_saved_products_searches_are_picked_again_once_by_its_reindex(
+    client, peaches, picks_counted, django_capture_on_commit_callbacks
+):
+    shown(client, url("水蜜桃"))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        peaches[0].is_public = False
+        peaches[0].save()  # reindexed (same words): its reindex picks the search again, the change not
+    assert picks_counted == {"水蜜桃": 1}
+    assert peaches[0].pk not in SearchPick.objects.get().product_ids
+
+
+def test_products_hidden_in_bulk_are_picked_out_by_the_catalogue_change(
+    client, peaches, picks_counted, django_capture_on_commit_callbacks
+):
+    shown(client, url("水蜜桃"))
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        Product.objects.filter(pk=peaches[0].pk).update(is_public=False)  # no save(): no reindex
+        catalogue_changed(lists=ListsMoved(products=[peaches[0].pk]), product_ids=[peaches[0].pk])
+    assert picks_counted == {"水蜜桃": 1}
+    assert peaches[0].pk not in SearchPick.objects.get().product_ids
 
 
 def test_a_kept_count_that_disagrees_with_the_page_is_not_trusted(client, peaches):

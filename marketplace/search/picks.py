@@ -15,9 +15,8 @@ Kept searches are picked again, not left to lag:
   ``SEARCH_PICK_DAYS`` days, the ``SEARCH_PICKS_KEPT`` most recently read, that the change can reach: whose
   every token one of its products has, but for products the same change saved, whose reindex (above) does
   it (``search_picks_refresh``, run with the storefront's kept lists before the catalogue version moves
-  on); all of them after a change to everything. The searches not
-  read lately are forgotten and picked again by their next page. An index rebuild
-  (``indexing.products_index``) forgets them all.
+  on); all of them after a change to everything. The searches not read lately are forgotten and picked
+  again by their next page. An index rebuild (``indexing.products_index``) forgets them all.
 
 Like the category's pick, a kept search lags a change by its delivery through the outbox: a product taken
 off sale meanwhile is not drawn (``cards`` draws only products on sale), one put on sale appears at the

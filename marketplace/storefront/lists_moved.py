@@ -7,7 +7,8 @@ new photo. A change now says what it may have moved (``ListsMoved``):
 
 - products: put on or taken off sale, new, deleted, renamed, linked to a category or unlinked;
 - categories: a link to one added or taken away (the product's other links are read at delivery);
-- shops: opened or closed, renamed (their products, read at delivery);
+- shops: opened or closed (their products, read at delivery; a shop's other edits move no list, its
+  names are searched through its products' reindex);
 - shop counts: a shop whose count of products on sale may have moved (a product's own shop, named with
   the product: a deleted product's shop cannot be read at delivery);
 - everything: the category tree, places, kinds, facts, purchase options (the association's or the

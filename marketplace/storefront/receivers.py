@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Model, Q, QuerySet
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from oscar.core.loading import get_model
 
 from marketplace.storefront.caching import catalogue_changed, products_drawn_stale
@@ -46,6 +46,7 @@ StockRecord = get_model("partner", "StockRecord")
 ProductClass = get_model("catalogue", "ProductClass")
 ProductReview = get_model("reviews", "ProductReview")
 ProductCategory = get_model("catalogue", "ProductCategory")
+Partner = get_model("partner", "Partner")
 
 
 # Stock levels are read live by the pages that show them (marketplace/partner/stock.py), so a save that
@@ -96,7 +97,7 @@ MOVES_NO_LIST = frozenset(
 )
 
 
-def lists_moved(instance: Model) -> ListsMoved:
+def lists_moved(instance: Model, *, deleted: bool = False) -> ListsMoved:
     """What the save or delete of ``instance`` may have moved in the kept lists."""
     label = instance._meta.label
     if label == "catalogue.Product":
@@ -107,8 +108,23 @@ def lists_moved(instance: Model) -> ListsMoved:
             categories=[instance.category_id],  # type: ignore[attr-defined]
         )
     if label == "partner.Partner":
-        return ListsMoved(shops=[instance.pk])
+        # Its products enter or leave every list only as it opens or closes (its names are searched by its
+        # products' reindex): a profile edit moves no list.
+        opened_or_closed = getattr(instance, STATUS_BEFORE, instance.status) != instance.status  # type: ignore[attr-defined]
+        return ListsMoved(shops=[instance.pk]) if opened_or_closed or deleted else NO_LIST
     return NO_LIST if label in MOVES_NO_LIST else EVERY_LIST
+
+
+# Set on a shop about to be saved: its status in the database (see ``lists_moved``).
+STATUS_BEFORE = "_storefront_status_before"
+
+
+def _shop_status_before(
+    sender: type[Model], instance: Model, update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
+    if instance.pk is not None and (update_fields is None or "status" in update_fields):
+        before = Partner.objects.filter(pk=instance.pk).values_list("status", flat=True).first()
+        setattr(instance, STATUS_BEFORE, before)
 
 
 def cards_touched(instance: Model) -> "QuerySet | list[int]":
@@ -143,7 +159,7 @@ def _changed(
         kept_stale(scope=HOME_SCOPE, keys=[HOME_KEY])
     if label == "catalogue.Category":  # a name in other categories' breadcrumbs and kinds below
         kept_stale_all(scope=CATEGORY_SCOPE)
-    catalogue_changed(lists=lists_moved(instance))
+    catalogue_changed(lists=lists_moved(instance, deleted=kwargs.get("signal") is post_delete))
 
 
 def _certifications_changed(
@@ -211,6 +227,7 @@ def connect() -> None:
         sender=Product.certifications.through,
         dispatch_uid="storefront_cache_certifications",
     )
+    pre_save.connect(_shop_status_before, sender=Partner, dispatch_uid="storefront_shop_status")
     m2m_changed.connect(
         _categories_changed, sender=Product.categories.through, dispatch_uid="storefront_cache_categories"
     )

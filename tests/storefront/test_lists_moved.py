@@ -18,6 +18,7 @@ from marketplace.storefront.models import CategoryPick, ListsMovedRecord
 from marketplace.storefront.shop_counts import category_product_counts_refresh, shop_product_counts_refresh
 from marketplace.storefront.subscribers import catalogue_changes_deliver
 from shops.photos import product_photo_make_main
+from shops.services import shop_status_change
 from tests.factories import ProductFactory, ShopFactory, category
 
 Category = get_model("catalogue", "Category")
@@ -160,12 +161,26 @@ def test_a_deleted_products_shop_and_categories_are_counted_again(tree, django_c
 def test_a_shop_closed_moves_its_products_lists(tree, django_capture_on_commit_callbacks):
     mark_untouched(tree["tea"])
     with django_capture_on_commit_callbacks(execute=True):
-        Partner.objects.filter(pk=tree["orchard"].pk).update(status=Partner.Status.SUSPENDED)
-        shop = Partner.objects.get(pk=tree["orchard"].pk)
-        shop.save(update_fields=["status"])
+        shop_status_change(shop_id=tree["orchard"].pk, to_status=Partner.Status.SUSPENDED)
     assert pick_of(tree["peach"]) == pick_of(tree["pear"]) == pick_of(tree["fruit"]) == []
     assert pick_of(tree["tea"]) == UNTOUCHED
     assert Category.objects.get(pk=tree["fruit"].pk).public_product_count == 0
+
+
+def test_a_shops_profile_edited_moves_no_list_its_closing_by_a_plain_save_does(
+    tree, django_capture_on_commit_callbacks
+):
+    mark_untouched(tree["peach"], tree["pear"], tree["fruit"], tree["tea"])
+    shop = Partner.objects.get(pk=tree["orchard"].pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        shop.name = "周家桃园"
+        shop.save()
+    assert pick_of(tree["peach"]) == UNTOUCHED
+    with django_capture_on_commit_callbacks(execute=True):
+        shop.status = Partner.Status.SUSPENDED
+        shop.save()
+    assert pick_of(tree["peach"]) == pick_of(tree["pear"]) == pick_of(tree["fruit"]) == []
+    assert pick_of(tree["tea"]) == UNTOUCHED
 
 
 def test_more_products_than_the_limit_move_everything(tree, settings):

@@ -42,6 +42,8 @@ class OutboxMessage(models.Model):
             # What the relay reads every poll: the few rows still to do, by due time.
             models.Index(fields=["available_at"], name="outbox_pending", condition=Q(done_at__isnull=True)),
             models.Index(fields=["done_at"], name="outbox_done_at"),
+            # What a task delivered again looks for: the rows it had claimed, still to do.
+            models.Index(fields=["claimed_by"], name="outbox_claimed", condition=Q(done_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

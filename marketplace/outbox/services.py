@@ -257,6 +257,13 @@ def outbox_deliver_many(*, message_ids: Iterable[int], claim: str = "") -> int:
     )
     ran = 0
     together: dict[str, tuple[Subscriber, list[int]]] = {}
+    # Delivered again after its worker was killed, the task takes back the rows it had claimed, even
+    # when its own were done meanwhile by another task.
+    claimed_before = OutboxMessage.objects.filter(claimed_by=claim, done_at__isnull=True)
+    for handler in set(claimed_before.values_list("handler", flat=True)):
+        subscriber = subscriber_named(handler)
+        if subscriber is not None and subscriber.run_many is not None:
+            together.setdefault(subscriber.name, (subscriber, []))
     for message_id in message_ids:
         if message_id not in handlers:
             continue
@@ -325,19 +332,22 @@ def _deliver_together(*, subscriber: Subscriber, message_ids: list[int], claim: 
 
 def _claim(*, handler: str, message_ids: list[int], claim: str) -> list[int]:
     """Take ``message_ids`` and up to ``OUTBOX_DELIVER_TOGETHER`` more waiting rows of ``handler`` (and
-    those ``claim`` took before) for this worker; rows locked or claimed by another are left to it. Commits
-    at once. Returns the rows taken."""
+    those ``claim`` took before) for this worker; rows claimed by another are left to it, and waiting rows
+    another is delivering are skipped. Commits at once. Returns the rows taken."""
     now = timezone.now()
     until = now + timedelta(seconds=settings.OUTBOX_REDELIVER_SECONDS)
     claimable = OutboxMessage.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=claim), done_at__isnull=True
     )
     with transaction.atomic():
-        mine = list(
-            for_update(claimable.filter(pk__in=message_ids), skip_locked=True).values_list("pk", flat=True)
-        )
+        # The task's own rows, and those it claimed before (delivered again after its worker was killed),
+        # are waited for, not skipped, when locked: by a worker delivering them (then found done), or by
+        # the session of the killed worker, which lets them go once it notices its client is gone.
+        own = Q(pk__in=message_ids) | Q(handler=handler, claimed_by=claim) if claim else Q(pk__in=message_ids)
+        mine = list(for_update(claimable.filter(own)).values_list("pk", flat=True))
         waiting = for_update(
-            claimable.filter(handler=handler, failures=0).exclude(pk__in=message_ids), skip_locked=True
+            claimable.filter(handler=handler, failures=0).exclude(pk__in=[*message_ids, *mine]),
+            skip_locked=True,
         )
         more = list(waiting.values_list("pk", flat=True)[: max(0, settings.OUTBOX_DELIVER_TOGETHER)])
         taken = sorted(mine + more)

@@ -251,16 +251,14 @@ def outbox_deliver_many(*, message_ids: Iterable[int], claim: str = "") -> int:
     message_ids = list(message_ids)
     claim = claim or uuid.uuid4().hex
     # The rows not done yet and their subscribers, read together (each is locked and checked again as
-    # it is delivered).
-    handlers = dict(
-        OutboxMessage.objects.filter(pk__in=message_ids, done_at__isnull=True).values_list("pk", "handler")
-    )
+    # it is delivered), with the rows the task had claimed: delivered again after its worker was killed,
+    # it takes them back, even when its own were done meanwhile by another task.
+    rows = OutboxMessage.objects.filter(Q(pk__in=message_ids) | Q(claimed_by=claim), done_at__isnull=True)
+    handlers = dict(rows.values_list("pk", "handler"))
+    own_ids = set(message_ids)
     ran = 0
     together: dict[str, tuple[Subscriber, list[int]]] = {}
-    # Delivered again after its worker was killed, the task takes back the rows it had claimed, even
-    # when its own were done meanwhile by another task.
-    claimed_before = OutboxMessage.objects.filter(claimed_by=claim, done_at__isnull=True)
-    for handler in set(claimed_before.values_list("handler", flat=True)):
+    for handler in {handler for pk, handler in handlers.items() if pk not in own_ids}:
         subscriber = subscriber_named(handler)
         if subscriber is not None and subscriber.run_many is not None:
             together.setdefault(subscriber.name, (subscriber, []))

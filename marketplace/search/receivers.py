@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Model
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from oscar.core.loading import get_model
 
@@ -24,7 +24,9 @@ else:
     Product = get_model("catalogue", "Product")
     Partner = get_model("partner", "Partner")
 
-SHOP_FIELDS_SEARCHED = {"name", "name_en", "county", "town", "village"}
+SHOP_FIELDS_SEARCHED = {"name", "name_en", "province", "city", "county", "town", "village"}
+# The searched fields' columns as they were before a save (read by ``shop_searched_before``).
+SEARCHED_BEFORE = "_search_fields_before"
 
 _deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("search_index_deferred", default=False)
 
@@ -57,6 +59,28 @@ def product_categories_changed(sender: type[Model], instance: Model, action: str
         _enqueue(instance.pk)
 
 
+def _searched_columns() -> list[str]:
+    return [Partner._meta.get_field(name).attname for name in sorted(SHOP_FIELDS_SEARCHED)]
+
+
+def _searched(shop: "Partner") -> tuple[object, ...]:
+    return tuple(getattr(shop, column) for column in _searched_columns())
+
+
+@receiver(pre_save, sender=Partner, dispatch_uid="search_shop_before")
+def shop_searched_before(
+    sender: type[Model], instance: "Partner", update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
+    """What the shop's products are found by, read before a save that may change it: a shop's other
+    edits (its phone, its story, its status) reindex none of its products, which may be thousands."""
+    if instance.pk is None or _deferred.get():
+        return
+    if update_fields is not None and not SHOP_FIELDS_SEARCHED & set(update_fields):
+        return
+    before = Partner.objects.filter(pk=instance.pk).values_list(*_searched_columns()).first()
+    setattr(instance, SEARCHED_BEFORE, before)
+
+
 @receiver(post_save, sender=Partner, dispatch_uid="search_shop_saved")
 def shop_changed(
     sender: type[Model],
@@ -68,6 +92,9 @@ def shop_changed(
     if created or (update_fields is not None and not SHOP_FIELDS_SEARCHED & set(update_fields)):
         return
     if _deferred.get():
+        return
+    before = instance.__dict__.pop(SEARCHED_BEFORE, None)
+    if before is not None and before == _searched(instance):
         return
     for product_id in instance.products.values_list("pk", flat=True):
         product_index_enqueue(product_id)

@@ -2,9 +2,11 @@ import pytest
 from django.urls import reverse
 from oscar.core.loading import get_model
 
+from marketplace.outbox.models import OutboxMessage
 from marketplace.search.indexing import product_index, products_index
 from marketplace.search.models import SearchToken
 from marketplace.search.selectors import product_search, product_search_forgiving
+from marketplace.search.tasks import PRODUCT_CHANGED
 from marketplace.search.tokens import parse_query
 from tests.factories import ProductFactory, ShopFactory, region_chain
 
@@ -132,3 +134,44 @@ def test_the_search_page_tells_the_buyer_what_it_searched_instead(client, catalo
     assert 'data-testid="query-changed"' in page
     assert "shuimitao" in page
     assert "白凤水蜜桃" in page
+
+
+def _reindexes_written() -> set[int]:
+    return {message.payload["product_id"] for message in OutboxMessage.objects.filter(topic=PRODUCT_CHANGED)}
+
+
+def test_a_shop_reindexes_its_products_only_when_what_they_are_found_by_changes():
+    shop = ShopFactory(name="桃源果园", name_en="Taoyuan Orchard")
+    peaches = [ProductFactory(title=f"水蜜桃 {n}", shop=shop) for n in range(3)]
+    ProductFactory(title="遂昌笋干")  # another shop's
+    OutboxMessage.objects.all().delete()
+
+    shop = Partner.objects.get(pk=shop.pk)  # as the dashboard and the console load it: a plain save
+    shop.phone = "0578-8123456"
+    shop.story = "三代人种桃"
+    shop.save()
+    assert _reindexes_written() == set(), "a phone and a story are not searched: nothing to reindex"
+
+    shop.name_en = "Taoyuan Peach Orchard"
+    shop.save()
+    assert _reindexes_written() == {peach.pk for peach in peaches}
+
+    OutboxMessage.objects.all().delete()
+    places = region_chain(county="青田县", county_en="Qingtian")
+    shop.city = places["city"]
+    shop.save(update_fields=["city"])
+    assert _reindexes_written() == {peach.pk for peach in peaches}, "the city is searched too"
+
+
+def test_a_shop_moved_to_another_county_is_found_there(django_capture_on_commit_callbacks):
+    shop = ShopFactory(name="桃源果园", name_en="Taoyuan Orchard")
+    ProductFactory(title="白凤水蜜桃", shop=shop)
+    products_index()
+    assert search("qingtian") == []
+    places = region_chain(county="青田县", county_en="Qingtian")
+    shop = Partner.objects.get(pk=shop.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        shop.county = places["county"]
+        shop.save()
+    assert search("qingtian") == ["白凤水蜜桃"]
+    assert search("青田") == ["白凤水蜜桃"]

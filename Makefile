@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: venv demo demo-data serve test test-walk test-e2e test-all lint format bench bench-search bench-routing bench-sales bench-checkout bench-orchard stack clean
+.PHONY: venv demo demo-data serve test test-walk test-e2e test-all lint format bench bench-peer bench-search bench-routing bench-sales bench-checkout bench-orchard stack clean
 
 # A line per step of the first run, with the time it began (so a slow step shows as a gap).
 STEP = @printf '[%s] %s\n' "$$(date +%T)"
@@ -98,6 +98,12 @@ bench: venv
 	$(PY) bench/storefront.py --products $(PRODUCTS)
 	$(PY) bench/catalogue_change.py --products $(PRODUCTS)
 	$(PY) bench/search_relevance.py --products $(SEARCH_PRODUCTS)
+
+# The product, category and search pages beside stock django-oscar 4.2.1 serving the same products (its own
+# settings, bench/stock_oscar/), each as a share of its own server's bare view, 3 interleaved rounds:
+# `make bench-peer` (stock Oscar's templates cached) or `make bench-peer BENCH_ARGS=--sandbox-templates`.
+bench-peer: venv
+	$(PY) bench/oscar_peer.py --products $(PRODUCTS) $(BENCH_ARGS)
 
 # Search relevance on the demo catalogue (precision@5, recall@20) and its cost at SEARCH_PRODUCTS products.
 bench-search: venv

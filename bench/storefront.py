@@ -139,19 +139,25 @@ def fetch(url: str, timeout: float = 120) -> tuple[int, bytes]:
 
 
 class Server:
-    """gunicorn serving bench.settings; its log goes to var/bench/gunicorn.log."""
+    """gunicorn serving bench.settings; its log goes to var/bench/gunicorn.log.
 
-    def __init__(self, args, env: dict):
+    ``app`` and ``log_path`` serve another WSGI application (with the settings ``env`` names) and log
+    elsewhere: bench/oscar_peer.py serves stock Oscar beside the marketplace."""
+
+    def __init__(
+        self, args, env: dict, *, app: str = "marketplace.wsgi:application", log_path: Path | None = None
+    ):
         self.args = args
         self.env = env
+        self.app = app
         self.port = args.port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = Path(env["VAR_DIR"]) / "gunicorn.log"
+        self.log_path = log_path or Path(env["VAR_DIR"]) / "gunicorn.log"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         command = [
-            sys.executable, "-m", "gunicorn", "marketplace.wsgi:application",
+            sys.executable, "-m", "gunicorn", self.app,
             "--workers", str(self.args.workers),
             "--worker-class", self.args.worker_class,
             "--bind", f"127.0.0.1:{self.port}",
@@ -222,9 +228,11 @@ class Server:
 
 
 def wrk(url: str, args) -> dict:
+    # A request unanswered after 60 s counts as a timeout (``args.wrk_timeout`` where a caller sets one).
+    timeout_s = getattr(args, "wrk_timeout", 60)
     command = [
         "wrk", f"-t{args.threads_wrk}", f"-c{args.connections}", f"-d{args.duration}s",
-        "--timeout", "60s", "--latency", "-s", str(BENCH_DIR / "latency.lua"), url,
+        "--timeout", f"{timeout_s}s", "--latency", "-s", str(BENCH_DIR / "latency.lua"), url,
     ]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     match = re.search(r"^BENCH (.*)$", output, re.MULTILINE)

@@ -6,7 +6,12 @@ the page is rendered from the database (logged, at most once a minute per proces
 timeouts keep a dead cache from holding a request up.
 """
 
+import contextlib
 import logging
+import os
+import select
+import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +21,9 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis import ConnectionPool, Redis
+from redis.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
@@ -102,15 +109,116 @@ for _operation, _fallback in {
     setattr(ForgivingRedisCache, _operation, _forgiving(_operation, _fallback))
 
 
+class WatchedKey:
+    """This process's copy of one small key of the shared Redis cache that every request reads (the
+    catalogue version), kept current without a round trip per read.
+
+    A thread of the process subscribes to the key's channel; whoever writes the key publishes there
+    (``changed``). On a message the thread marks its copy stale, then reads the key again; it also reads it
+    at least every ``max_age / 2`` seconds whatever happens. ``get`` gives the copy only while it is fresh
+    (read within ``max_age``, while subscribed) and no message is waiting on the subscription's socket;
+    otherwise ``None``, and the caller reads the shared cache itself, as it did on every request before.
+    So a write is seen by every process once its message has reached the process (on one machine, well
+    under a millisecond: the version's own bump is delivered by the outbox, seconds at worst), within
+    ``max_age`` if a message is lost, and a Redis outage or restart falls back to a read per request until
+    the thread has subscribed again."""
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, key: str, *, cache: "ForgivingRedisCache", max_age: float = 5.0) -> None:
+        self.key = key
+        self.cache = cache  # its own client: the thread outlives a request's (and a test's) settings
+        self.max_age = max_age
+        self.channel = f"watched:{cache.make_key(key)}"
+        self._lock = threading.Lock()
+        self._pid = 0
+        # (value, read at (monotonic), the subscription's socket); replaced whole, never changed in place.
+        self._state: tuple[object, float, socket.socket | None] = (_MISSING, 0.0, None)
+
+    def get(self) -> object | None:
+        """The value, or ``None`` when this process's copy may be behind (read the shared cache)."""
+        if self._pid != os.getpid():
+            self._start()
+        value, read_at, sock = self._state
+        if value is _MISSING or sock is None or time.monotonic() - read_at > self.max_age:
+            return None
+        try:
+            # A message arrived and the thread has not taken it yet: the copy may be behind.
+            if select.select([sock], [], [], 0)[0]:
+                return None
+        except (OSError, ValueError):  # the socket was closed meanwhile
+            return None
+        return value
+
+    def changed(self) -> None:
+        """After writing the key: every process's copy is read again (this one's at once)."""
+        self._state = (_MISSING, 0.0, None)
+        with contextlib.suppress(*UNAVAILABLE):  # each copy is read again within max_age
+            self._client(write=True).publish(self.channel, b"")
+
+    def stop(self) -> None:
+        """The thread ends (within ``max_age / 2``); the next ``get`` starts another."""
+        with self._lock:
+            self._pid = 0
+            self._state = (_MISSING, 0.0, None)
+
+    def _client(self, *, write: bool = False) -> Redis:
+        return self.cache._cache.get_client(write=write)  # type: ignore[attr-defined]
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()  # a forked child starts its own thread (threads do not survive fork)
+            self._state = (_MISSING, 0.0, None)
+            threading.Thread(target=self._watch, name=f"watch {self.key}", daemon=True).start()
+
+    def _watch(self) -> None:
+        pid = os.getpid()
+        while self._pid == pid:
+            pubsub: PubSub | None = None
+            try:
+                pubsub = self._client().pubsub()
+                pubsub.subscribe(self.channel)
+                while (message := pubsub.get_message(timeout=self.max_age)) is None or (
+                    message["type"] != "subscribe"
+                ):
+                    if message is None:
+                        raise RedisTimeoutError("no subscription confirmed")
+                sock = pubsub.connection._sock  # type: ignore[union-attr]
+                while self._pid == pid:
+                    self._read(sock)
+                    if select.select([sock], [], [], self.max_age / 2)[0]:
+                        self._state = (_MISSING, 0.0, None)  # stale before the message is taken
+                        while pubsub.get_message(timeout=0) is not None:
+                            pass
+            except (*UNAVAILABLE, RedisError, ValueError):
+                self._state = (_MISSING, 0.0, None)
+                time.sleep(self.RETRY_SECONDS)
+            except Exception:  # the thread must not end: reads would fall back to Redis for good
+                logger.exception("watching %s failed; subscribing again", self.key)
+                self._state = (_MISSING, 0.0, None)
+                time.sleep(self.RETRY_SECONDS)
+            finally:
+                if pubsub is not None:
+                    pubsub.close()
+
+    def _read(self, sock: socket.socket) -> None:
+        read_at = time.monotonic()
+        value = self.cache.get(self.key, _MISSING)  # forgiving: an outage reads as missing
+        self._state = (value, read_at, sock if value is not _MISSING else None)
+
+
 class LocalFirstCache(BaseCache):
     """The storefront's fragments and pages: this process's memory first, then the shared cache.
 
     Every key stored here names the catalogue version it was rendered for (the ``{% cache %}`` tags
     with ``catalogue_version``, ``cached_by_version``, stored pages), so a value under a key never
     changes: a process may keep its own copy for as long as the shared one lives, and a catalogue change
-    (a new version, read from the shared cache on every request) moves every process to new keys at
-    once. What this saves is a round trip to Redis per fragment: a product page reads six. The only keys
-    without a version (the navigation and footer, an hour each) are kept here no longer than there.
+    (a new version, which every process reads from the shared cache or its watched copy, ``WatchedKey``)
+    moves every process to new keys at once. What this saves is a round trip to Redis per fragment: a
+    product page reads six. The only keys without a version (the navigation and footer, an hour each) are
+    kept here no longer than there.
     """
 
     def __init__(self, server: str, params: dict[str, Any]) -> None:

@@ -248,6 +248,10 @@ CACHES["template_fragments"] = {
 READYZ_OPTIONAL = env.list("READYZ_OPTIONAL", default=[])
 # How long a rendered storefront fragment may live; any catalogue change invalidates it sooner.
 STOREFRONT_CACHE_SECONDS = env.int("STOREFRONT_CACHE_SECONDS", default=300)
+# Each process keeps its own copy of the catalogue version, kept current through a Redis channel, instead of
+# reading it from the shared cache on every request (marketplace/cache.py, WatchedKey): read again at least
+# every half of this many seconds; 0 reads it per request. Only with a Redis CACHE_URL.
+STOREFRONT_VERSION_WATCH_SECONDS = env.float("STOREFRONT_VERSION_WATCH_SECONDS", default=5.0)
 # Product cards kept as HTML in the database and read by list pages (marketplace/storefront/cards.py); off,
 # every card is drawn on every page that shows it (the benchmark's "bare" state measures that).
 STOREFRONT_CARD_STORE = env.bool("STOREFRONT_CARD_STORE", default=True)

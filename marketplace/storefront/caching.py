@@ -11,6 +11,7 @@ Several processes share the version only through a shared cache: production sets
 A GET reads the version once (``catalogue_version_pinned``): all of a page's parts are of one version.
 """
 
+import copy
 import hashlib
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -24,6 +25,7 @@ from django.core.cache.backends.base import BaseCache
 from django.db import transaction
 from django.db.models import QuerySet
 
+from marketplace.cache import ForgivingRedisCache, WatchedKey
 from marketplace.outbox.services import outbox_emit, transaction_key
 from marketplace.storefront.cards import product_cards_stale
 from marketplace.storefront.kept import PRODUCT_SCOPE, kept_stale
@@ -47,6 +49,23 @@ def _new_version_line() -> int:
 
 
 _pinned = Local()  # the version a request in progress has read (catalogue_version_pinned)
+# This process's copy of the version, per shared cache (marketplace/cache.py, WatchedKey).
+_watched: dict[str, WatchedKey] = {}
+
+
+def _version_watched() -> WatchedKey | None:
+    """The version's watched copy when the shared cache is Redis and ``STOREFRONT_VERSION_WATCH_SECONDS``
+    is not 0; ``None``: every read goes to the shared cache."""
+    seconds = settings.STOREFRONT_VERSION_WATCH_SECONDS
+    if seconds <= 0 or not isinstance(caches["default"], ForgivingRedisCache):
+        return None
+    shared = settings.CACHES["default"]
+    where = f"{shared['LOCATION']}|{seconds}"
+    watched = _watched.get(where)
+    if watched is None:
+        own = ForgivingRedisCache(shared["LOCATION"], copy.deepcopy(shared))
+        watched = _watched.setdefault(where, WatchedKey(VERSION_KEY, cache=own, max_age=seconds))
+    return watched
 
 
 @contextmanager
@@ -71,19 +90,27 @@ def catalogue_version() -> int:
 
 
 def _catalogue_version_read() -> int:
+    watched = _version_watched()
+    if watched is not None and (version := watched.get()) is not None:
+        return cast(int, version)  # this process's copy, current (no round trip)
     version = cache.get(VERSION_KEY)
     if version is None:
-        cache.add(VERSION_KEY, _new_version_line(), timeout=None)
+        if cache.add(VERSION_KEY, _new_version_line(), timeout=None) and watched is not None:
+            watched.changed()
         version = cache.get(VERSION_KEY)
     return version
 
 
 def catalogue_version_bump() -> None:
-    """Invalidate every cached storefront fragment now."""
+    """Invalidate every cached storefront fragment now (in every process: their copies of the version
+    are read again)."""
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # no version yet: start a line no fragment has used
         cache.add(VERSION_KEY, _new_version_line(), timeout=None)
+    watched = _version_watched()
+    if watched is not None:
+        watched.changed()
 
 
 def catalogue_changed(*, lists: ListsMoved, product_ids: Collection[int] = ()) -> None:

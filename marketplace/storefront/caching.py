@@ -7,8 +7,10 @@ commit in the same process (best effort: a cache that is down only logs), and du
 so a bump the cache missed still happens; fragments also expire after ``STOREFRONT_CACHE_SECONDS``.
 Per-visitor parts (basket, sign-in, forms with CSRF tokens, recently viewed) are never cached.
 
-Several processes share the version only through a shared cache: production sets CACHE_URL to Redis.
-A GET reads the version once (``catalogue_version_pinned``): all of a page's parts are of one version.
+Several processes share the version only through a shared cache: production sets CACHE_URL to Redis,
+and then each process keeps its own copy of the version, kept current through a Redis channel
+(``WatchedKey`` in marketplace/cache.py), rather than reading it on every request. A GET reads the
+version once (``catalogue_version_pinned``): all of a page's parts are of one version.
 """
 
 import copy

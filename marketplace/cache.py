@@ -115,7 +115,8 @@ class WatchedKey:
 
     A thread of the process subscribes to the key's channel; whoever writes the key publishes there
     (``changed``). On a message the thread marks its copy stale, then reads the key again; it also reads it
-    at least every ``max_age / 2`` seconds whatever happens. ``get`` gives the copy only while it is fresh
+    at least every ``max_age / 2`` seconds whatever happens, and pings the subscription when it has been
+    quiet that long (one that does not answer is made again). ``get`` gives the copy only while it is fresh
     (read within ``max_age``, while subscribed) and no message is waiting on the subscription's socket;
     otherwise ``None``, and the caller reads the shared cache itself, as it did on every request before.
     So a write is seen by every process once its message has reached the process (on one machine, well
@@ -186,12 +187,18 @@ class WatchedKey:
                     if message is None:
                         raise RedisTimeoutError("no subscription confirmed")
                 sock = pubsub.connection._sock  # type: ignore[union-attr]
+                pinged = False
                 while self._pid == pid:
                     self._read(sock)
                     if select.select([sock], [], [], self.max_age / 2)[0]:
                         self._state = (_MISSING, 0.0, None)  # stale before the message is taken
-                        while pubsub.get_message(timeout=0) is not None:
-                            pass
+                        while (message := pubsub.get_message(timeout=0)) is not None:
+                            pinged = pinged and message["type"] != "pong"
+                    elif pinged:  # a subscription dropped without a word (a proxy between) is made again
+                        raise RedisTimeoutError("the subscription did not answer a ping")
+                    else:
+                        pubsub.ping()
+                        pinged = True
             except (*UNAVAILABLE, RedisError, ValueError):
                 self._state = (_MISSING, 0.0, None)
                 time.sleep(self.RETRY_SECONDS)

@@ -100,3 +100,27 @@ def test_redis_stopped_and_started_again_costs_reads_not_errors(shared_redis):
     another = Another(shared_redis)
     version = another.bump()
     assert eventually(lambda: caching._catalogue_version_read() == version, within=MAX_AGE / 4)
+
+
+def test_the_copy_stays_current_through_quiet_spells(shared_redis):
+    """Quiet for longer than the copy's age: the thread reads the key again and pings the subscription
+    (its answer keeps it); a subscription made again would leave the copy unread for a second or more."""
+    caching._catalogue_version_read()
+    assert eventually(copy_current)
+    samples = []
+    deadline = time.monotonic() + MAX_AGE * 3
+    while time.monotonic() < deadline:
+        samples.append(copy_current())
+        time.sleep(0.02)
+    assert samples.count(False) <= len(samples) // 10, f"{samples.count(False)} of {len(samples)} not current"
+
+
+def test_a_subscription_closed_by_redis_is_made_again(shared_redis):
+    caching._catalogue_version_read()
+    assert eventually(copy_current)
+    another = Another(shared_redis)
+    assert another.client.execute_command("CLIENT", "KILL", "TYPE", "pubsub") == 1
+    assert eventually(lambda: not copy_current(), within=MAX_AGE)
+    assert eventually(copy_current, within=MAX_AGE * 5), "subscribed again"
+    version = another.bump()
+    assert eventually(lambda: caching._catalogue_version_read() == version, within=MAX_AGE / 4)

@@ -68,6 +68,7 @@ from bench.storefront import (  # noqa: E402
     load_average,
     measure,
     pages_to_load,
+    share_of_ceiling,
 )
 
 PAGE_NAMES = ("product", "category", "search (zh)", "search (en)")
@@ -410,9 +411,11 @@ def check_and_warm(side: str, server: Server, pages: list[Page], title: str, arg
 
 
 def run(page: Page, server: Server, servers: dict, args) -> Page:
-    """One wrk run, after both servers' workers are idle (the other may still be answering a slow page)."""
+    """One wrk run, after both servers' workers are idle (the other may still be answering a slow page;
+    ``measure`` waits for its own)."""
     for each in servers.values():
-        each.settle()
+        if each is not server:
+            each.settle()
     return measure(page, server, args)
 
 
@@ -425,8 +428,7 @@ def measure_side(side: str, servers: dict, pages: list[Page], args, round_no: in
     for template in pages:
         page = run(Page(template.name, template.path), server, servers, args)
         ceilings.append(run(Page("ceiling", "/bench/ceiling/"), server, servers, ceiling_args))
-        around = (ceilings[-2].requests_per_s + ceilings[-1].requests_per_s) / 2
-        page.ratio = page.requests_per_s / around if around else 0.0
+        page.ratio = share_of_ceiling(page, ceilings[-2], ceilings[-1])
         measured.append(page)
         print(
             f"  [round {round_no}, {LABELS[side]:11}] {page.name:11} {page.requests_per_s:8.1f} req/s"

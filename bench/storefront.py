@@ -259,6 +259,12 @@ def measure(page: Page, server: Server, args) -> Page:
     return page
 
 
+def share_of_ceiling(page: Page, before: Page, after: Page) -> float:
+    """``page``'s rate over the mean of the ceiling runs on either side of it."""
+    around = (before.requests_per_s + after.requests_per_s) / 2
+    return page.requests_per_s / around if around else 0.0
+
+
 def table(pages: list[Page], ceiling: Page, target: float) -> str:
     lines = [
         f"| page | req/s | p50 ms | p95 ms | % of ceiling | ≥ {target * 100:.0f} % |",
@@ -399,8 +405,7 @@ def measure_state(state: str, pages: list[Page], args, env: dict) -> dict:
         for page in pages:
             measure(page, server, args)
             ceilings.append(measure(Page("ceiling", "/bench/ceiling/"), server, ceiling_args))
-            around = (ceilings[-2].requests_per_s + ceilings[-1].requests_per_s) / 2
-            page.ratio = page.requests_per_s / around if around else 0.0
+            page.ratio = share_of_ceiling(page, ceilings[-2], ceilings[-1])
             print(
                 f"  [{state}] {page.name:12} {page.requests_per_s:8.1f} req/s  p50 {page.p50_ms:7.1f} ms"
                 f"  ceiling {ceilings[-1].requests_per_s:7.0f} req/s  {page.ratio * 100:5.1f} %",

@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -21,6 +20,7 @@ from oscar.core.loading import get_class, get_model
 
 from marketplace.catalogue.forms import ListingReportForm
 from marketplace.catalogue.reports import ListingReportError, listing_report_create
+from marketplace.csrf import csrf_token
 from marketplace.roles import association_member
 from marketplace.security import REPORT_RATE, post_rate_limit
 from marketplace.storefront.caching import (
@@ -86,7 +86,7 @@ class ProductDetailView(OscarProductDetailView):
         if not isinstance(kept, str):
             kept = CSRF_FIELD.sub(rf"\g<1>{CSRF_HOLE}\g<2>", self._buy_box_render(product))
             fragments.set(key, kept, fragment_seconds())
-        return kept.replace(CSRF_HOLE, get_token(request)) if CSRF_HOLE in kept else kept
+        return kept.replace(CSRF_HOLE, csrf_token(request)) if CSRF_HOLE in kept else kept
 
     def _buy_box_render(self, product: Product) -> str:
         prefetch_related_objects([product], "stockrecords")

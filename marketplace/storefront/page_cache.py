@@ -27,10 +27,10 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.utils import timezone
 from oscar.core.loading import get_class
 
+from marketplace.csrf import csrf_token
 from marketplace.storefront.caching import (
     catalogue_version,
     catalogue_version_pinned,
@@ -74,7 +74,7 @@ class StoredPage:
         for name in self.live_regions:
             content = content.replace(_live_hole(name), (live or {})[name])
         if self.has_csrf_token:
-            content = content.replace(CSRF_HOLE, get_token(request))
+            content = content.replace(CSRF_HOLE, csrf_token(request))
         content = content.replace(NONCE_HOLE, str(request.csp_nonce))  # type: ignore[attr-defined]
         if not self.product_ids:
             return content

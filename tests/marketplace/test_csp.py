@@ -10,12 +10,20 @@ from decimal import Decimal
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+import csp.middleware
 import pytest
+from csp.constants import SELF
+from csp.decorators import csp_update
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
+from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
 from oscar.test.factories import UserFactory
 
 from logistics.models import LogisticsPartner
+from marketplace import csp as csp_module
+from marketplace.csp import SiteWidePolicyMiddleware
 from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import shop_order_transition
 from marketplace.storefront import views as storefront_views
@@ -263,3 +271,55 @@ def test_a_server_error_page_has_the_policy_and_runs_no_script(site, monkeypatch
     assert page.script_files == []
     assert page.handlers == []
     assert page.javascript_urls == []
+
+
+def django_csp_header(request, response) -> str | None:
+    """The header django-csp's own middleware writes for this request and response."""
+    return (
+        CSPMiddleware(lambda request: response)
+        .process_response(request, response)
+        .headers.get("Content-Security-Policy")
+    )
+
+
+@pytest.mark.parametrize("nonce", ["bm9uY2Utb25l", None], ids=["page with a nonce", "page without"])
+def test_the_header_kept_per_process_is_the_one_django_csp_builds(rf, nonce):
+    ours, theirs = rf.get("/"), rf.get("/")
+    if nonce:
+        ours._csp_nonce = theirs._csp_nonce = nonce
+    middleware = SiteWidePolicyMiddleware(lambda request: HttpResponse())
+    for _ in range(2):  # built, then taken from the copy
+        header = middleware.process_response(ours, HttpResponse()).headers["Content-Security-Policy"]
+        assert header == django_csp_header(theirs, HttpResponse())
+    assert ("'nonce-bm9uY2Utb25l'" in header) is bool(nonce)
+
+
+def test_the_policy_is_built_once_per_process_and_again_when_the_setting_changes(site, settings, monkeypatch):
+    built = []
+    monkeypatch.setattr(
+        csp_module, "build_policy", lambda **kwargs: built.append(kwargs) or build_policy(**kwargs)
+    )
+    visitor = Client()  # its own middleware instances: nothing built yet
+    nonces = {NONCE.findall(policy_header(visitor.get("/")))[0] for _ in range(5)}
+    assert len(nonces) == 5  # each response still its own nonce
+    assert len(built) == 2  # with a slot for the nonce, and without
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {
+            **settings.CONTENT_SECURITY_POLICY["DIRECTIVES"],
+            "img-src": [SELF, "https://img.example.cn"],
+        }
+    }
+    assert policy(visitor.get("/"))["img-src"] == ["'self'", "https://img.example.cn"]
+    assert len(built) == 4
+
+
+def test_a_view_with_a_policy_of_its_own_is_written_by_django_csp(rf, monkeypatch):
+    request = rf.get("/")
+    response = csp_update({"img-src": ["https://img.example.cn"]})(lambda request: HttpResponse())(request)
+    calls = []
+    monkeypatch.setattr(
+        csp.middleware, "build_policy", lambda **kwargs: calls.append(kwargs) or build_policy(**kwargs)
+    )
+    header = SiteWidePolicyMiddleware(lambda request: response).process_response(request, response)
+    assert "https://img.example.cn" in header.headers["Content-Security-Policy"]
+    assert calls  # django-csp's path, which reads the response's own additions

@@ -230,6 +230,33 @@ def test_a_product_page_is_served_whole_with_its_buy_box_rendered_now(
     assert "¥168.00" in html
 
 
+def test_serving_a_stored_product_page_reads_what_it_needs_of_the_product_not_the_product(
+    client, peach, monkeypatch
+):
+    url = peach.get_absolute_url()
+    for _ in range(2):  # rendered and stored; then served, its buy box kept
+        fresh_visit(client, url)
+    fragments = caches[FRAGMENT_CACHE]
+    read = []
+    original_get = fragments.get
+    monkeypatch.setattr(fragments, "get", lambda key, *args, **kwargs: read.append(key) or original_get(key))
+    viewed = []
+
+    def on_view(sender, product, **kwargs):
+        viewed.append((product.pk, product.title))  # any field: read from the database when asked for
+
+    product_viewed.connect(on_view)
+    try:
+        served = fresh_visit(client, url)
+    finally:
+        product_viewed.disconnect(on_view)
+    assert served.status_code == 200
+    kinds = [key.split(":")[1] for key in read]
+    assert kinds == ["page", "product-served", "buy-box"]  # not the product, its shop and certifications
+    assert viewed == [(peach.pk, peach.title)]
+    assert json.loads(served.cookies[CustomerHistoryManager.cookie_name].value) == [peach.pk]
+
+
 def test_a_visitor_with_a_browsing_history_gets_the_product_page_rendered(client, peach):
     other = ProductFactory(title="遂昌 高山云雾茶", stock=(Decimal("88.00"), 5))
     url = peach.get_absolute_url()
@@ -247,10 +274,12 @@ def test_a_product_withdrawn_behind_the_caches_back_is_not_served_from_the_store
     url = peach.get_absolute_url()
     fresh_visit(client, url)
     assert "oscar/catalogue/detail.html" not in rendered(fresh_visit(client, url))
-    # As if the cached product had expired while the stored page had not, and the product left sale
-    # without the catalogue's version moving on: a write that bypasses save() moves on the products it
-    # changes in its own transaction (catalogue_changed's product_ids), the version only after it commits.
+    # As if the cached product (and what serving its stored page reads of it, kept beside it) had expired
+    # while the stored page had not, and the product left sale without the catalogue's version moving on:
+    # a write that bypasses save() moves on the products it changes in its own transaction
+    # (catalogue_changed's product_ids), the version only after it commits.
     Product.objects.filter(pk=peach.pk).update(is_public=False)
     products_drawn_stale([peach.pk])
-    caches[FRAGMENT_CACHE].delete(f"storefront:product:{catalogue_version()}:{peach.pk}")
+    for kind in ("product", "product-served"):
+        caches[FRAGMENT_CACHE].delete(f"storefront:{kind}:{catalogue_version()}:{peach.pk}")
     assert fresh_visit(client, url).status_code == 404

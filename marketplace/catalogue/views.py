@@ -42,6 +42,7 @@ else:
 CustomerHistoryManager = get_class("customer.history", "CustomerHistoryManager")
 
 BUY_BOX = "buy-box"  # the live region of detail.html
+PAGE_RELATED = ("shop", "product_class")  # what the page reads outside its kept parts
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,6 @@ class ProductServed:
     pk: int
     viewable: bool  # by a visitor who is not signed in
     is_parent: bool
-
-
-PAGE_RELATED = ("shop", "product_class")  # what the page reads outside its kept parts
 
 
 class ProductDetailView(OscarProductDetailView):

@@ -8,6 +8,14 @@ from django.views import defaults
 API_PREFIX = "/api/"  # the partner API: its answers, errors included, are JSON
 
 
+def answers_json(request: HttpRequest) -> bool:
+    """Whether a refusal made before any view runs (a body too large, a CSRF failure) is answered in JSON:
+    the partner API's requests, and clients that ask for JSON."""
+    return request.path.startswith(API_PREFIX) or request.headers.get("accept", "").startswith(
+        "application/json"
+    )
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return JsonResponse(

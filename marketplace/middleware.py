@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from marketplace.errors import API_PREFIX
+from marketplace.errors import answers_json
 
 
 class ChineseFirstLocaleMiddleware(LocaleMiddleware):
@@ -67,9 +67,7 @@ class RequestBodyLimitMiddleware:
 
 def body_too_large(request: HttpRequest, limit: int) -> HttpResponse:
     megabytes = f"{limit / (1024 * 1024):g}"
-    if request.path.startswith(API_PREFIX) or request.headers.get("accept", "").startswith(
-        "application/json"
-    ):
+    if answers_json(request):
         message = _("The request body is larger than %(limit)s MB, the most this address takes.")
         response: HttpResponse = JsonResponse({"detail": message % {"limit": megabytes}}, status=413)
     else:

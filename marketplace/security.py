@@ -1,5 +1,6 @@
 """Throttling: sign-in lockout after repeated wrong passwords (django-axes) and rate limits on the forms
-anyone can post (django-ratelimit), both answered with a page that says what happened and what to do."""
+anyone can post (django-ratelimit), both answered with a page that says what happened and what to do; and
+the page for a form Django's CSRF check refuses."""
 
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -8,15 +9,18 @@ from axes.backends import AxesStandaloneBackend
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import AbstractBaseUser
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views import View
 from django_ratelimit.decorators import ratelimit
 from oscar.core.loading import get_class
 from oscar.views.decorators import login_forbidden
+
+from marketplace.errors import answers_json
 
 # Posts a visitor (by IP address) may make to forms that anyone can reach, before a 429.
 APPLY_RATE = "5/h"  # /open-a-shop/ mails a "received" note to any address typed
@@ -55,6 +59,16 @@ def axes_username(request: HttpRequest, credentials: dict | None) -> str:
 def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:
     """What django-ratelimit answers when a limit is reached (``RATELIMIT_VIEW``)."""
     return render(request, "security/rate_limited.html", status=429)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """What Django's CSRF check answers (``CSRF_FAILURE_VIEW``): a form posted from a page that had expired
+    or without this site's cookies. A page in the visitor's language saying nothing was changed and what to
+    do, instead of Django's technical one; JSON for the API and clients that ask for it."""
+    if answers_json(request):
+        detail = _("The request was refused: its CSRF token was missing or out of date. Nothing was changed.")
+        return JsonResponse({"detail": detail}, status=403)
+    return render(request, "security/csrf_failure.html", status=403)
 
 
 _ViewClass = TypeVar("_ViewClass", bound=type[View])

@@ -357,6 +357,8 @@ AXES_USERNAME_CALLABLE = "marketplace.security.axes_username"
 # it pass the client's address as the peer (gunicorn --forwarded-allow-ips with the proxy's address).
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
 RATELIMIT_VIEW = "marketplace.security.rate_limited"
+# A form refused by the CSRF check (expired page, cookies blocked): our page, in the visitor's language.
+CSRF_FAILURE_VIEW = "marketplace.security.csrf_failure"
 RATELIMIT_IP_META_KEY = "REMOTE_ADDR"
 # The site's own reverse proxies (addresses or networks, comma-separated): from these peers only, the
 # visitor's address is read from X-Forwarded-For (marketplace.middleware.ClientAddressMiddleware).

@@ -8,6 +8,7 @@ from axes.models import AccessAttempt
 from axes.utils import reset
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from tests.factories import ProductFactory
@@ -77,3 +78,29 @@ def test_listing_reports_are_rate_limited(client, buyer):
 
     assert [a.status_code for a in answers][-1] == 429
     assert "rate-limited" in answers[-1].content.decode()
+
+
+# --- a form the CSRF check refuses -----------------------------------------------------------------
+
+
+def test_a_form_from_an_expired_page_gets_a_page_in_the_visitors_language_and_changes_nothing(client):
+    peach = ProductFactory(stock=(Decimal("168.00"), 10))
+    add = reverse("basket:add", kwargs={"pk": peach.pk})
+    for language, words in (("zh-hans", "页面已过期"), ("en", "This page had expired")):
+        browser = Client(enforce_csrf_checks=True)
+        browser.cookies["django_language"] = language
+        response = browser.post(add, {"quantity": 1, "csrfmiddlewaretoken": "a" * 64})
+        assert response.status_code == 403
+        html = response.content.decode()
+        assert words in html
+        assert 'data-testid="csrf-failure"' in html
+        assert "CSRF verification failed" not in html  # not Django's technical page
+        assert browser.get(reverse("basket:summary")).context["basket"].num_lines == 0
+
+
+def test_a_json_client_refused_by_the_csrf_check_gets_json():
+    response = Client(enforce_csrf_checks=True).post(
+        reverse("basket:add", kwargs={"pk": 1}), {"quantity": 1}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]

@@ -411,10 +411,12 @@ def _shops(count: int, chains: list[dict]) -> list:
 def _categories() -> dict:
     by_slug = {}
     for (zh, en, slug), children in CATEGORIES:
-        root = Category.add_root(name=zh, name_en=en, slug=slug)
+        root = Category.objects.add_root(create_kwargs={"name": zh, "name_en": en, "slug": slug})
         by_slug[slug] = root
         for c_zh, c_en, c_slug in children:
-            by_slug[c_slug] = root.add_child(name=c_zh, name_en=c_en, slug=c_slug)
+            by_slug[c_slug] = Category.objects.add_child(
+                root, create_kwargs={"name": c_zh, "name_en": c_en, "slug": c_slug}
+            )
     return by_slug
 
 

@@ -288,10 +288,12 @@ def peer_build(source: dict) -> None:
         )
         categories = {}
         for name, slug, children in source["categories"]:
-            root = Category.add_root(name=name, slug=slug)
+            root = Category.objects.add_root(create_kwargs={"name": name, "slug": slug})
             categories[slug] = root
             for child_name, child_slug in children:
-                categories[child_slug] = root.add_child(name=child_name, slug=child_slug)
+                categories[child_slug] = Category.objects.add_child(
+                    root, create_kwargs={"name": child_name, "slug": child_slug}
+                )
         partners = {code: Partner.objects.create(code=code, name=name) for code, name in source["partners"]}
         rows = source["products"]
         for start in range(0, len(rows), BATCH):

@@ -243,11 +243,14 @@ def world_build(*, shops: int, first_day: datetime.date, last_day: datetime.date
 
         leaves = []
         for zh, en, slug, children in CATEGORIES:
-            root = Category.add_root(name=zh, name_en=en, slug=slug)
+            root = Category.objects.add_root(create_kwargs={"name": zh, "name_en": en, "slug": slug})
             if not children:
                 leaves.append((root, slug))
             for c_zh, c_en, c_slug in children:
-                leaves.append((root.add_child(name=c_zh, name_en=c_en, slug=c_slug), c_slug))
+                child = Category.objects.add_child(
+                    root, create_kwargs={"name": c_zh, "name_en": c_en, "slug": c_slug}
+                )
+                leaves.append((child, c_slug))
         by_slug = {slug: category for category, slug in leaves}
 
         partners = []
@@ -602,7 +605,7 @@ def orders_generate(
         # line refunded (itemised), 1 % a ¥5 goodwill refund (not itemised), 0.3 % a line refund that
         # failed at Stripe (not counted). Made 2–16 days after the payment, within the history.
         run(
-            "payments_refund",
+            "refunds planned",
             """
             CREATE TEMP TABLE bench_refund ON COMMIT DROP AS
             SELECT row_number() OVER (ORDER BY so.id) AS id, so.id AS shop_order_id, so.order_id,
@@ -615,7 +618,13 @@ def orders_generate(
                                           ELSE interval '2 days' + so.r_when * interval '14 days' END,
                          (%(span_end)s::timestamp AT TIME ZONE 'Asia/Shanghai') - interval '1 minute') AS at
             FROM bench_shoporder so JOIN bench_order o ON o.id = so.order_id
-            WHERE o.fate = 'cancelled' OR (o.fate IN ('delivered', 'open') AND so.r_refund < 0.053);
+            WHERE o.fate = 'cancelled' OR (o.fate IN ('delivered', 'open') AND so.r_refund < 0.053)
+            """,
+            {"span_end": span_end},
+        )
+        run(
+            "payments_refund",
+            """
             INSERT INTO payments_refund (id, shop_order_id, payment_id, amount, reason, stripe_refund_id,
                 status, created_at)
             SELECT r.id, r.shop_order_id, r.order_id,
@@ -625,9 +634,8 @@ def orders_generate(
                                ELSE '部分商品退款' END,
                    CASE WHEN r.kind = 'failed' THEN '' ELSE 're_bench_' || r.id END,
                    CASE WHEN r.kind = 'failed' THEN 'failed' ELSE 'succeeded' END, r.at
-            FROM bench_refund r JOIN bench_line l ON l.id = r.first_line;
+            FROM bench_refund r JOIN bench_line l ON l.id = r.first_line
             """,
-            {"span_end": span_end},
         )
         run(
             "payments_refundline",
@@ -1111,7 +1119,12 @@ def one_size(args) -> int:
             **{k: result[k] for k in ("generate_s", "facts_s", "facts_days", "migrate_s", "steps")},
         }
         with connection.cursor() as cursor:
-            cursor.execute(f'COMMENT ON DATABASE "{_name(url)}" IS %s', [json.dumps(label)])
+            # A utility statement takes no bound parameter (the settings bind them in PostgreSQL): the
+            # label is quoted into the text by psycopg instead.
+            comment = connection.ops.compose_sql(
+                f'COMMENT ON DATABASE "{_name(url)}" IS %s', [json.dumps(label)]
+            )
+            cursor.execute(comment)
     result["build_s"] = time.monotonic() - started
     result["first_day"], result["last_day"] = first_day.isoformat(), last_day.isoformat()
     result["sizes"] = sizes()

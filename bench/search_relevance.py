@@ -95,7 +95,7 @@ def relevant_products(judgement: Judgement) -> frozenset[int]:
         if not matches:
             raise ValueError(f"{judgement.query}: no category {path}")
         for category in matches:
-            wanted |= Q(categories=category) | Q(categories__in=category.get_descendants())
+            wanted |= Q(categories=category) | Q(categories__in=Category.objects.get_descendants(category))
     for title in judgement.titles:
         wanted |= Q(title__contains=title)
     for place in judgement.places:

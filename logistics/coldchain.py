@@ -149,6 +149,8 @@ def leg_readings_record(*, leg: Leg, readings: Sequence[ReadingIn], source: str)
         )
     if leg.status == Leg.Status.REJECTED:
         raise ColdChainError(_("This leg was rejected: it can have no readings."))
+    if leg.status == Leg.Status.CANCELLED:
+        raise ColdChainError(_("This leg was called off (its order was cancelled): do not carry it."))
     unique: dict[tuple[datetime.datetime, str], ReadingIn] = {}
     for reading in readings:
         unique.setdefault((reading.measured_at, reading.logger_id), reading)

@@ -139,6 +139,8 @@ class Consignment(models.Model):
         ROUTED = "routed", _("Routed")
         NEEDS_ROUTING = "needs_routing", _("Needs routing")
         DELIVERED = "delivered", _("Delivered")
+        # The shop order was cancelled before it left the shop: its legs were called off.
+        CANCELLED = "cancelled", _("Cancelled")
 
     shop_order = models.OneToOneField("order.ShopOrder", on_delete=models.PROTECT, related_name="consignment")
     status = models.CharField(_("Status"), max_length=16, choices=Status.choices, db_index=True)
@@ -176,6 +178,8 @@ class Leg(models.Model):
         IN_PROGRESS = "in_progress", _("In progress")
         DELIVERED = "delivered", _("Done")
         EXCEPTION = "exception", _("Exception")
+        # Its shop order was cancelled: the partner must not carry it (told through its webhook).
+        CANCELLED = "cancelled", _("Cancelled")
 
     consignment = models.ForeignKey(Consignment, on_delete=models.CASCADE, related_name="legs")
     sequence = models.PositiveSmallIntegerField()
@@ -202,6 +206,11 @@ class Leg(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consignment_id}#{self.sequence} {self.kind} by {self.partner_id}"
+
+
+# Legs no partner carries: refused by theirs, or called off with their shop order. Not shown to the buyer,
+# not counted in a partner's performance, no tracking events or readings.
+LEGS_OFF = (Leg.Status.REJECTED, Leg.Status.CANCELLED)
 
 
 class StatusMove(models.Model):
@@ -270,6 +279,19 @@ class TrackingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.leg_id} {self.kind} @ {self.occurred_at}"
+
+    @staticmethod
+    def kind_label(kind: str, leg_kind: str) -> str:
+        """What the buyer and the partner read for an event of ``kind`` on a leg of ``leg_kind``: a leg
+        before the carrier's is done when the parcel is handed on to the next point (the county hub, the
+        carrier), never signed for by the buyer."""
+        if kind == TrackingEvent.Kind.DELIVERED and leg_kind != Leg.Kind.CARRIER:
+            return str(_("Handed on to the next point"))
+        return str(TrackingEvent.Kind(kind).label)
+
+    @property
+    def label(self) -> str:
+        return self.kind_label(self.kind, self.leg.kind)
 
 
 class PartnerToken(models.Model):

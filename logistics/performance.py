@@ -14,7 +14,7 @@ from decimal import Decimal
 from django.db.models import Exists, Min, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
+from logistics.models import LEGS_OFF, Consignment, Leg, LogisticsPartner, TrackingEvent
 from logistics.operations import leg_due
 from marketplace.figures import percent_of
 from marketplace.periods import Period
@@ -45,7 +45,7 @@ def logistics_performance(*, period: Period, today: datetime.date | None = None)
         TrackingEvent.objects.filter(
             leg__consignment_id=OuterRef("consignment_id"), leg__sequence__gt=OuterRef("sequence")
         )
-        .exclude(leg__status=Leg.Status.REJECTED)
+        .exclude(leg__status__in=LEGS_OFF)
         .order_by()
         .values("leg__consignment_id")
         .annotate(first=Min("occurred_at"))
@@ -73,6 +73,8 @@ def logistics_performance(*, period: Period, today: datetime.date | None = None)
         entry = by_partner.setdefault(partner_id, PartnerPerformance(partners[partner_id]))
         if status == Leg.Status.REJECTED:
             entry.rejected += 1
+            continue
+        if status == Leg.Status.CANCELLED:  # its shop order was cancelled: no fault of the partner's
             continue
         entry.legs += 1
         entry.exceptions += bool(had_exception)

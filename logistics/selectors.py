@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Prefetch
 
 from logistics.coldchain import Band, leg_band
-from logistics.models import Consignment, Leg, LegTemperatureReading, TrackingEvent
+from logistics.models import LEGS_OFF, Consignment, Leg, LegTemperatureReading, TrackingEvent
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Tracking:
 
 def _consignments(shop_order_ids: list[int]) -> dict[int, Consignment]:
     legs = (
-        Leg.objects.exclude(status=Leg.Status.REJECTED)
+        Leg.objects.exclude(status__in=LEGS_OFF)
         .select_related("partner")
         .prefetch_related(Prefetch("events", queryset=TrackingEvent.objects.order_by("occurred_at", "pk")))
     )
@@ -50,7 +50,7 @@ def shop_orders_tracking(shop_order_ids: list[int]) -> dict[int, Tracking]:
         entries = [
             TimelineEntry(
                 at=event.occurred_at,
-                label=event.get_kind_display(),
+                label=TrackingEvent.kind_label(event.kind, leg.kind),
                 partner=leg.partner.display_name,
                 note=event.note,
             )

@@ -18,20 +18,24 @@ L = Leg.Status
 # "" is a consignment not yet saved: routing creates it routed, or needing routing with the reason.
 CONSIGNMENT_TRANSITIONS: dict[str, set[str]] = {
     "": {C.ROUTED, C.NEEDS_ROUTING},
-    C.NEEDS_ROUTING: {C.ROUTED},
-    C.ROUTED: {C.NEEDS_ROUTING, C.DELIVERED},  # needs routing: a rejected leg no other partner could take
+    C.NEEDS_ROUTING: {C.ROUTED, C.CANCELLED},
+    # needs routing: a rejected leg no other partner could take; cancelled: its shop order was
+    C.ROUTED: {C.NEEDS_ROUTING, C.DELIVERED, C.CANCELLED},
     C.DELIVERED: set(),
+    C.CANCELLED: set(),
 }
 
 # A leg is created assigned. Tracking events may come before the partner accepts (the status is derived
-# from them: in progress, exception, delivered); delivered is final; a leg with events can't be rejected.
+# from them: in progress, exception, delivered); delivered is final; a leg with events can't be rejected;
+# a leg not yet delivered is cancelled with its shop order.
 LEG_TRANSITIONS: dict[str, set[str]] = {
-    L.ASSIGNED: {L.ACCEPTED, L.REJECTED, L.IN_PROGRESS, L.EXCEPTION, L.DELIVERED},
-    L.ACCEPTED: {L.REJECTED, L.IN_PROGRESS, L.EXCEPTION, L.DELIVERED},
-    L.IN_PROGRESS: {L.EXCEPTION, L.DELIVERED},
-    L.EXCEPTION: {L.IN_PROGRESS, L.DELIVERED},
+    L.ASSIGNED: {L.ACCEPTED, L.REJECTED, L.IN_PROGRESS, L.EXCEPTION, L.DELIVERED, L.CANCELLED},
+    L.ACCEPTED: {L.REJECTED, L.IN_PROGRESS, L.EXCEPTION, L.DELIVERED, L.CANCELLED},
+    L.IN_PROGRESS: {L.EXCEPTION, L.DELIVERED, L.CANCELLED},
+    L.EXCEPTION: {L.IN_PROGRESS, L.DELIVERED, L.CANCELLED},
     L.REJECTED: set(),
     L.DELIVERED: set(),
+    L.CANCELLED: set(),
 }
 
 

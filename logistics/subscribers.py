@@ -1,13 +1,16 @@
-"""What logistics does when the outbox says so: route a paid order's parcels, send its notices, tell the
-association of a broken cold chain, and deliver the partners' webhooks."""
+"""What logistics does when the outbox says so: route a paid order's parcels, call them off when the shop
+order is cancelled, send its notices, tell the association of a broken cold chain, and deliver the
+partners' webhooks."""
 
 import logging
 from typing import Any
 
 from logistics import notifications, webhooks
+from logistics.cancellation import consignment_cancel
 from logistics.coldchain import COLD_CHAIN_BREACH
 from logistics.routing import LEG_REJECTED, NEEDS_ROUTING, consignments_route_batch
 from logistics.tracking import TRACKING_RECORDED
+from marketplace.order.cancellation import PAID_SHOP_ORDER_CANCELLED
 from marketplace.order.shop_orders import ORDER_PAID
 from marketplace.outbox.services import subscribe
 
@@ -38,6 +41,13 @@ subscribe(
     run=paid_order_route,
     run_many=paid_orders_route,
     atomic=False,
+)
+# A paid shop order cancelled before it left: its legs are called off (written in the cancel's transaction,
+# so a broker or worker down meanwhile delays it and loses nothing).
+subscribe(
+    topic=PAID_SHOP_ORDER_CANCELLED,
+    name="logistics.cancelled_order_call_off",
+    run=lambda key, payload: consignment_cancel(shop_order_id=payload["shop_order_id"]),
 )
 subscribe(
     topic=NEEDS_ROUTING,

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
+from logistics.models import LEGS_OFF, Consignment, Leg, LogisticsPartner, TrackingEvent
 from logistics.states import LEG_TRANSITIONS, consignment_move, leg_move
 from marketplace.locks import for_update
 from marketplace.order.models import ShopOrder
@@ -114,6 +114,8 @@ def tracking_event_record(
         leg = for_update(Leg.objects.all()).select_related("partner").get(pk=leg.pk)
         if leg.status == Leg.Status.REJECTED:  # (a leg with events can no longer be rejected)
             raise TrackingError(_("This leg was rejected: it can have no tracking events."))
+        if leg.status == Leg.Status.CANCELLED:
+            raise TrackingError(_("This leg was called off (its order was cancelled): do not carry it."))
         try:
             with transaction.atomic():
                 event = TrackingEvent.objects.create(
@@ -135,7 +137,7 @@ def tracking_event_record(
 def _leg_status_update(*, leg: Leg, event: TrackingEvent, actor: AbstractBaseUser | None) -> None:
     status = leg_status_derived(list(leg.events.values_list("kind", "occurred_at", "pk")))
     if status is not None and status != leg.status:
-        leg_move(leg=leg, to_status=status, actor=actor, partner=leg.partner, reason=event.get_kind_display())
+        leg_move(leg=leg, to_status=status, actor=actor, partner=leg.partner, reason=event.label)
 
 
 def _shop_order_follow(*, consignment: Consignment, leg: Leg, event: TrackingEvent) -> None:
@@ -146,7 +148,7 @@ def _shop_order_follow(*, consignment: Consignment, leg: Leg, event: TrackingEve
     if event.kind == K.EXCEPTION:
         return
     partner = leg.partner.display_name
-    live = list(consignment.legs.exclude(status=Leg.Status.REJECTED).order_by("sequence", "pk"))
+    live = list(consignment.legs.exclude(status__in=LEGS_OFF).order_by("sequence", "pk"))
     if (
         consignment.status == Consignment.Status.ROUTED
         and any(other.kind == Leg.Kind.CARRIER for other in live)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from logistics.models import Leg, TrackingEvent
+from logistics.models import LEGS_OFF, Leg, TrackingEvent
 
 if TYPE_CHECKING:
     from marketplace.places.models import Region
@@ -106,7 +106,7 @@ class LegSerializer(serializers.ModelSerializer):
     @extend_schema_field(DeliveryAddressSerializer(allow_null=True))
     def get_delivery_address(self, leg: Leg) -> dict | None:
         """Only the carrier delivers to the buyer, so only its live leg sees where."""
-        if leg.kind != Leg.Kind.CARRIER or leg.status == Leg.Status.REJECTED:
+        if leg.kind != Leg.Kind.CARRIER or leg.status in LEGS_OFF:
             return None
         address = leg.consignment.shop_order.order.shipping_address
         if address is None:

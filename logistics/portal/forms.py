@@ -31,8 +31,14 @@ class TrackingEventForm(forms.Form):
     # A new key each time the form is shown: pressing "record" twice records the event once.
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=128)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, leg_kind: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if leg_kind:  # each choice as this leg's partner says it ("handed on" before the carrier's leg)
+            kind_field = self.fields["kind"]
+            assert isinstance(kind_field, forms.ChoiceField)  # noqa: S101  (declared above)
+            kind_field.choices = [
+                (kind, TrackingEvent.kind_label(kind, leg_kind)) for kind in TrackingEvent.Kind.values
+            ]
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
 

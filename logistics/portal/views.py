@@ -159,7 +159,7 @@ class LegView(LegObjectMixin, TemplateView):
                 else None
             ),
             reject_form=LegRejectForm(),
-            event_form=TrackingEventForm(initial={"kind": _suggested_kind(leg, events)}),
+            event_form=TrackingEventForm(leg_kind=leg.kind, initial={"kind": _suggested_kind(leg, events)}),
         )
         return context
 
@@ -242,5 +242,5 @@ class LegEventView(LegActionView):
             return self.done(_("That was recorded already."), messages.INFO)
         return self.done(
             _("Recorded “%(event)s” for order %(number)s. The buyer is told.")
-            % {"event": event.get_kind_display(), "number": self.number}
+            % {"event": event.label, "number": self.number}
         )

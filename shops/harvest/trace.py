@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from oscar.core.loading import get_model
 
-from logistics.models import Consignment, Leg, LegEvent, LegTemperatureReading, LogisticsPartner
+from logistics.models import LEGS_OFF, Consignment, Leg, LegEvent, LegTemperatureReading, LogisticsPartner
 from logistics.selectors import TemperatureSummary, legs_temperature_summary
 from marketplace.storefront.kept import kept_stale
 from shops.harvest.models import HarvestBatch, LineDraw, ParcelTrace
@@ -196,7 +196,7 @@ def trace_journey(code: str) -> list[TracedLeg]:
         return []
     legs = list(
         Leg.objects.filter(consignment=consignment)
-        .exclude(status=Leg.Status.REJECTED)
+        .exclude(status__in=LEGS_OFF)
         .select_related("partner", "consignment")
         .order_by("sequence", "pk")
     )

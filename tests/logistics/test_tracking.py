@@ -8,8 +8,10 @@ from django.core import mail
 from django.utils import timezone
 from oscar.core.loading import get_model
 
+from logistics import notifications
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
 from logistics.routing import consignment_route
+from logistics.selectors import shop_orders_tracking
 from logistics.tracking import TrackingError, leg_accept, leg_status_derived, tracking_event_record
 from marketplace.order.models import ShopOrder
 from tests.logistics.conftest import paid_shop_order
@@ -229,3 +231,25 @@ def test_leg_status_is_derived_from_the_events_whatever_their_order():
     assert leg_status_derived([(K.DELIVERED, t, 1), (K.EXCEPTION, t + hour, 2)]) == Leg.Status.DELIVERED
     assert leg_status_derived([(K.EXCEPTION, t, 1), (K.DEPARTED, t - hour, 2)]) == Leg.Status.EXCEPTION
     assert leg_status_derived([(K.EXCEPTION, t, 1), (K.DEPARTED, t + hour, 2)]) == Leg.Status.IN_PROGRESS
+
+
+def test_a_leg_before_the_carriers_is_handed_on_never_signed_for(consignment, client):
+    """Found walking the portal: the village point's "delivered" (its parcel handed to the county hub) read
+    已签收, signed for by the buyer, on the buyer's order page while the parcel was still in the county."""
+    legs = legs_of(consignment)
+    handed_on, _created = record(legs["first_mile"], K.DELIVERED, hours_ago=3)
+
+    [entry] = shop_orders_tracking([consignment.shop_order_id])[consignment.shop_order_id].entries
+    assert entry.label == "已交接至下一站"
+    assert status_of(consignment.shop_order) == S.HANDED_OVER  # not delivered
+    assert notifications.tracking_notify(event_id=handed_on.pk)
+    assert "已交接至下一站" in mail.outbox[-1].subject
+    assert "已签收" not in mail.outbox[-1].subject + mail.outbox[-1].body
+
+    record(legs["hub"], K.DELIVERED, hours_ago=2)
+    record(legs["carrier"], K.DELIVERED, hours_ago=1)
+    labels = [
+        e.label for e in shop_orders_tracking([consignment.shop_order_id])[consignment.shop_order_id].entries
+    ]
+    assert labels == ["已交接至下一站", "已交接至下一站", "已签收"]
+    assert status_of(consignment.shop_order) == S.DELIVERED

@@ -19,10 +19,12 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 from oscar.core.loading import get_model
 
+from logistics.partner_selectors import user_partners
 from marketplace.order.cancellation import shop_order_cancel
 from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import ALLOWED_TRANSITIONS, ShopOrderTransitionError
 from marketplace.payments.services import RefundError
+from marketplace.roles import association_member
 from shops import imports, photos
 from shops.association.listing_review import listing_standards_check
 from shops.console.access import SESSION_KEY, ShopConsoleMixin
@@ -67,9 +69,14 @@ ORDER_TAB_LABELS = {
 
 
 def landing(request: HttpRequest) -> HttpResponse:
-    """Where signing in leads: farmers to their shop's console, everyone else to their account."""
+    """Where signing in leads: farmers to their shop's console, the association's staff to its workspace,
+    a logistics partner's people to their portal, everyone else (buyers) to their account."""
     if farmer_shops(request.user):
         return redirect("console:home")
+    if association_member(request.user):
+        return redirect("association:home")
+    if user_partners(request.user):
+        return redirect("logistics_portal:home")
     if request.user.is_authenticated:
         return redirect("customer:summary")
     return redirect("customer:login")

@@ -109,3 +109,18 @@ def test_oscars_ajax_update_rerenders_the_basket_shop_by_shop(client, basket_wit
     assert "阳山水蜜桃" in peach_shop
     assert "锦绣黄桃" in peach_shop
     assert "龙谷丽人茶" in tea_shop
+
+
+def test_in_english_the_lines_are_named_by_their_english_titles(client, basket_from_two_shops):
+    """They kept the Chinese title the line was added with (found walking the basket in English)."""
+    peaches, _tea = basket_from_two_shops
+    peaches.title_en = "Yangshan honey peaches, 8"
+    peaches.save()
+    client.cookies["django_language"] = "en"
+    page = client.get(reverse("basket:summary")).content.decode()
+    assert ">Yangshan honey peaches, 8</a></h3>" in page
+    assert "Quantity of Yangshan honey peaches, 8" in page
+
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("basket:summary")).content.decode()
+    assert f">{peaches.title}</a></h3>" in page

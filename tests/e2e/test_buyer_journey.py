@@ -87,6 +87,13 @@ def test_buyer_searches_peaches_and_sees_the_basket_total_in_yuan(demo_server, o
     expect(total).to_contain_text("¥")
     assert price_in(total.inner_text()) == price * 1 + shipping
 
+    # When the buyer makes it three and presses update (Oscar's script sends it and redraws the basket's
+    # content), the header's badge follows: it stayed at 1 until a reload (found walking the basket)
+    page.locator("#basket_formset input[name$='-quantity']").first.fill("3")
+    page.locator("#basket_formset button[type=submit]").first.click()
+    expect(page.locator("[data-testid=basket-count]")).to_have_text("3")
+    expect(page.locator("[data-testid=header-basket]")).to_have_attribute("aria-label", re.compile("3"))
+
 
 def test_english_switch_shows_the_storefront_in_english(demo_server, open_visit):
     visit = open_visit("desktop", "english-desktop")

@@ -124,6 +124,29 @@ def test_one_basket_two_shops_one_card_two_shop_orders(shop_with_stripe, open_vi
     farmer.assert_no_server_error()
 
 
+def test_pressing_pay_with_no_card_says_so_and_the_button_still_works(shop_with_stripe, open_visit):
+    """Found walking the checkout: with the card left empty the button went dead until a reload."""
+    base = shop_with_stripe
+    visit = open_visit("phone", "checkout-no-card")
+    tea = Product.objects.storefront().filter(title__contains="茶").first()
+    add_to_basket(visit, base, tea)
+    assert visit.page.goto(f"{base}/checkout/").status == 200
+    fill_address(visit)
+    visit.page.locator("#card-element input").first.wait_for()
+    visit.page.locator("[data-testid=place-order]").click()
+    expect(visit.page.locator("#card-errors")).not_to_be_empty()
+    visit.screenshot("no-card")
+    assert "/checkout/" in visit.page.url
+    assert not Order.objects.exists()
+
+    fill_checkout(visit, "4242 4242 4242 4242")
+    with visit.page.expect_navigation(timeout=30_000):
+        visit.page.locator("[data-testid=place-order]").click()
+    visit.assert_no_server_error()
+    assert "/thank-you/" in visit.page.url
+    assert Payment.objects.get().status == Payment.Status.SUCCEEDED
+
+
 def test_a_declined_card_leaves_an_unpaid_order_and_says_so(shop_with_stripe, open_visit):
     base = shop_with_stripe
     visit = open_visit("phone", "checkout-declined")

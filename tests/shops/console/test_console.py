@@ -14,11 +14,12 @@ from oscar.core.loading import get_model
 from oscar.test.factories import UserFactory
 from PIL import Image
 
+from logistics.models import LogisticsPartner
 from marketplace.order.models import ShopOrder, ShopOrderEvent
 from marketplace.payments.models import Refund
 from shops.association.models import ListingReviewEvent
 from shops.services import farmer_attach
-from tests.factories import ProductFactory, ShopFactory, category
+from tests.factories import ProductFactory, ShopFactory, association_member, category
 from tests.shops.console.conftest import order_paid
 
 Product = get_model("catalogue", "Product")
@@ -65,12 +66,37 @@ def test_signing_in_lands_a_farmer_on_the_console_and_a_buyer_on_the_account(sho
     assert client.get(reverse("console:landing")).url == reverse("customer:summary")
 
 
+def test_signing_in_lands_the_associations_staff_and_a_partners_people_on_their_workspaces():
+    """They landed on a buyer's profile page (found walking the portal and the association's workspace)."""
+    partner = LogisticsPartner.objects.create(
+        code="sp-test", name="桃源村赶街服务站", kind=LogisticsPartner.Kind.SERVICE_POINT
+    )
+    carrier_person = UserFactory()
+    partner.users.add(carrier_person)
+    for user, home in [
+        (association_member(), reverse("association:home")),
+        (carrier_person, reverse("logistics_portal:home")),
+    ]:
+        client = Client()
+        client.force_login(user)
+        assert client.get(reverse("console:landing")).url == home
+        assert client.get(home).status_code == 200
+
+
 def test_someone_of_no_shop_gets_a_page_saying_so(client):
     client.force_login(UserFactory())
     response = client.get(reverse("console:listings"))
     assert response.status_code == 403
     assert "workspace/forbidden.html" in [t.name for t in response.templates]
     assert 'data-testid="no-shop"' in response.content.decode()
+
+
+def test_the_listings_add_button_says_it_adds_a_listing(shop_a):
+    """It read "+ 新订单" (new order): its text was the order tab's "New"."""
+    page = shop_a.client.get(reverse("console:listings")).content.decode()
+    button = page[page.index('data-testid="new-listing"') :].split("</a>", 1)[0]
+    assert "发布商品" in button
+    assert "订单" not in button
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client):

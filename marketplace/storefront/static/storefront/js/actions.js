@@ -3,8 +3,30 @@
 //   <a href="#" data-history-back>        goes back one page (Oscar's "cancel" links);
 //   <select data-submit-on-change>        submits its form when a choice is made (the workspace switches);
 //   <button type="button" data-print>     prints the page (the packing slip).
+// And the header's basket badge follows the basket page when Oscar's script redraws its content after a
+// quantity change (the redrawn part carries the count in data-basket-items; none: the basket is empty).
 (function () {
   "use strict";
+  var content = document.getElementById("content_inner");
+  var basketLink = document.querySelector("[data-testid=header-basket]");
+  if (content && basketLink && window.MutationObserver) {
+    new MutationObserver(function () {
+      var counted = content.querySelector("[data-basket-items]");
+      var items = counted ? parseInt(counted.getAttribute("data-basket-items"), 10) || 0 : 0;
+      var badge = basketLink.querySelector(".basket-count");
+      if (items && !badge) {
+        badge = document.createElement("span");
+        badge.className = "basket-count";
+        badge.setAttribute("data-testid", "basket-count");
+        basketLink.appendChild(badge);
+      }
+      if (badge) {
+        if (items) { badge.textContent = String(items); } else { badge.remove(); }
+      }
+      var label = basketLink.getAttribute("aria-label");
+      if (label) { basketLink.setAttribute("aria-label", label.replace(/\d+/, String(items))); }
+    }).observe(content, { childList: true });
+  }
   document.addEventListener("click", function (event) {
     var target = event.target instanceof Element ? event.target : null;
     if (!target) { return; }

@@ -46,14 +46,31 @@
     if (!stripe) { return; }  // no Stripe.js: the server says the card is missing
     event.preventDefault();
     submitting = true;
-    stripe.createToken(card).then(function (result) {
+    errors.textContent = "";
+    // Stripe.js answers an unreadable card with an error; a failure of its own (a network error, a
+    // stand-in that throws) must not leave the button dead: the buyer is told and can press again.
+    function failed(message) {
+      errors.textContent = message || script.getAttribute("data-card-failed");
+      submitting = false;
+    }
+    var pending;
+    try {
+      pending = stripe.createToken(card);
+    } catch (error) {
+      failed("");
+      return;
+    }
+    pending.then(function (result) {
       if (result.error) {
-        errors.textContent = (result.error && result.error.message) || String(result.error);
-        submitting = false;
+        failed(result.error.message || String(result.error));
+        return;
+      }
+      if (!result.token || !result.token.card) {
+        failed("");
         return;
       }
       hidden.value = result.token.card.id;
       form.submit();
-    });
+    }).catch(function () { failed(""); });
   });
 })();

@@ -40,6 +40,14 @@ def add_to_basket(visit: Visit, base: str, product) -> None:
         visit.page.locator("#add_to_basket_form button[type=submit]").click()
 
 
+def tea_at_checkout(visit: Visit, base: str):
+    """Suichang tea in the basket and the checkout page open: the tea."""
+    tea = Product.objects.storefront().filter(title__contains="茶").first()
+    add_to_basket(visit, base, tea)
+    assert visit.page.goto(f"{base}/checkout/").status == 200
+    return tea
+
+
 def fill_address(visit: Visit) -> None:
     for field, value in {
         "email": "buyer@example.cn",
@@ -128,9 +136,7 @@ def test_pressing_pay_with_no_card_says_so_and_the_button_still_works(shop_with_
     """Found walking the checkout: with the card left empty the button went dead until a reload."""
     base = shop_with_stripe
     visit = open_visit("phone", "checkout-no-card")
-    tea = Product.objects.storefront().filter(title__contains="茶").first()
-    add_to_basket(visit, base, tea)
-    assert visit.page.goto(f"{base}/checkout/").status == 200
+    tea_at_checkout(visit, base)
     fill_address(visit)
     visit.page.locator("#card-element input").first.wait_for()
     visit.page.locator("[data-testid=place-order]").click()
@@ -150,9 +156,7 @@ def test_pressing_pay_with_no_card_says_so_and_the_button_still_works(shop_with_
 def test_a_declined_card_leaves_an_unpaid_order_and_says_so(shop_with_stripe, open_visit):
     base = shop_with_stripe
     visit = open_visit("phone", "checkout-declined")
-    tea = Product.objects.storefront().filter(title__contains="茶").first()
-    add_to_basket(visit, base, tea)
-    assert visit.page.goto(f"{base}/checkout/").status == 200
+    tea = tea_at_checkout(visit, base)
     fill_checkout(visit, "4000000000000341")
     with visit.page.expect_navigation(timeout=30_000):
         visit.page.locator("[data-testid=place-order]").click()

@@ -71,11 +71,11 @@ def test_signing_in_lands_the_associations_staff_and_a_partners_people_on_their_
     partner = LogisticsPartner.objects.create(
         code="sp-test", name="桃源村赶街服务站", kind=LogisticsPartner.Kind.SERVICE_POINT
     )
-    carrier_person = UserFactory()
-    partner.users.add(carrier_person)
+    partner_person = UserFactory()
+    partner.users.add(partner_person)
     for user, home in [
         (association_member(), reverse("association:home")),
-        (carrier_person, reverse("logistics_portal:home")),
+        (partner_person, reverse("logistics_portal:home")),
     ]:
         client = Client()
         client.force_login(user)

@@ -9,7 +9,8 @@
   "use strict";
   var content = document.getElementById("content_inner");
   var basketLink = document.querySelector("[data-testid=header-basket]");
-  if (content && basketLink && window.MutationObserver) {
+  var basketPage = content && content.querySelector("[data-basket-items]");
+  if (basketPage && basketLink && window.MutationObserver) {
     new MutationObserver(function () {
       var counted = content.querySelector("[data-basket-items]");
       var items = counted ? parseInt(counted.getAttribute("data-basket-items"), 10) || 0 : 0;

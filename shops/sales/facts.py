@@ -3,9 +3,10 @@ Asia/Shanghai day it was paid, a refund on the day it was made, once it succeede
 each sale's products and categories.
 ``sales_facts_refresh`` recomputes one day (for some shops or all) by delete + insert in one
 transaction, holding the shops' rows locked so two refreshes of the same shop and day run one after
-the other, and then that day's month in the monthly roll-ups (``SalesMonth``, ``BuyerSalesMonth``: the
-sums of the month's daily rows, recomputed from them) and the chains of that day's buyers by shop, by
-the shops' places and over all shops, with their rows as seen from each month start
+the other, and then that day's month in the monthly roll-ups (``SalesMonth``, ``BuyerSalesMonth``,
+``ProductSalesMonth``, ``CategorySalesMonth``: the sums of the month's daily rows, recomputed from them)
+and the chains of that day's buyers by shop, by the shops' places, over all shops and by category over
+all shops, with their rows as seen from each month start
 (``BuyerSalesChain``, ``BuyerSalesChainMonth``: for repeat buyers over any period). Running it twice
 changes nothing the second time."""
 
@@ -33,8 +34,10 @@ from shops.sales.models import (
     BuyerSalesDay,
     BuyerSalesMonth,
     CategorySalesDay,
+    CategorySalesMonth,
     ChainPlace,
     ProductSalesDay,
+    ProductSalesMonth,
     SaleCounted,
     SalesDay,
     SalesFactsPending,
@@ -243,11 +246,15 @@ def _shops_lock(shop_ids: list[int] | None) -> None:
 _MONTH_SUMS = ("sales", "units", "goods", "shipping", "presale_goods", "refunds", "refunds_itemised")
 
 
+_PRODUCT_MONTH_SUMS = ("sales", "units", "goods", "presale_goods", "refunds_itemised")
+
+
 def _month_rollup(month: datetime.date, shop_ids: list[int] | None) -> None:
-    """Recompute ``SalesMonth`` and ``BuyerSalesMonth`` of the month that begins on ``month`` for
-    ``shop_ids`` (every shop when None) from that month's daily rows. The caller holds the shops' locks."""
+    """Recompute the monthly roll-ups (``SalesMonth``, ``BuyerSalesMonth``, ``ProductSalesMonth``,
+    ``CategorySalesMonth``) of the month that begins on ``month`` for ``shop_ids`` (every shop when None)
+    from that month's daily rows. The caller holds the shops' locks."""
     end = month_last(month)
-    for model in (SalesMonth, BuyerSalesMonth):
+    for model in (SalesMonth, BuyerSalesMonth, ProductSalesMonth, CategorySalesMonth):
         stale = model.objects.filter(month=month)
         if shop_ids is not None:
             stale = stale.filter(shop_id__in=shop_ids)
@@ -273,9 +280,36 @@ def _month_rollup(month: datetime.date, shop_ids: list[int] | None) -> None:
             f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY shop_id, buyer_key",
             [month, month, end, *shops_params],
         )
+        product_columns = ", ".join(_PRODUCT_MONTH_SUMS)
+        product_sums = ", ".join(f"SUM({c})" for c in _PRODUCT_MONTH_SUMS)
+        cursor.execute(
+            f"INSERT INTO {ProductSalesMonth._meta.db_table} "  # noqa: S608
+            f"(month, shop_id, product_id, category_id, {product_columns}) "
+            f"SELECT %s, shop_id, product_id, category_id, {product_sums} "
+            f"FROM {ProductSalesDay._meta.db_table} "
+            f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY shop_id, product_id, category_id",
+            [month, month, end, *shops_params],
+        )
+        cursor.execute(
+            f"INSERT INTO {CategorySalesMonth._meta.db_table} (month, shop_id, category_id, scope, sales) "  # noqa: S608
+            f"SELECT %s, shop_id, category_id, scope, SUM(sales) FROM {CategorySalesDay._meta.db_table} "
+            f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY shop_id, category_id, scope",
+            [month, month, end, *shops_params],
+        )
 
 
-_CHAIN_COLUMNS = "scope, shop_id, place_id, buyer_key, day, sales, previous_day, second_day"
+_CHAIN_COLUMNS = "scope, shop_id, place_id, category_id, buyer_key, day, sales, previous_day, second_day"
+# The chains over all shops, which a refresh of some shops' facts rebuilds for their buyers alone.
+_OVER_ALL_SHOPS = (
+    BuyerSalesChain.Scope.ALL,
+    BuyerSalesChain.Scope.CATEGORY,
+    BuyerSalesChain.Scope.CATEGORY_TREE,
+)
+# The chains by category over all shops, and the ``CategorySalesDay`` scope each is built from.
+_CATEGORY_SCOPES = (
+    (BuyerSalesChain.Scope.CATEGORY, CategorySalesDay.Scope.OWN),
+    (BuyerSalesChain.Scope.CATEGORY_TREE, CategorySalesDay.Scope.TREE),
+)
 _PLACE_LEVELS = (
     (BuyerSalesChain.Scope.VILLAGE, "village_id"),
     (BuyerSalesChain.Scope.TOWN, "town_id"),
@@ -321,8 +355,8 @@ class _ChainGroups:
 
     def where(self, scope: str, prefix: str = "") -> tuple[str, list]:
         """A SQL condition on the rows of ``scope`` (column names after ``prefix``), and its parameters."""
-        if scope == BuyerSalesChain.Scope.ALL:
-            return "1 = 1", []
+        if scope in _OVER_ALL_SHOPS:
+            return "1 = 1", []  # only the buyers narrow them
         if scope == BuyerSalesChain.Scope.SHOP:
             if self.shops is None:
                 return "1 = 1", []
@@ -365,13 +399,15 @@ def _chain_groups(shop_ids: list[int] | None, moved: set[int]) -> _ChainGroups:
 def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = None) -> None:
     """Rebuild the ``BuyerSalesChain`` rows of ``buyer_keys`` (every buyer when None) from their
     ``BuyerSalesDay`` rows: by shop at ``shop_ids`` (every shop when None: only those shops' facts
-    changed), by the village, town and county of those shops, and over all shops (window functions, in
-    the database); then their rows as seen from each month start (``BuyerSalesChainMonth``). A shop that
+    changed), by the village, town and county of those shops, over all shops, and by category (its sales
+    at all shops containing the category, from ``CategorySalesDay``: "own" and "tree") (window functions,
+    in the database); then their rows as seen from each month start (``BuyerSalesChainMonth``). A shop that
     moved since the chains by place were built has all its buyers' chains by place rebuilt, in every
     place. The caller holds every shop's lock: a buyer's chain over all shops depends on each shop's
     facts."""
     chains, days = BuyerSalesChain._meta.db_table, BuyerSalesDay._meta.db_table
     places_table, chain_months = ChainPlace._meta.db_table, BuyerSalesChainMonth._meta.db_table
+    category_days = CategorySalesDay._meta.db_table
     moved = _chain_places_sync(everything=buyer_keys is None)
     if buyer_keys is not None and moved:
         buyer_keys = buyer_keys | set(
@@ -392,7 +428,9 @@ def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = No
     select_params: list = []
     by_shop, shop_params = groups.where(BuyerSalesChain.Scope.SHOP)
     selects.append(
-        "SELECT 'shop', shop_id, NULL, buyer_key, day, sales, LAG(day) OVER w, "  # noqa: S608
+        # The first SELECT types the UNION's columns: its NULLs are integers, as the others' ids.
+        "SELECT 'shop', shop_id, CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), buyer_key, day, sales, "  # noqa: S608
+        "LAG(day) OVER w, "
         "CASE WHEN sales >= 2 THEN day ELSE LEAD(day) OVER w END "
         f"FROM {days} WHERE {by_buyer} AND {by_shop} "
         "WINDOW w AS (PARTITION BY shop_id, buyer_key ORDER BY day)"
@@ -402,7 +440,7 @@ def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = No
     for scope, column in _PLACE_LEVELS:
         by_place, place_params = groups.where(scope, "p.")
         selects.append(
-            "SELECT %s, NULL, p.place_id, d.buyer_key, d.day, SUM(d.sales), LAG(d.day) OVER w, "  # noqa: S608
+            "SELECT %s, NULL, p.place_id, NULL, d.buyer_key, d.day, SUM(d.sales), LAG(d.day) OVER w, "  # noqa: S608
             "CASE WHEN SUM(d.sales) >= 2 THEN d.day ELSE LEAD(d.day) OVER w END "
             f"FROM {days} d JOIN (SELECT shop_id, {column} AS place_id FROM {places_table}) p "
             f"ON p.shop_id = d.shop_id WHERE {by_buyer_d} AND {by_place} "
@@ -411,12 +449,20 @@ def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = No
         )
         select_params += [scope, *buyer_params_d, *place_params]
     selects.append(
-        "SELECT 'all', NULL, NULL, buyer_key, day, SUM(sales), LAG(day) OVER w, "  # noqa: S608
+        "SELECT 'all', NULL, NULL, NULL, buyer_key, day, SUM(sales), LAG(day) OVER w, "  # noqa: S608
         "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END "
         f"FROM {days} WHERE {by_buyer} GROUP BY buyer_key, day "
         "WINDOW w AS (PARTITION BY buyer_key ORDER BY day)"
     )
     select_params += buyer_params
+    for scope, category_scope in _CATEGORY_SCOPES:
+        selects.append(
+            "SELECT %s, NULL, NULL, category_id, buyer_key, day, SUM(sales), LAG(day) OVER w, "  # noqa: S608
+            "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END "
+            f"FROM {category_days} WHERE scope = %s AND {by_buyer} GROUP BY category_id, buyer_key, day "
+            "WINDOW w AS (PARTITION BY category_id, buyer_key ORDER BY day)"
+        )
+        select_params += [scope, category_scope, *buyer_params]
     with connection.cursor() as cursor:
         scoped, scope_params = groups.every_scope()
         for table in (chains, chain_months):
@@ -447,8 +493,9 @@ def _chain_months_fill(by_buyer: tuple[str, list], groups: _ChainGroups) -> None
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {chain_months} "  # noqa: S608
-            "(scope, shop_id, place_id, buyer_key, month, previous_day, second_day) "
-            "SELECT c.scope, c.shop_id, c.place_id, c.buyer_key, m.column1, c.previous_day, c.second_day "
+            "(scope, shop_id, place_id, category_id, buyer_key, month, previous_day, second_day) "
+            "SELECT c.scope, c.shop_id, c.place_id, c.category_id, c.buyer_key, m.column1, c.previous_day, "
+            "c.second_day "
             f"FROM {chains} c JOIN (VALUES {values}) m ON m.column1 > c.previous_day AND m.column1 <= c.day "
             f"WHERE c.previous_day IS NOT NULL AND c.second_day IS NOT NULL AND {by_buyer[0]} "
             f"AND {scoped}",
@@ -634,6 +681,17 @@ def _day_add(day: datetime.date, days: dict[int, _ShopDay]) -> None:
         ProductSalesDay, by_day, ("shop_id", "product_id"), product_sums, narrow=in_products, extra=categories
     )
     _add_up(
+        ProductSalesMonth,
+        by_month,
+        ("shop_id", "product_id", "category_id"),
+        {(*key, categories[key]["category_id"]): sums for key, sums in product_sums.items()},
+        narrow=in_products,
+    )
+    category_sums: dict[tuple, dict[str, Any]] = defaultdict(lambda: {"sales": 0})
+    for shop_id, f in days.items():
+        for (category_id, scope, _buyer), ids in f.categories.items():
+            category_sums[(shop_id, category_id, scope)]["sales"] += len(ids)
+    _add_up(
         CategorySalesDay,
         by_day,
         ("shop_id", "category_id", "scope", "buyer_key"),
@@ -644,6 +702,7 @@ def _day_add(day: datetime.date, days: dict[int, _ShopDay]) -> None:
         },
         narrow=buyers,
     )
+    _add_up(CategorySalesMonth, by_month, ("shop_id", "category_id", "scope"), dict(category_sums))
 
 
 def _day_refresh(
@@ -737,8 +796,8 @@ def sales_facts_rebuild(*, since: datetime.date | None = None, until: datetime.d
         # Facts left from before the first sale (source rows deleted since) go too.
         for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay):
             model.objects.filter(day__lt=since).delete()
-        SalesMonth.objects.filter(month__lt=month_first(since)).delete()
-        BuyerSalesMonth.objects.filter(month__lt=month_first(since)).delete()
+        for month_model in (SalesMonth, BuyerSalesMonth, ProductSalesMonth, CategorySalesMonth):
+            month_model.objects.filter(month__lt=month_first(since)).delete()
     days = sorted(_active_days(since, until))
     for day in days:
         sales_facts_refresh(day=day, rollups=False)

@@ -1,8 +1,9 @@
 """Pre-aggregated daily sales facts: what the sales review, its exports and the open data read instead of
 order lines. Each row is rebuilt from the source rows (shop orders, their lines, refunds) for one shop
 and one Asia/Shanghai day by ``shops.sales.facts``; nothing else writes them. The monthly roll-ups
-(``SalesMonth``, ``BuyerSalesMonth``) are the sums of a calendar month's daily rows, rebuilt with them, so
-that a long period reads one row per shop (and buyer) and month instead of one per day."""
+(``SalesMonth``, ``BuyerSalesMonth``, ``ProductSalesMonth``, ``CategorySalesMonth``) are the sums of a
+calendar month's daily rows, rebuilt with them, so that a long period reads one row per shop (buyer,
+product, category) and month instead of one per day."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -80,6 +81,8 @@ class CategorySalesDay(models.Model):
         indexes = [
             models.Index(fields=["day", "shop"], name="sales_category_day_shop"),
             models.Index(fields=["day", "scope", "category"], name="sales_category_day_scope"),
+            # A buyer's days, to rebuild its chains by category when one of them changes.
+            models.Index(fields=["buyer_key", "day"], name="sales_category_buyer_day"),
         ]
 
     def __str__(self) -> str:
@@ -146,6 +149,51 @@ class BuyerSalesMonth(models.Model):
         return f"{self.month:%Y-%m} shop {self.shop_id} buyer {self.buyer_key}"
 
 
+class ProductSalesMonth(models.Model):
+    """One product's part of a shop's calendar month: the sums of its ``ProductSalesDay`` rows of that
+    month with the same category (the category each day's row was built with), recomputed from them."""
+
+    month = models.DateField()  # the first day of the month
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalogue.Product", null=True, on_delete=models.SET_NULL, related_name="+")
+    category = models.ForeignKey("catalogue.Category", null=True, on_delete=models.SET_NULL, related_name="+")
+    sales = models.PositiveIntegerField(default=0)
+    units = models.PositiveIntegerField(default=0)
+    goods = models.DecimalField(**MONEY)
+    presale_goods = models.DecimalField(**MONEY)
+    refunds_itemised = models.DecimalField(**MONEY)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["month", "shop"], name="sales_product_month_shop"),
+            models.Index(fields=["month", "category"], name="sales_product_month_category"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} shop {self.shop_id} product {self.product_id}"
+
+
+class CategorySalesMonth(models.Model):
+    """How many of a shop's sales in a calendar month contained a category (``scope`` as in
+    ``CategorySalesDay``): the sum of that month's ``CategorySalesDay`` rows over its buyers. Who bought is
+    not kept: repeat buyers by category are counted from the buyers' chains by category."""
+
+    month = models.DateField()  # the first day of the month
+    shop = models.ForeignKey("partner.Partner", on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey("catalogue.Category", null=True, on_delete=models.SET_NULL, related_name="+")
+    scope = models.CharField(max_length=4, choices=CategorySalesDay.Scope.choices)
+    sales = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["month", "shop"], name="sales_category_month_shop"),
+            models.Index(fields=["month", "scope", "category"], name="sales_category_month_scope"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} shop {self.shop_id} category {self.category_id} ({self.scope})"
+
+
 class BuyerSalesChain(models.Model):
     """One buyer's sales on one day, at one shop (``scope`` "shop"), at the shops of one village, town or
     county ("village", "town", "county": ``place``) or at all shops together ("all"), with the day of the
@@ -161,6 +209,10 @@ class BuyerSalesChain(models.Model):
         TOWN = "town", "town"
         COUNTY = "county", "county"
         ALL = "all", "all"
+        # The sales at all shops that contained a product of the category (``CategorySalesDay``'s "own"
+        # scope), or of the category or one under it ("tree").
+        CATEGORY = "cat", "category"
+        CATEGORY_TREE = "tree", "category and under"
 
     scope = models.CharField(max_length=7, choices=Scope.choices)
     # The shop for scope "shop"; None otherwise.
@@ -168,6 +220,9 @@ class BuyerSalesChain(models.Model):
     # The village, town or county for those scopes (the shops' places when the row was built, see
     # ``ChainPlace``); None otherwise.
     place = models.ForeignKey("places.Region", null=True, on_delete=models.CASCADE, related_name="+")
+    # The category for the category scopes (None there: the sales of products with no category); None
+    # otherwise.
+    category = models.ForeignKey("catalogue.Category", null=True, on_delete=models.CASCADE, related_name="+")
     buyer_key = models.CharField(max_length=40)
     day = models.DateField()
     sales = models.PositiveIntegerField(default=0)
@@ -180,21 +235,21 @@ class BuyerSalesChain(models.Model):
             # other columns the counts read, so they are answered from the index alone.
             models.Index(
                 fields=["scope", "second_day"],
-                include=["day", "previous_day", "shop", "place"],
+                include=["day", "previous_day", "shop", "place", "category"],
                 condition=models.Q(second_day__isnull=False),
                 name="sales_chain_second",
             ),
             # The days at the head of a long period (before its first whole month).
             models.Index(
                 fields=["scope", "day"],
-                include=["previous_day", "second_day", "shop", "place"],
+                include=["previous_day", "second_day", "shop", "place", "category"],
                 condition=models.Q(second_day__isnull=False),
                 name="sales_chain_day",
             ),
             # Each buyer's first sale in its scope, for the buyers who had none before a long period.
             models.Index(
                 fields=["scope", "second_day"],
-                include=["day", "shop", "place"],
+                include=["day", "shop", "place", "category"],
                 condition=models.Q(second_day__isnull=False, previous_day__isnull=True),
                 name="sales_chain_first",
             ),
@@ -202,7 +257,8 @@ class BuyerSalesChain(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.scope} {self.shop_id or self.place_id or ''} {self.buyer_key} {self.day}"
+        unit = self.shop_id or self.place_id or self.category_id or ""
+        return f"{self.scope} {unit} {self.buyer_key} {self.day}"
 
 
 class BuyerSalesChainMonth(models.Model):
@@ -217,6 +273,7 @@ class BuyerSalesChainMonth(models.Model):
     scope = models.CharField(max_length=7, choices=BuyerSalesChain.Scope.choices)
     shop = models.ForeignKey("partner.Partner", null=True, on_delete=models.CASCADE, related_name="+")
     place = models.ForeignKey("places.Region", null=True, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey("catalogue.Category", null=True, on_delete=models.CASCADE, related_name="+")
     buyer_key = models.CharField(max_length=40)
     month = models.DateField()  # the first day of the month
     previous_day = models.DateField()
@@ -226,14 +283,15 @@ class BuyerSalesChainMonth(models.Model):
         indexes = [
             models.Index(
                 fields=["scope", "month", "second_day"],
-                include=["previous_day", "shop", "place"],
+                include=["previous_day", "shop", "place", "category"],
                 name="sales_chain_month",
             ),
             models.Index(fields=["buyer_key"], name="sales_chain_month_buyer"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.scope} {self.shop_id or self.place_id or ''} {self.buyer_key} {self.month:%Y-%m}"
+        unit = self.shop_id or self.place_id or self.category_id or ""
+        return f"{self.scope} {unit} {self.buyer_key} {self.month:%Y-%m}"
 
 
 class SalesFactsPending(models.Model):

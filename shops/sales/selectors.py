@@ -8,7 +8,13 @@ months from ``SalesMonth`` plus the days at either end from ``SalesDay``, in one
 over the buyers' chains by shop, by village, town or county, or over all shops (``BuyerSalesChain``, and
 for a period holding a month start ``BuyerSalesChainMonth``), about one row read per repeat buyer; only
 where a filter cuts a place, or a shop moved since its chains by place were built, each buyer's sales are
-summed over its months (``BuyerSalesMonth``) and the edge days."""
+summed over its months (``BuyerSalesMonth``) and the edge days.
+
+By category or product, or under a category filter, the same: money from ``ProductSalesMonth`` and the
+edge days' ``ProductSalesDay``, sales containing a category from ``CategorySalesMonth`` and
+``CategorySalesDay``; repeat buyers by category from the buyers' chains by category over all shops (the
+"cat" and "tree" scopes), exact; only with a shop or place filter, or a category filter broken down by
+shop or place, each buyer's sales containing the category are summed over the period's days."""
 
 import datetime
 from collections import defaultdict
@@ -33,8 +39,10 @@ from shops.sales.models import (
     BuyerSalesDay,
     BuyerSalesMonth,
     CategorySalesDay,
+    CategorySalesMonth,
     ChainPlace,
     ProductSalesDay,
+    ProductSalesMonth,
     SalesDay,
     SalesMonth,
 )
@@ -299,35 +307,62 @@ def _union_sql(querysets: Iterable[QuerySet[Any]]) -> tuple[str, list[Any]]:
     return " UNION ALL ".join(sqls), params
 
 
-SHOP_SUMS = ("sales", "units", "goods", "shipping", "presale_goods", "refunds")
-SHOP_MONEY = {"goods", "shipping", "presale_goods", "refunds"}
+# Each figure summed from the facts (its name → the column of the monthly and daily rows).
+SHOP_SUMS = {
+    "sales": "sales",
+    "units": "units",
+    "goods": "goods",
+    "shipping": "shipping",
+    "presale_goods": "presale_goods",
+    "refunds": "refunds",
+    "refunds_itemised": "refunds_itemised",
+}
+PRODUCT_SUMS = {
+    "sales": "sales",
+    "units": "units",
+    "goods": "goods",
+    "presale_goods": "presale_goods",
+    "refunds": "refunds_itemised",
+}
+SUMS_MONEY = {"goods", "shipping", "presale_goods", "refunds", "refunds_itemised"}
 
 
-def _shop_sums(parts: PeriodParts, filters: SalesFilters, group: str | None) -> dict:
-    """The sums of ``SHOP_SUMS`` over the period per ``group`` (None: over everything), from the monthly
-    and daily shop facts in one query."""
-    fields = {f"s_{name}": F(name) for name in SHOP_SUMS}
-    querysets = _in_parts(SalesMonth.objects, SalesDay.objects, parts, filters)
+def _period_sums(
+    monthly: QuerySet[Any],
+    daily: QuerySet[Any],
+    parts: PeriodParts,
+    filters: SalesFilters,
+    group: str | None,
+    sums: dict[str, str],
+) -> dict:
+    """The ``sums`` over the period per ``group`` (None: over everything): of the ``monthly`` rows of its
+    whole months and the ``daily`` rows of its edge days, in one query."""
+    fields = {f"s_{name}": F(column) for name, column in sums.items()}
+    querysets = _in_parts(monthly, daily, parts, filters)
     if group:
         querysets = tuple(q.annotate(g=F(group), **fields).values("g", *fields) for q in querysets)
     else:
         querysets = tuple(q.annotate(**fields).values(*fields) for q in querysets)
     sql, params = _union_sql(querysets)
-    sums = ", ".join(f"SUM(s_{name})" for name in SHOP_SUMS)
+    selected = ", ".join(f"SUM(s_{name})" for name in sums)
     with connection.cursor() as cursor:
         if group:
-            cursor.execute(f"SELECT g, {sums} FROM ({sql}) shop_facts GROUP BY g", params)  # noqa: S608
-            rows = cursor.fetchall()
+            cursor.execute(f"SELECT g, {selected} FROM ({sql}) facts GROUP BY g", params)  # noqa: S608
         else:
-            cursor.execute(f"SELECT NULL, {sums} FROM ({sql}) shop_facts", params)  # noqa: S608
-            rows = cursor.fetchall()
+            cursor.execute(f"SELECT NULL, {selected} FROM ({sql}) facts", params)  # noqa: S608
+        rows = cursor.fetchall()
     return {
         row[0]: {
-            name: money(value) if name in SHOP_MONEY else int(value or 0)
-            for name, value in zip(SHOP_SUMS, row[1:], strict=True)
+            name: money(value) if name in SUMS_MONEY else int(value or 0)
+            for name, value in zip(sums, row[1:], strict=True)
         }
         for row in rows
     }
+
+
+def _shop_sums(parts: PeriodParts, filters: SalesFilters, group: str | None) -> dict:
+    """The shops' figures (``SHOP_SUMS``) over the period per ``group``, in one query."""
+    return _period_sums(SalesMonth.objects, SalesDay.objects, parts, filters, group, SHOP_SUMS)
 
 
 # The chain scope of each way of grouping shops, and the column of a chain row that names its group.
@@ -337,6 +372,12 @@ PLACE_SCOPES = {
     "shop__county_id": BuyerSalesChain.Scope.COUNTY,
 }
 PLACE_OF_SCOPE = {"village": "village_id", "town": "town_id", "county": "county_id"}
+# The column of a chain row that names its unit (shop, category), for the scopes not by place.
+UNIT_COLUMN = {
+    BuyerSalesChain.Scope.SHOP: "shop_id",
+    BuyerSalesChain.Scope.CATEGORY: "category_id",
+    BuyerSalesChain.Scope.CATEGORY_TREE: "category_id",
+}
 # The group key of the row that says whether the chains by place are current (see ``_chain_counts``).
 STALE = -1
 
@@ -434,7 +475,7 @@ def _chain_counts(period: Period, plan: ChainPlan) -> dict | None:
     if plan.units is not None:
         if not plan.units:
             return {}
-        unit_column = plan.column or ("shop_id" if plan.scope == BuyerSalesChain.Scope.SHOP else "place_id")
+        unit_column = plan.column or UNIT_COLUMN.get(plan.scope, "place_id")
         units = f" AND {unit_column} IN ({', '.join(['%s'] * len(plan.units))})"
         unit_params = list(plan.units)
     if first_month <= end:
@@ -524,17 +565,26 @@ def _shop_repeat_buyers(
         return {None: cursor.fetchone()[0]}
 
 
+def _category_chain_plan(
+    dimension: str | None, filters: SalesFilters, categories: list[int] | None
+) -> ChainPlan | None:
+    """How the buyers' chains by category answer repeat buyers by category (``dimension`` CATEGORY,
+    within ``categories`` when a category filter gives them) or of one category and those under it (no
+    dimension, a category filter); None when they cannot: the chains count a buyer's sales at all shops,
+    so not under a shop or place filter, nor broken down by shop or place."""
+    if any(v is not None for v in (filters.county_id, filters.town_id, filters.village_id, filters.shop_id)):
+        return None
+    if dimension == CATEGORY:
+        units = tuple(categories) if categories is not None else None
+        return ChainPlan(BuyerSalesChain.Scope.CATEGORY, "category_id", units)
+    if dimension is None and filters.category_id is not None:
+        return ChainPlan(BuyerSalesChain.Scope.CATEGORY_TREE, None, (filters.category_id,))
+    return None
+
+
 def _scoped(queryset: QuerySet[Any], period: Period, filters: SalesFilters) -> QuerySet[Any]:
-    """The daily facts of every day of ``period`` (the product and category facts have no roll-up)."""
+    """The daily facts of every day of ``period``."""
     return _shops_filtered(queryset.filter(day__gte=period.start, day__lte=period.end), filters)
-
-
-def _grouped(queryset: QuerySet[Any], group: str | None, **sums: Any) -> dict:
-    """Sums of ``queryset`` per ``group`` (a field path), or over everything under the key None."""
-    aggregates = {name: Sum(column) for name, column in sums.items()}
-    if group is None:
-        return {None: queryset.aggregate(**aggregates)}
-    return {row.pop("g"): row for row in queryset.annotate(g=F(group)).values("g").annotate(**aggregates)}
 
 
 def _repeat_buyers(queryset: QuerySet[Any], group: str | None) -> dict:
@@ -553,70 +603,55 @@ def _repeat_buyers(queryset: QuerySet[Any], group: str | None) -> dict:
         return {None: cursor.fetchone()[0]}
 
 
-def _figures(  # noqa: PLR0912
-    period: Period, filters: SalesFilters, dimension: str | None, choices: Choices, *, buyers: bool = True
+def _figures(
+    period: Period,
+    filters: SalesFilters,
+    dimension: str | None,
+    choices: Choices,
+    *,
+    buyers: bool = True,
+    net_only: bool = False,
 ) -> tuple[dict[object, Figures], Figures | None]:
     """Figures per group of ``dimension`` (None: one group, everything), and for the category and product
     breakdowns without a category filter, the row of shipping and refunds not itemised. Without
-    ``buyers``, repeat buyers are not counted (None), which saves their query."""
+    ``buyers``, repeat buyers are not counted (None), which saves their query; with ``net_only`` (which
+    implies no ``buyers``) the money alone is read: a category's sales are left at a product's count."""
     categories = _subtree(filters.category_id, choices) if filters.category_id is not None else None
     group = SHOP_DIMENSIONS.get(dimension) if dimension else None
     if dimension == CATEGORY:
         group = "category_id"
     elif dimension == PRODUCT:
         group = "product_id"
-    by_products = categories is not None or dimension in (CATEGORY, PRODUCT)
+    parts = period_parts(period)
     unitemised = None
-    if by_products:
-        products = _scoped(ProductSalesDay.objects, period, filters)
-        if categories is not None:
-            products = products.filter(category_id__in=categories)
-        money = _grouped(
-            products,
+    if categories is not None or dimension in (CATEGORY, PRODUCT):
+        money, orders, repeat = _product_figures(
+            period,
+            parts,
+            filters,
+            dimension,
             group,
-            sales="sales",
-            units="units",
-            goods="goods",
-            presale_goods="presale_goods",
-            refunds="refunds_itemised",
+            categories,
+            buyers=buyers and not net_only,
+            net_only=net_only,
         )
-        for row in money.values():
-            row["shipping"] = ZERO
-        if dimension == PRODUCT:
-            orders = {key: row["sales"] for key, row in money.items()}
-            repeat = None
-        else:
-            category_sales = _scoped(CategorySalesDay.objects, period, filters)
-            if dimension == CATEGORY:
-                category_sales = category_sales.filter(scope=CategorySalesDay.Scope.OWN)
-                if categories is not None:
-                    category_sales = category_sales.filter(category_id__in=categories)
-            else:
-                category_sales = category_sales.filter(
-                    scope=CategorySalesDay.Scope.TREE, category_id=filters.category_id
-                )
-            orders = {
-                key: row["sales"] for key, row in _grouped(category_sales, group, sales="sales").items()
-            }
-            repeat = _repeat_buyers(category_sales, group) if buyers else None
         if categories is None:
-            shop_totals = _scoped(SalesDay.objects, period, filters).aggregate(
-                shipping=Sum("shipping"), refunds=Sum("refunds"), itemised=Sum("refunds_itemised")
-            )
+            shop_totals = _shop_sums(parts, filters, None).get(None, {})
             unitemised = Figures(
                 key=UNITEMISED,
                 label=str(_("Shipping and refunds not itemised")),
                 orders=None,
                 units=None,
-                shipping=shop_totals["shipping"] or ZERO,
-                refunds=(shop_totals["refunds"] or ZERO) - (shop_totals["itemised"] or ZERO),
+                shipping=shop_totals.get("shipping") or ZERO,
+                refunds=(shop_totals.get("refunds") or ZERO) - (shop_totals.get("refunds_itemised") or ZERO),
                 repeat_buyers=None,
             )
     else:
-        parts = period_parts(period)
         money = _shop_sums(parts, filters, group)
         orders = {key: row["sales"] for key, row in money.items()}
-        repeat = _shop_repeat_buyers(period, parts, filters, group, choices) if buyers else None
+        repeat = (
+            _shop_repeat_buyers(period, parts, filters, group, choices) if buyers and not net_only else None
+        )
     figures = {}
     for key in set(money) | set(orders):
         row = money.get(key, {})
@@ -631,6 +666,46 @@ def _figures(  # noqa: PLR0912
             repeat_buyers=None if repeat is None else repeat.get(key, 0),
         )
     return figures, unitemised
+
+
+def _product_figures(  # noqa: PLR0913
+    period: Period,
+    parts: PeriodParts,
+    filters: SalesFilters,
+    dimension: str | None,
+    group: str | None,
+    categories: list[int] | None,
+    *,
+    buyers: bool,
+    net_only: bool,
+) -> tuple[dict, dict, dict | None]:
+    """By category or product, or within ``categories`` (a category filter's): the money per group (no
+    shipping: it belongs to no product), the sales per group (of a product: those that held it; of a
+    category: those that held one of its products; with ``net_only`` not read, the products' counts
+    instead) and the repeat buyers (None by product, or without ``buyers``)."""
+    products_monthly, products_daily = ProductSalesMonth.objects.all(), ProductSalesDay.objects.all()
+    if categories is not None:
+        products_monthly = products_monthly.filter(category_id__in=categories)
+        products_daily = products_daily.filter(category_id__in=categories)
+    money = _period_sums(products_monthly, products_daily, parts, filters, group, PRODUCT_SUMS)
+    if dimension == PRODUCT or net_only:
+        return money, {key: row["sales"] for key, row in money.items()}, None
+    if dimension == CATEGORY:
+        by_scope = Q(scope=CategorySalesDay.Scope.OWN)
+        if categories is not None:
+            by_scope &= Q(category_id__in=categories)
+    else:
+        by_scope = Q(scope=CategorySalesDay.Scope.TREE, category_id=filters.category_id)
+    monthly, daily = CategorySalesMonth.objects.filter(by_scope), CategorySalesDay.objects.filter(by_scope)
+    sold = _period_sums(monthly, daily, parts, filters, group, {"sales": "sales"})
+    orders = {key: row["sales"] for key, row in sold.items()}
+    repeat = None
+    if buyers:
+        plan = _category_chain_plan(dimension, filters, categories)
+        repeat = _chain_counts(period, plan) if plan is not None else None
+        if repeat is None:
+            repeat = _repeat_buyers(_scoped(daily, period, filters), group)
+    return money, orders, repeat
 
 
 def _totals(period: Period, filters: SalesFilters, choices: Choices) -> Figures:
@@ -692,7 +767,7 @@ def sales_review(
     previous, last_year = period.previous(), period.last_year()
     figures, unitemised = _figures(period, filters, dimension, choices, buyers=buyers)
     # Of the previous period the table shows net sales only.
-    previous_figures, previous_unitemised = _figures(previous, filters, dimension, choices, buyers=False)
+    previous_figures, previous_unitemised = _figures(previous, filters, dimension, choices, net_only=True)
     labels = _labels(figures, dimension, choices)
     none_label = str(_("Deleted product")) if dimension == PRODUCT else str(_("Not set"))
     rows = []

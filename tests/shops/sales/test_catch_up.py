@@ -15,7 +15,9 @@ from shops.sales.models import (
     BuyerSalesDay,
     BuyerSalesMonth,
     CategorySalesDay,
+    CategorySalesMonth,
     ProductSalesDay,
+    ProductSalesMonth,
     SaleCounted,
     SalesDay,
     SalesFactsPending,
@@ -31,6 +33,8 @@ FACTS = (
     BuyerSalesDay,
     SalesMonth,
     BuyerSalesMonth,
+    ProductSalesMonth,
+    CategorySalesMonth,
     BuyerSalesChain,
     BuyerSalesChainMonth,
 )

@@ -30,11 +30,26 @@ from shops.sales.models import (
     BuyerSalesChainMonth,
     BuyerSalesDay,
     BuyerSalesMonth,
+    CategorySalesDay,
+    CategorySalesMonth,
     ChainPlace,
+    ProductSalesDay,
+    ProductSalesMonth,
     SalesDay,
     SalesMonth,
 )
-from shops.sales.selectors import COUNTY, SHOP, TOWN, VILLAGE, SalesFilters, period_parts, sales_review
+from shops.sales.selectors import (
+    CATEGORY,
+    COUNTY,
+    PRODUCT,
+    SHOP,
+    TOWN,
+    UNITEMISED,
+    VILLAGE,
+    SalesFilters,
+    period_parts,
+    sales_review,
+)
 from shops.sales.subscribers import facts_after_refund
 from tests.shops.sales.conftest import SHANGHAI, buyer, refund_make, sale
 from tests.shops.sales.test_pages import staff_client  # noqa: F401  (the fixture)
@@ -137,8 +152,9 @@ def review(period: Period, dimension: str = SHOP, **filters: int):
 
 
 def chains_follow_the_days() -> None:
-    """Every buyer's chain, by shop, by the shops' village, town and county and over all shops, is what
-    its daily rows say: each day's sales, the previous day with a sale, and the day of the second sale
+    """Every buyer's chain, by shop, by the shops' village, town and county, over all shops and by
+    category over all shops (its sales holding the category, own or in its tree), is what its daily rows
+    say: each day's sales, the previous day with a sale, and the day of the second sale
     counting from that day; and its rows as seen from each month start are those of the chain row whose
     gap holds that month start, when it has a previous and a second sale."""
     places = {
@@ -148,39 +164,52 @@ def chains_follow_the_days() -> None:
     chains = defaultdict(lambda: defaultdict(int))
     first = last = None
     for shop_id, key, day, n in BuyerSalesDay.objects.values_list("shop_id", "buyer_key", "day", "sales"):
-        chains[("shop", shop_id, None, key)][day] += n
+        chains[("shop", shop_id, None, None, key)][day] += n
         for level, place in places[shop_id].items():
-            chains[(level, None, place, key)][day] += n
-        chains[("all", None, None, key)][day] += n
+            chains[(level, None, place, None, key)][day] += n
+        chains[("all", None, None, None, key)][day] += n
         first, last = min(first or day, day), max(last or day, day)
+    in_scope = {CategorySalesDay.Scope.OWN: "cat", CategorySalesDay.Scope.TREE: "tree"}
+    for scope, category_id, key, day, n in CategorySalesDay.objects.values_list(
+        "scope", "category_id", "buyer_key", "day", "sales"
+    ):
+        chains[(in_scope[scope], None, None, category_id, key)][day] += n
     wanted, wanted_months = set(), set()
     month_starts = []
     if first is not None:
         month = first.replace(day=1)
         while (month := (month + datetime.timedelta(days=32)).replace(day=1)) <= last:
             month_starts.append(month)
-    for (scope, shop_id, place, key), days in chains.items():
+    for (scope, shop_id, place, category_id, key), days in chains.items():
         ordered = sorted(days)
         for i, day in enumerate(ordered):
             following = ordered[i + 1] if i + 1 < len(ordered) else None
             second = day if days[day] >= 2 else following
             previous = ordered[i - 1] if i else None
-            wanted.add((scope, shop_id, place, key, day, days[day], previous, second))
+            wanted.add((scope, shop_id, place, category_id, key, day, days[day], previous, second))
             if previous is not None and second is not None:
                 wanted_months.update(
-                    (scope, shop_id, place, key, m, previous, second)
+                    (scope, shop_id, place, category_id, key, m, previous, second)
                     for m in month_starts
                     if previous < m <= day
                 )
     kept = BuyerSalesChain.objects.values_list(
-        "scope", "shop_id", "place_id", "buyer_key", "day", "sales", "previous_day", "second_day"
+        "scope",
+        "shop_id",
+        "place_id",
+        "category_id",
+        "buyer_key",
+        "day",
+        "sales",
+        "previous_day",
+        "second_day",
     )
     assert sorted(kept, key=str) == sorted(wanted, key=str)
     kept_months = BuyerSalesChainMonth.objects.values_list(
-        "scope", "shop_id", "place_id", "buyer_key", "month", "previous_day", "second_day"
+        "scope", "shop_id", "place_id", "category_id", "buyer_key", "month", "previous_day", "second_day"
     )
     assert sorted(kept_months, key=str) == sorted(wanted_months, key=str)
-    assert {scope for scope, *_rest in wanted} >= {"shop", "village", "town", "county", "all"}
+    assert {scope for scope, *_rest in wanted} >= {"shop", "village", "town", "county", "all", "cat", "tree"}
 
 
 def rollups_are_the_sums_of_the_days() -> None:
@@ -211,6 +240,35 @@ def rollups_are_the_sums_of_the_days() -> None:
         (m, shop, key): n
         for m, shop, key, n in BuyerSalesMonth.objects.values_list("month", "shop_id", "buyer_key", "sales")
     } == buyers
+    product_keys = ("shop_id", "product_id", "category_id")
+    product_sums = ("sales", "units", "goods", "presale_goods", "refunds_itemised")
+    products = {
+        (row.pop("m"), *(row.pop(k) for k in product_keys)): row
+        for row in ProductSalesDay.objects.annotate(m=TruncMonth("day"))
+        .values("m", *product_keys)
+        .annotate(**{name: Sum(name) for name in product_sums})
+        .order_by()
+    }
+    assert products, "no product facts"
+    assert {
+        (row.pop("month"), *(row.pop(k) for k in product_keys)): row
+        for row in ProductSalesMonth.objects.values("month", *product_keys, *product_sums)
+    } == products
+    categories = {
+        (m, shop, category, scope): n
+        for m, shop, category, scope, n in CategorySalesDay.objects.annotate(m=TruncMonth("day"))
+        .values("m", "shop_id", "category_id", "scope")
+        .annotate(n=Sum("sales"))
+        .values_list("m", "shop_id", "category_id", "scope", "n")
+        .order_by()
+    }
+    assert categories, "no category facts"
+    assert {
+        (m, shop, category, scope): n
+        for m, shop, category, scope, n in CategorySalesMonth.objects.values_list(
+            "month", "shop_id", "category_id", "scope", "sales"
+        )
+    } == categories
 
 
 @pytest.fixture
@@ -349,14 +407,18 @@ def test_the_rollups_are_the_sums_of_the_days_after_a_rebuild_and_the_migration(
     BuyerSalesMonth.objects.create(
         month=datetime.date(2023, 1, 1), shop=years.tea_shop, buyer_key="u1", sales=3
     )
+    ProductSalesMonth.objects.create(month=datetime.date(2023, 1, 1), shop=years.tea_shop, product=years.tea)
+    CategorySalesMonth.objects.create(
+        month=datetime.date(2023, 1, 1), shop=years.tea_shop, scope=CategorySalesDay.Scope.OWN, sales=2
+    )
     sales_facts_rebuild(until=LAST)
-    assert not SalesMonth.objects.filter(month__lt=FIRST).exists()
-    assert not BuyerSalesMonth.objects.filter(month__lt=FIRST).exists()
+    for model in (SalesMonth, BuyerSalesMonth, ProductSalesMonth, CategorySalesMonth):
+        assert not model.objects.filter(month__lt=FIRST).exists(), model
     rollups_are_the_sums_of_the_days()
 
-    # The data migration fills the roll-ups of a database that had daily facts only.
-    SalesMonth.objects.all().delete()
-    BuyerSalesMonth.objects.all().delete()
+    # The data migrations fill the roll-ups of a database that had daily facts only.
+    for model in (SalesMonth, BuyerSalesMonth, ProductSalesMonth, CategorySalesMonth):
+        model.objects.all().delete()
     BuyerSalesChain.objects.all().delete()
     BuyerSalesChainMonth.objects.all().delete()
     ChainPlace.objects.all().delete()
@@ -365,6 +427,9 @@ def test_the_rollups_are_the_sums_of_the_days_after_a_rebuild_and_the_migration(
     editor = SimpleNamespace(connection=connection)  # they only need the connection
     importlib.import_module("shops.sales.migrations.0003_buyer_chains").chains_fill(apps, editor)
     importlib.import_module("shops.sales.migrations.0004_chains_by_place_and_month").chains_fill(apps, editor)
+    importlib.import_module("shops.sales.migrations.0007_category_rollups_and_chains").rollups_fill(
+        apps, editor
+    )
     rollups_are_the_sums_of_the_days()
     assert seen(review(FIXED[0]).totals) == expected(FIXED[0])
 
@@ -391,6 +456,94 @@ def test_a_refund_and_a_new_sale_keep_the_month_right(years):
     assert latest.repeat_buyers == after.repeat_buyers + 1
     assert latest.orders == after.orders + 2
     assert seen(latest) == expected(two_years)
+
+
+def sold_products() -> list[tuple[int, datetime.date, object, dict[int, tuple[int, Decimal]]]]:
+    """Every sale (shop, Asia/Shanghai day paid, buyer) with its products' units and goods, from the
+    source rows."""
+    sold = []
+    for shop_order in ShopOrder.objects.select_related("order"):
+        paid = shop_order.events.filter(to_status="paid").order_by("created_at").first()
+        if paid is None:
+            continue
+        products: dict[int, tuple[int, Decimal]] = {}
+        for line in shop_order.lines():
+            units, goods = products.get(line.product_id, (0, D("0")))
+            products[line.product_id] = (units + line.quantity, goods + line.line_price_incl_tax)
+        order = shop_order.order
+        buyer_is = order.user_id or order.guest_email.strip().lower()
+        sold.append((shop_order.shop_id, paid.created_at.astimezone(SHANGHAI).date(), buyer_is, products))
+    return sold
+
+
+def by_category_expected(
+    period: Period, sold: list, category_of: dict[int, set[int]], shops: set[int] | None = None
+) -> dict:
+    """Per category (``category_of``: product → the categories a sale of it counts in), the sales that
+    held one of its products, their units and goods, and the buyers with two or more such sales."""
+    found: dict = defaultdict(lambda: {"orders": 0, "units": 0, "goods": D("0"), "buyers": Counter()})
+    for shop_id, day, buyer_is, products in sold:
+        if not period.start <= day <= period.end or (shops is not None and shop_id not in shops):
+            continue
+        for category in {c for product in products for c in category_of[product]}:
+            row = found[category]
+            row["orders"] += 1
+            row["buyers"][buyer_is] += 1
+            for product, (units, goods) in products.items():
+                if category in category_of[product]:
+                    row["units"] += units
+                    row["goods"] += goods
+    return {
+        key: (row["orders"], row["units"], row["goods"], sum(1 for n in row["buyers"].values() if n >= 2))
+        for key, row in found.items()
+    }
+
+
+def by_category_seen(result) -> dict:
+    return {
+        row.figures.key: (row.figures.orders, row.figures.units, row.figures.goods, row.figures.repeat_buyers)
+        for row in result.rows
+        if row.figures.key != UNITEMISED
+    }
+
+
+def test_by_category_and_product_any_period_agrees_with_the_orders(years):
+    """By category and by product, under a category filter, and with a place filter (where the chains by
+    category cannot answer), for the fixed periods and 20 random ones: orders, units, goods and repeat
+    buyers equal what the orders say. The long ones read the monthly roll-ups and the chains by
+    category."""
+    sold = sold_products()
+    own = {p.pk: {p.categories.get().pk} for p in (years.tea, years.shoots, years.peaches)}
+    tea_root, dried_root = years.green_tea.get_parent(), years.dried_goods
+    in_tree = {
+        years.tea.pk: {years.green_tea.pk, tea_root.pk},
+        years.shoots.pk: {years.shoots.categories.get().pk, dried_root.pk},
+        years.peaches.pk: {years.fruit.pk},
+    }
+    each = {product: {product} for product in own}
+    in_suichang = {years.tea_shop.pk, years.shoots_shop.pk}
+    repeat_seen = 0
+    for period in FIXED + random_periods(20):
+        wanted = by_category_expected(period, sold, own)
+        assert by_category_seen(review(period, CATEGORY)) == wanted, period
+        repeat_seen += sum(row[3] for row in wanted.values())
+        products = {k: v[:3] for k, v in by_category_expected(period, sold, each).items()}
+        assert {k: v[:3] for k, v in by_category_seen(review(period, PRODUCT)).items()} == products, period
+        for root in (tea_root, dried_root):
+            totals = review(period, SHOP, category_id=root.pk).totals
+            orders, units, goods, repeat = by_category_expected(period, sold, in_tree).get(
+                root.pk, (0, 0, D("0"), 0)
+            )
+            assert (totals.orders, totals.units, totals.goods, totals.repeat_buyers) == (
+                orders,
+                units,
+                goods,
+                repeat,
+            ), (period, root)
+        assert by_category_seen(
+            review(period, CATEGORY, county_id=years.suichang.pk)
+        ) == by_category_expected(period, sold, own, in_suichang), period
+    assert repeat_seen >= 10  # so the repeat buyers compared are not all zero
 
 
 def queries(period: Period, dimension: str) -> list[str]:
@@ -424,6 +577,20 @@ def test_two_years_cost_the_queries_of_a_month(two_sales):
     assert (
         review(custom_period(datetime.date(2024, 5, 9), datetime.date(2026, 5, 8))).totals.repeat_buyers == 1
     )
+    # By category and by product the same: the product and category roll-ups and the chains by category
+    # for the whole months, no buyer's sales summed over the days.
+    for dimension in (CATEGORY, PRODUCT):
+        month = queries(period_of(MONTH, datetime.date(2026, 2, 1)), dimension)  # with a sale: named
+        two_years = queries(custom_period(datetime.date(2024, 5, 9), datetime.date(2026, 5, 8)), dimension)
+        assert len(two_years) == len(month), dimension
+        assert any("sales_productsalesmonth" in sql for sql in two_years), dimension
+        assert not any("sales_categorysalesday" in sql and "buyer_key" in sql for sql in two_years), dimension
+    two_years = queries(custom_period(datetime.date(2024, 5, 9), datetime.date(2026, 5, 8)), CATEGORY)
+    assert any("sales_categorysalesmonth" in sql for sql in two_years)
+    assert any("sales_buyersaleschainmonth" in sql for sql in two_years)
+    by_category = review(custom_period(datetime.date(2024, 5, 9), datetime.date(2026, 5, 8)), CATEGORY)
+    green_tea = next(row.figures for row in by_category.rows if row.figures.key == two_sales.green_tea.pk)
+    assert (green_tea.orders, green_tea.units, green_tea.repeat_buyers) == (2, 3, 1)
 
 
 def test_a_two_year_custom_range_on_the_page(two_sales, staff_client):  # noqa: F811  (the imported fixture)

@@ -83,6 +83,13 @@ class CategorySalesDay(models.Model):
             models.Index(fields=["day", "scope", "category"], name="sales_category_day_scope"),
             # A buyer's days, to rebuild its chains by category when one of them changes.
             models.Index(fields=["buyer_key", "day"], name="sales_category_buyer_day"),
+            # One category's rows over a period (a category filter's edge days, and its buyers summed
+            # where the chains cannot count them), answered from the index on PostgreSQL.
+            models.Index(
+                fields=["scope", "category", "day"],
+                include=["shop", "buyer_key", "sales"],
+                name="sales_category_scope_day",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -253,6 +260,13 @@ class BuyerSalesChain(models.Model):
                 condition=models.Q(second_day__isnull=False, previous_day__isnull=True),
                 name="sales_chain_first",
             ),
+            # The rows of chosen categories (a category filter) at the head of a period.
+            models.Index(
+                fields=["scope", "category", "day"],
+                include=["previous_day", "second_day"],
+                condition=models.Q(second_day__isnull=False, category__isnull=False),
+                name="sales_chain_category_day",
+            ),
             models.Index(fields=["buyer_key"], name="sales_chain_buyer"),
         ]
 
@@ -285,6 +299,13 @@ class BuyerSalesChainMonth(models.Model):
                 fields=["scope", "month", "second_day"],
                 include=["previous_day", "shop", "place", "category"],
                 name="sales_chain_month",
+            ),
+            # The same for chosen categories (a category filter).
+            models.Index(
+                fields=["scope", "category", "month", "second_day"],
+                include=["previous_day"],
+                condition=models.Q(category__isnull=False),
+                name="sales_chain_month_category",
             ),
             models.Index(fields=["buyer_key"], name="sales_chain_month_buyer"),
         ]

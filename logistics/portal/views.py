@@ -26,6 +26,7 @@ from logistics.portal.forms import LegRejectForm, TrackingEventForm
 from logistics.routing import RoutingError, leg_reject
 from logistics.selectors import leg_temperature_summary
 from logistics.tracking import TrackingError, leg_accept, tracking_event_record
+from marketplace.storefront.form_pages import PageFormAction
 from marketplace.storefront.workspace import ForbiddenPage, workspace_forbidden
 
 SESSION_KEY = "logistics_partner_id"
@@ -158,8 +159,10 @@ class LegView(LegObjectMixin, TemplateView):
                 if leg.consignment.needs_cold_chain or leg.cold_chain_breach_at
                 else None
             ),
-            reject_form=LegRejectForm(),
-            event_form=TrackingEventForm(leg_kind=leg.kind, initial={"kind": _suggested_kind(leg, events)}),
+        )
+        context.setdefault("reject_form", LegRejectForm())
+        context.setdefault(
+            "event_form", TrackingEventForm(leg_kind=leg.kind, initial={"kind": _suggested_kind(leg, events)})
         )
         return context
 
@@ -193,11 +196,19 @@ class LegAcceptView(LegActionView):
         )
 
 
-class LegRejectView(LegActionView):
+class LegFormAction(PageFormAction, LegActionView, LegView):
+    """A move the partner types something for: refused input is answered with the leg's page."""
+
+    page_name = "logistics_portal:leg"
+
+
+class LegRejectView(LegFormAction):
+    form_name = "reject_form"
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         form = LegRejectForm(request.POST)
         if not form.is_valid():
-            return self.refused(_("Not rejected: say why you cannot carry it."))
+            return self.form_invalid_page(form)
         try:
             consignment = leg_reject(
                 leg_id=self.leg.pk,
@@ -206,7 +217,9 @@ class LegRejectView(LegActionView):
                 actor=request.user,
             )
         except RoutingError:
-            return self.refused(_("This leg can no longer be rejected: the parcel is already on its way."))
+            return self.form_refused_page(
+                form, _("This leg can no longer be rejected: the parcel is already on its way.")
+            )
         if consignment.status == Consignment.Status.ROUTED:
             message = _("Rejected. Order %(number)s goes to another partner; the shop is told.")
         else:
@@ -217,16 +230,13 @@ class LegRejectView(LegActionView):
         return redirect("logistics_portal:home")
 
 
-class LegEventView(LegActionView):
+class LegEventView(LegFormAction):
+    form_name = "event_form"
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        form = TrackingEventForm(request.POST)
+        form = TrackingEventForm(request.POST, leg_kind=self.leg.kind)
         if not form.is_valid():
-            errors = "; ".join(
-                f"{form.fields[name].label}: {error}" if name in form.fields else str(error)
-                for name, errs in form.errors.items()
-                for error in errs
-            )
-            return self.refused(_("Not recorded: %(errors)s") % {"errors": errors})
+            return self.form_invalid_page(form)
         try:
             event, created = tracking_event_record(
                 leg=self.leg,
@@ -237,7 +247,7 @@ class LegEventView(LegActionView):
                 actor=request.user,
             )
         except TrackingError as error:
-            return self.refused(_("Not recorded: %(errors)s") % {"errors": error})
+            return self.form_refused_page(form, _("Not recorded: %(errors)s") % {"errors": error})
         if not created:
             return self.done(_("That was recorded already."), messages.INFO)
         return self.done(

@@ -17,6 +17,7 @@ from django.views.generic import FormView, ListView, TemplateView, View
 from oscar.core.loading import get_model
 
 from marketplace.security import APPLY_RATE, post_rate_limit
+from marketplace.storefront.form_pages import PageFormAction
 from shops.association import admission_selectors as selectors
 from shops.association.access import AssociationAccessMixin
 from shops.association.admission import (
@@ -206,30 +207,33 @@ class ApplicationDetailView(ApplicationObjectMixin, TemplateView):
         return super().get_context_data(**context)
 
 
-class ApplicationDecisionView(ApplicationObjectMixin, View):
-    """POST only: one of the three decisions; back to the application with a message."""
+class ApplicationDecisionView(PageFormAction, ApplicationDetailView):
+    """POST only: one of the three decisions. Taken: back to the application with a message. Refused, the
+    application's page again, with what was typed in the decision's form (approving has none: a message)."""
 
-    http_method_names = ["post"]
-    form_class = None
+    http_method_names = ["get", "post"]  # a GET is sent to the application's page
+    page_name = "association:application"
+    form_class: type[forms.Form] | None = None
+    form_name = ""
 
     def decide(self, *, application_id: int, form: forms.Form | None) -> str:
         raise NotImplementedError
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         application = get_object_or_404(ShopApplication, pk=kwargs["pk"])
+        back = HttpResponseRedirect(reverse("association:application", kwargs={"pk": application.pk}))
         form = self.form_class(request.POST) if self.form_class else None
         if form is not None and not form.is_valid():
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, error)
-            return HttpResponseRedirect(reverse("association:application", kwargs={"pk": application.pk}))
+            return self.form_invalid_page(form)
         try:
             done = self.decide(application_id=application.pk, form=form)
         except AdmissionError as error:
+            if form is not None:
+                return self.form_refused_page(form, error.message, field=error.field)
             messages.error(request, error.message)
-        else:
-            messages.success(request, done)
-        return HttpResponseRedirect(reverse("association:application", kwargs={"pk": application.pk}))
+            return back
+        messages.success(request, done)
+        return back
 
 
 class ApplicationApproveView(ApplicationDecisionView):
@@ -242,6 +246,7 @@ class ApplicationApproveView(ApplicationDecisionView):
 
 class ApplicationRequestChangesView(ApplicationDecisionView):
     form_class = RequestChangesForm
+    form_name = "changes_form"
 
     def decide(self, *, application_id: int, form: forms.Form | None) -> str:
         application_request_changes(
@@ -252,6 +257,7 @@ class ApplicationRequestChangesView(ApplicationDecisionView):
 
 class ApplicationRejectView(ApplicationDecisionView):
     form_class = RejectForm
+    form_name = "reject_form"
 
     def decide(self, *, application_id: int, form: forms.Form | None) -> str:
         application_reject(
@@ -312,21 +318,29 @@ class ShopDetailView(ShopObjectMixin, TemplateView):
             shop = selectors.shop_detail(pk=self.kwargs["pk"])
         except Partner.DoesNotExist:
             raise Http404 from None
+        kwargs.setdefault("reason_form", ShopReasonForm())  # to suspend
+        kwargs.setdefault("reinstate_form", ShopReasonForm())
+        kwargs.setdefault(
+            "review_form", ShopReviewRequiredForm(initial={"required": shop.listing_review_required})
+        )
         return super().get_context_data(
             shop=shop,
             status_events=shop.status_events.all(),
             audit=selectors.shop_audit_trail(shop),
-            reason_form=ShopReasonForm(),
-            review_form=ShopReviewRequiredForm(initial={"required": shop.listing_review_required}),
             # A shop from the demo data or Oscar's dashboard has no application.
             application=getattr(shop, "application", None),
             **kwargs,
         )
 
 
-class ShopDecisionView(ShopObjectMixin, View):
-    http_method_names = ["post"]
-    form_class = ShopReasonForm
+class ShopDecisionView(PageFormAction, ShopDetailView):
+    """POST only: a decision on the shop. Taken: back to the shop with a message. Refused, the shop's page
+    again, with what was typed in the decision's form."""
+
+    http_method_names = ["get", "post"]  # a GET is sent to the shop's page
+    page_name = "association:shop"
+    form_class: type[forms.Form] = ShopReasonForm
+    form_name = "reason_form"
 
     def decide(self, *, shop_id: int, form: forms.Form) -> str:
         raise NotImplementedError
@@ -335,14 +349,12 @@ class ShopDecisionView(ShopObjectMixin, View):
         shop = get_object_or_404(Partner, pk=kwargs["pk"])
         form = self.form_class(request.POST)
         if not form.is_valid():
-            for errors in form.errors.values():
-                for error in errors:
-                    messages.error(request, error)
-        else:
-            try:
-                messages.success(request, self.decide(shop_id=shop.pk, form=form))
-            except ShopDecisionError as error:
-                messages.error(request, str(error))
+            return self.form_invalid_page(form)
+        try:
+            done = self.decide(shop_id=shop.pk, form=form)
+        except ShopDecisionError as error:
+            return self.form_refused_page(form, str(error))
+        messages.success(request, done)
         return HttpResponseRedirect(reverse("association:shop", kwargs={"pk": shop.pk}))
 
 
@@ -353,6 +365,8 @@ class ShopSuspendView(ShopDecisionView):
 
 
 class ShopReinstateView(ShopDecisionView):
+    form_name = "reinstate_form"
+
     def decide(self, *, shop_id: int, form: forms.Form) -> str:
         shop_reinstate(shop_id=shop_id, actor=self.request.user, reason=form.cleaned_data["reason"])
         return _("The shop is reinstated: its live products are back in the market.")
@@ -360,6 +374,7 @@ class ShopReinstateView(ShopDecisionView):
 
 class ShopReviewRequiredView(ShopDecisionView):
     form_class = ShopReviewRequiredForm
+    form_name = "review_form"
 
     def decide(self, *, shop_id: int, form: forms.Form) -> str:
         shop = shop_review_required_set(

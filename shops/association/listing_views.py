@@ -17,6 +17,7 @@ from oscar.core.loading import get_model
 
 from marketplace.form_fields import id_or_none
 from marketplace.http import AuthenticatedHttpRequest
+from marketplace.storefront.form_pages import PageFormAction
 from shops.association.access import AssociationAccessMixin
 from shops.association.listing_forms import CategoryStandardForm, DismissReportsForm, SendBackForm
 from shops.association.listing_review import (
@@ -96,6 +97,8 @@ class ListingDetailView(ListingObjectMixin, TemplateView):
     template_name = "association/listings_detail.html"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("send_back_form", SendBackForm())
+        kwargs.setdefault("dismiss_form", DismissReportsForm())
         context = super().get_context_data(**kwargs)
         product = self.get_product()
         reports = list(product.reports.all())
@@ -106,8 +109,6 @@ class ListingDetailView(ListingObjectMixin, TemplateView):
             reports=reports,
             open_reports=[report for report in reports if report.status == report.Status.OPEN],
             events=list(product.review_events.all()),
-            send_back_form=kwargs.get("send_back_form") or SendBackForm(),
-            dismiss_form=DismissReportsForm(),
         )
         return context
 
@@ -124,40 +125,45 @@ class ListingApproveView(ListingObjectMixin, View):
         return redirect("association:listings")
 
 
-class ListingSendBackView(ListingObjectMixin, View):
+class ListingFormAction(PageFormAction, ListingDetailView):
+    """A decision typed on the listing's page: refused input is answered with the listing's page."""
+
+    page_name = "association:listing"
+    request: AuthenticatedHttpRequest
+
+
+class ListingSendBackView(ListingFormAction):
+    form_name = "send_back_form"
+
     def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         product = self.get_decided_product()
         form = SendBackForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _("Say why the listing is sent back: the farmer reads it."))
-            view = ListingDetailView(request=request, kwargs=self.kwargs)
-            context = view.get_context_data(send_back_form=form)
-            return view.render_to_response(context, status=400)
+            return self.form_invalid_page(form)
         try:
             listing_send_back(product=product, actor=request.user, reason=form.cleaned_data["reason"])
         except ListingReviewError as error:
-            messages.error(request, str(error))
-            return redirect("association:listing", pk=pk)
+            return self.form_refused_page(form, str(error))
         messages.success(
             request, _("“%(title)s” is sent back to its farmer with your reason.") % {"title": product.title}
         )
         return redirect("association:listings")
 
 
-class ListingReportsDismissView(ListingObjectMixin, View):
+class ListingReportsDismissView(ListingFormAction):
+    form_name = "dismiss_form"
+
     def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         product = self.get_decided_product()
         form = DismissReportsForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _("The reason is too long (at most 2,000 characters)."))
-            return redirect("association:listing", pk=pk)
+            return self.form_invalid_page(form)
         try:
             count = listing_reports_dismiss(
                 product=product, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except ListingReviewError as error:
-            messages.error(request, str(error))
-            return redirect("association:listing", pk=pk)
+            return self.form_refused_page(form, str(error))
         messages.success(
             request,
             _("%(count)d report(s) on “%(title)s” dismissed; the listing stays on sale.")

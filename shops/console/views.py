@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import segno
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -25,6 +26,7 @@ from marketplace.order.models import ShopOrder
 from marketplace.order.shop_orders import ALLOWED_TRANSITIONS, ShopOrderTransitionError
 from marketplace.payments.services import RefundError
 from marketplace.roles import association_member
+from marketplace.storefront.form_pages import PageFormAction
 from shops import imports, photos
 from shops.association.listing_review import listing_standards_check
 from shops.console.access import SESSION_KEY, ShopConsoleMixin
@@ -135,6 +137,9 @@ class ListingListView(ShopConsoleMixin, TemplateView):
     FILTERS = ("all", "low", "sold_out", "paused", "presale")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # A quick edit refused: its row shows what was typed and why (ListingQuickEditView).
+        kwargs.setdefault("quick_form", None)
+        kwargs.setdefault("quick_product_id", None)
         context = super().get_context_data(**kwargs)
         show = self.request.GET.get("show", "all")
         show = show if show in self.FILTERS else "all"
@@ -261,32 +266,38 @@ class ListingResubmitView(ListingObjectMixin, View):
         return redirect("console:listings")
 
 
-class ListingQuickEditView(ListingObjectMixin, View):
+class ListingQuickEditView(PageFormAction, ListingObjectMixin, ListingListView):
+    """A row's price and stock on the listings page; refused input is answered with the listings page, the
+    typed values and the reason on that row."""
+
+    form_name = "quick_form"
+
+    def page_url(self) -> str:
+        return reverse("console:listings")
+
+    def form_context(self, form: forms.Form) -> dict[str, Any]:
+        return {"quick_form": form, "quick_product_id": self.get_product().pk}
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         product = self.get_product()
         form = QuickEditForm(request.POST)
         if not form.is_valid():
-            errors = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-            messages.error(
-                request, _("“%(title)s” not changed: %(errors)s") % {"title": product.title, "errors": errors}
+            return self.form_invalid_page(form)
+        try:
+            listing_price_stock_set(
+                product=product, price=form.cleaned_data["price"], stock=form.cleaned_data["stock"]
             )
-        else:
-            try:
-                listing_price_stock_set(
-                    product=product, price=form.cleaned_data["price"], stock=form.cleaned_data["stock"]
-                )
-            except ListingError as error:
-                messages.error(request, str(error))
-            else:
-                messages.success(
-                    request,
-                    _("“%(title)s”: ¥%(price)s, %(stock)d left to sell.")
-                    % {
-                        "title": product.title,
-                        "price": form.cleaned_data["price"],
-                        "stock": form.cleaned_data["stock"],
-                    },
-                )
+        except ListingError as error:
+            return self.form_refused_page(form, str(error))
+        messages.success(
+            request,
+            _("“%(title)s”: ¥%(price)s, %(stock)d left to sell.")
+            % {
+                "title": product.title,
+                "price": form.cleaned_data["price"],
+                "stock": form.cleaned_data["stock"],
+            },
+        )
         return HttpResponseRedirect(reverse("console:listings") + f"#listing-{product.pk}")
 
 
@@ -513,14 +524,11 @@ class OrderDetailView(OrderObjectMixin, TemplateView):
     section = "orders"
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.setdefault("pack_form", PackForm())
+        kwargs.setdefault("cancel_form", CancelForm())
         context = super().get_context_data(**kwargs)
         shop_order = self.get_shop_order()
-        context.update(
-            shop_order=shop_order,
-            pack_form=kwargs.get("pack_form") or PackForm(),
-            cancel_form=kwargs.get("cancel_form") or CancelForm(),
-            can=_allowed_actions(shop_order),
-        )
+        context.update(shop_order=shop_order, can=_allowed_actions(shop_order))
         return context
 
 
@@ -558,15 +566,20 @@ class OrderAcceptView(OrderActionView):
         return self.done(_("Order %(number)s accepted. Pack it next.") % {"number": number})
 
 
-class OrderPackView(OrderActionView):
+class OrderFormAction(PageFormAction, OrderActionView, OrderDetailView):
+    """A move the farmer types something for: refused input is answered with the order's page."""
+
+    page_name = "console:order"
+
+
+class OrderPackView(OrderFormAction):
+    form_name = "pack_form"
+
     def post(self, request: HttpRequest, number: str) -> HttpResponse:
         shop_order = self.get_shop_order()
         form = PackForm(request.POST)
         if not form.is_valid():
-            errors = "; ".join(
-                f"{form.fields[name].label}: {e}" for name, errs in form.errors.items() for e in errs
-            )
-            return self.refused(_("Not packed: %(errors)s") % {"errors": errors})
+            return self.form_invalid_page(form)
         grams = int((form.cleaned_data["parcel_weight_kg"] * Decimal(1000)).to_integral_value())
         try:
             shop_order_pack(
@@ -576,7 +589,7 @@ class OrderPackView(OrderActionView):
                 actor=request.user,
             )
         except ShopOrderTransitionError as error:
-            return self.refused(str(error))
+            return self.form_refused_page(form, str(error))
         return self.done(
             _("Order %(number)s packed: %(count)d parcel(s). Print the packing slip and hand it over.")
             % {"number": number, "count": form.cleaned_data["parcel_count"]}
@@ -593,19 +606,21 @@ class OrderHandOverView(OrderActionView):
         return self.done(_("Order %(number)s handed over to logistics.") % {"number": number})
 
 
-class OrderCancelView(OrderActionView):
+class OrderCancelView(OrderFormAction):
+    form_name = "cancel_form"
+
     def post(self, request: HttpRequest, number: str) -> HttpResponse:
         shop_order = self.get_shop_order()
         form = CancelForm(request.POST)
         if not form.is_valid():
-            return self.refused(_("Not cancelled: say why the order is cancelled."))
+            return self.form_invalid_page(form)
         try:
             shop_order = shop_order_cancel(
                 shop_order_id=shop_order.pk, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except ShopOrderTransitionError as error:
-            return self.refused(str(error))
-        except RefundError as error:
+            return self.form_refused_page(form, str(error))
+        except RefundError as error:  # cancelled: nothing left to type again
             return self.refused(_("Cancelled, but the refund failed: %(error)s") % {"error": error})
         if shop_order.status == ShopOrder.Status.REFUNDED:
             return self.done(

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
 from marketplace.local_dates import month_last
+from marketplace.storefront.form_pages import PageFormAction
 from shops.association.access import AssociationAccessMixin
 from shops.settlement import selectors
 from shops.settlement.exports import definitions_text, statement_csv_response, statement_pdf_response
@@ -40,10 +41,6 @@ from shops.settlement.services import (
 STATEMENTS_LISTED = 500
 
 
-def _form_errors(form: forms.Form) -> str:
-    return " ".join(str(error) for errors in form.errors.values() for error in errors)
-
-
 class StatementListView(AssociationAccessMixin, TemplateView):
     template_name = "settlement/statements.html"
     section = "settlement"
@@ -55,33 +52,34 @@ class StatementListView(AssociationAccessMixin, TemplateView):
             period=chosen.get("month"), status=chosen.get("status", ""), query=chosen.get("q", "")
         )
         rows = list(found[:STATEMENTS_LISTED])
+        kwargs.setdefault("generate_form", GenerateForm(initial={"month": f"{timezone.localdate():%Y-%m}"}))
         return super().get_context_data(
             form=form,
             statements=rows,
             truncated=len(rows) == STATEMENTS_LISTED,
             totals=selectors.statements_totals(found),
-            generate_form=GenerateForm(initial={"month": f"{timezone.localdate():%Y-%m}"}),
             **kwargs,
         )
 
 
-class StatementsGenerateView(AssociationAccessMixin, View):
+class StatementsGenerateView(PageFormAction, StatementListView):
+    form_name = "generate_form"
+    page_name = "association:statements"
+
     def post(self, request: HttpRequest) -> HttpResponse:
         form = GenerateForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _form_errors(form))
-            return redirect("association:statements")
+            return self.form_invalid_page(form)
         month = form.cleaned_data["month"]
         try:
             made = statements_generate(month=month)
         except StatementError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(
-                request,
-                _("%(month)s: %(count)s statements generated (issued and paid ones are left as they are).")
-                % {"month": f"{month:%Y-%m}", "count": len(made)},
-            )
+            return self.form_refused_page(form, str(error))
+        messages.success(
+            request,
+            _("%(month)s: %(count)s statements generated (issued and paid ones are left as they are).")
+            % {"month": f"{month:%Y-%m}", "count": len(made)},
+        )
         return redirect(f"{reverse('association:statements')}?month={month:%Y-%m}")
 
 
@@ -105,16 +103,17 @@ class StatementDetailView(StatementObjectMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         statement = self.statement()
         account = selectors.payout_account(statement.shop_id)
+        kwargs.setdefault("pay_form", PayForm())
+        kwargs.setdefault("correction_form", CorrectionForm())
+        kwargs.setdefault(
+            "account_form",
+            PayoutAccountForm(initial={"stripe_account_id": account.stripe_account_id if account else ""}),
+        )
         return super().get_context_data(
             statement=statement,
             lines=selectors.statement_lines(statement),
             carried_into=selectors.statement_carried_into(statement),
             account=account,
-            pay_form=PayForm(),
-            correction_form=CorrectionForm(),
-            account_form=PayoutAccountForm(
-                initial={"stripe_account_id": account.stripe_account_id if account else ""}
-            ),
             month_over=timezone.localdate() > month_last(statement.period),
             definitions=definitions_text(),
             **kwargs,
@@ -133,51 +132,62 @@ class StatementIssueView(StatementObjectMixin, View):
         return self.back()
 
 
-class StatementPayView(StatementObjectMixin, View):
+class StatementFormAction(PageFormAction, StatementDetailView):
+    """A form of the statement's page: refused input is answered with the statement's page."""
+
+    page_name = "association:statement"
+
+
+class StatementPayView(StatementFormAction):
+    form_name = "pay_form"
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         statement = self.statement()
         form = PayForm(request.POST)
-        reference = form.cleaned_data["reference"] if form.is_valid() else ""
+        if not form.is_valid():
+            return self.form_invalid_page(form)
         try:
-            payout = statement_pay(statement_id=statement.pk, actor=request.user, reference=reference)
-        except StatementError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(
-                request,
-                _("Statement %(number)s paid: %(method)s %(reference)s.")
-                % {
-                    "number": statement.number,
-                    "method": payout.get_method_display(),
-                    "reference": payout.reference,
-                },
+            payout = statement_pay(
+                statement_id=statement.pk, actor=request.user, reference=form.cleaned_data["reference"]
             )
+        except StatementError as error:
+            return self.form_refused_page(form, str(error))
+        messages.success(
+            request,
+            _("Statement %(number)s paid: %(method)s %(reference)s.")
+            % {
+                "number": statement.number,
+                "method": payout.get_method_display(),
+                "reference": payout.reference,
+            },
+        )
         return self.back()
 
 
-class StatementCorrectView(StatementObjectMixin, View):
+class StatementCorrectView(StatementFormAction):
+    form_name = "correction_form"
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         statement = self.statement()
         form = CorrectionForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _form_errors(form))
-            return self.back()
+            return self.form_invalid_page(form)
         try:
             statement_correction_add(statement_id=statement.pk, actor=request.user, **form.cleaned_data)
         except StatementError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, _("Correction added."))
+            return self.form_refused_page(form, str(error))
+        messages.success(request, _("Correction added."))
         return self.back()
 
 
-class PayoutAccountView(StatementObjectMixin, View):
+class PayoutAccountView(StatementFormAction):
+    form_name = "account_form"
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         statement = self.statement()
         form = PayoutAccountForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _form_errors(form))
-            return self.back()
+            return self.form_invalid_page(form)
         try:
             account = payout_account_set(
                 shop=statement.shop,
@@ -185,12 +195,11 @@ class PayoutAccountView(StatementObjectMixin, View):
                 actor=request.user,
             )
         except StatementError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(
-                request,
-                _("Payout account saved.") if account else _("This shop is now paid by bank transfer."),
-            )
+            return self.form_refused_page(form, str(error))
+        messages.success(
+            request,
+            _("Payout account saved.") if account else _("This shop is now paid by bank transfer."),
+        )
         return self.back()
 
 
@@ -227,19 +236,27 @@ class CommissionView(AssociationAccessMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class CommissionEndView(AssociationAccessMixin, View):
+class CommissionEndView(PageFormAction, CommissionView):
+    """Ends one rule; refused input is answered with the rules' page, the typed day kept on its row."""
+
+    form_name = "end_form"
+
+    def page_url(self) -> str:
+        return reverse("association:commission")
+
+    def form_context(self, form: forms.Form) -> dict[str, Any]:
+        return {"end_form": form, "end_rule_id": self.kwargs["pk"]}
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         rule = CommissionRule.objects.filter(pk=pk).first()
         if rule is None:
             raise Http404
         form = RuleEndForm(request.POST)
         if not form.is_valid():
-            messages.error(request, _form_errors(form))
-            return redirect("association:commission")
+            return self.form_invalid_page(form)
         try:
             commission_rule_end(rule_id=rule.pk, actor=request.user, **form.cleaned_data)
         except CommissionRuleError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, _("Commission rule ended."))
+            return self.form_refused_page(form, str(error))
+        messages.success(request, _("Commission rule ended."))
         return redirect("association:commission")

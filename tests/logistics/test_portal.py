@@ -10,6 +10,7 @@ from oscar.test.factories import UserFactory
 from logistics.models import Consignment, Leg, LogisticsPartner, TrackingEvent
 from logistics.routing import consignment_route
 from marketplace.order.models import ShopOrder
+from tests.form_pages import page_kept
 from tests.logistics.conftest import paid_shop_order
 
 pytestmark = pytest.mark.django_db
@@ -179,6 +180,56 @@ def test_rejecting_in_the_portal_re_routes_the_leg(consignment):
         == "coldchain-east"
     )
     assert 'data-testid="leg-row"' not in response.content.decode()
+
+
+def test_a_rejection_reason_refused_is_kept_on_the_legs_page(consignment):
+    carrier = consignment.legs.get(kind=Leg.Kind.CARRIER)
+    client = partner_client("express-national")
+    typed = "车辆故障，司机住院 <急>。" * 40  # over 500 characters
+
+    response = client.post(f"{HOME}legs/{carrier.pk}/reject/", {"reason": typed})
+
+    html = page_kept(response, form="reject_form", typed=[typed])
+    assert '<details class="c-danger" open>' in html
+    assert 'data-testid="reject-form"' in html
+    carrier.refresh_from_db()
+    assert carrier.status == Leg.Status.ASSIGNED
+    assert consignment.legs.count() == 3
+
+
+def test_an_event_refused_keeps_the_note_the_kind_and_the_key(first_mile):
+    client = partner_client("sp-datian")
+    client.post(f"{HOME}legs/{first_mile.pk}/accept/")
+    typed = "包裹外箱破损 <第二件>，已拍照。" * 60  # over 1,000 characters
+
+    response = client.post(
+        f"{HOME}legs/{first_mile.pk}/events/",
+        {"kind": "exception", "note": typed, "idempotency_key": "key-桃源-1"},
+    )
+
+    html = page_kept(response, form="event_form", typed=[typed])
+    assert '<option value="exception" selected>' in html
+    assert 'value="key-桃源-1"' in html  # sent again once corrected, it is still the one event
+    assert not TrackingEvent.objects.exists()
+    first_mile.refresh_from_db()
+    assert first_mile.status == Leg.Status.ACCEPTED
+
+
+def test_an_event_the_leg_refuses_answers_the_legs_page_with_why(first_mile):
+    client = partner_client("sp-datian")
+    client.post(f"{HOME}legs/{first_mile.pk}/reject/", {"reason": "人手不够"})
+    first_mile.refresh_from_db()
+    assert first_mile.status == Leg.Status.REJECTED  # meanwhile, from another phone
+
+    response = client.post(
+        f"{HOME}legs/{first_mile.pk}/events/",
+        {"kind": "exception", "note": "收件人拒收 <破损>", "idempotency_key": "k-second"},
+    )
+
+    assert response.status_code == 409
+    assert response.context["event_form"].non_field_errors()
+    assert errors_of(response)
+    assert not TrackingEvent.objects.exists()
 
 
 def test_the_home_page_query_count_does_not_grow_with_the_legs(tea):

@@ -29,6 +29,7 @@ from shops.association.models import ApplicationEvent, ApplicationPhoto, AuditEn
 from shops.association.selectors import waiting_tiles
 from shops.models import ShopStatusEvent
 from tests.factories import ShopFactory, association_member, category, region_chain
+from tests.form_pages import page_kept
 
 pytestmark = pytest.mark.django_db
 
@@ -645,12 +646,41 @@ def test_a_decision_without_its_text_is_refused_with_a_message(
     staff_client, place, shoots, django_capture_on_commit_callbacks
 ):
     application = submitted(place, shoots, django_capture_on_commit_callbacks)
-    for name in ("association:application-request-changes", "association:application-reject"):
-        response = staff_client.post(reverse(name, kwargs={"pk": application.pk}), {}, follow=True)
-        assert response.status_code == 200
+    for name, form, field in (
+        ("association:application-request-changes", "changes_form", "message"),
+        ("association:application-reject", "reject_form", "reason"),
+    ):
+        response = staff_client.post(reverse(name, kwargs={"pk": application.pk}), {})
+        assert response.status_code == 400  # the application's page again, the form's error by its field
         assert list(response.context["messages"])
+        assert field in response.context[form].errors
     application.refresh_from_db()
     assert application.status == Status.SUBMITTED
+    assert not AuditEntry.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "form", "field", "limit"),
+    [
+        ("association:application-request-changes", "changes_form", "message", 4000),
+        ("association:application-reject", "reject_form", "reason", 4000),
+    ],
+)
+def test_a_decision_text_refused_is_kept_on_the_applications_page(
+    staff_client, place, shoots, django_capture_on_commit_callbacks, name, form, field, limit
+):
+    application = submitted(place, shoots, django_capture_on_commit_callbacks)
+    events = ApplicationEvent.objects.count()
+    typed = "请补拍营业执照，要清楚 <原件>。" * (limit // 10)  # longer than the limit
+
+    response = staff_client.post(reverse(name, kwargs={"pk": application.pk}), {field: typed})
+
+    html = page_kept(response, form=form, typed=[typed])
+    assert field in response.context[form].errors
+    assert "<details open>" in html or '<details class="c-danger" open>' in html
+    application.refresh_from_db()
+    assert application.status == Status.SUBMITTED
+    assert ApplicationEvent.objects.count() == events
     assert not AuditEntry.objects.exists()
 
 

@@ -26,6 +26,7 @@ from shops.association.selectors import waiting_tiles
 from shops.listings import ListingError, listing_resume
 from shops.services import farmer_attach, shop_status_change
 from tests.factories import ProductFactory, ShopFactory, association_member, category
+from tests.form_pages import page_kept
 
 Product = get_model("catalogue", "Product")
 Partner = get_model("partner", "Partner")
@@ -228,6 +229,22 @@ def test_a_reason_is_needed_to_send_a_listing_back(review_shop, shoots, staff):
         listing_send_back(product=product, actor=staff.user, reason="")
 
 
+def test_a_send_back_the_listing_refuses_answers_the_listings_page_with_why(review_shop, shoots, staff):
+    product = listing(review_shop, shoots, status=Status.SENT_BACK)  # sent back meanwhile, by another member
+
+    response = staff.post(
+        reverse("association:listing-send-back", kwargs={"pk": product.pk}), {"reason": "请补充净含量。"}
+    )
+
+    assert response.status_code == 409
+    said = response.context["send_back_form"].non_field_errors()
+    assert len(said) == 1
+    assert said[0].startswith("A listing that is")
+    assert said[0] in messages_of(response)
+    assert status_of(product) == Status.SENT_BACK
+    assert not AuditEntry.objects.exists()
+
+
 def test_the_farmer_reads_the_reason_edits_and_resubmits(review_shop, shoots, staff, farmer):
     product = listing(review_shop, shoots)
     staff.post(
@@ -424,6 +441,22 @@ def test_staff_dismiss_reports_and_the_listing_stays_on_sale(review_shop, shoots
     # The buyer may report it again now the first report is closed.
     listing_report_create(product=product, reporter=buyer.user, reason="price", text="还是太贵")
     assert ListingReport.objects.filter(status=ListingReport.Status.OPEN).count() == 1
+
+
+def test_a_dismissal_reason_too_long_is_kept_and_the_reports_stay_open(review_shop, shoots, buyer, staff):
+    product = listing(review_shop, shoots, status=Status.LIVE)
+    listing_report_create(product=product, reporter=buyer.user, reason="price", text="太贵")
+    typed = "价格合理，与同村同类相当 <已核实>。" * 120  # over 2,000 characters
+
+    response = staff.post(
+        reverse("association:listing-dismiss", kwargs={"pk": product.pk}), {"reason": typed}
+    )
+
+    html = page_kept(response, form="dismiss_form", typed=[typed])
+    assert 'data-testid="dismiss-form"' in html
+    assert "Please correct the fields marked below." in messages_of(response)
+    assert ListingReport.objects.get().status == ListingReport.Status.OPEN
+    assert not AuditEntry.objects.exists()
 
 
 def test_sending_back_a_reported_live_listing_hides_it_at_once_and_resolves_its_reports(

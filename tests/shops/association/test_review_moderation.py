@@ -8,11 +8,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 from oscar.core.loading import get_model
 
 from shops.association.models import AuditEntry
 from shops.association.review_moderation import ReviewModerationError, review_publish
 from tests.factories import ProductFactory, association_member
+from tests.form_pages import page_kept
 
 ProductReview = get_model("reviews", "ProductReview")
 
@@ -83,6 +85,39 @@ def test_rejecting_needs_a_reason_and_hides_the_review(staff, review, product):
     assert review.status == ProductReview.REJECTED
     assert AuditEntry.objects.get(action="review.reject").reason == "广告内容"
     assert "桃子很甜" not in page_of(product)
+
+
+def test_a_rejection_reason_refused_is_kept_on_its_review_in_the_queue(staff, review, product):
+    other = ProductReview.objects.create(
+        product=product, title="一般", score=3, body="还行", name="王", email="w@example.cn"
+    )
+    typed = "广告内容：加微信 <tao-yuan> 买更便宜" * 90  # over 2,000 characters
+
+    response = staff.post(reverse("association:review-reject", args=[review.pk]), {"reason": typed})
+
+    html = page_kept(response, form="reject_form", typed=[typed])
+    assert response.context["rejected_review_id"] == review.pk
+    assert html.count(escape(typed)) == 1  # on the rejected review's form, not on the other's
+    assert f'data-review="{other.pk}"' in html
+    review.refresh_from_db()
+    assert review.status == ProductReview.FOR_MODERATION
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_rejection_on_a_later_page_answers_with_that_page(staff, review, product, settings):
+    for n in range(30):  # the queue shows 30 a page, oldest first: the review below is on page 2
+        ProductReview.objects.create(product=product, title=f"第{n}条", score=5, body="好", name="买家")
+    last = ProductReview.objects.create(product=product, title="最后", score=1, body="差", name="买家")
+    queue = staff.get(reverse("association:reviews"), {"page": 2}).content.decode()
+    action = reverse("association:review-reject", args=[last.pk]) + "?page=2"
+    assert f'action="{action}"' in queue
+
+    response = staff.post(action, {"reason": "  "})
+
+    assert response.status_code == 400
+    assert response.context["page_obj"].number == 2
+    assert f'data-review="{last.pk}"' in response.content.decode()
+    assert "reason" in response.context["reject_form"].errors
 
 
 def test_a_decided_review_is_not_decided_again(staff, review):

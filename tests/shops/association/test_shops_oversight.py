@@ -2,6 +2,8 @@
 storefront at once, its paid orders carry on), reinstates it, and decides whether its new listings wait
 for review; every decision is audited and kept in the shop's status history."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -20,6 +22,7 @@ from shops.association.shop_oversight import (
 from shops.models import ShopStatusEvent
 from tests.checkout.conftest import provinces  # noqa: F401  (autouse: the checkout's address regions)
 from tests.factories import ProductFactory, RegionFactory, ShopFactory, association_member
+from tests.form_pages import page_kept
 from tests.payments.conftest import localstripe, stripe_settings  # noqa: F401
 from tests.shops.console.conftest import paid_order, shop_a, shop_b  # noqa: F401
 
@@ -114,11 +117,64 @@ def test_suspending_and_reinstating_need_a_reason_and_follow_the_table(staff):
 
 def test_a_decision_without_a_reason_shows_a_message_and_changes_nothing(staff_client):
     shop = ShopFactory()
-    response = staff_client.post(reverse("association:shop-suspend", kwargs={"pk": shop.pk}), {}, follow=True)
-    assert response.status_code == 200
+    response = staff_client.post(reverse("association:shop-suspend", kwargs={"pk": shop.pk}), {})
+    assert response.status_code == 400  # the shop's page again, the error by the reason
     assert list(response.context["messages"])
+    assert "reason" in response.context["reason_form"].errors
     shop.refresh_from_db()
     assert shop.status == Partner.Status.APPROVED
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_suspension_reason_refused_is_kept_on_the_shops_page(staff_client):
+    shop = ShopFactory()
+    typed = "多次被投诉以次充好 <抽检>。" * 300  # over 4,000 characters
+
+    response = staff_client.post(
+        reverse("association:shop-suspend", kwargs={"pk": shop.pk}), {"reason": typed}
+    )
+
+    html = page_kept(response, form="reason_form", typed=[typed])
+    assert 'data-testid="suspend-form"' in html
+    assert '<details class="c-danger" open>' in html
+    shop.refresh_from_db()
+    assert shop.status == Partner.Status.APPROVED
+    assert not ShopStatusEvent.objects.exists()
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_reinstatement_the_shop_refuses_is_kept_in_its_own_form(staff_client, staff):
+    shop = ShopFactory()
+    shop_suspend(shop_id=shop.pk, actor=staff, reason="抽检不合格")
+    shop_reinstate(shop_id=shop.pk, actor=staff, reason="已整改")  # meanwhile, by another member
+    events, audits = ShopStatusEvent.objects.count(), AuditEntry.objects.count()
+
+    response = staff_client.post(
+        reverse("association:shop-reinstate", kwargs={"pk": shop.pk}), {"reason": "整改合格，恢复营业"}
+    )
+
+    assert response.status_code == 409
+    assert response.context["reinstate_form"].non_field_errors()
+    assert not response.context["reason_form"].is_bound  # the suspend form stays empty
+    html = response.content.decode()
+    assert "整改合格，恢复营业" not in html  # the shop is open: no reinstate form to put it back in
+    assert list(response.context["messages"])
+    assert (ShopStatusEvent.objects.count(), AuditEntry.objects.count()) == (events, audits)
+
+
+def test_a_review_toggle_reason_refused_is_kept_with_the_box_as_ticked(staff_client):
+    shop = ShopFactory(listing_review_required=False)
+    typed = "新店，先审后上 <试运营>" * 400
+
+    response = staff_client.post(
+        reverse("association:shop-review-required", kwargs={"pk": shop.pk}),
+        {"required": "on", "reason": typed},
+    )
+
+    html = page_kept(response, form="review_form", typed=[typed])
+    assert re.search(r'<input type="checkbox" name="required"[^>]* checked', html)
+    shop.refresh_from_db()
+    assert shop.listing_review_required is False
     assert not AuditEntry.objects.exists()
 
 

@@ -20,6 +20,7 @@ from marketplace.payments.models import Refund
 from shops.association.models import ListingReviewEvent
 from shops.services import farmer_attach
 from tests.factories import ProductFactory, ShopFactory, association_member, category
+from tests.form_pages import page_kept
 from tests.shops.console.conftest import order_paid
 
 Product = get_model("catalogue", "Product")
@@ -229,9 +230,31 @@ def test_quick_edit_sets_price_and_boxes_left_and_says_so(shop_a):
     page = shop_a.client.get(reverse("console:listings"))
     assert b'data-testid="low-stock"' in page.content
 
-    response = shop_a.client.post(url, {"price": "0", "stock": "-4"}, follow=True)
+    response = shop_a.client.post(url, {"price": "0", "stock": "-4"})
+    assert response.status_code == 400  # the listings page again, the row with what was typed and why
     assert stock_of(shop_a.product).price == Decimal("158.00")
-    assert any("not changed" in m or "未修改" in m for m in messages_of(response))
+    assert set(response.context["quick_form"].errors) == {"price", "stock"}
+
+
+def test_a_quick_edit_refused_keeps_the_typed_values_on_its_row(shop_a):
+    other = ProductFactory(title="阳山水蜜桃 12只装", shop=shop_a.shop, stock=(Decimal("268.00"), 10))
+    before = stock_of(shop_a.product)
+
+    response = shop_a.client.post(
+        reverse("console:listing-quick", kwargs={"pk": shop_a.product.pk}),
+        {"price": "99999999", "stock": "37"},
+    )
+
+    html = page_kept(response, form="quick_form", typed=["99999999"])
+    assert response.context["quick_product_id"] == shop_a.product.pk
+    assert "price" in response.context["quick_form"].errors
+    row = html[html.index(f'id="listing-{shop_a.product.pk}"') :]
+    assert 'value="99999999"' in row[: row.index("</article>")]
+    assert 'value="37"' in row[: row.index("</article>")]
+    other_row = html[html.index(f'id="listing-{other.pk}"') :]
+    assert 'value="268.00"' in other_row[: other_row.index("</article>")]  # the other row as it is
+    after = stock_of(shop_a.product)
+    assert (after.price, after.num_in_stock) == (before.price, before.num_in_stock)
 
 
 def test_pausing_hides_a_listing_and_resuming_shows_it(shop_a):
@@ -390,8 +413,52 @@ def test_a_move_the_state_machine_forbids_is_refused_with_a_message(shop_a, paid
         reverse("console:order-pack", kwargs={"number": number}),
         {"parcel_count": "0", "parcel_weight_kg": "x"},
     )
-    assert bad_pack.status_code == 302
+    assert bad_pack.status_code == 400  # the order's page again, the errors by the fields
     assert paid_order.shop_orders.get(shop=shop_a.shop).status == S.PAID
+
+    # Valid figures on an order not accepted yet: the shop order's refusal, said on the form.
+    refused = shop_a.client.post(
+        reverse("console:order-pack", kwargs={"number": number}),
+        {"parcel_count": "3", "parcel_weight_kg": "7.25"},
+    )
+    assert refused.status_code == 409
+    assert refused.context["pack_form"].non_field_errors()
+    assert paid_order.shop_orders.get(shop=shop_a.shop).status == S.PAID
+
+
+def test_packing_figures_refused_are_kept_on_the_orders_page(shop_a, paid_order):
+    shop_order = paid_order.shop_orders.get(shop=shop_a.shop)
+    shop_a.client.post(reverse("console:order-accept", kwargs={"number": shop_order.number}))
+    events = ShopOrderEvent.objects.filter(shop_order=shop_order).count()
+
+    response = shop_a.client.post(
+        reverse("console:order-pack", kwargs={"number": shop_order.number}),
+        {"parcel_count": "120", "parcel_weight_kg": "36.75"},
+    )
+
+    html = page_kept(response, form="pack_form", typed=[])
+    assert 'value="120"' in html
+    assert 'value="36.75"' in html
+    assert 'data-testid="pack-form"' in html
+    assert "parcel_count" in response.context["pack_form"].errors
+    shop_order.refresh_from_db()
+    assert (shop_order.status, shop_order.parcel_count) == (S.ACCEPTED, None)
+    assert ShopOrderEvent.objects.filter(shop_order=shop_order).count() == events
+
+
+def test_a_cancellation_reason_refused_is_kept_and_nothing_is_refunded(shop_a, paid_order):
+    shop_order = paid_order.shop_orders.get(shop=shop_a.shop)
+    typed = "冰雹打坏了桃子，<全部>无法发货。" * 40  # over 500 characters
+
+    response = shop_a.client.post(
+        reverse("console:order-cancel", kwargs={"number": shop_order.number}), {"reason": typed}
+    )
+
+    html = page_kept(response, form="cancel_form", typed=[typed])
+    assert '<details class="c-danger" open>' in html
+    assert ShopOrder.objects.get(pk=shop_order.pk).status == S.PAID
+    assert not Refund.objects.exists()
+    assert stock_of(shop_a.product).num_allocated > 0
 
 
 def test_cancelling_with_a_reason_refunds_this_part_and_puts_stock_back(shop_a, shop_b, paid_order):

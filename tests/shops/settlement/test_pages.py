@@ -9,15 +9,16 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from oscar.test.factories import UserFactory
 
 from shops.association.models import AuditEntry
 from shops.services import farmer_attach
-from shops.settlement.models import CommissionRule, Statement
+from shops.settlement.models import CommissionRule, Payout, ShopPayoutAccount, Statement, StatementLine
 from shops.settlement.rules import commission_rule_add
 from shops.settlement.services import statement_issue, statements_generate
 from tests.factories import ProductFactory, ShopFactory, association_member
+from tests.form_pages import page_kept
 from tests.shops.settlement.conftest import at, sale
 
 pytestmark = pytest.mark.django_db
@@ -113,14 +114,13 @@ def test_generate_issue_and_pay_by_hand_from_the_workspace(staff_client, shop):
     refused = staff_client.post(
         reverse("association:statement-pay", kwargs={"pk": statement.pk}), {"reference": ""}
     )
-    assert refused.status_code == 302
+    assert refused.status_code == 409  # the statement's page again, the refusal on the pay form
     statement.refresh_from_db()
     assert statement.status == Statement.Status.ISSUED
-    messages = [str(m) for m in staff_client.get(url).context["messages"]]
     with translation.override("zh-hans"):
-        assert messages[-1:] == [
-            translation.gettext("Give the bank payment's reference: the shop has no Stripe account.")
-        ]
+        said = translation.gettext("Give the bank payment's reference: the shop has no Stripe account.")
+        assert refused.context["pay_form"].non_field_errors() == [said]
+        assert said in refused.content.decode()
 
     staff_client.post(
         reverse("association:statement-pay", kwargs={"pk": statement.pk}), {"reference": "ICBC-42"}
@@ -240,3 +240,116 @@ def test_every_amount_on_the_statement_pages_has_two_decimal_places(staff_client
         assert shown, response.request["PATH_INFO"]
         for amount in shown:
             assert re.fullmatch(r"¥-?\d{1,3}(,\d{3})*\.\d{2}", amount.replace(" ", "")), (amount, shown)
+
+
+# --- refused input: the page again, with what was typed ------------------------------------------------
+
+
+def test_a_correction_the_form_refuses_keeps_what_was_typed(staff_client, march):
+    lines, audits = StatementLine.objects.count(), AuditEntry.objects.count()
+    typed = "运费补差：桃源村七月 <第二车>"
+
+    response = staff_client.post(
+        reverse("association:statement-correct", kwargs={"pk": march.pk}),
+        {"amount": "12.3456", "description": typed},
+    )
+
+    html = page_kept(response, form="correction_form", typed=[typed, "12.3456"])
+    assert 'data-testid="correction-form"' in html
+    assert "amount" in response.context["correction_form"].errors
+    assert (StatementLine.objects.count(), AuditEntry.objects.count()) == (lines, audits)
+
+
+def test_a_correction_the_statement_refuses_keeps_what_was_typed(staff_client, march):
+    lines = StatementLine.objects.count()
+    typed = "退回多扣的佣金（三月）"
+
+    response = staff_client.post(
+        reverse("association:statement-correct", kwargs={"pk": march.pk}),
+        {"amount": "0", "description": typed},
+    )
+
+    page_kept(response, form="correction_form", typed=[typed], status=409)
+    with translation.override("zh-hans"):
+        said = translation.gettext("A correction is an amount in yuan and fen, other than zero.")
+    assert response.context["correction_form"].non_field_errors() == [said]
+    assert StatementLine.objects.count() == lines
+    assert not AuditEntry.objects.filter(action__startswith="statement.correct").exists()
+
+
+def test_a_payment_reference_too_long_is_kept_and_nothing_is_paid(staff_client, march):
+    statement_issue(statement_id=march.pk, actor=association_member())
+    typed = "工商银行转账流水号" * 30  # 270 characters: at most 255
+
+    response = staff_client.post(
+        reverse("association:statement-pay", kwargs={"pk": march.pk}), {"reference": typed}
+    )
+
+    page_kept(response, form="pay_form", typed=[typed])
+    assert "reference" in response.context["pay_form"].errors
+    march.refresh_from_db()
+    assert march.status == Statement.Status.ISSUED
+    assert not Payout.objects.exists()
+
+
+def test_a_payout_account_stripe_would_not_know_is_kept_with_the_reason(staff_client, march):
+    typed = "账户-acct-桃源"
+
+    response = staff_client.post(
+        reverse("association:payout-account", kwargs={"pk": march.pk}), {"stripe_account_id": typed}
+    )
+
+    page_kept(response, form="account_form", typed=[typed], status=409)
+    with translation.override("zh-hans"):
+        said = translation.gettext("A Stripe connected account id starts with “acct_”.")
+    assert response.context["account_form"].non_field_errors() == [said]
+    assert not ShopPayoutAccount.objects.exists()
+
+
+def test_a_month_that_is_no_month_is_kept_and_nothing_is_generated(staff_client, march):
+    count = Statement.objects.count()
+
+    response = staff_client.post(reverse("association:statements-generate"), {"month": "2026年三月"})
+
+    html = page_kept(response, form="generate_form", typed=["2026年三月"])
+    assert 'data-testid="generate-form"' in html
+    assert Statement.objects.count() == count
+
+
+def test_ending_a_rule_before_it_starts_keeps_the_day_typed_on_its_row(staff_client, catalogue):
+    rule = commission_rule_add(
+        percent=Decimal("6"), category=catalogue["tea"], effective_from=datetime.date(2026, 1, 1)
+    )
+    other = commission_rule_add(percent=Decimal("4"), effective_from=datetime.date(2026, 1, 1))
+
+    response = staff_client.post(
+        reverse("association:commission-end", kwargs={"pk": rule.pk}), {"last_day": "2025-12-24"}
+    )
+
+    html = page_kept(response, form="end_form", typed=["2025-12-24"], status=409)
+    assert response.context["end_rule_id"] == rule.pk
+    # The typed day is on the rule's own row; the other rule's row offers today, as before.
+    assert html.count('value="2025-12-24"') == 1
+    assert html.count(f'value="{timezone.localdate():%Y-%m-%d}"') >= 1
+    rule.refresh_from_db()
+    other.refresh_from_db()
+    assert (rule.effective_to, other.effective_to) == (None, None)
+    assert not AuditEntry.objects.filter(action="commission.end").exists()
+
+
+def test_an_action_url_opened_is_sent_to_its_page(staff_client, march):
+    """A page answered at its form's action URL (after refused input) can be reloaded or switched to
+    English: the action's URL, opened, leads to the page, its query kept."""
+    correct = reverse("association:statement-correct", kwargs={"pk": march.pk})
+
+    response = staff_client.get(correct, {"from": "lang"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("association:statement", kwargs={"pk": march.pk}) + "?from=lang"
+    assert staff_client.get(reverse("association:commission-end", kwargs={"pk": 1}))["Location"] == reverse(
+        "association:commission"
+    )
+    outsider = Client()
+    outsider.force_login(UserFactory())
+    assert outsider.get(correct).status_code == 403  # the workspace's access check first, as for the page
+    assert outsider.post(correct, {"amount": "1", "description": "x"}).status_code == 403

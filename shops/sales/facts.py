@@ -299,12 +299,8 @@ def _month_rollup(month: datetime.date, shop_ids: list[int] | None) -> None:
 
 
 _CHAIN_COLUMNS = "scope, shop_id, place_id, category_id, buyer_key, day, sales, previous_day, second_day"
-# The chains over all shops, which a refresh of some shops' facts rebuilds for their buyers alone.
-_OVER_ALL_SHOPS = (
-    BuyerSalesChain.Scope.ALL,
-    BuyerSalesChain.Scope.CATEGORY,
-    BuyerSalesChain.Scope.CATEGORY_TREE,
-)
+# The chains by category over all shops: a refresh rebuilds its buyers' chains of the categories it touched.
+_CATEGORY_CHAINS = (BuyerSalesChain.Scope.CATEGORY, BuyerSalesChain.Scope.CATEGORY_TREE)
 # The chains by category over all shops, and the ``CategorySalesDay`` scope each is built from.
 _CATEGORY_SCOPES = (
     (BuyerSalesChain.Scope.CATEGORY, CategorySalesDay.Scope.OWN),
@@ -348,29 +344,24 @@ def _chain_places_sync(*, everything: bool = False) -> set[int]:
 @dataclass(frozen=True)
 class _ChainGroups:
     """Which chain rows a refresh rebuilds, besides its buyers': by shop at ``shops``, by place at
-    ``places`` (level → place ids, None standing for "in no place of that level"); None: all of them."""
+    ``places`` (level → place ids, None standing for "in no place of that level"), by category at
+    ``categories`` (None standing for "no category"); None: all of them."""
 
     shops: list[int] | None
     places: dict[str, list[int | None]] | None
+    categories: list[int | None] | None = None
 
     def where(self, scope: str, prefix: str = "") -> tuple[str, list]:
         """A SQL condition on the rows of ``scope`` (column names after ``prefix``), and its parameters."""
-        if scope in _OVER_ALL_SHOPS:
+        if scope == BuyerSalesChain.Scope.ALL:
             return "1 = 1", []  # only the buyers narrow them
+        if scope in _CATEGORY_CHAINS:
+            return _in_list_or_null(f"{prefix}category_id", self.categories)
         if scope == BuyerSalesChain.Scope.SHOP:
             if self.shops is None:
                 return "1 = 1", []
             return _in_list(f"{prefix}shop_id", self.shops), list(self.shops)
-        if self.places is None:
-            return "1 = 1", []
-        ids = [p for p in self.places[scope] if p is not None]
-        terms, params = [], []
-        if ids:
-            terms.append(_in_list(f"{prefix}place_id", ids))
-            params += ids
-        if None in self.places[scope]:
-            terms.append(f"{prefix}place_id IS NULL")
-        return f"({' OR '.join(terms) or '1 = 0'})", params
+        return _in_list_or_null(f"{prefix}place_id", None if self.places is None else self.places[scope])
 
     def every_scope(self, prefix: str = "") -> tuple[str, list]:
         """A SQL condition on rows of any scope (``where`` of each, joined with OR), and its parameters."""
@@ -382,29 +373,50 @@ class _ChainGroups:
         return f"({' OR '.join(terms)})", params
 
 
-def _chain_groups(shop_ids: list[int] | None, moved: set[int]) -> _ChainGroups:
-    """The chain rows that the facts of ``shop_ids`` (None: every shop) feed: their own by shop, and by
-    the places they are in; a moved shop's chains by place are rebuilt in every place."""
+def _in_list_or_null(column: str, values: list | None) -> tuple[str, list]:
+    """A SQL condition: ``column`` is one of ``values`` (None among them: or null); any when None."""
+    if values is None:
+        return "1 = 1", []
+    ids = [v for v in values if v is not None]
+    terms = [_in_list(column, ids)] if ids else []
+    if None in values:
+        terms.append(f"{column} IS NULL")
+    return f"({' OR '.join(terms) or '1 = 0'})", ids
+
+
+def _chain_groups(
+    shop_ids: list[int] | None, moved: set[int], categories: set[int | None] | None
+) -> _ChainGroups:
+    """The chain rows that the facts of ``shop_ids`` (None: every shop) feed: their own by shop, by the
+    places they are in, and by ``categories`` (None: every one); a moved shop's chains by place are
+    rebuilt in every place."""
+    touched = None if categories is None else sorted(categories, key=lambda c: (c is None, c or 0))
     if shop_ids is None or moved:
-        return _ChainGroups(shops=list(shop_ids) if shop_ids is not None else None, places=None)
+        return _ChainGroups(
+            shops=list(shop_ids) if shop_ids is not None else None, places=None, categories=touched
+        )
     rows = ChainPlace.objects.filter(shop_id__in=shop_ids).values_list("village_id", "town_id", "county_id")
     places: dict[str, list[int | None]] = {scope: [] for scope, _column in _PLACE_LEVELS}
     for row in rows:
         for (scope, _column), place in zip(_PLACE_LEVELS, row, strict=True):
             if place not in places[scope]:
                 places[scope].append(place)
-    return _ChainGroups(shops=list(shop_ids), places=places)
+    return _ChainGroups(shops=list(shop_ids), places=places, categories=touched)
 
 
-def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = None) -> None:
+def _chains_refresh(
+    buyer_keys: set[str] | None,
+    shop_ids: list[int] | None = None,
+    categories: set[int | None] | None = None,
+) -> None:
     """Rebuild the ``BuyerSalesChain`` rows of ``buyer_keys`` (every buyer when None) from their
     ``BuyerSalesDay`` rows: by shop at ``shop_ids`` (every shop when None: only those shops' facts
-    changed), by the village, town and county of those shops, over all shops, and by category (its sales
-    at all shops containing the category, from ``CategorySalesDay``: "own" and "tree") (window functions,
-    in the database); then their rows as seen from each month start (``BuyerSalesChainMonth``). A shop that
-    moved since the chains by place were built has all its buyers' chains by place rebuilt, in every
-    place. The caller holds every shop's lock: a buyer's chain over all shops depends on each shop's
-    facts."""
+    changed), by the village, town and county of those shops, over all shops, and by category at
+    ``categories`` (every one when None: the categories whose facts changed; a buyer's sales at all shops
+    holding the category, from ``CategorySalesDay``: "own" and "tree"), with window functions in the
+    database; then their rows as seen from each month start (``BuyerSalesChainMonth``). A shop that moved
+    since the chains by place were built has all its buyers' chains by place rebuilt, in every place. The
+    caller holds every shop's lock: a buyer's chain over all shops depends on each shop's facts."""
     chains, days = BuyerSalesChain._meta.db_table, BuyerSalesDay._meta.db_table
     places_table, chain_months = ChainPlace._meta.db_table, BuyerSalesChainMonth._meta.db_table
     category_days = CategorySalesDay._meta.db_table
@@ -416,7 +428,7 @@ def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = No
     if buyer_keys is not None and not buyer_keys:
         return
     keys = sorted(buyer_keys) if buyer_keys is not None else None
-    groups = _chain_groups(shop_ids, moved)
+    groups = _chain_groups(shop_ids, moved, categories)
 
     def buyers(prefix: str = "") -> tuple[str, list]:
         return ("1 = 1", []) if keys is None else (_in_list(f"{prefix}buyer_key", keys), keys)
@@ -456,13 +468,15 @@ def _chains_refresh(buyer_keys: set[str] | None, shop_ids: list[int] | None = No
     )
     select_params += buyer_params
     for scope, category_scope in _CATEGORY_SCOPES:
+        by_category, category_params = groups.where(scope)
         selects.append(
             "SELECT %s, NULL, NULL, category_id, buyer_key, day, SUM(sales), LAG(day) OVER w, "  # noqa: S608
             "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END "
-            f"FROM {category_days} WHERE scope = %s AND {by_buyer} GROUP BY category_id, buyer_key, day "
+            f"FROM {category_days} WHERE scope = %s AND {by_buyer} AND {by_category} "
+            "GROUP BY category_id, buyer_key, day "
             "WINDOW w AS (PARTITION BY category_id, buyer_key ORDER BY day)"
         )
-        select_params += [scope, category_scope, *buyer_params]
+        select_params += [scope, category_scope, *buyer_params, *category_params]
     with connection.cursor() as cursor:
         scoped, scope_params = groups.every_scope()
         for table in (chains, chain_months):
@@ -582,8 +596,8 @@ def sales_facts_catch_up() -> int:
     for day in sorted(whole):  # first: a rebuild counts the day's sales, which are then not added again
         _day_refresh(day=day, shop_ids=sorted(whole[day]), rollups=True, buyers=buyers[day])
     for day in sorted(sales):
-        _sales_add(sales[day])
-        _chains_refresh(buyers[day], sorted(shops[day]))
+        touched = _sales_add(sales[day])
+        _chains_refresh(buyers[day], sorted(shops[day]), touched)
         _facts_changed()
     SalesFactsPending.objects.filter(pk__in=[row[0] for row in pending]).delete()
     return len(set(whole) | set(sales))
@@ -634,9 +648,11 @@ def _add_up(
             )
 
 
-def _sales_add(shop_order_ids: set[int]) -> None:
+def _sales_add(shop_order_ids: set[int]) -> set[int | None]:
     """Add the sales ``shop_order_ids`` not counted yet to their days' facts and months, and mark them
-    counted. Reads those sales and the facts' rows they touch only. The caller holds every shop's lock."""
+    counted; returns the categories whose facts they touched. Reads those sales and the facts' rows they
+    touch only. The caller holds every shop's lock."""
+    touched: set[int | None] = set()
     by_day: dict[datetime.date, set[int]] = defaultdict(set)
     uncounted = SaleEntry.objects.filter(kind=SaleEntry.Kind.SALE, shop_order_id__in=shop_order_ids).exclude(
         shop_order_id__in=SaleCounted.objects.filter(shop_order_id__in=shop_order_ids).values("pk")
@@ -646,10 +662,12 @@ def _sales_add(shop_order_ids: set[int]) -> None:
     for day, these in sorted(by_day.items()):
         days, read = _shop_days(day, None, only_sales=these)
         _day_add(day, days)
+        touched.update(category_id for f in days.values() for category_id, _scope, _buyer in f.categories)
         SaleCounted.objects.bulk_create(
             SaleCounted(shop_order_id=shop_order_id, day=day, shop_id=shop_id)
             for shop_order_id, shop_id in read
         )
+    return touched
 
 
 def _day_add(day: datetime.date, days: dict[int, _ShopDay]) -> None:
@@ -716,6 +734,15 @@ def _day_refresh(
         if shop_ids is not None:
             before = before.filter(shop_id__in=shop_ids)
         buyers_before = set(before.values_list("buyer_key", flat=True))
+    # The categories whose facts this refresh may change (those of the day's rows before and after): the
+    # buyers' chains by category of the others are left as they are. All of them for every shop's day.
+    categories: set[int | None] | None = None
+    if rollups and shop_ids is not None:
+        categories = set(
+            CategorySalesDay.objects.filter(day=day, shop_id__in=shop_ids)
+            .values_list("category_id", flat=True)
+            .distinct()
+        )
     days, counted = _shop_days(day, shop_ids)
     for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay, SaleCounted):
         stale = model.objects.filter(day=day)
@@ -771,7 +798,11 @@ def _day_refresh(
         _month_rollup(month_first(day), shop_ids)
         if buyers is None:
             buyers = buyers_before | {buyer for f in days.values() for buyer in f.buyers}
-        _chains_refresh(buyers, shop_ids)
+        if categories is not None:
+            categories.update(
+                category_id for f in days.values() for category_id, _scope, _buyer in f.categories
+            )
+        _chains_refresh(buyers, shop_ids, categories)
     _facts_changed()
     return len(days)
 

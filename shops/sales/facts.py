@@ -243,19 +243,32 @@ def _shops_lock(shop_ids: list[int] | None) -> None:
 
 
 # The monthly roll-ups are sums of the daily rows: one INSERT … SELECT … GROUP BY each, in the database.
-_MONTH_SUMS = ("sales", "units", "goods", "shipping", "presale_goods", "refunds", "refunds_itemised")
-
-
-_PRODUCT_MONTH_SUMS = ("sales", "units", "goods", "presale_goods", "refunds_itemised")
+# Each: the month's model, the day's, the columns a row is kept per, and the columns summed.
+_ROLLUPS: tuple[tuple[type[Model], type[Model], tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        SalesMonth,
+        SalesDay,
+        ("shop_id",),
+        ("sales", "units", "goods", "shipping", "presale_goods", "refunds", "refunds_itemised"),
+    ),
+    (BuyerSalesMonth, BuyerSalesDay, ("shop_id", "buyer_key"), ("sales",)),
+    (
+        ProductSalesMonth,
+        ProductSalesDay,
+        ("shop_id", "product_id", "category_id"),
+        ("sales", "units", "goods", "presale_goods", "refunds_itemised"),
+    ),
+    (CategorySalesMonth, CategorySalesDay, ("shop_id", "category_id", "scope"), ("sales",)),
+)
+_MONTH_MODELS = tuple(month_model for month_model, *_rest in _ROLLUPS)
 
 
 def _month_rollup(month: datetime.date, shop_ids: list[int] | None) -> None:
-    """Recompute the monthly roll-ups (``SalesMonth``, ``BuyerSalesMonth``, ``ProductSalesMonth``,
-    ``CategorySalesMonth``) of the month that begins on ``month`` for ``shop_ids`` (every shop when None)
-    from that month's daily rows. The caller holds the shops' locks."""
+    """Recompute the monthly roll-ups (``_ROLLUPS``) of the month that begins on ``month`` for ``shop_ids``
+    (every shop when None) from that month's daily rows. The caller holds the shops' locks."""
     end = month_last(month)
-    for model in (SalesMonth, BuyerSalesMonth, ProductSalesMonth, CategorySalesMonth):
-        stale = model.objects.filter(month=month)
+    for model in _MONTH_MODELS:
+        stale = model.objects.filter(month=month)  # type: ignore[attr-defined]  # a model's default manager
         if shop_ids is not None:
             stale = stale.filter(shop_id__in=shop_ids)
         stale.delete()
@@ -265,47 +278,25 @@ def _month_rollup(month: datetime.date, shop_ids: list[int] | None) -> None:
             return
         shops_sql = f" AND shop_id IN ({', '.join(['%s'] * len(shop_ids))})"
         shops_params = list(shop_ids)
-    columns = ", ".join(_MONTH_SUMS)
-    sums = ", ".join(f"SUM({c})" for c in _MONTH_SUMS)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {SalesMonth._meta.db_table} (month, shop_id, {columns}) "  # noqa: S608
-            f"SELECT %s, shop_id, {sums} FROM {SalesDay._meta.db_table} "
-            f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY shop_id",
-            [month, month, end, *shops_params],
-        )
-        cursor.execute(
-            f"INSERT INTO {BuyerSalesMonth._meta.db_table} (month, shop_id, buyer_key, sales) "  # noqa: S608
-            f"SELECT %s, shop_id, buyer_key, SUM(sales) FROM {BuyerSalesDay._meta.db_table} "
-            f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY shop_id, buyer_key",
-            [month, month, end, *shops_params],
-        )
-        product_columns = ", ".join(_PRODUCT_MONTH_SUMS)
-        product_sums = ", ".join(f"SUM({c})" for c in _PRODUCT_MONTH_SUMS)
-        cursor.execute(
-            f"INSERT INTO {ProductSalesMonth._meta.db_table} "  # noqa: S608
-            f"(month, shop_id, product_id, category_id, {product_columns}) "
-            f"SELECT %s, shop_id, product_id, category_id, {product_sums} "
-            f"FROM {ProductSalesDay._meta.db_table} "
-            f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY shop_id, product_id, category_id",
-            [month, month, end, *shops_params],
-        )
-        cursor.execute(
-            f"INSERT INTO {CategorySalesMonth._meta.db_table} (month, shop_id, category_id, scope, sales) "  # noqa: S608
-            f"SELECT %s, shop_id, category_id, scope, SUM(sales) FROM {CategorySalesDay._meta.db_table} "
-            f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY shop_id, category_id, scope",
-            [month, month, end, *shops_params],
-        )
+        for month_model, day_model, keys, summed in _ROLLUPS:
+            kept, sums = ", ".join(keys), ", ".join(f"SUM({c})" for c in summed)
+            cursor.execute(
+                f"INSERT INTO {month_model._meta.db_table} (month, {kept}, {', '.join(summed)}) "  # noqa: S608
+                f"SELECT %s, {kept}, {sums} FROM {day_model._meta.db_table} "
+                f"WHERE day >= %s AND day <= %s{shops_sql} GROUP BY {kept}",
+                [month, month, end, *shops_params],
+            )
 
 
 _CHAIN_COLUMNS = "scope, shop_id, place_id, category_id, buyer_key, day, sales, previous_day, second_day"
-# The chains by category over all shops: a refresh rebuilds its buyers' chains of the categories it touched.
-_CATEGORY_CHAINS = (BuyerSalesChain.Scope.CATEGORY, BuyerSalesChain.Scope.CATEGORY_TREE)
-# The chains by category over all shops, and the ``CategorySalesDay`` scope each is built from.
+# The chains by category over all shops, and the ``CategorySalesDay`` scope each is built from. A refresh
+# rebuilds its buyers' chains of the categories it touched.
 _CATEGORY_SCOPES = (
     (BuyerSalesChain.Scope.CATEGORY, CategorySalesDay.Scope.OWN),
     (BuyerSalesChain.Scope.CATEGORY_TREE, CategorySalesDay.Scope.TREE),
 )
+_CATEGORY_CHAINS = tuple(scope for scope, _day_scope in _CATEGORY_SCOPES)
 _PLACE_LEVELS = (
     (BuyerSalesChain.Scope.VILLAGE, "village_id"),
     (BuyerSalesChain.Scope.TOWN, "town_id"),
@@ -827,8 +818,8 @@ def sales_facts_rebuild(*, since: datetime.date | None = None, until: datetime.d
         # Facts left from before the first sale (source rows deleted since) go too.
         for model in (SalesDay, ProductSalesDay, CategorySalesDay, BuyerSalesDay):
             model.objects.filter(day__lt=since).delete()
-        for month_model in (SalesMonth, BuyerSalesMonth, ProductSalesMonth, CategorySalesMonth):
-            month_model.objects.filter(month__lt=month_first(since)).delete()
+        for month_model in _MONTH_MODELS:
+            month_model.objects.filter(month__lt=month_first(since)).delete()  # type: ignore[attr-defined]
     days = sorted(_active_days(since, until))
     for day in days:
         sales_facts_refresh(day=day, rollups=False)

@@ -69,12 +69,13 @@ test: venv
 test-walk: venv
 	$(PY) -m pytest -m walk -n 2 $(PYTEST_ARGS)
 
-# The accessibility test runs axe-core (npm) in the pages: installed under var/node/ when missing.
+# The accessibility test runs axe-core (npm) in the pages: installed under var/node/ when missing. Two
+# workers, each with its own browser, live server, localstripe and database (2.4 min here, 6 on one).
 AXE_VERSION ?= 4.10.3
 test-e2e: venv
 	@test -f var/node/node_modules/axe-core/axe.min.js || npm install --prefix var/node --no-save --no-audit \
 	  --no-fund --silent axe-core@$(AXE_VERSION)
-	$(PY) -m pytest -m e2e $(PYTEST_ARGS)
+	$(PY) -m pytest -m e2e -n 2 $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

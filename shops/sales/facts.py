@@ -336,7 +336,8 @@ def _chain_places_sync(*, everything: bool = False) -> set[int]:
 class _ChainGroups:
     """Which chain rows a refresh rebuilds, besides its buyers': by shop at ``shops``, by place at
     ``places`` (level → place ids, None standing for "in no place of that level"), by category at
-    ``categories`` (None standing for "no category"); None: all of them."""
+    ``categories`` (None standing for "no category"), by shop and category tree at both; None: all of
+    them."""
 
     shops: list[int] | None
     places: dict[str, list[int | None]] | None
@@ -349,10 +350,17 @@ class _ChainGroups:
         if scope in _CATEGORY_CHAINS:
             return _in_list_or_null(f"{prefix}category_id", self.categories)
         if scope == BuyerSalesChain.Scope.SHOP:
-            if self.shops is None:
-                return "1 = 1", []
-            return _in_list(f"{prefix}shop_id", self.shops), list(self.shops)
+            return self._at_shops(prefix)
+        if scope == BuyerSalesChain.Scope.SHOP_TREE:
+            at_shops, shop_params = self._at_shops(prefix)
+            of_categories, category_params = _in_list_or_null(f"{prefix}category_id", self.categories)
+            return f"({at_shops} AND {of_categories})", [*shop_params, *category_params]
         return _in_list_or_null(f"{prefix}place_id", None if self.places is None else self.places[scope])
+
+    def _at_shops(self, prefix: str) -> tuple[str, list]:
+        if self.shops is None:
+            return "1 = 1", []
+        return _in_list(f"{prefix}shop_id", self.shops), list(self.shops)
 
     def every_scope(self, prefix: str = "") -> tuple[str, list]:
         """A SQL condition on rows of any scope (``where`` of each, joined with OR), and its parameters."""
@@ -404,10 +412,12 @@ def _chains_refresh(
     ``BuyerSalesDay`` rows: by shop at ``shop_ids`` (every shop when None: only those shops' facts
     changed), by the village, town and county of those shops, over all shops, and by category at
     ``categories`` (every one when None: the categories whose facts changed; a buyer's sales at all shops
-    holding the category, from ``CategorySalesDay``: "own" and "tree"), with window functions in the
-    database; then their rows as seen from each month start (``BuyerSalesChainMonth``). A shop that moved
-    since the chains by place were built has all its buyers' chains by place rebuilt, in every place. The
-    caller holds every shop's lock: a buyer's chain over all shops depends on each shop's facts."""
+    holding the category, from ``CategorySalesDay``: "own" and "tree"), and by shop and category tree at
+    both ("shtree": a buyer's sales at one shop holding the category or one under it), with window
+    functions in the database; then their rows as seen from each month start (``BuyerSalesChainMonth``).
+    A shop that moved since the chains by place were built has all its buyers' chains by place rebuilt,
+    in every place. The caller holds every shop's lock: a buyer's chain over all shops depends on each
+    shop's facts."""
     chains, days = BuyerSalesChain._meta.db_table, BuyerSalesDay._meta.db_table
     places_table, chain_months = ChainPlace._meta.db_table, BuyerSalesChainMonth._meta.db_table
     category_days = CategorySalesDay._meta.db_table
@@ -458,6 +468,20 @@ def _chains_refresh(
         "WINDOW w AS (PARTITION BY buyer_key ORDER BY day)"
     )
     select_params += buyer_params
+    by_shop_tree, shop_tree_params = groups.where(BuyerSalesChain.Scope.SHOP_TREE)
+    selects.append(
+        "SELECT %s, shop_id, NULL, category_id, buyer_key, day, SUM(sales), LAG(day) OVER w, "  # noqa: S608
+        "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END "
+        f"FROM {category_days} WHERE scope = %s AND {by_buyer} AND {by_shop_tree} "
+        "GROUP BY shop_id, category_id, buyer_key, day "
+        "WINDOW w AS (PARTITION BY shop_id, category_id, buyer_key ORDER BY day)"
+    )
+    select_params += [
+        BuyerSalesChain.Scope.SHOP_TREE,
+        CategorySalesDay.Scope.TREE,
+        *buyer_params,
+        *shop_tree_params,
+    ]
     for scope, category_scope in _CATEGORY_SCOPES:
         by_category, category_params = groups.where(scope)
         selects.append(

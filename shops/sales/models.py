@@ -220,15 +220,18 @@ class BuyerSalesChain(models.Model):
         # scope), or of the category or one under it ("tree").
         CATEGORY = "cat", "category"
         CATEGORY_TREE = "tree", "category and under"
+        # The sales at one shop that contained a product of the category or one under it: a category
+        # filter broken down by shop, or within one shop.
+        SHOP_TREE = "shtree", "shop, category and under"
 
     scope = models.CharField(max_length=7, choices=Scope.choices)
-    # The shop for scope "shop"; None otherwise.
+    # The shop for scopes "shop" and "shtree"; None otherwise.
     shop = models.ForeignKey("partner.Partner", null=True, on_delete=models.CASCADE, related_name="+")
     # The village, town or county for those scopes (the shops' places when the row was built, see
     # ``ChainPlace``); None otherwise.
     place = models.ForeignKey("places.Region", null=True, on_delete=models.CASCADE, related_name="+")
-    # The category for the category scopes (None there: the sales of products with no category); None
-    # otherwise.
+    # The category for the category scopes and "shtree" (None there: the sales of products with no
+    # category); None otherwise.
     category = models.ForeignKey("catalogue.Category", null=True, on_delete=models.CASCADE, related_name="+")
     buyer_key = models.CharField(max_length=40)
     day = models.DateField()
@@ -263,7 +266,7 @@ class BuyerSalesChain(models.Model):
             # The rows of chosen categories (a category filter) at the head of a period.
             models.Index(
                 fields=["scope", "category", "day"],
-                include=["previous_day", "second_day"],
+                include=["previous_day", "second_day", "shop"],
                 condition=models.Q(second_day__isnull=False, category__isnull=False),
                 name="sales_chain_category_day",
             ),
@@ -303,7 +306,7 @@ class BuyerSalesChainMonth(models.Model):
             # The same for chosen categories (a category filter).
             models.Index(
                 fields=["scope", "category", "month", "second_day"],
-                include=["previous_day"],
+                include=["previous_day", "shop"],
                 condition=models.Q(category__isnull=False),
                 name="sales_chain_month_category",
             ),

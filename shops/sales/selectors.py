@@ -375,6 +375,7 @@ PLACE_OF_SCOPE = {"village": "village_id", "town": "town_id", "county": "county_
 # The column of a chain row that names its unit (shop, category), for the scopes not by place.
 UNIT_COLUMN = {
     BuyerSalesChain.Scope.SHOP: "shop_id",
+    BuyerSalesChain.Scope.SHOP_TREE: "shop_id",
     BuyerSalesChain.Scope.CATEGORY: "category_id",
     BuyerSalesChain.Scope.CATEGORY_TREE: "category_id",
 }
@@ -385,11 +386,13 @@ STALE = -1
 @dataclass(frozen=True)
 class ChainPlan:
     """Which chains count a review's repeat buyers: ``scope``, grouped by ``column`` ("shop_id",
-    "place_id" or None for one count) and limited to the groups ``units`` (None: every group)."""
+    "place_id" or None for one count) and limited to the groups ``units`` (None: every group) and, for
+    the chains by shop and category tree, to the rows of ``category``."""
 
     scope: str
     column: str | None
     units: tuple[int, ...] | None
+    category: int | None = None
 
 
 def _filtered_shops(filters: SalesFilters, choices: Choices) -> list[Any]:
@@ -478,6 +481,9 @@ def _chain_counts(period: Period, plan: ChainPlan) -> dict | None:
         unit_column = plan.column or UNIT_COLUMN.get(plan.scope, "place_id")
         units = f" AND {unit_column} IN ({', '.join(['%s'] * len(plan.units))})"
         unit_params = list(plan.units)
+    if plan.category is not None:
+        units += " AND category_id = %s"
+        unit_params.append(plan.category)
     if first_month <= end:
         head_end = first_month - datetime.timedelta(days=1)
         parts = [
@@ -565,19 +571,30 @@ def _shop_repeat_buyers(
         return {None: cursor.fetchone()[0]}
 
 
-def _category_chain_plan(
-    dimension: str | None, filters: SalesFilters, categories: list[int] | None
+def _category_chain_plan(  # noqa: PLR0911
+    dimension: str | None, filters: SalesFilters, categories: list[int] | None, choices: Choices
 ) -> ChainPlan | None:
-    """How the buyers' chains by category answer repeat buyers by category (``dimension`` CATEGORY,
-    within ``categories`` when a category filter gives them) or of one category and those under it (no
-    dimension, a category filter); None when they cannot: the chains count a buyer's sales at all shops,
-    so not under a shop or place filter, nor broken down by shop or place."""
-    if any(v is not None for v in (filters.county_id, filters.town_id, filters.village_id, filters.shop_id)):
-        return None
+    """How the buyers' chains answer repeat buyers by category (``dimension`` CATEGORY, within
+    ``categories`` when a category filter gives them; the chains by category over all shops), or of a
+    category filter's tree: in all (the chains by category tree), within one shop or broken down by shop
+    (the chains by shop and category tree, at the shops the other filters leave). None when they cannot:
+    by category under a shop or place filter, or a category filter within a place or broken down by place
+    (a place's buyers are not the sum of its shops')."""
+    placed = any(v is not None for v in (filters.county_id, filters.town_id, filters.village_id))
     if dimension == CATEGORY:
+        if placed or filters.shop_id is not None:
+            return None
         units = tuple(categories) if categories is not None else None
         return ChainPlan(BuyerSalesChain.Scope.CATEGORY, "category_id", units)
-    if dimension is None and filters.category_id is not None:
+    if filters.category_id is None:
+        return None
+    chosen = tuple(sorted(shop.pk for shop in _filtered_shops(filters, choices)))
+    if dimension == SHOP:
+        units = chosen if placed or filters.shop_id is not None else None
+        return ChainPlan(BuyerSalesChain.Scope.SHOP_TREE, "shop_id", units, category=filters.category_id)
+    if dimension is None and filters.shop_id is not None:
+        return ChainPlan(BuyerSalesChain.Scope.SHOP_TREE, None, chosen, category=filters.category_id)
+    if dimension is None and not placed:
         return ChainPlan(BuyerSalesChain.Scope.CATEGORY_TREE, None, (filters.category_id,))
     return None
 
@@ -632,6 +649,7 @@ def _figures(
             dimension,
             group,
             categories,
+            choices,
             buyers=buyers and not net_only,
             net_only=net_only,
         )
@@ -675,6 +693,7 @@ def _product_figures(  # noqa: PLR0913
     dimension: str | None,
     group: str | None,
     categories: list[int] | None,
+    choices: Choices,
     *,
     buyers: bool,
     net_only: bool,
@@ -701,7 +720,7 @@ def _product_figures(  # noqa: PLR0913
     orders = {key: row["sales"] for key, row in sold.items()}
     repeat = None
     if buyers:
-        plan = _category_chain_plan(dimension, filters, categories)
+        plan = _category_chain_plan(dimension, filters, categories, choices)
         repeat = _chain_counts(period, plan) if plan is not None else None
         if repeat is None:
             repeat = _repeat_buyers(_scoped(daily, period, filters), group)

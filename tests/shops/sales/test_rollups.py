@@ -51,11 +51,14 @@ from shops.sales.selectors import (
     sales_review,
 )
 from shops.sales.subscribers import facts_after_refund
+from tests.factories import ProductFactory
 from tests.shops.sales.conftest import SHANGHAI, buyer, refund_make, sale
 from tests.shops.sales.test_pages import staff_client  # noqa: F401  (the fixture)
 
 D = Decimal
 Partner = get_model("partner", "Partner")
+Product = get_model("catalogue", "Product")
+HILL_TEA = "高山绿茶"
 FIRST, LAST = datetime.date(2024, 11, 1), datetime.date(2026, 4, 30)
 MONEY = ("goods", "shipping", "presale_goods", "refunds", "refunds_itemised")
 
@@ -152,9 +155,9 @@ def review(period: Period, dimension: str = SHOP, **filters: int):
 
 
 def chains_follow_the_days() -> None:
-    """Every buyer's chain, by shop, by the shops' village, town and county, over all shops and by
-    category over all shops (its sales holding the category, own or in its tree), is what its daily rows
-    say: each day's sales, the previous day with a sale, and the day of the second sale
+    """Every buyer's chain, by shop, by the shops' village, town and county, over all shops, by category
+    over all shops (its sales holding the category, own or in its tree) and by shop and category tree, is
+    what its daily rows say: each day's sales, the previous day with a sale, and the day of the second sale
     counting from that day; and its rows as seen from each month start are those of the chain row whose
     gap holds that month start, when it has a previous and a second sale."""
     places = {
@@ -170,10 +173,12 @@ def chains_follow_the_days() -> None:
         chains[("all", None, None, None, key)][day] += n
         first, last = min(first or day, day), max(last or day, day)
     in_scope = {CategorySalesDay.Scope.OWN: "cat", CategorySalesDay.Scope.TREE: "tree"}
-    for scope, category_id, key, day, n in CategorySalesDay.objects.values_list(
-        "scope", "category_id", "buyer_key", "day", "sales"
+    for scope, shop_id, category_id, key, day, n in CategorySalesDay.objects.values_list(
+        "scope", "shop_id", "category_id", "buyer_key", "day", "sales"
     ):
         chains[(in_scope[scope], None, None, category_id, key)][day] += n
+        if scope == CategorySalesDay.Scope.TREE:
+            chains[("shtree", shop_id, None, category_id, key)][day] += n
     wanted, wanted_months = set(), set()
     month_starts = []
     if first is not None:
@@ -209,7 +214,16 @@ def chains_follow_the_days() -> None:
         "scope", "shop_id", "place_id", "category_id", "buyer_key", "month", "previous_day", "second_day"
     )
     assert sorted(kept_months, key=str) == sorted(wanted_months, key=str)
-    assert {scope for scope, *_rest in wanted} >= {"shop", "village", "town", "county", "all", "cat", "tree"}
+    assert {scope for scope, *_rest in wanted} >= {
+        "shop",
+        "village",
+        "town",
+        "county",
+        "all",
+        "cat",
+        "tree",
+        "shtree",
+    }
 
 
 def rollups_are_the_sums_of_the_days() -> None:
@@ -303,6 +317,17 @@ def years(world):
             refund_make(part, when=when, lines=[(part.lines().first(), 1)])
         else:
             refund_make(part, when=when, amount=D("5.00"))
+    # A green tea at the bamboo-shoot shop too: the tea category's buyers at one shop are not its buyers
+    # at all shops. One buyer buys it there and the tea shop's tea, another it twice there.
+    hill_tea = ProductFactory(
+        title=HILL_TEA, shop=world.shoots_shop, stock=(Decimal("60.00"), 500), perishable=False
+    )
+    hill_tea.categories.set([world.green_tea])
+    both, twice = buyer(), buyer()
+    sale((world.tea, 1), paid_at="2025-08-05 10:00", user=both)
+    sale((hill_tea, 1), paid_at="2025-08-20 10:00", user=both)
+    sale((hill_tea, 1), paid_at="2025-08-09 10:00", user=twice)
+    sale((hill_tea, 2), (world.shoots, 1), paid_at="2025-10-02 10:00", user=twice)
     sales_facts_rebuild(since=FIRST, until=LAST)
     return world
 
@@ -430,6 +455,9 @@ def test_the_rollups_are_the_sums_of_the_days_after_a_rebuild_and_the_migration(
     importlib.import_module("shops.sales.migrations.0007_category_rollups_and_chains").rollups_fill(
         apps, editor
     )
+    importlib.import_module(
+        "shops.sales.migrations.0009_chains_by_shop_and_category_tree"
+    ).shop_tree_chains_fill(apps, editor)
     rollups_are_the_sums_of_the_days()
     assert seen(review(FIXED[0]).totals) == expected(FIXED[0])
 
@@ -507,23 +535,33 @@ def by_category_seen(result) -> dict:
     }
 
 
+def by_shop_seen(result) -> dict:
+    return {
+        row.figures.key: (row.figures.orders, row.figures.units, row.figures.goods, row.figures.repeat_buyers)
+        for row in result.rows
+    }
+
+
 def test_by_category_and_product_any_period_agrees_with_the_orders(years):
-    """By category and by product, under a category filter, and with a place filter (where the chains by
-    category cannot answer), for the fixed periods and 20 random ones: orders, units, goods and repeat
-    buyers equal what the orders say. The long ones read the monthly roll-ups and the chains by
-    category."""
+    """By category and by product, under a category filter (in all, broken down by shop, within one shop
+    and within a county by shop), and with a place filter (where the chains by category cannot answer),
+    for the fixed periods and 12 random ones: orders, units, goods and repeat buyers equal what the orders
+    say. The long ones read the monthly roll-ups and the chains by category, and by shop and category."""
     sold = sold_products()
-    own = {p.pk: {p.categories.get().pk} for p in (years.tea, years.shoots, years.peaches)}
+    hill_tea = Product.objects.get(title=HILL_TEA)
+    own = {p.pk: {p.categories.get().pk} for p in (years.tea, years.shoots, years.peaches, hill_tea)}
     tea_root, dried_root = years.green_tea.get_parent(), years.dried_goods
     in_tree = {
         years.tea.pk: {years.green_tea.pk, tea_root.pk},
+        hill_tea.pk: {years.green_tea.pk, tea_root.pk},
         years.shoots.pk: {years.shoots.categories.get().pk, dried_root.pk},
         years.peaches.pk: {years.fruit.pk},
     }
     each = {product: {product} for product in own}
     in_suichang = {years.tea_shop.pk, years.shoots_shop.pk}
-    repeat_seen = 0
-    for period in FIXED + random_periods(20):
+    shops = (years.tea_shop.pk, years.shoots_shop.pk, years.peach_shop.pk)
+    repeat_seen = by_shop_repeat_seen = 0
+    for period in FIXED + random_periods(12):
         wanted = by_category_expected(period, sold, own)
         assert by_category_seen(review(period, CATEGORY)) == wanted, period
         repeat_seen += sum(row[3] for row in wanted.values())
@@ -540,10 +578,24 @@ def test_by_category_and_product_any_period_agrees_with_the_orders(years):
                 goods,
                 repeat,
             ), (period, root)
+            at_each = {
+                shop: by_category_expected(period, sold, in_tree, {shop}).get(root.pk) for shop in shops
+            }
+            at_each = {shop: row for shop, row in at_each.items() if row is not None}
+            assert by_shop_seen(review(period, SHOP, category_id=root.pk)) == at_each, (period, root)
+            assert by_shop_seen(review(period, SHOP, category_id=root.pk, county_id=years.suichang.pk)) == {
+                shop: row for shop, row in at_each.items() if shop in in_suichang
+            }, (period, root)
+            one = review(period, SHOP, category_id=root.pk, shop_id=years.tea_shop.pk).totals
+            assert (one.orders, one.units, one.goods, one.repeat_buyers) == at_each.get(
+                years.tea_shop.pk, (0, 0, D("0"), 0)
+            ), (period, root)
+            by_shop_repeat_seen += sum(row[3] for row in at_each.values())
         assert by_category_seen(
             review(period, CATEGORY, county_id=years.suichang.pk)
         ) == by_category_expected(period, sold, own, in_suichang), period
     assert repeat_seen >= 10  # so the repeat buyers compared are not all zero
+    assert by_shop_repeat_seen >= 10
 
 
 def queries(period: Period, dimension: str) -> list[str]:
@@ -591,6 +643,21 @@ def test_two_years_cost_the_queries_of_a_month(two_sales):
     by_category = review(custom_period(datetime.date(2024, 5, 9), datetime.date(2026, 5, 8)), CATEGORY)
     green_tea = next(row.figures for row in by_category.rows if row.figures.key == two_sales.green_tea.pk)
     assert (green_tea.orders, green_tea.units, green_tea.repeat_buyers) == (2, 3, 1)
+    # A category filter broken down by shop, or within one shop: the chains by shop and category tree.
+    tea_root = two_sales.green_tea.get_parent()
+    long = custom_period(datetime.date(2024, 5, 9), datetime.date(2026, 5, 8))
+    for filters in ({}, {"shop_id": two_sales.tea_shop.pk}):
+        counted = []
+        for period in (period_of(MONTH, datetime.date(2026, 2, 1)), long):
+            with CaptureQueriesContext(connection) as captured:
+                result = review(period, SHOP, category_id=tea_root.pk, **filters)
+            counted.append(len(captured))
+        sqls = [q["sql"] for q in captured.captured_queries]
+        assert counted[0] == counted[1], filters
+        assert not any("sales_categorysalesday" in sql and "buyer_key" in sql for sql in sqls), filters
+        assert any("sales_buyersaleschainmonth" in sql for sql in sqls), filters
+        tea_shop = result.totals if filters else next(r.figures for r in result.rows)
+        assert (tea_shop.orders, tea_shop.repeat_buyers) == (2, 1), filters
 
 
 def test_a_two_year_custom_range_on_the_page(two_sales, staff_client):  # noqa: F811  (the imported fixture)

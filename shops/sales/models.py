@@ -270,6 +270,15 @@ class BuyerSalesChain(models.Model):
                 condition=models.Q(second_day__isnull=False, category__isnull=False),
                 name="sales_chain_category_day",
             ),
+            # Their first sales in the scope, for the buyers who had none before a long period.
+            models.Index(
+                fields=["scope", "category", "second_day"],
+                include=["day", "shop"],
+                condition=models.Q(
+                    second_day__isnull=False, previous_day__isnull=True, category__isnull=False
+                ),
+                name="sales_chain_first_category",
+            ),
             models.Index(fields=["buyer_key"], name="sales_chain_buyer"),
         ]
 

@@ -289,13 +289,17 @@ def _shops_filtered(queryset: QuerySet[Any], filters: SalesFilters) -> QuerySet[
 
 def _in_parts(
     monthly: QuerySet[Any], daily: QuerySet[Any], parts: PeriodParts, filters: SalesFilters
-) -> tuple[QuerySet[Any], QuerySet[Any]]:
-    """The rows of ``monthly`` for the whole months and of ``daily`` for the edge days."""
-    monthly = monthly.filter(month__gte=parts.first_month, month__lte=parts.last_month)
-    daily = daily.filter(
-        Q(day__gte=parts.head[0], day__lte=parts.head[1]) | Q(day__gte=parts.tail[0], day__lte=parts.tail[1])
-    )
-    return _shops_filtered(monthly, filters), _shops_filtered(daily, filters)
+) -> tuple[QuerySet[Any], ...]:
+    """The rows of ``monthly`` for the whole months and of ``daily`` for the days before and after them:
+    a queryset for each part that has days (each a plain range on ``day``, which an index on
+    (…, day) reads as a range; the two edges joined with OR were read as a filter over every day)."""
+    querysets = []
+    if parts.first_month <= parts.last_month:
+        querysets.append(monthly.filter(month__gte=parts.first_month, month__lte=parts.last_month))
+    for first, last in (parts.head, parts.tail):
+        if first <= last:
+            querysets.append(daily.filter(day__gte=first, day__lte=last))
+    return tuple(_shops_filtered(queryset, filters) for queryset in querysets)
 
 
 def _union_sql(querysets: Iterable[QuerySet[Any]]) -> tuple[str, list[Any]]:

@@ -1229,6 +1229,7 @@ def one_size(args) -> int:
         ("by category", {"dimension": "category"}),
         ("by product", {"dimension": "product"}),
         (f"{root.name} by shop", {"dimension": "shop", "category": root.pk}),
+        (f"{root.name} by village", {"dimension": "village", "category": root.pk}),
     ):
         month_queries = None
         for role, period, params in [("busiest month", busiest, base), *long_periods]:

@@ -302,6 +302,12 @@ _PLACE_LEVELS = (
     (BuyerSalesChain.Scope.TOWN, "town_id"),
     (BuyerSalesChain.Scope.COUNTY, "county_id"),
 )
+# The chains by place and category tree, each with its place level.
+_PLACE_TREES: dict[str, str] = {
+    BuyerSalesChain.Scope.VILLAGE_TREE: BuyerSalesChain.Scope.VILLAGE,
+    BuyerSalesChain.Scope.TOWN_TREE: BuyerSalesChain.Scope.TOWN,
+    BuyerSalesChain.Scope.COUNTY_TREE: BuyerSalesChain.Scope.COUNTY,
+}
 
 
 def _in_list(column: str, values: list) -> str:
@@ -336,14 +342,14 @@ def _chain_places_sync(*, everything: bool = False) -> set[int]:
 class _ChainGroups:
     """Which chain rows a refresh rebuilds, besides its buyers': by shop at ``shops``, by place at
     ``places`` (level → place ids, None standing for "in no place of that level"), by category at
-    ``categories`` (None standing for "no category"), by shop and category tree at both; None: all of
-    them."""
+    ``categories`` (None standing for "no category"), by shop or place and category tree at both (every
+    category at a place when ``places`` is None); None: all of them."""
 
     shops: list[int] | None
     places: dict[str, list[int | None]] | None
     categories: list[int | None] | None = None
 
-    def where(self, scope: str, prefix: str = "") -> tuple[str, list]:
+    def where(self, scope: str, prefix: str = "") -> tuple[str, list]:  # noqa: PLR0911
         """A SQL condition on the rows of ``scope`` (column names after ``prefix``), and its parameters."""
         if scope == BuyerSalesChain.Scope.ALL:
             return "1 = 1", []  # only the buyers narrow them
@@ -355,6 +361,12 @@ class _ChainGroups:
             at_shops, shop_params = self._at_shops(prefix)
             of_categories, category_params = _in_list_or_null(f"{prefix}category_id", self.categories)
             return f"({at_shops} AND {of_categories})", [*shop_params, *category_params]
+        if scope in _PLACE_TREES:
+            if self.places is None:  # every place, or a shop moved: all of its buyers' rows, every category
+                return "1 = 1", []
+            at_places, place_params = _in_list_or_null(f"{prefix}place_id", self.places[_PLACE_TREES[scope]])
+            of_categories, category_params = _in_list_or_null(f"{prefix}category_id", self.categories)
+            return f"({at_places} AND {of_categories})", [*place_params, *category_params]
         return _in_list_or_null(f"{prefix}place_id", None if self.places is None else self.places[scope])
 
     def _at_shops(self, prefix: str) -> tuple[str, list]:
@@ -412,12 +424,12 @@ def _chains_refresh(
     ``BuyerSalesDay`` rows: by shop at ``shop_ids`` (every shop when None: only those shops' facts
     changed), by the village, town and county of those shops, over all shops, and by category at
     ``categories`` (every one when None: the categories whose facts changed; a buyer's sales at all shops
-    holding the category, from ``CategorySalesDay``: "own" and "tree"), and by shop and category tree at
-    both ("shtree": a buyer's sales at one shop holding the category or one under it), with window
-    functions in the database; then their rows as seen from each month start (``BuyerSalesChainMonth``).
-    A shop that moved since the chains by place were built has all its buyers' chains by place rebuilt,
-    in every place. The caller holds every shop's lock: a buyer's chain over all shops depends on each
-    shop's facts."""
+    holding the category, from ``CategorySalesDay``: "own" and "tree"), by shop and category tree at
+    both ("shtree": a buyer's sales at one shop holding the category or one under it) and by place and
+    category tree ("vtree", "ttree", "ctree"), with window functions in the database; then their rows as
+    seen from each month start (``BuyerSalesChainMonth``). A shop that moved since the chains by place
+    were built has all its buyers' chains by place rebuilt, in every place and category. The caller
+    holds every shop's lock: a buyer's chain over all shops depends on each shop's facts."""
     chains, days = BuyerSalesChain._meta.db_table, BuyerSalesDay._meta.db_table
     places_table, chain_months = ChainPlace._meta.db_table, BuyerSalesChainMonth._meta.db_table
     category_days = CategorySalesDay._meta.db_table
@@ -482,6 +494,18 @@ def _chains_refresh(
         *buyer_params,
         *shop_tree_params,
     ]
+    for tree_scope, (_level, column) in zip(_PLACE_TREES, _PLACE_LEVELS, strict=True):
+        by_place_tree, place_tree_params = groups.where(tree_scope)
+        selects.append(
+            "SELECT %s, NULL, place_id, category_id, buyer_key, day, SUM(sales), LAG(day) OVER w, "  # noqa: S608
+            "CASE WHEN SUM(sales) >= 2 THEN day ELSE LEAD(day) OVER w END FROM ("
+            f"SELECT d.buyer_key, d.day, d.sales, d.category_id, p.{column} AS place_id "
+            f"FROM {category_days} d JOIN {places_table} p ON p.shop_id = d.shop_id "
+            "WHERE d.scope = %s) tree_days "
+            f"WHERE {by_buyer} AND {by_place_tree} GROUP BY place_id, category_id, buyer_key, day "
+            "WINDOW w AS (PARTITION BY place_id, category_id, buyer_key ORDER BY day)"
+        )
+        select_params += [tree_scope, CategorySalesDay.Scope.TREE, *buyer_params, *place_tree_params]
     for scope, category_scope in _CATEGORY_SCOPES:
         by_category, category_params = groups.where(scope)
         selects.append(

@@ -220,18 +220,21 @@ class BuyerSalesChain(models.Model):
         # scope), or of the category or one under it ("tree").
         CATEGORY = "cat", "category"
         CATEGORY_TREE = "tree", "category and under"
-        # The sales at one shop that contained a product of the category or one under it: a category
-        # filter broken down by shop, or within one shop.
+        # The sales at one shop, or at the shops of one village, town or county, that contained a product
+        # of the category or one under it: a category filter broken down by shop or place, or within one.
         SHOP_TREE = "shtree", "shop, category and under"
+        VILLAGE_TREE = "vtree", "village, category and under"
+        TOWN_TREE = "ttree", "town, category and under"
+        COUNTY_TREE = "ctree", "county, category and under"
 
     scope = models.CharField(max_length=7, choices=Scope.choices)
     # The shop for scopes "shop" and "shtree"; None otherwise.
     shop = models.ForeignKey("partner.Partner", null=True, on_delete=models.CASCADE, related_name="+")
-    # The village, town or county for those scopes (the shops' places when the row was built, see
-    # ``ChainPlace``); None otherwise.
+    # The village, town or county for those scopes and their "…tree" ones (the shops' places when the
+    # row was built, see ``ChainPlace``); None otherwise.
     place = models.ForeignKey("places.Region", null=True, on_delete=models.CASCADE, related_name="+")
-    # The category for the category scopes and "shtree" (None there: the sales of products with no
-    # category); None otherwise.
+    # The category for the category scopes and the "…tree" ones (None there: the sales of products with
+    # no category); None otherwise.
     category = models.ForeignKey("catalogue.Category", null=True, on_delete=models.CASCADE, related_name="+")
     buyer_key = models.CharField(max_length=40)
     day = models.DateField()
@@ -266,14 +269,14 @@ class BuyerSalesChain(models.Model):
             # The rows of chosen categories (a category filter) at the head of a period.
             models.Index(
                 fields=["scope", "category", "day"],
-                include=["previous_day", "second_day", "shop"],
+                include=["previous_day", "second_day", "shop", "place"],
                 condition=models.Q(second_day__isnull=False, category__isnull=False),
                 name="sales_chain_category_day",
             ),
             # Their first sales in the scope, for the buyers who had none before a long period.
             models.Index(
                 fields=["scope", "category", "second_day"],
-                include=["day", "shop"],
+                include=["day", "shop", "place"],
                 condition=models.Q(
                     second_day__isnull=False, previous_day__isnull=True, category__isnull=False
                 ),
@@ -315,7 +318,7 @@ class BuyerSalesChainMonth(models.Model):
             # The same for chosen categories (a category filter).
             models.Index(
                 fields=["scope", "category", "month", "second_day"],
-                include=["previous_day", "shop"],
+                include=["previous_day", "shop", "place"],
                 condition=models.Q(category__isnull=False),
                 name="sales_chain_month_category",
             ),

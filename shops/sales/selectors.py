@@ -19,7 +19,7 @@ shop or place, each buyer's sales containing the category are summed over the pe
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -376,6 +376,16 @@ PLACE_SCOPES = {
     "shop__county_id": BuyerSalesChain.Scope.COUNTY,
 }
 PLACE_OF_SCOPE = {"village": "village_id", "town": "town_id", "county": "county_id"}
+# The chains of a category filter's tree for each way the chains group shops (over all shops: one
+# category's tree, ``CATEGORY_TREE`` with the category as its unit).
+TREE_OF_SCOPE = {
+    BuyerSalesChain.Scope.SHOP: BuyerSalesChain.Scope.SHOP_TREE,
+    BuyerSalesChain.Scope.VILLAGE: BuyerSalesChain.Scope.VILLAGE_TREE,
+    BuyerSalesChain.Scope.TOWN: BuyerSalesChain.Scope.TOWN_TREE,
+    BuyerSalesChain.Scope.COUNTY: BuyerSalesChain.Scope.COUNTY_TREE,
+}
+# The chains built with the shops' places (stale once a shop moves).
+BY_PLACE = {*PLACE_OF_SCOPE, *(TREE_OF_SCOPE[scope] for scope in PLACE_OF_SCOPE)}
 # The column of a chain row that names its unit (shop, category), for the scopes not by place.
 UNIT_COLUMN = {
     BuyerSalesChain.Scope.SHOP: "shop_id",
@@ -521,7 +531,7 @@ def _chain_counts(period: Period, plan: ChainPlan) -> dict | None:
     sql = " UNION ALL ".join(part for part, _params in parts)
     params = [param for _part, more in parts for param in more]
     sql = f"SELECT g, COUNT(*) FROM ({sql}) repeat_rows GROUP BY g"  # noqa: S608
-    by_place = plan.scope in PLACE_OF_SCOPE
+    by_place = plan.scope in BY_PLACE
     if by_place:
         # Whether any shop's places differ from those the chains by place were built with.
         shops, places = Partner._meta.db_table, ChainPlace._meta.db_table
@@ -575,32 +585,29 @@ def _shop_repeat_buyers(
         return {None: cursor.fetchone()[0]}
 
 
-def _category_chain_plan(  # noqa: PLR0911
+def _category_chain_plan(
     dimension: str | None, filters: SalesFilters, categories: list[int] | None, choices: Choices
 ) -> ChainPlan | None:
     """How the buyers' chains answer repeat buyers by category (``dimension`` CATEGORY, within
     ``categories`` when a category filter gives them; the chains by category over all shops), or of a
-    category filter's tree: in all (the chains by category tree), within one shop or broken down by shop
-    (the chains by shop and category tree, at the shops the other filters leave). None when they cannot:
-    by category under a shop or place filter, or a category filter within a place or broken down by place
-    (a place's buyers are not the sum of its shops')."""
-    placed = any(v is not None for v in (filters.county_id, filters.town_id, filters.village_id))
+    category filter's tree, in all or by shop or place: the plan of the same view without the category
+    (``_chain_plan``) on the chains of the category's tree at the same shops or places. None when they
+    cannot: by category under a shop or place filter (no chains by shop or place and primary category),
+    or where ``_chain_plan`` cannot (a place cut by the filters)."""
     if dimension == CATEGORY:
-        if placed or filters.shop_id is not None:
+        narrowed = (filters.county_id, filters.town_id, filters.village_id, filters.shop_id)
+        if any(v is not None for v in narrowed):
             return None
         units = tuple(categories) if categories is not None else None
         return ChainPlan(BuyerSalesChain.Scope.CATEGORY, "category_id", units)
-    if filters.category_id is None:
+    if filters.category_id is None or (dimension is not None and dimension not in SHOP_DIMENSIONS):
         return None
-    chosen = tuple(sorted(shop.pk for shop in _filtered_shops(filters, choices)))
-    if dimension == SHOP:
-        units = chosen if placed or filters.shop_id is not None else None
-        return ChainPlan(BuyerSalesChain.Scope.SHOP_TREE, "shop_id", units, category=filters.category_id)
-    if dimension is None and filters.shop_id is not None:
-        return ChainPlan(BuyerSalesChain.Scope.SHOP_TREE, None, chosen, category=filters.category_id)
-    if dimension is None and not placed:
+    plan = _chain_plan(SHOP_DIMENSIONS[dimension] if dimension else None, filters, choices)
+    if plan is None:
+        return None
+    if plan.scope == BuyerSalesChain.Scope.ALL:
         return ChainPlan(BuyerSalesChain.Scope.CATEGORY_TREE, None, (filters.category_id,))
-    return None
+    return replace(plan, scope=TREE_OF_SCOPE[plan.scope], category=filters.category_id)
 
 
 def _scoped(queryset: QuerySet[Any], period: Period, filters: SalesFilters) -> QuerySet[Any]:

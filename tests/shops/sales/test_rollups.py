@@ -156,10 +156,10 @@ def review(period: Period, dimension: str = SHOP, **filters: int):
 
 def chains_follow_the_days() -> None:
     """Every buyer's chain, by shop, by the shops' village, town and county, over all shops, by category
-    over all shops (its sales holding the category, own or in its tree) and by shop and category tree, is
-    what its daily rows say: each day's sales, the previous day with a sale, and the day of the second sale
-    counting from that day; and its rows as seen from each month start are those of the chain row whose
-    gap holds that month start, when it has a previous and a second sale."""
+    over all shops (its sales holding the category, own or in its tree) and by shop or place and category
+    tree, is what its daily rows say: each day's sales, the previous day with a sale, and the day of the
+    second sale counting from that day; and its rows as seen from each month start are those of the chain
+    row whose gap holds that month start, when it has a previous and a second sale."""
     places = {
         shop.pk: {"village": shop.village_id, "town": shop.town_id, "county": shop.county_id}
         for shop in Partner.objects.all()
@@ -179,6 +179,8 @@ def chains_follow_the_days() -> None:
         chains[(in_scope[scope], None, None, category_id, key)][day] += n
         if scope == CategorySalesDay.Scope.TREE:
             chains[("shtree", shop_id, None, category_id, key)][day] += n
+            for level, place in places[shop_id].items():
+                chains[(f"{level[0]}tree", None, place, category_id, key)][day] += n
     wanted, wanted_months = set(), set()
     month_starts = []
     if first is not None:
@@ -223,6 +225,9 @@ def chains_follow_the_days() -> None:
         "cat",
         "tree",
         "shtree",
+        "vtree",
+        "ttree",
+        "ctree",
     }
 
 
@@ -458,6 +463,9 @@ def test_the_rollups_are_the_sums_of_the_days_after_a_rebuild_and_the_migration(
     importlib.import_module(
         "shops.sales.migrations.0009_chains_by_shop_and_category_tree"
     ).shop_tree_chains_fill(apps, editor)
+    importlib.import_module(
+        "shops.sales.migrations.0011_chains_by_place_and_category_tree"
+    ).place_tree_chains_fill(apps, editor)
     rollups_are_the_sums_of_the_days()
     assert seen(review(FIXED[0]).totals) == expected(FIXED[0])
 
@@ -560,6 +568,10 @@ def test_by_category_and_product_any_period_agrees_with_the_orders(years):
     each = {product: {product} for product in own}
     in_suichang = {years.tea_shop.pk, years.shoots_shop.pk}
     shops = (years.tea_shop.pk, years.shoots_shop.pk, years.peach_shop.pk)
+    places_of = {
+        dimension: dict(Partner.objects.filter(pk__in=shops).values_list("pk", column))
+        for dimension, column in ((VILLAGE, "village_id"), (COUNTY, "county_id"))
+    }
     repeat_seen = by_shop_repeat_seen = 0
     for period in FIXED + random_periods(12):
         wanted = by_category_expected(period, sold, own)
@@ -590,6 +602,21 @@ def test_by_category_and_product_any_period_agrees_with_the_orders(years):
             assert (one.orders, one.units, one.goods, one.repeat_buyers) == at_each.get(
                 years.tea_shop.pk, (0, 0, D("0"), 0)
             ), (period, root)
+            for dimension, place_of in places_of.items():
+                members = defaultdict(set)
+                for shop, place in place_of.items():
+                    members[place].add(shop)
+                at_places = {
+                    place: by_category_expected(period, sold, in_tree, shops_there).get(root.pk)
+                    for place, shops_there in members.items()
+                }
+                assert by_shop_seen(review(period, dimension, category_id=root.pk)) == {
+                    place: row for place, row in at_places.items() if row is not None
+                }, (period, root, dimension)
+            county = review(period, SHOP, category_id=root.pk, county_id=years.suichang.pk).totals
+            assert (county.orders, county.units, county.goods, county.repeat_buyers) == by_category_expected(
+                period, sold, in_tree, in_suichang
+            ).get(root.pk, (0, 0, D("0"), 0)), (period, root)
             by_shop_repeat_seen += sum(row[3] for row in at_each.values())
         assert by_category_seen(
             review(period, CATEGORY, county_id=years.suichang.pk)
@@ -646,17 +673,23 @@ def test_two_years_cost_the_queries_of_a_month(two_sales):
     # A category filter broken down by shop, or within one shop: the chains by shop and category tree.
     tea_root = two_sales.green_tea.get_parent()
     long = custom_period(datetime.date(2024, 5, 9), datetime.date(2026, 5, 8))
-    for filters in ({}, {"shop_id": two_sales.tea_shop.pk}):
+    for dimension, filters in (
+        (SHOP, {}),
+        (SHOP, {"shop_id": two_sales.tea_shop.pk}),
+        (VILLAGE, {}),
+        (COUNTY, {}),
+        (SHOP, {"county_id": two_sales.suichang.pk}),
+    ):
         counted = []
         for period in (period_of(MONTH, datetime.date(2026, 2, 1)), long):
             with CaptureQueriesContext(connection) as captured:
-                result = review(period, SHOP, category_id=tea_root.pk, **filters)
+                result = review(period, dimension, category_id=tea_root.pk, **filters)
             counted.append(len(captured))
         sqls = [q["sql"] for q in captured.captured_queries]
         assert counted[0] == counted[1], filters
         assert not any("sales_categorysalesday" in sql and "buyer_key" in sql for sql in sqls), filters
         assert any("sales_buyersaleschainmonth" in sql for sql in sqls), filters
-        tea_shop = result.totals if filters else next(r.figures for r in result.rows)
+        tea_shop = result.totals if "shop_id" in filters else next(r.figures for r in result.rows)
         assert (tea_shop.orders, tea_shop.repeat_buyers) == (2, 1), filters
 
 
@@ -729,10 +762,22 @@ def test_repeat_buyers_by_place_agree_with_the_orders_and_follow_a_moved_shop(ye
         expected(two_years, {shoots.pk}, source=source)["repeat_buyers"],
     )  # so a count by shop summed would not pass for the town's
 
-    # The shoots shop moves to the tea shop's village.
+    # The shoots shop, which sells a green tea too, moves to the tea shop's village.
+    sold = sold_products()
+    tea_root = years.green_tea.get_parent()
+    in_tree = {product: {tea_root.pk} for product in Product.objects.filter(categories=years.green_tea)}
+    in_tree = defaultdict(set, {product.pk: categories for product, categories in in_tree.items()})
+
+    def tea_by_village_is_right() -> None:
+        wanted = by_category_expected(two_years, sold, in_tree, {tea.pk, shoots.pk}).get(tea_root.pk)
+        assert by_shop_seen(review(two_years, VILLAGE, category_id=tea_root.pk)) == {
+            years.village_a.pk: wanted
+        }
+
     type(shoots).objects.filter(pk=shoots.pk).update(village=years.village_a)
     for period in FIXED:
         places_expected(period, VILLAGE, {years.village_a.pk: {tea.pk, shoots.pk}, None: {peach.pk}}, source)
+    tea_by_village_is_right()  # the chains by village and category tree are stale: not used
     sales_facts_refresh(day=datetime.date(2025, 3, 3), shop_ids=[peach.pk])  # any refresh
     assert ChainPlace.objects.get(shop=shoots).village_id == years.village_a.pk
     chains_follow_the_days()
@@ -741,3 +786,8 @@ def test_repeat_buyers_by_place_agree_with_the_orders_and_follow_a_moved_shop(ye
             two_years, VILLAGE, {years.village_a.pk: {tea.pk, shoots.pk}, None: {peach.pk}}, source
         )
     assert not any("sales_buyersalesmonth" in q["sql"] for q in captured.captured_queries)
+    with CaptureQueriesContext(connection) as captured:
+        tea_by_village_is_right()  # rebuilt: from the chains
+    assert not any(
+        "sales_categorysalesday" in q["sql"] and "buyer_key" in q["sql"] for q in captured.captured_queries
+    )

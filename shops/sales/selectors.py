@@ -18,12 +18,13 @@ shop or place, each buyer's sales containing the category are summed over the pe
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 from oscar.core.loading import get_model
@@ -329,6 +330,9 @@ PRODUCT_SUMS = {
     "refunds": "refunds_itemised",
 }
 SUMS_MONEY = {"goods", "shipping", "presale_goods", "refunds", "refunds_itemised"}
+# What a period read for its net alone sums (the previous period's column).
+SHOP_NET_SUMS = {"goods": "goods", "shipping": "shipping", "refunds": "refunds"}
+PRODUCT_NET_SUMS = {"goods": "goods", "refunds": "refunds_itemised"}
 
 
 def _period_sums(
@@ -364,9 +368,12 @@ def _period_sums(
     }
 
 
-def _shop_sums(parts: PeriodParts, filters: SalesFilters, group: str | None) -> dict:
-    """The shops' figures (``SHOP_SUMS``) over the period per ``group``, in one query."""
-    return _period_sums(SalesMonth.objects, SalesDay.objects, parts, filters, group, SHOP_SUMS)
+def _shop_sums(
+    parts: PeriodParts, filters: SalesFilters, group: str | None, sums: dict[str, str] = SHOP_SUMS
+) -> dict:
+    """The shops' figures (``sums``, all of ``SHOP_SUMS`` by default) over the period per ``group``, in
+    one query."""
+    return _period_sums(SalesMonth.objects, SalesDay.objects, parts, filters, group, sums)
 
 
 # The chain scope of each way of grouping shops, and the column of a chain row that names its group.
@@ -643,7 +650,8 @@ def _figures(
     """Figures per group of ``dimension`` (None: one group, everything), and for the category and product
     breakdowns without a category filter, the row of shipping and refunds not itemised. Without
     ``buyers``, repeat buyers are not counted (None), which saves their query; with ``net_only`` (which
-    implies no ``buyers``) the money alone is read: a category's sales are left at a product's count."""
+    implies no ``buyers``) only what the net is made of is read (goods, shipping, refunds): the other
+    figures are left at zero."""
     categories = _subtree(filters.category_id, choices) if filters.category_id is not None else None
     group = SHOP_DIMENSIONS.get(dimension) if dimension else None
     if dimension == CATEGORY:
@@ -676,8 +684,8 @@ def _figures(
                 repeat_buyers=None,
             )
     else:
-        money = _shop_sums(parts, filters, group)
-        orders = {key: row["sales"] for key, row in money.items()}
+        money = _shop_sums(parts, filters, group, SHOP_NET_SUMS if net_only else SHOP_SUMS)
+        orders = {key: row.get("sales", 0) for key, row in money.items()}
         repeat = (
             _shop_repeat_buyers(period, parts, filters, group, choices) if buyers and not net_only else None
         )
@@ -717,9 +725,10 @@ def _product_figures(  # noqa: PLR0913
     if categories is not None:
         products_monthly = products_monthly.filter(category_id__in=categories)
         products_daily = products_daily.filter(category_id__in=categories)
-    money = _period_sums(products_monthly, products_daily, parts, filters, group, PRODUCT_SUMS)
+    sums = PRODUCT_NET_SUMS if net_only else PRODUCT_SUMS
+    money = _period_sums(products_monthly, products_daily, parts, filters, group, sums)
     if dimension == PRODUCT or net_only:
-        return money, {key: row["sales"] for key, row in money.items()}, None
+        return money, {key: row.get("sales", 0) for key, row in money.items()}, None
     if dimension == CATEGORY:
         by_scope = Q(scope=CategorySalesDay.Scope.OWN)
         if categories is not None:
@@ -780,6 +789,21 @@ def _labels(keys: Iterable[Any], dimension: str, choices: Choices) -> dict[Any, 
     }
 
 
+@contextmanager
+def _planned_serially() -> Iterator[None]:
+    """The review's queries planned without parallel workers, in a transaction of their own (``SET
+    LOCAL``: nothing outlives it, behind pgbouncer too). Each reads index ranges of thousands to tens of
+    thousands of rows, and PostgreSQL planned most of them with two parallel workers started for each
+    query: on a 2-core machine a year's review by category took ~90 ms more, a category filter by shop
+    ~200 ms more, than planned serially (docs/performance.md), and under load those workers take the
+    cores other requests need."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
 def sales_review(
     *,
     period: Period,
@@ -794,6 +818,28 @@ def sales_review(
     ``totals`` the three periods' totals (and comparisons) are left empty, without ``daily`` the series
     per day, without ``buyers`` the rows' repeat buyers (None); each saves its queries."""
     choices = choices or review_choices()
+    with _planned_serially():
+        return _sales_review(
+            period=period,
+            filters=filters,
+            dimension=dimension,
+            choices=choices,
+            totals=totals,
+            daily=daily,
+            buyers=buyers,
+        )
+
+
+def _sales_review(  # noqa: PLR0913
+    *,
+    period: Period,
+    filters: SalesFilters,
+    dimension: str,
+    choices: Choices,
+    totals: bool,
+    daily: bool,
+    buyers: bool,
+) -> SalesReview:
     previous, last_year = period.previous(), period.last_year()
     figures, unitemised = _figures(period, filters, dimension, choices, buyers=buyers)
     # Of the previous period the table shows net sales only.

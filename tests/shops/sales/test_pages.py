@@ -207,3 +207,33 @@ def test_a_chart_is_drawn_once_until_the_facts_change(
         sales_facts_refresh(day=datetime.date(2026, 3, 20))
     redrawn = staff_client.get(url, MARCH).content
     assert redrawn != drawn  # the new sale is in it
+
+
+def test_the_review_is_planned_without_parallel_workers_and_leaves_the_connection_as_it_was(
+    transactional_db, staff_client, march
+):
+    """On PostgreSQL the review's queries run in a transaction that plans them serially (parallel
+    workers started per query cost more than they saved: docs/performance.md); the setting ends with it.
+    (Committed data, so the review's transaction is the outermost, as in a request.)"""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.postgres import postgresql_only
+
+    postgresql_only("the setting is PostgreSQL's", "the serial plans test")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        before = cursor.fetchone()[0]
+    assert before != "0"  # else the test could not tell
+    with CaptureQueriesContext(connection) as captured:
+        assert (
+            staff_client.get(reverse("association:sales"), {**MARCH, "dimension": "category"}).status_code
+            == 200
+        )
+    sqls = [q["sql"] for q in captured.captured_queries]
+    serial = next(i for i, sql in enumerate(sqls) if "max_parallel_workers_per_gather" in sql)
+    assert "SET LOCAL max_parallel_workers_per_gather = 0" in sqls[serial]
+    assert any("sales_buyersaleschain" in sql for sql in sqls[serial + 1 :])  # the review's own, after it
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] == before

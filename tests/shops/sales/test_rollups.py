@@ -623,6 +623,23 @@ def test_by_category_and_product_any_period_agrees_with_the_orders(years):
         ) == by_category_expected(period, sold, own, in_suichang), period
     assert repeat_seen >= 10  # so the repeat buyers compared are not all zero
     assert by_shop_repeat_seen >= 10
+    # The previous period's column, read for its net alone, is the net of that period's own review.
+    nets_compared = 0
+    for period in FIXED:
+        for dimension, filters in (
+            (CATEGORY, {}),
+            (PRODUCT, {}),
+            (SHOP, {"category_id": tea_root.pk}),
+            (SHOP, {}),
+        ):
+            before = {
+                row.figures.key: row.figures.net
+                for row in review(period.previous(), dimension, **filters).rows
+            }
+            for row in review(period, dimension, **filters).rows:
+                assert row.previous_net == before.get(row.figures.key, D("0")), (period, dimension, filters)
+                nets_compared += row.previous_net != 0
+    assert nets_compared >= 20
 
 
 def queries(period: Period, dimension: str) -> list[str]:

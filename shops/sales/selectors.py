@@ -13,8 +13,11 @@ summed over its months (``BuyerSalesMonth``) and the edge days.
 By category or product, or under a category filter, the same: money from ``ProductSalesMonth`` and the
 edge days' ``ProductSalesDay``, sales containing a category from ``CategorySalesMonth`` and
 ``CategorySalesDay``; repeat buyers by category from the buyers' chains by category over all shops (the
-"cat" and "tree" scopes), exact; only with a shop or place filter, or a category filter broken down by
-shop or place, each buyer's sales containing the category are summed over the period's days."""
+"cat" and "tree" scopes), and under a category filter by shop or place (or within one) from the chains of
+the category's tree at each shop or place ("shtree", "vtree", "ttree", "ctree"), exact; only by category
+under a shop or place filter, or where the chains by place cannot answer, each buyer's sales containing
+the category are summed over the period's days. The review's queries run in a transaction of their own,
+planned without parallel workers (``_planned_serially``)."""
 
 import datetime
 from collections import defaultdict
@@ -408,7 +411,7 @@ STALE = -1
 class ChainPlan:
     """Which chains count a review's repeat buyers: ``scope``, grouped by ``column`` ("shop_id",
     "place_id" or None for one count) and limited to the groups ``units`` (None: every group) and, for
-    the chains by shop and category tree, to the rows of ``category``."""
+    the chains of a category's tree by shop or place, to the rows of ``category``."""
 
     scope: str
     column: str | None

@@ -29,6 +29,7 @@ from marketplace.local_dates import month_after, month_first, month_last
 from marketplace.locks import for_update
 from marketplace.payments.models import RefundLine
 from shops.sales.models import (
+    CHAIN_TREE_OF,
     BuyerSalesChain,
     BuyerSalesChainMonth,
     BuyerSalesDay,
@@ -303,11 +304,7 @@ _PLACE_LEVELS = (
     (BuyerSalesChain.Scope.COUNTY, "county_id"),
 )
 # The chains by place and category tree, each with its place level.
-_PLACE_TREES: dict[str, str] = {
-    BuyerSalesChain.Scope.VILLAGE_TREE: BuyerSalesChain.Scope.VILLAGE,
-    BuyerSalesChain.Scope.TOWN_TREE: BuyerSalesChain.Scope.TOWN,
-    BuyerSalesChain.Scope.COUNTY_TREE: BuyerSalesChain.Scope.COUNTY,
-}
+_PLACE_TREES = {CHAIN_TREE_OF[level]: level for level, _column in _PLACE_LEVELS}
 
 
 def _in_list(column: str, values: list) -> str:
@@ -494,7 +491,8 @@ def _chains_refresh(
         *buyer_params,
         *shop_tree_params,
     ]
-    for tree_scope, (_level, column) in zip(_PLACE_TREES, _PLACE_LEVELS, strict=True):
+    for tree_scope, level in _PLACE_TREES.items():
+        column = dict(_PLACE_LEVELS)[level]
         by_place_tree, place_tree_params = groups.where(tree_scope)
         selects.append(
             "SELECT %s, NULL, place_id, category_id, buyer_key, day, SUM(sales), LAG(day) OVER w, "  # noqa: S608

@@ -290,6 +290,16 @@ class BuyerSalesChain(models.Model):
         return f"{self.scope} {unit} {self.buyer_key} {self.day}"
 
 
+# The chains of a category's tree at each unit the chains group buyers by: a category filter's repeat
+# buyers by shop or by place (or within one) are counted from them.
+CHAIN_TREE_OF: dict[str, str] = {
+    BuyerSalesChain.Scope.SHOP: BuyerSalesChain.Scope.SHOP_TREE,
+    BuyerSalesChain.Scope.VILLAGE: BuyerSalesChain.Scope.VILLAGE_TREE,
+    BuyerSalesChain.Scope.TOWN: BuyerSalesChain.Scope.TOWN_TREE,
+    BuyerSalesChain.Scope.COUNTY: BuyerSalesChain.Scope.COUNTY_TREE,
+}
+
+
 class BuyerSalesChainMonth(models.Model):
     """A buyer's chain row as seen from the first day of a month: for each month start M that falls in
     the gap after a buyer's sale and up to its next one in a scope (``previous_day`` < M <= that next

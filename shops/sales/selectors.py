@@ -38,6 +38,7 @@ from marketplace.local_dates import month_after, month_first, month_last
 from marketplace.money import money
 from marketplace.periods import Period
 from shops.sales.models import (
+    CHAIN_TREE_OF,
     BuyerSalesChain,
     BuyerSalesChainMonth,
     BuyerSalesDay,
@@ -386,16 +387,10 @@ PLACE_SCOPES = {
     "shop__county_id": BuyerSalesChain.Scope.COUNTY,
 }
 PLACE_OF_SCOPE = {"village": "village_id", "town": "town_id", "county": "county_id"}
-# The chains of a category filter's tree for each way the chains group shops (over all shops: one
-# category's tree, ``CATEGORY_TREE`` with the category as its unit).
-TREE_OF_SCOPE = {
-    BuyerSalesChain.Scope.SHOP: BuyerSalesChain.Scope.SHOP_TREE,
-    BuyerSalesChain.Scope.VILLAGE: BuyerSalesChain.Scope.VILLAGE_TREE,
-    BuyerSalesChain.Scope.TOWN: BuyerSalesChain.Scope.TOWN_TREE,
-    BuyerSalesChain.Scope.COUNTY: BuyerSalesChain.Scope.COUNTY_TREE,
-}
-# The chains built with the shops' places (stale once a shop moves).
-BY_PLACE = {*PLACE_OF_SCOPE, *(TREE_OF_SCOPE[scope] for scope in PLACE_OF_SCOPE)}
+# The chains built with the shops' places (stale once a shop moves): by place, and by place and a
+# category's tree (``CHAIN_TREE_OF``; over all shops a category's tree is ``CATEGORY_TREE``, its unit the
+# category).
+BY_PLACE = {*PLACE_OF_SCOPE, *(CHAIN_TREE_OF[scope] for scope in PLACE_OF_SCOPE)}
 # The column of a chain row that names its unit (shop, category), for the scopes not by place.
 UNIT_COLUMN = {
     BuyerSalesChain.Scope.SHOP: "shop_id",
@@ -617,7 +612,7 @@ def _category_chain_plan(
         return None
     if plan.scope == BuyerSalesChain.Scope.ALL:
         return ChainPlan(BuyerSalesChain.Scope.CATEGORY_TREE, None, (filters.category_id,))
-    return replace(plan, scope=TREE_OF_SCOPE[plan.scope], category=filters.category_id)
+    return replace(plan, scope=CHAIN_TREE_OF[plan.scope], category=filters.category_id)
 
 
 def _scoped(queryset: QuerySet[Any], period: Period, filters: SalesFilters) -> QuerySet[Any]:
